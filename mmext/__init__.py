@@ -1,0 +1,12 @@
+"""mmext: training techniques of four papers as OpenMMLab registered modules.
+
+Importing mmext (``custom_imports=dict(imports=['mmext'])``) applies the torch >= 2.6
+checkpoint compatibility shim (:mod:`mmext.utils.compat`) and registers every mmext module in
+the registries of :mod:`mmext.registry`.
+"""
+from .version import __version__
+from .utils import compat  # noqa: F401  (checkpoint loading on torch >= 2.6)
+from . import registry  # noqa: F401
+from . import datasets, engine, evaluation, models  # noqa: F401  (registration)
+
+__all__ = ['__version__']

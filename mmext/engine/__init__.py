@@ -1,0 +1,1 @@
+from . import hooks, optimizers, schedulers  # noqa: F401

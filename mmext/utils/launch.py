@@ -1,0 +1,222 @@
+"""The launch path shared by ``tools/train.py`` and ``tools/test.py``.
+
+It turns command-line arguments into a runnable config the way mmdet/mmseg/mmpretrain's own tools
+do (``--work-dir``, ``--resume``, ``--amp``, ``--cfg-options``, ``--launcher``) and adds what
+CPU-only distributed runs need with mmengine 0.10.7:
+
+* ``mmengine.dist.init_dist`` calls ``torch.cuda.set_device`` unconditionally, which fails on a
+  machine without a GPU. :func:`init_cpu_distributed` initialises the gloo process group from the
+  launcher's environment first; the Runner then sees an initialised group and skips ``init_dist``.
+* The Runner wraps the model in DDP with ``device_ids=[LOCAL_RANK]``, which DDP rejects for a CPU
+  module. :func:`prepare_cfg` sets ``model_wrapper_cfg.device_ids=None`` when no GPU is present.
+
+With a GPU nothing is changed: mmengine's own initialisation (NCCL) runs.
+"""
+import logging
+import os
+import os.path as osp
+import subprocess
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def _env_int(*names: str, default: Optional[int] = None) -> int:
+    for name in names:
+        if os.environ.get(name) not in (None, ''):
+            return int(os.environ[name])
+    if default is None:
+        raise RuntimeError(
+            f'none of the environment variables {names} is set: was the job '
+            'started by its launcher (torchrun, srun, mpirun)?')
+    return default
+
+
+def _launcher_env(launcher: str) -> None:
+    """Fill RANK/WORLD_SIZE/LOCAL_RANK/MASTER_* from the launcher's variables."""
+    if launcher == 'slurm':
+        os.environ['RANK'] = str(_env_int('SLURM_PROCID'))
+        os.environ['WORLD_SIZE'] = str(_env_int('SLURM_NTASKS'))
+        os.environ['LOCAL_RANK'] = str(_env_int('SLURM_LOCALID', default=0))
+        if 'MASTER_ADDR' not in os.environ:
+            node_list = os.environ.get('SLURM_NODELIST', 'localhost')
+            addr = subprocess.getoutput(
+                f'scontrol show hostname {node_list} | head -n1').strip()
+            os.environ['MASTER_ADDR'] = addr or 'localhost'
+        os.environ.setdefault('MASTER_PORT', '29500')
+    elif launcher == 'mpi':
+        os.environ['RANK'] = str(
+            _env_int('OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'RANK'))
+        os.environ['WORLD_SIZE'] = str(
+            _env_int('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'WORLD_SIZE'))
+        os.environ['LOCAL_RANK'] = str(
+            _env_int('OMPI_COMM_WORLD_LOCAL_RANK', 'LOCAL_RANK', default=0))
+        os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
+        os.environ.setdefault('MASTER_PORT', '29500')
+    else:  # pytorch (torchrun sets everything)
+        for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+            if name not in os.environ:
+                raise RuntimeError(
+                    f'--launcher pytorch needs {name} in the environment; '
+                    'start the job with torchrun or tools/dist_train.sh')
+        os.environ.setdefault('LOCAL_RANK', '0')
+
+
+def init_cpu_distributed(launcher: str, timeout_s: int = 1800) -> bool:
+    """Initialise a gloo process group when a distributed launcher runs without a GPU.
+
+    Args:
+        launcher (str): One of ``'none'``, ``'pytorch'``, ``'slurm'``, ``'mpi'``.
+        timeout_s (int): Collective timeout in seconds.
+
+    Returns:
+        bool: True if this call initialised the group. False when nothing was needed: launcher
+        ``'none'``, a GPU is available (mmengine initialises NCCL itself), or a group exists.
+    """
+    if launcher not in LAUNCHERS:
+        raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        return False
+    _launcher_env(launcher)
+    from datetime import timedelta
+    torch_dist.init_process_group(
+        backend='gloo',
+        rank=int(os.environ['RANK']),
+        world_size=int(os.environ['WORLD_SIZE']),
+        timeout=timedelta(seconds=timeout_s))
+    return True
+
+
+def cpu_ddp_wrapper_cfg(cfg: Config) -> None:
+    """Make the Runner's DDP wrapper usable for a CPU model (``device_ids=None``).
+
+    Args:
+        cfg (Config): The config; ``model_wrapper_cfg`` is created or updated in place.
+    """
+    wrapper = cfg.get('model_wrapper_cfg', None)
+    if wrapper is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        return
+    from mmengine.registry import MODEL_WRAPPERS
+    from torch.nn.parallel import DistributedDataParallel
+    wrapper_cls = MODEL_WRAPPERS.get(
+        wrapper.get('type', 'MMDistributedDataParallel'))
+    if wrapper_cls is not None and issubclass(wrapper_cls,
+                                              DistributedDataParallel):
+        wrapper['device_ids'] = None
+
+
+def prepare_cfg(config: str,
+                work_dir: Optional[str] = None,
+                cfg_options: Optional[dict] = None,
+                launcher: str = 'none',
+                amp: bool = False,
+                resume: bool = False,
+                load_from: Optional[str] = None) -> Config:
+    """Load ``config`` and apply the command-line overrides of the train/test tools.
+
+    Args:
+        config (str): Path of the config file.
+        work_dir (str, optional): ``--work-dir``; default ``./work_dirs/<config name>``.
+        cfg_options (dict, optional): ``--cfg-options`` key/values merged into the config.
+        launcher (str): ``--launcher``.
+        amp (bool): ``--amp``: switch ``OptimWrapper`` to ``AmpOptimWrapper``.
+        resume (bool): ``--resume``: resume from the latest checkpoint in ``work_dir``.
+        load_from (str, optional): checkpoint to load (test tool).
+
+    Returns:
+        Config: The config to give to ``Runner.from_cfg``.
+    """
+    if launcher not in LAUNCHERS:
+        raise ValueError(f'--launcher must be one of {LAUNCHERS}, got {launcher!r}')
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    cfg.launcher = launcher
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    if amp:
+        _enable_amp(cfg)
+    if resume:
+        cfg.resume = True
+    if load_from is not None:
+        cfg.load_from = load_from
+    if launcher != 'none' and not torch.cuda.is_available():
+        cpu_ddp_wrapper_cfg(cfg)
+        env_cfg = cfg.setdefault('env_cfg', {})
+        env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    return cfg
+
+
+def _enable_amp(cfg: Config) -> None:
+    optim_wrapper = cfg.get('optim_wrapper', None)
+    if optim_wrapper is None:
+        raise ValueError('--amp needs an `optim_wrapper` in the config')
+    wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper_type == 'AmpOptimWrapper':
+        print_log('AMP training is already enabled in your config.',
+                  logger='current', level=logging.WARNING)
+        return
+    if wrapper_type != 'OptimWrapper':
+        raise ValueError('--amp is only supported when the optimizer wrapper '
+                         f'type is `OptimWrapper`, got {wrapper_type}')
+    if torch.cuda.is_available():
+        optim_wrapper.type = 'AmpOptimWrapper'
+        optim_wrapper.loss_scale = 'dynamic'
+    else:
+        # mmengine's AmpOptimWrapper requires a GPU; autocast to bfloat16 on the CPU
+        # (no loss scaling needed).
+        optim_wrapper.type = 'mmext.CPUAutocastOptimWrapper'
+        optim_wrapper.dtype = 'bfloat16'
+
+
+def build_runner(cfg: Config):
+    """Initialise CPU distributed if needed, then build the Runner (or ``runner_type``).
+
+    Args:
+        cfg (Config): A config from :func:`prepare_cfg`.
+
+    Returns:
+        mmengine.runner.Runner: The runner.
+    """
+    init_cpu_distributed(cfg.get('launcher', 'none'))
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def set_local_rank_env(local_rank: int) -> None:
+    """Export ``--local-rank`` (``torch.distributed.launch``) as ``LOCAL_RANK``."""
+    os.environ.setdefault('LOCAL_RANK', str(local_rank))
+
+
+def common_args(parser) -> None:
+    """Add the arguments shared by the train and test tools to ``parser``."""
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs')
+    parser.add_argument(
+        '--launcher', choices=list(LAUNCHERS), default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Create (or update) the Python environment mmext runs in. Idempotent: every step checks what is
+# already there and skips itself, so a second run takes seconds.
+#
+#   bash tools/setup_env.sh            # venv at $MMEXT_VENV (default ~/.cache/mmext/venv)
+#   MMEXT_VENV=current bash tools/setup_env.sh   # install into the active conda env / venv
+#
+# Steps
+#   1. venv (Python >= 3.9) unless MMEXT_VENV=current
+#   2. torch / torchvision from requirements/build.txt (skipped when any torch is present in a
+#      `current` env: your GPU build is kept)
+#   3. mmcv 2.1.0 with compiled ops. PyPI only has its source; it is built once (~15-20 min on
+#      2 cores) with C++20 flags (torch >= 2.10 requires them) and the wheel is cached in
+#      $MMEXT_HOME/wheels/<mmcv>-<torch>-<python>-<platform>-<cpu|cuda>/ for later runs. CUDA ops
+#      are compiled when nvcc and a GPU are present (or FORCE_CUDA=1).
+#   4. the OpenMMLab stack and the rest of requirements/, pinned against the installed torch
+#   5. mmext itself, editable (pip install -e .)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MMEXT_HOME="${MMEXT_HOME:-$HOME/.cache/mmext}"
+MMEXT_VENV="${MMEXT_VENV:-$MMEXT_HOME/venv}"
+MMCV_VERSION="2.1.0"
+PY_BOOT="${PYTHON:-python3}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+say() { printf '[setup_env] %s\n' "$*"; }
+die() { printf '[setup_env] ERROR: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$MMEXT_HOME"
+
+# ---------------------------------------------------------------- 1. environment
+if [ "$MMEXT_VENV" = "current" ]; then
+    PY="$(command -v python || command -v python3)"
+    say "installing into the current environment: $PY"
+else
+    if [ ! -x "$MMEXT_VENV/bin/python" ]; then
+        say "creating venv $MMEXT_VENV"
+        "$PY_BOOT" -m venv "$MMEXT_VENV" || die "could not create a venv with $PY_BOOT"
+    else
+        say "venv $MMEXT_VENV exists"
+    fi
+    PY="$MMEXT_VENV/bin/python"
+fi
+"$PY" -c 'import sys; assert sys.version_info >= (3, 9), sys.version' \
+    || die "Python >= 3.9 is required ($("$PY" --version 2>&1))"
+PIP=("$PY" -m pip)
+
+have_torch() { "$PY" -c 'import torch' >/dev/null 2>&1; }
+pinned() { grep -E "^$1==" "$REPO/requirements/build.txt" | head -n1; }
+
+# ---------------------------------------------------------------- 2. torch
+if [ "$MMEXT_VENV" = "current" ] && have_torch; then
+    say "keeping the installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+else
+    want_torch="$(pinned torch)"; want_tv="$(pinned torchvision)"
+    have="$("$PY" -c 'import torch, torchvision; print(torch.__version__.split("+")[0], torchvision.__version__.split("+")[0])' 2>/dev/null || true)"
+    if [ "$have" = "${want_torch#torch==} ${want_tv#torchvision==}" ]; then
+        say "torch $have already installed"
+    else
+        say "installing $want_torch $want_tv (about a minute from a local wheel store)"
+        "${PIP[@]}" install -q "$want_torch" "$want_tv" 'setuptools>=77,<81' wheel
+    fi
+fi
+TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
+# constraints: never let a later resolve replace the torch we have
+CONSTRAINTS="$MMEXT_HOME/constraints-$$.txt"
+trap 'rm -f "$CONSTRAINTS"' EXIT
+"$PY" - > "$CONSTRAINTS" <<'EOF'
+import torch, importlib.metadata as md
+print(f"torch=={md.version('torch')}")
+try:
+    print(f"torchvision=={md.version('torchvision')}")
+except md.PackageNotFoundError:
+    pass
+EOF
+
+# ---------------------------------------------------------------- 3. mmcv with ops
+mmcv_ok() {
+    "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1
+}
+if mmcv_ok; then
+    say "mmcv $MMCV_VERSION with compiled ops already installed"
+else
+    WITH_CUDA=0
+    if [ "${FORCE_CUDA:-0}" = "1" ]; then WITH_CUDA=1
+    elif command -v nvcc >/dev/null 2>&1 && "$PY" -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        WITH_CUDA=1
+    fi
+    FLAVOUR=$([ "$WITH_CUDA" = 1 ] && echo cuda || echo cpu)
+    KEY="$("$PY" -c "import sys, sysconfig, torch; print(f'mmcv-$MMCV_VERSION-torch{torch.__version__}-cp{sys.version_info.major}{sys.version_info.minor}-{sysconfig.get_platform()}')")-$FLAVOUR"
+    CACHE="$MMEXT_HOME/wheels/$KEY"
+    WHEEL="$(ls "$CACHE"/mmcv-*.whl 2>/dev/null | head -n1 || true)"
+    if [ -z "$WHEEL" ]; then
+        say "no cached mmcv wheel for $KEY: building it from source ($FLAVOUR ops, ~15-20 min on 2 cores)"
+        BUILD="$(mktemp -d "$MMEXT_HOME/mmcv-build.XXXXXX")"
+        (
+            cd "$BUILD"
+            "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation \
+                "mmcv==$MMCV_VERSION" -d . -c "$CONSTRAINTS"
+            tar xzf "mmcv-$MMCV_VERSION.tar.gz"
+            cd "mmcv-$MMCV_VERSION"
+            # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes c++14/17.
+            if "$PY" -c 'import torch,sys; v=tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2]); sys.exit(0 if v >= (2, 10) else 1)'; then
+                say "patching mmcv setup.py: -std=c++14/17 -> -std=c++20"
+                sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' setup.py
+            fi
+            # mmcv's setup.py needs pkg_resources APIs dropped in setuptools >= 70: build with an
+            # older setuptools, then restore the runtime pin below.
+            "${PIP[@]}" install -q 'setuptools<70' wheel -c "$CONSTRAINTS"
+            MMCV_WITH_OPS=1 FORCE_CUDA="$WITH_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+                "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$BUILD/dist" . 2>&1 \
+                | tee "$BUILD/build.log" | grep -E --line-buffered '^(building|Building|copying mmcv/_ext|Successfully|error|ERROR)' || true
+        )
+        "${PIP[@]}" install -q 'setuptools>=77,<81' -c "$CONSTRAINTS"
+        built="$(ls "$BUILD"/dist/mmcv-*.whl 2>/dev/null | head -n1 || true)"
+        [ -n "$built" ] || die "mmcv build failed; see $BUILD/build.log"
+        mkdir -p "$CACHE"
+        mv "$built" "$CACHE/"
+        rm -rf "$BUILD"
+        WHEEL="$(ls "$CACHE"/mmcv-*.whl | head -n1)"
+        say "cached $WHEEL"
+    else
+        say "using cached mmcv wheel $WHEEL"
+    fi
+    # the wheel plus its runtime requirements (mmengine, opencv, addict, yapf, ...); mmcv.ops
+    # imports mmengine, so pin it here already
+    "${PIP[@]}" install -q --force-reinstall --no-deps "$WHEEL"
+    "${PIP[@]}" install -q "$WHEEL" "$(grep -E '^mmengine==' "$REPO/requirements/runtime.txt")" \
+        -c "$CONSTRAINTS"
+    mmcv_ok || die "mmcv $MMCV_VERSION installed but mmcv.ops does not import"
+fi
+
+# ---------------------------------------------------------------- 4. stack + requirements
+STAMP="$MMEXT_HOME/requirements-$(cat "$REPO"/requirements/*.txt | "$PY" -c 'import hashlib,sys; print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')-$(echo "$PY" | "$PY" -c 'import hashlib,sys; print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:8])').ok"
+if [ -f "$STAMP" ] && "$PY" -c 'import mmdet, mmseg, mmpretrain, mlxtend, pytest' >/dev/null 2>&1; then
+    say "requirements unchanged since the last run"
+else
+    say "installing the OpenMMLab stack and requirements/{runtime,tests}.txt"
+    "${PIP[@]}" install -q -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt" \
+        -c "$CONSTRAINTS"
+    touch "$STAMP"
+fi
+
+# ---------------------------------------------------------------- 5. mmext
+# (checked from / so that the repo folder itself does not count as an install)
+if (cd / && "$PY" -c "import mmext, os, sys; sys.exit(0 if os.path.realpath(os.path.dirname(mmext.__file__)) == os.path.realpath('$REPO/mmext') else 1)") >/dev/null 2>&1; then
+    say "mmext already installed from $REPO"
+else
+    say "installing mmext (editable) from $REPO"
+    "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$REPO"
+fi
+(cd / && "$PY" -c 'import torch, mmcv, mmcv.ops, mmengine, mmdet, mmseg, mmpretrain, mmext
+print("[setup_env] ready: torch", torch.__version__, "| mmcv", mmcv.__version__, "| mmengine", mmengine.__version__,
+      "| mmdet", mmdet.__version__, "| mmseg", mmseg.__version__, "| mmpretrain", mmpretrain.__version__,
+      "| mmext", mmext.__version__)')
+if [ "$MMEXT_VENV" != "current" ]; then
+    say "python: $PY"
+fi
