@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from .conftest import REPO, SEG_CFG, SHORT, free_port, run, tool_env
+from .conftest import DET_CFG, REPO, SEG_CFG, SHORT, free_port, run, tool_env
 
 TRAIN = osp.join(REPO, 'tools/train.py')
 TEST = osp.join(REPO, 'tools/test.py')
@@ -88,3 +88,25 @@ def test_dist_train_two_processes_gloo(workspace):
     assert ckpt['meta']['iter'] == 3
     # the DDP wrapper was stripped (keys of the plain model)
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])
+
+
+CLS_CFG = osp.join(REPO, 'configs/digits/resnet-tiny_1xb32-1k_digits-cls.py')
+
+
+def test_det_and_cls_train_then_test(workspace):
+    """Short train + test of the digits detector (COCO mAP via pycocotools) and classifier."""
+    for config, metric_key in ((DET_CFG, 'coco/bbox_mAP'), (CLS_CFG, 'accuracy/top1')):
+        name = osp.splitext(osp.basename(config))[0]
+        work_dir = osp.join(workspace, name)
+        run([sys.executable, TRAIN, config, '--work-dir', work_dir, '--cfg-options',
+             'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2', *SHORT],
+            cwd=workspace)
+        metrics_file = osp.join(work_dir, 'metrics.json')
+        run([sys.executable, TEST, config, osp.join(work_dir, 'iter_2.pth'), '--work-dir',
+             osp.join(work_dir, 'test'), '--out', metrics_file, '--cfg-options', *SHORT],
+            cwd=workspace)
+        metrics = json.load(open(metrics_file))
+        assert metric_key in metrics, metrics
+        value = metrics[metric_key]
+        assert value == value and (0 <= value <= 1 if 'coco' in metric_key else
+                                   0 <= value <= 100)
