@@ -1,0 +1,108 @@
+"""Time per sample of mmext.CoherentMixUp vs mmdet's MixUp at 640x640 (target: <= 0.5x).
+
+CoherentMixUp blends both images at the top-left corner of a canvas and resizes nothing;
+mmdet's MixUp (YOLOX style) resizes, jitters, flips and crops the partner image. Both get the
+same pairs of 640x640 uint8 images with 10 boxes each; only the transform call is timed (the
+deep copies that both need because they modify their inputs are made beforehand). Calls of
+the two transforms are interleaved and the median over rounds is reported. Times are process
+CPU times (``time.process_time``; run single-threaded): insensitive to other processes sharing
+the cores.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/coherent_mixup.py [--quick]
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import platform
+import time
+
+import cv2
+import numpy as np
+from mmdet.datasets.transforms import MixUp
+from mmdet.structures.bbox import HorizontalBoxes
+
+from mmext.datasets.transforms.coherent_mixup import CoherentMixUp
+
+RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+
+
+def make_sample(rng: np.random.RandomState, size: int, num_boxes: int) -> dict:
+    """A random uint8 image with ``num_boxes`` random boxes.
+
+    Args:
+        rng (np.random.RandomState): Random generator.
+        size (int): Image height and width.
+        num_boxes (int): Number of boxes.
+
+    Returns:
+        dict: mmdet results dict after loading.
+    """
+    xy = rng.uniform(0, size * 0.7, (num_boxes, 2))
+    wh = rng.uniform(16, size * 0.3, (num_boxes, 2))
+    boxes = np.concatenate([xy, np.minimum(xy + wh, size - 1)], 1).astype(np.float32)
+    return dict(
+        img=rng.randint(0, 256, (size, size, 3)).astype(np.uint8),
+        img_shape=(size, size), ori_shape=(size, size),
+        gt_bboxes=HorizontalBoxes(boxes),
+        gt_bboxes_labels=rng.randint(0, 20, num_boxes).astype(np.int64),
+        gt_ignore_flags=np.zeros(num_boxes, bool))
+
+
+def time_calls(transform, inputs) -> float:
+    """Seconds per call of ``transform`` over the prepared ``inputs``."""
+    start = time.process_time()
+    for results in inputs:
+        transform(results)
+    return (time.process_time() - start) / len(inputs)
+
+
+def main() -> None:
+    """Run the benchmark, print the ratio and write benchmarks/results/coherent_mixup.*."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--size', type=int, default=640)
+    parser.add_argument('--pairs', type=int, default=20, help='pairs per round')
+    parser.add_argument('--rounds', type=int, default=15)
+    parser.add_argument('--quick', action='store_true', help='3 rounds of 5 pairs')
+    args = parser.parse_args()
+    if args.quick:
+        args.pairs, args.rounds = 5, 3
+    cv2.setNumThreads(1)  # single-threaded like the numpy blend (CPU time, see docstring)
+    rng = np.random.RandomState(0)
+    pairs = []
+    for _ in range(args.pairs):
+        first = make_sample(rng, args.size, 10)
+        first['mix_results'] = [make_sample(rng, args.size, 10)]
+        pairs.append(first)
+    ours_t = CoherentMixUp(alpha=1.5, beta=1.5)
+    ref_t = MixUp(img_scale=(args.size, args.size))
+    np.random.seed(0)
+    ours, ref = [], []
+    for _ in range(args.rounds):
+        ref.append(time_calls(ref_t, [copy.deepcopy(p) for p in pairs]))
+        ours.append(time_calls(ours_t, [copy.deepcopy(p) for p in pairs]))
+    ours_ms, ref_ms = 1e3 * float(np.median(ours)), 1e3 * float(np.median(ref))
+    ratio = ours_ms / ref_ms
+    result = dict(
+        benchmark='coherent_mixup', size=args.size, pairs=args.pairs, rounds=args.rounds,
+        ours_ms_per_sample=round(ours_ms, 3), mmdet_mixup_ms_per_sample=round(ref_ms, 3),
+        time_ratio=round(ratio, 3), target='time_ratio <= 0.5', passed=bool(ratio <= 0.5),
+        threads=os.environ.get('OMP_NUM_THREADS'), machine=platform.processor() or
+        platform.machine())
+    print(f'CoherentMixUp {ours_ms:.2f} ms/sample, mmdet MixUp {ref_ms:.2f} ms/sample, '
+          f'ratio {ratio:.3f} (target <= 0.5): {"PASS" if result["passed"] else "FAIL"}')
+    if not args.quick:
+        os.makedirs(RESULT_DIR, exist_ok=True)
+        with open(osp.join(RESULT_DIR, 'coherent_mixup.json'), 'w') as f:
+            json.dump(result, f, indent=2)
+        with open(osp.join(RESULT_DIR, 'coherent_mixup.md'), 'w') as f:
+            f.write('| transform | ms / sample (640x640) | ratio |\n|---|---|---|\n'
+                    f'| mmdet MixUp | {ref_ms:.2f} | 1.00 |\n'
+                    f'| mmext.CoherentMixUp | {ours_ms:.2f} | {ratio:.3f} |\n')
+
+
+if __name__ == '__main__':
+    main()

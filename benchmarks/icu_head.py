@@ -1,0 +1,190 @@
+"""Forward+backward time of mmext.ICUClsHead vs mmpretrain's LinearClsHead + CE.
+
+Target (issue): at N=256 features of D=512 and K=1000 classes, the ICU head's training step
+(distances, Eq. 17 loss with margins, Eq. 14 regulariser, backward to the features and
+parameters) takes <= 1.5x the time of a linear classifier with cross-entropy.
+
+Two comparisons, measured in one run with the candidates interleaved in every round
+(median over rounds, gradients reset to None between steps as in training):
+
+* ``head``: ``head.loss(feats, data_samples)`` + backward for mmpretrain's ``LinearClsHead``
+  (CrossEntropyLoss) and ``mmext.ICUClsHead`` (paper defaults), the API a training step
+  calls (label packing from ``DataSample`` included on both sides);
+* ``core``: the tensors only: ``F.linear`` + ``F.cross_entropy`` vs
+  ``GaussianClassifier.forward_train`` + ``ICULoss`` + λ-weighted Eq. 14.
+
+On CPU the time is the CPU time of the (single) benchmark thread (``time.thread_time``), so
+that other processes sharing the cores do not inflate it; run with ``OMP_NUM_THREADS=1``.
+On CUDA it is wall time between synchronisations.
+
+Lower bound: a diagonal-Gaussian classifier needs the contractions of both x∘x and x with
+per-class (K, D) matrices, i.e. twice the GEMM work of a linear layer forward (2 vs 1 GEMMs
+of N·K·D) and backward (4 vs 2), so ~2x is the floor for exact arithmetic; the ``gemm``
+line measures that floor directly.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/icu_head.py [--quick] [--device cpu|cuda]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+from typing import Callable, Dict
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+
+
+def _sync(device: str) -> None:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], None]]:
+    """One forward+backward per candidate, on the same features and labels."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    from mmpretrain.structures import DataSample
+
+    import mmext  # noqa: F401
+    from mmext.models.layers import GaussianClassifier
+    from mmext.models.losses import ICULoss
+    init_default_scope('mmpretrain')
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(n, d, generator=g).to(device)
+    labels = torch.randint(0, k, (n, ), generator=g).to(device)
+    samples = [DataSample().set_gt_label(int(z)) for z in labels.cpu()]
+    linear_head = MODELS.build(dict(type='LinearClsHead', num_classes=k, in_channels=d,
+                                    loss=dict(type='CrossEntropyLoss'))).to(device)
+    icu_head = MODELS.build(dict(type='mmext.ICUClsHead', num_classes=k,
+                                 in_channels=d)).to(device)
+    linear = torch.nn.Linear(d, k).to(device)
+    gauss = GaussianClassifier(d, k).to(device)
+    icu_loss = ICULoss()
+    x2 = torch.randn(k, d, generator=g).to(device)
+    grad = torch.randn(n, k, generator=g).to(device)
+
+    def leaf() -> torch.Tensor:
+        return feats.detach().clone().requires_grad_(True)
+
+    def reset(*modules) -> None:
+        for m in modules:
+            for p in m.parameters():
+                p.grad = None
+
+    def head_linear() -> None:
+        reset(linear_head)
+        losses = linear_head.loss((leaf(), ), samples)
+        sum(losses.values()).backward()
+
+    def head_icu() -> None:
+        reset(icu_head)
+        losses = icu_head.loss((leaf(), ), samples)
+        sum(losses.values()).backward()
+
+    def core_linear() -> None:
+        reset(linear)
+        F.cross_entropy(linear(leaf()), labels).backward()
+
+    def core_icu() -> None:
+        reset(gauss)
+        x = leaf()
+        dist, reg_mu, reg_sigma = gauss.forward_train(x, labels)
+        loss = icu_loss(dist, labels, num_dims=d) + 0.1 * reg_mu + 0.1 * reg_sigma
+        loss.backward()
+
+    def gemm_linear() -> None:  # 1 forward + 2 backward GEMMs of N·K·D
+        x = feats
+        out = x @ x2.t()
+        out2 = grad @ x2
+        out3 = grad.t() @ x
+        del out, out2, out3
+
+    def gemm_gauss() -> None:  # 2 forward + 4 backward GEMMs of N·K·D
+        for _ in range(2):
+            gemm_linear()
+
+    return dict(head_linear=head_linear, head_icu=head_icu, core_linear=core_linear,
+                core_icu=core_icu, gemm_linear=gemm_linear, gemm_gauss=gemm_gauss)
+
+
+def measure(steps: Dict[str, Callable[[], None]], rounds: int, device: str) -> Dict:
+    """Median seconds per step, candidates interleaved in every round."""
+    clock = time.thread_time if device == 'cpu' else time.perf_counter
+    times = {name: [] for name in steps}
+    for name, step in steps.items():  # warm-up
+        for _ in range(3):
+            step()
+    _sync(device)
+    for _ in range(rounds):
+        for name, step in steps.items():
+            _sync(device)
+            start = clock()
+            step()
+            _sync(device)
+            times[name].append(clock() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true', help='fewer rounds')
+    parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
+    parser.add_argument('--n', type=int, default=256)
+    parser.add_argument('--d', type=int, default=512)
+    parser.add_argument('--k', type=int, default=1000)
+    args = parser.parse_args()
+    rounds = 10 if args.quick else 60
+    steps = build_steps(args.n, args.d, args.k, args.device)
+    med = measure(steps, rounds, args.device)
+    ratios = {
+        'head': med['head_icu'] / med['head_linear'],
+        'core': med['core_icu'] / med['core_linear'],
+        'gemm_floor': med['gemm_gauss'] / med['gemm_linear'],
+    }
+    device_name = (torch.cuda.get_device_name() if args.device == 'cuda' else
+                   platform.processor() or platform.machine())
+    result = dict(
+        sizes=dict(n=args.n, d=args.d, k=args.k), device=args.device,
+        device_name=device_name, threads=torch.get_num_threads(), rounds=rounds,
+        torch=torch.__version__, median_ms={k: v * 1e3 for k, v in med.items()},
+        ratios=ratios, target=1.5, meets_target=ratios['head'] <= 1.5)
+    for name, value in med.items():
+        print(f'{name:12s} {value * 1e3:8.3f} ms')
+    for name, value in ratios.items():
+        print(f'ratio {name:10s} {value:.2f}x')
+    os.makedirs(RESULT_DIR, exist_ok=True)
+    tag = '' if args.device == 'cpu' else f'_{args.device}'
+    with open(osp.join(RESULT_DIR, f'icu_head{tag}.json'), 'w') as f:
+        json.dump(result, f, indent=2)
+    lines = [
+        f'# ICU head vs linear + CE, forward+backward ({args.device})', '',
+        f'`python benchmarks/icu_head.py{" --quick" if args.quick else ""} --device '
+        f'{args.device}`: N={args.n}, D={args.d}, K={args.k}, {device_name}, '
+        f'{torch.get_num_threads()} thread(s), torch {torch.__version__}, median of '
+        f'{rounds} interleaved rounds ({"thread CPU time" if args.device == "cpu" else "wall time"}).',
+        '',
+        '| comparison | linear + CE (ms) | ICU (ms) | ratio |', '|---|---|---|---|',
+        f'| head API (`loss` + backward) | {med["head_linear"] * 1e3:.2f} | '
+        f'{med["head_icu"] * 1e3:.2f} | {ratios["head"]:.2f}x |',
+        f'| core tensors | {med["core_linear"] * 1e3:.2f} | {med["core_icu"] * 1e3:.2f} '
+        f'| {ratios["core"]:.2f}x |',
+        f'| GEMMs only (3 vs 6 of N·K·D) | {med["gemm_linear"] * 1e3:.2f} | '
+        f'{med["gemm_gauss"] * 1e3:.2f} | {ratios["gemm_floor"]:.2f}x |', '',
+        f'Target <= 1.5x: {"met" if result["meets_target"] else "not met"} (head API).', ''
+    ]
+    with open(osp.join(RESULT_DIR, f'icu_head{tag}.md'), 'w') as f:
+        f.write('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,24 @@
+# Bag of Freebies, Table 4 "Faster-RCNN R50 Our BoF": + visually coherent mixup (section 3.1),
+# lambda ~ Beta(1.5, 1.5), per-object weighted loss in the R-CNN stage.
+_base_ = './faster-rcnn_r50-fpn_cos-ls_8xb2-1x_coco.py'
+
+mixup_alpha = 1.5
+mixup_beta = 1.5
+
+load_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+]
+train_pipeline = [
+    dict(type='mmext.CoherentMixUp', alpha=mixup_alpha, beta=mixup_beta),
+    dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='mmext.PackDetInputsWithWeights'),
+]
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='MultiImageMixDataset',
+        dataset=dict(_base_.train_dataloader.dataset, pipeline=load_pipeline),
+        pipeline=train_pipeline))
+model = dict(roi_head=dict(type='mmext.WeightedStandardRoIHead'))

@@ -1,0 +1,27 @@
+# Bag of Freebies, Table 2 "+ mixup" (section 3.1, the full bag of freebies): visually coherent
+# mixup with lambda ~ Beta(1.5, 1.5) and the per-object weighted loss (Table 1's best).
+# As in GluonCV, images are mixed first and augmented afterwards; the constrained crop, which
+# drops boxes, is wrapped so that the per-object weights stay aligned with the boxes.
+_base_ = './yolov3_d53_syncbn-rs-cos-ls_8xb8-200e_voc0712.py'
+
+mixup_alpha = 1.5
+mixup_beta = 1.5
+
+train_pipeline = [
+    dict(type='mmext.CoherentMixUp', alpha=mixup_alpha, beta=mixup_beta),
+    dict(type='Expand', mean=[0, 0, 0], to_rgb=True, ratio_range=(1, 2)),
+    dict(
+        type='mmext.KeepInstanceWeights',
+        transforms=[
+            dict(
+                type='MinIoURandomCrop',
+                min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                min_crop_size=0.3)
+        ]),
+    dict(type='Resize', scale=_base_.input_size, keep_ratio=False),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='mmext.PackDetInputsWithWeights'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+model = dict(bbox_head=dict(type='mmext.WeightedYOLOV3Head'))

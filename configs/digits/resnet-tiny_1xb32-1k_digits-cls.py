@@ -1,0 +1,17 @@
+# Baseline: tiny ResNet-18 (CIFAR stem, 16 base channels) trained from scratch on the
+# offline long-tailed digits classification dataset (28x28, train imbalance ratio 10,
+# balanced val: accuracy and macro precision/recall/F1). The dataset is built under
+# ./data/digits_cls on first use.
+_base_ = [
+    '../_base_/models/tiny_resnet_digits.py',
+    '../_base_/datasets/digits_cls.py',
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/schedules/digits_cls_1k.py',
+]
+custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
+randomness = dict(seed=0)
+# iteration-based logging and checkpoints (the host's default_runtime is epoch-based)
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,2 @@
+# Each module family registers itself on import; add its import here.
+from . import coherent_mixup, formatting  # noqa: F401  (mmext.CoherentMixUp, mmext.PackDetInputsWithWeights)

@@ -1,0 +1,2 @@
+# Each module family registers itself on import; add its import here.
+from .fair_iou_metric import FairIoUMetric  # noqa: F401

@@ -1,0 +1,300 @@
+"""Fairness-aware IoU metric for semantic segmentation (TCE paper, Sec. 3 and Table 3).
+
+:class:`FairIoUMetric` is mmseg's :class:`~mmseg.evaluation.IoUMetric` (it subclasses it, so
+``aAcc``/``mIoU``/``mAcc`` are mmseg's own numbers, same keys, same percent scale and
+rounding) plus the fairness criteria of "Tilted Cross-Entropy (TCE): Promoting Fairness in
+Semantic Segmentation", Sec. 3 "Fairness and its evaluation criteria":
+
+* per-class IoU (``IoU.<class name>``), ``worstIoU`` (worst-case class) and ``stdIoU``
+  (population standard deviation over classes);
+* ``bottom25_mIoU`` / ``top25_mIoU``: mean IoU of the ``ceil(K/4)`` lowest / highest classes,
+  the classes being sorted by this model's IoU or, when ``reference`` is given, by a
+  reference model's per-class IoU (the paper sorts every model by the MCCE model's IoU);
+* ``p25_IoU`` / ``p75_IoU``: the 25th / 75th percentile of this model's class IoUs (numpy's
+  linear interpolation) and ``p25_mIoU`` / ``p75_mIoU``: the mean IoU of the classes at or
+  below / at or above that threshold (each model sorted by its own IoUs);
+* ``fwIoU``: frequency-weighted IoU, :math:`\\sum_c (n_c / \\sum_l n_l)\\,\\mathrm{IoU}_c`
+  with :math:`n_c` the ground-truth pixels of class ``c``.
+
+With the Table 1 MCCE row the percentile pair is (64.60, 57.69), exactly the paper's Table 3.
+
+**NaN classes.** A class absent from both the ground truth and the predictions has
+``IoU = 0/0 = NaN``. As mmseg's ``nanmean`` does for ``mIoU``, such classes are left out of
+every fairness statistic: ``K`` above is the number of classes with a defined IoU (and, when
+a reference is used, a defined reference IoU). Their ``IoU.<name>`` entry stays NaN and is
+written as ``null`` in the JSON dump. A class that is predicted but absent from the ground
+truth has IoU 0 and counts, exactly as in mmseg's ``mIoU``.
+"""
+import json
+import math
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.dist import is_main_process
+from mmengine.logging import MMLogger, print_log
+from mmseg.evaluation.metrics import IoUMetric
+
+from mmext.registry import METRICS
+
+ReferenceType = Union[None, str, Dict[str, float], Sequence[float]]
+
+
+def _pct(fraction: float) -> int:
+    """Percent label of a fraction (0.25 -> 25)."""
+    return int(round(fraction * 100))
+
+
+def fairness_summary(iou: np.ndarray,
+                     reference: Optional[np.ndarray] = None,
+                     fraction: float = 0.25) -> Dict[str, float]:
+    """Fairness statistics of per-class IoUs (TCE paper, Sec. 3 and Table 3).
+
+    Args:
+        iou (np.ndarray): Per-class IoU of the evaluated model, shape ``(K,)``; NaN marks a
+            class without a defined IoU. Any scale (fractions or percent); the results use it.
+        reference (np.ndarray, optional): Per-class IoU of the reference model that orders the
+            classes for the sorted bottom/top means (Table 3 "sorted 25%"). ``None`` sorts by
+            ``iou`` itself.
+        fraction (float): Size of the bottom/top groups and the percentile, in ``(0, 0.5]``.
+            Defaults to 0.25.
+
+    Returns:
+        dict: ``worstIoU``, ``stdIoU``, ``bottom{p}_mIoU``, ``top{p}_mIoU``, ``p{p}_IoU``,
+        ``p{p}_mIoU``, ``p{100-p}_IoU``, ``p{100-p}_mIoU`` (``p = 100 * fraction``), all
+        NaN when no class has a defined IoU.
+    """
+    if not 0 < fraction <= 0.5:
+        raise ValueError(f'fraction must be in (0, 0.5], got {fraction}')
+    iou = np.asarray(iou, dtype=np.float64)
+    lo, hi = _pct(fraction), 100 - _pct(fraction)
+    keys = ['worstIoU', 'stdIoU', f'bottom{lo}_mIoU', f'top{lo}_mIoU', f'p{lo}_IoU',
+            f'p{lo}_mIoU', f'p{hi}_IoU', f'p{hi}_mIoU']
+    out: Dict[str, float] = {k: float('nan') for k in keys}
+    valid = ~np.isnan(iou)
+    if not valid.any():
+        return out
+    vals = iou[valid]
+    out['worstIoU'] = float(vals.min())
+    out['stdIoU'] = float(vals.std())  # population std (ddof=0)
+
+    # sorted bottom / top groups: ordering by the reference (or own) IoU
+    if reference is not None:
+        reference = np.asarray(reference, dtype=np.float64)
+        if reference.shape != iou.shape:
+            raise ValueError(f'reference has shape {reference.shape}, IoU has {iou.shape}')
+        sel = valid & ~np.isnan(reference)
+        order_key, group_vals = reference[sel], iou[sel]
+    else:
+        order_key, group_vals = vals, vals
+    if group_vals.size:
+        k = math.ceil(fraction * group_vals.size)
+        order = np.argsort(order_key, kind='stable')
+        out[f'bottom{lo}_mIoU'] = float(group_vals[order[:k]].mean())
+        out[f'top{lo}_mIoU'] = float(group_vals[order[-k:]].mean())
+
+    # percentile thresholds of this model's own IoUs and the mean beyond them
+    low_thr = float(np.percentile(vals, lo))
+    high_thr = float(np.percentile(vals, hi))
+    out[f'p{lo}_IoU'] = low_thr
+    out[f'p{lo}_mIoU'] = float(vals[vals <= low_thr].mean())
+    out[f'p{hi}_IoU'] = high_thr
+    out[f'p{hi}_mIoU'] = float(vals[vals >= high_thr].mean())
+    return out
+
+
+def frequency_weighted_iou(iou: np.ndarray, area_label: np.ndarray) -> float:
+    """Frequency-weighted IoU :math:`\\sum_c (n_c / \\sum_l n_l)\\,\\mathrm{IoU}_c`.
+
+    Args:
+        iou (np.ndarray): Per-class IoU, shape ``(K,)`` (NaN where undefined: such classes
+            have no ground-truth pixel, hence weight 0).
+        area_label (np.ndarray): Ground-truth pixel count per class, shape ``(K,)``.
+
+    Returns:
+        float: The fwIoU on the scale of ``iou``; NaN without any ground-truth pixel.
+    """
+    area_label = np.asarray(area_label, dtype=np.float64)
+    total = area_label.sum()
+    if total <= 0:
+        return float('nan')
+    freq = area_label / total
+    return float(np.nansum(freq * np.asarray(iou, dtype=np.float64)))
+
+
+def load_reference_iou(reference: ReferenceType,
+                       class_names: Sequence[str]) -> Optional[np.ndarray]:
+    """Per-class reference IoU aligned with ``class_names``.
+
+    Args:
+        reference: ``None``; a JSON file path, either one written by
+            :class:`FairIoUMetric` (``{"classes": [...], "IoU": [...]}``) or a mapping
+            ``{class name: IoU}``; such a mapping itself; or a sequence of ``K`` IoUs in
+            class order. ``null``/NaN entries mark undefined IoUs.
+        class_names (Sequence[str]): The dataset's class names.
+
+    Returns:
+        np.ndarray | None: Reference IoU per class (float64, NaN where undefined).
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If the reference misses classes or has the wrong length.
+    """
+    if reference is None:
+        return None
+    if isinstance(reference, str):
+        if not osp.isfile(reference):
+            raise FileNotFoundError(f'reference IoU file not found: {reference}')
+        with open(reference) as f:
+            reference = json.load(f)
+        if isinstance(reference, dict) and 'classes' in reference and 'IoU' in reference:
+            reference = dict(zip(reference['classes'], reference['IoU']))
+    if isinstance(reference, dict):
+        missing = [c for c in class_names if c not in reference]
+        if missing:
+            raise ValueError(f'reference IoU lacks classes {missing}')
+        values = [reference[c] for c in class_names]
+    else:
+        values = list(reference)
+        if len(values) != len(class_names):
+            raise ValueError(f'reference IoU has {len(values)} values for '
+                             f'{len(class_names)} classes')
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+@METRICS.register_module()
+class FairIoUMetric(IoUMetric):
+    """mmseg's IoUMetric plus the fairness criteria of the TCE paper (Table 3) and fwIoU.
+
+    Keys (percent, rounded to 2 decimals like mmseg): mmseg's ``aAcc``, ``mIoU``, ``mAcc``
+    (and ``mDice``/``mFscore``... when requested), ``fwIoU``, ``worstIoU``, ``stdIoU``,
+    ``bottom25_mIoU``, ``top25_mIoU``, ``p25_IoU``, ``p25_mIoU``, ``p75_IoU``, ``p75_mIoU``
+    and, with ``per_class=True``, ``IoU.<class name>``. See the module docstring for the
+    definitions and the NaN-class rule.
+
+    Args:
+        ignore_index (int): Label ignored in evaluation. Defaults to 255.
+        iou_metrics (list[str]): mmseg metrics (``'mIoU'``, ``'mDice'``, ``'mFscore'``).
+            The fairness keys are computed from the IoU whatever this list holds.
+            Defaults to ``['mIoU']``.
+        nan_to_num (int, optional): Passed to mmseg's summary (mmseg semantics). The
+            fairness statistics always leave NaN classes out. Defaults to None.
+        beta (int): F-score beta (mmseg). Defaults to 1.
+        reference (str | dict | list, optional): Reference per-class IoU that orders the
+            classes for ``bottom25_mIoU``/``top25_mIoU`` (a JSON written by this metric, a
+            ``{class: IoU}`` JSON/dict, or a list in class order). Defaults to None (order by
+            this model's own IoU).
+        fraction (float): Group size / percentile of the fairness keys. Defaults to 0.25.
+        per_class (bool): Report ``IoU.<class>`` keys. Defaults to True.
+        dump_json (bool | str): Write the per-class table and all keys to JSON after every
+            evaluation (main process only). ``True`` writes ``fair_iou.json`` into the work
+            dir (the parent of the current logger's log-file folder, else the current
+            directory); a string is the file path (relative paths are resolved against that
+            work dir). Defaults to False.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        output_dir (str, optional): Prediction output dir (mmseg). Defaults to None.
+        format_only (bool): Only format results (mmseg). Defaults to False.
+        prefix (str, optional): Metric key prefix. Defaults to None.
+    """
+
+    def __init__(self,
+                 ignore_index: int = 255,
+                 iou_metrics: List[str] = ['mIoU'],
+                 nan_to_num: Optional[int] = None,
+                 beta: int = 1,
+                 reference: ReferenceType = None,
+                 fraction: float = 0.25,
+                 per_class: bool = True,
+                 dump_json: Union[bool, str] = False,
+                 collect_device: str = 'cpu',
+                 output_dir: Optional[str] = None,
+                 format_only: bool = False,
+                 prefix: Optional[str] = None,
+                 **kwargs) -> None:
+        super().__init__(
+            ignore_index=ignore_index,
+            iou_metrics=iou_metrics,
+            nan_to_num=nan_to_num,
+            beta=beta,
+            collect_device=collect_device,
+            output_dir=output_dir,
+            format_only=format_only,
+            prefix=prefix,
+            **kwargs)
+        if not 0 < fraction <= 0.5:
+            raise ValueError(f'fraction must be in (0, 0.5], got {fraction}')
+        if isinstance(reference, str) and not osp.isfile(reference):
+            raise FileNotFoundError(f'reference IoU file not found: {reference}')
+        self.reference = reference
+        self.fraction = fraction
+        self.per_class = per_class
+        self.dump_json = dump_json
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        """Compute mmseg's metrics and the fairness metrics.
+
+        Args:
+            results (list): ``(intersect, union, pred_area, label_area)`` per image, from
+                :meth:`process` (mmseg's ``intersect_and_union``).
+
+        Returns:
+            Dict[str, float]: The metric values (percent, 2 decimals).
+        """
+        metrics = super().compute_metrics(results)
+        if self.format_only:
+            return metrics
+        columns = tuple(zip(*results))
+        area_intersect = sum(columns[0])
+        area_union = sum(columns[1])
+        area_label = sum(columns[3])
+        if isinstance(area_intersect, torch.Tensor):
+            area_intersect, area_union, area_label = (
+                t.double().numpy() for t in (area_intersect, area_union, area_label))
+        with np.errstate(invalid='ignore', divide='ignore'):
+            iou = np.asarray(area_intersect, np.float64) / np.asarray(area_union, np.float64)
+            acc = np.asarray(area_intersect, np.float64) / np.asarray(area_label, np.float64)
+        class_names = list(self.dataset_meta['classes'])
+        # only the order of the reference matters, so its scale (percent or not) does not
+        reference = load_reference_iou(self.reference, class_names)
+        extra = fairness_summary(iou, reference, self.fraction)
+        extra = {'fwIoU': frequency_weighted_iou(iou, area_label), **extra}
+        for key, val in extra.items():
+            metrics[key] = float(np.round(val * 100, 2))
+        if self.per_class:
+            for name, val in zip(class_names, iou):
+                metrics[f'IoU.{name}'] = float(np.round(val * 100, 2))
+        if self.dump_json and is_main_process():
+            self._dump(class_names, iou, acc, np.asarray(area_label, np.float64), metrics)
+        return metrics
+
+    def _json_path(self) -> str:
+        """Resolve the JSON dump path (see ``dump_json``)."""
+        log_file = getattr(MMLogger.get_current_instance(), 'log_file', None)
+        work_dir = osp.dirname(osp.dirname(osp.abspath(log_file))) if log_file else os.getcwd()
+        name = self.dump_json if isinstance(self.dump_json, str) else 'fair_iou.json'
+        return name if osp.isabs(name) else osp.join(work_dir, name)
+
+    def _dump(self, class_names: List[str], iou: np.ndarray, acc: np.ndarray,
+              area_label: np.ndarray, metrics: Dict[str, float]) -> None:
+        """Write the per-class table and the summary keys to JSON (NaN -> null)."""
+
+        def clean(values: np.ndarray) -> List[Optional[float]]:
+            return [None if np.isnan(v) else float(np.round(v * 100, 4)) for v in values]
+
+        path = self._json_path()
+        os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+        payload = OrderedDict(
+            classes=class_names,
+            IoU=clean(iou),
+            Acc=clean(acc),
+            area_label=[int(v) for v in area_label],
+            metrics={k: (None if isinstance(v, float) and math.isnan(v) else float(v))
+                     for k, v in metrics.items()},
+            reference=self.reference if isinstance(self.reference, str) else None,
+            fraction=self.fraction)
+        with open(path, 'w') as f:
+            json.dump(payload, f, indent=2)
+        print_log(f'FairIoUMetric: per-class table written to {path}', logger='current')

@@ -1,0 +1,1 @@
+from . import backbones, heads, layers, losses  # noqa: F401

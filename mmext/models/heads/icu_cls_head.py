@@ -1,0 +1,143 @@
+"""mmpretrain classification head with the ICU Gaussian classifier (Zhu & Yu, section 3)."""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmpretrain.evaluation.metrics import Accuracy
+from mmpretrain.models.heads import ClsHead
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from mmext.registry import MODELS
+from ..layers.gaussian_classifier import GaussianClassifier
+from ..losses.icu_loss import ICULoss
+
+
+@MODELS.register_module()
+class ICUClsHead(ClsHead):
+    """Classification head whose classifier is one diagonal Gaussian per class.
+
+    Training loss = ``loss_icu_cls`` (Eq. 17 with the margins of Eq. 18, see
+    :mod:`mmext.models.losses.icu_loss` for the reading of Eq. 18) + ``loss_icu_reg``
+    (Eq. 14: λ_μ‖μ_k − μ̄_k‖² + λ_σ‖σ_k² − σ̄_k²‖² over the classes of the batch).
+    Prediction: scores softmax(−d) (posterior of Eq. 6 with equal priors, α = γ = 0),
+    label argmin_k d_k (Eq. 9). The Gaussian parameters are ``head.means`` (K×D) and
+    ``head.log_vars`` (K×D).
+
+    Ablations (Table 3): ``alpha=0`` and/or ``gamma=0``. L-GM mode: ``use_log_det=False``
+    (no ln|Σ| in the decision distance; then ``gamma`` must be 0).
+
+    Args:
+        num_classes (int): Number of classes K.
+        in_channels (int): Feature dimension D.
+        alpha (float): Inter-class margin α (Eq. 17). Defaults to 1e-4 (paper).
+        gamma (float): Intra-class margin γ (Eq. 18). Defaults to 1e-3 (paper).
+        lambda_mu (float): λ_μ of Eq. 14. Defaults to 0.1 (paper).
+        lambda_sigma (float): λ_σ of Eq. 14. Defaults to 0.1 (paper).
+        use_log_det (bool): ICU decision distance (True) or L-GM's (False).
+        reg_reduction (str): ``'sum'`` (Eq. 14) or ``'mean'`` (over classes present × D).
+        log_var_range (Sequence[float]): Clamp range of the log-variances.
+        init_std (float): Std of the initial means. Defaults to 1.0 (the authors'
+            ``torch.randn``); a tiny std puts all classes at one point at the start, where
+            the cross-entropy has no direction to separate them.
+        loss_weight (float): Weight of ``loss_icu_cls``. Defaults to 1.0.
+        topk (int | tuple[int]): Top-k accuracy for ``cal_acc``. Defaults to ``(1, )``.
+        cal_acc (bool): Log the training accuracy. Defaults to False.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 alpha: float = 1e-4,
+                 gamma: float = 1e-3,
+                 lambda_mu: float = 0.1,
+                 lambda_sigma: float = 0.1,
+                 use_log_det: bool = True,
+                 reg_reduction: str = 'sum',
+                 log_var_range: Sequence[float] = (-10., 10.),
+                 init_std: float = 1.0,
+                 loss_weight: float = 1.0,
+                 topk: Union[int, Tuple[int]] = (1, ),
+                 cal_acc: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        if not use_log_det and gamma != 0:
+            raise ValueError('gamma acts on ln|Sigma|, which the L-GM mode '
+                             '(use_log_det=False) removes: set gamma=0')
+        if lambda_mu < 0 or lambda_sigma < 0:
+            raise ValueError('lambda_mu and lambda_sigma must be >= 0, got '
+                             f'{lambda_mu}, {lambda_sigma}')
+        if reg_reduction not in ('sum', 'mean'):
+            raise ValueError(f"reg_reduction must be 'sum' or 'mean', got {reg_reduction!r}")
+        super().__init__(
+            loss=ICULoss(alpha=alpha, gamma=gamma, loss_weight=loss_weight),
+            topk=topk,
+            cal_acc=cal_acc,
+            init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.lambda_mu = lambda_mu
+        self.lambda_sigma = lambda_sigma
+        self.reg_reduction = reg_reduction
+        self.classifier = GaussianClassifier(
+            in_channels,
+            num_classes,
+            use_log_det=use_log_det,
+            log_var_range=log_var_range,
+            init_std=init_std)
+
+    @property
+    def means(self) -> torch.nn.Parameter:
+        """Parameter: class means, (K, D)."""
+        return self.classifier.means
+
+    @property
+    def log_vars(self) -> torch.nn.Parameter:
+        """Parameter: raw class log-variances, (K, D) (used clamped)."""
+        return self.classifier.log_vars
+
+    def distances(self, x: Tensor) -> Tensor:
+        """Decision distances d (N, K) of Eq. 9/19, without margins.
+
+        Args:
+            x (Tensor): Features (N, D).
+
+        Returns:
+            Tensor: float32 distances.
+        """
+        return self.classifier.distances(x)
+
+    def forward(self, feats: Tuple[Tensor]) -> Tensor:
+        """Logits −d (N, K) of the last feature level."""
+        return self.classifier(self.pre_logits(feats))
+
+    def loss(self, feats: Tuple[Tensor], data_samples: List[DataSample],
+             **kwargs) -> dict:
+        """ICU classification loss and regulariser.
+
+        Args:
+            feats (tuple[Tensor]): Backbone/neck outputs; the last one, (N, D), is used.
+            data_samples (list[DataSample]): Samples with hard ``gt_label``.
+            **kwargs: Unused (ClsHead contract).
+
+        Returns:
+            dict[str, Tensor]: ``loss_icu_cls``, ``loss_icu_reg`` (and ``accuracy_top-k``
+            with ``cal_acc``).
+        """
+        if 'gt_score' in data_samples[0]:
+            raise ValueError(
+                'ICUClsHead needs hard labels (the margins and Eq. 14 are per class); '
+                'batch augmentations that produce gt_score (Mixup, CutMix) are not '
+                'supported')
+        x = self.pre_logits(feats)
+        labels = torch.cat([i.gt_label for i in data_samples]).to(x.device).long()
+        distances, reg_mu, reg_sigma = self.classifier.forward_train(
+            x, labels, reg_reduction=self.reg_reduction)
+        num_dims = self.in_channels if self.classifier.use_log_det else 0
+        losses = dict()
+        losses['loss_icu_cls'] = self.loss_module(
+            distances, labels, avg_factor=distances.size(0), num_dims=num_dims)
+        losses['loss_icu_reg'] = self.lambda_mu * reg_mu + self.lambda_sigma * reg_sigma
+        if self.cal_acc:
+            acc = Accuracy.calculate(-distances.detach(), labels, topk=self.topk)
+            losses.update({f'accuracy_top-{k}': a for k, a in zip(self.topk, acc)})
+        return losses

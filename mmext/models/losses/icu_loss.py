@@ -1,0 +1,226 @@
+"""Intra-class uncertainty (ICU) loss of Zhu & Yu, section 3 (Eq. 13, 14, 17, 18, 19).
+
+Classification term (Eq. 17) from decision distances ``d`` (N, K) of a
+:class:`~mmext.models.layers.GaussianClassifier`:
+
+.. math::
+
+    \\mathcal L_{ICU} = -\\frac1N\\sum_i \\log
+        \\frac{e^{-(1+\\alpha)\\,d_{z_i}^{\\gamma}}}
+             {\\sum_{k\\neq z_i} e^{-d_k} + e^{-(1+\\alpha)\\,d_{z_i}^{\\gamma}}},
+    \\qquad
+    d_{z}^{\\gamma} = \\tfrac12\\big[(x-\\mu_z)^T\\Sigma_z^{-1}(x-\\mu_z)
+        + \\ln|(1+\\gamma)\\Sigma_z|\\big] \\;\\text{(Eq. 18)}.
+
+**Reading of Eq. 18.** The paper prints ``ln(1 + γ)|Σ_z|``; we read it as
+:math:`\\ln|(1+\\gamma)\\Sigma_z|`, i.e. every variance of the true class is scaled by
+:math:`1+\\gamma` inside the log-determinant, which adds :math:`D\\ln(1+\\gamma)` (not a single
+:math:`\\ln(1+\\gamma)`) to the bracket. Derivation: take Eq. 21's setting, α = 0 and a sample
+with equal Mahalanobis distance M to classes z and k, both with per-dimension variances
+:math:`\\sigma_z^2 I` and :math:`\\sigma_k^2 I`. Then
+
+* :math:`e^{-d_z^{\\gamma}} > e^{-d_k} \\iff \\ln|(1+\\gamma)\\Sigma_z| < \\ln|\\Sigma_k|
+  \\iff D\\ln((1+\\gamma)\\sigma_z^2) < D\\ln\\sigma_k^2 \\iff
+  \\sigma_k^2-\\sigma_z^2 > \\gamma\\sigma_z^2`, which is Eq. 21 for every D (for a general
+  diagonal Σ it holds with :math:`\\sigma^2` the geometric mean variance :math:`|\\Sigma|^{1/D}`);
+* with a single :math:`\\ln(1+\\gamma)` the condition would be
+  :math:`\\sigma_k^{2D} > (1+\\gamma)\\sigma_z^{2D}`, i.e. Eq. 21 with γ replaced by
+  :math:`(1+\\gamma)^{1/D}-1`: it matches Eq. 21 only for D = 1.
+
+The ½ of Eq. 18 multiplies the whole bracket, the modified log-determinant included (as in
+Eq. 9/19), and the inter-class margin multiplies the whole modified distance (Eq. 17). The
+margins therefore change only the true-class logit:
+:math:`-(1+\\alpha)\\,(d_z + \\tfrac D2\\ln(1+\\gamma))`. With the L-GM distance (no
+:math:`\\ln|\\Sigma|`, ``num_dims=0``) γ has nothing to act on. Note that with the log-determinant
+:math:`d_z` can be negative (tiny variances); the multiplicative margin then favours the true
+class instead of penalising it, exactly as Eq. 17 is written. At inference α = γ = 0.
+
+The regulariser of Eq. 14 acts on the Gaussian parameters and the features; it is computed
+(fused with the distances) by :meth:`GaussianClassifier.forward_train
+<mmext.models.layers.GaussianClassifier.forward_train>` and reported by the heads under its
+own loss key.
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from mmext.registry import MODELS
+
+_REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def check_labels(labels: Tensor, num_classes: int) -> None:
+    """Raise a clear error unless ``labels`` are class indices in ``[0, num_classes)``.
+
+    Args:
+        labels (Tensor): Integer labels, shape (N,).
+        num_classes (int): Number of Gaussians K.
+    """
+    if labels.dim() != 1 or labels.dtype.is_floating_point:
+        raise ValueError('ICU loss needs integer class indices of shape (N,), got '
+                         f'{labels.dtype} {tuple(labels.shape)}')
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ValueError(f'ICU loss labels must lie in [0, {num_classes}), got range '
+                         f'[{int(labels.min())}, {int(labels.max())}]')
+
+
+def icu_margin_logits(distances: Tensor,
+                      labels: Tensor,
+                      alpha: float,
+                      gamma: float,
+                      num_dims: int) -> Tensor:
+    """Training logits of Eq. 17 with the margins of Eq. 17/18.
+
+    Args:
+        distances (Tensor): Decision distances :math:`d` (N, K) of Eq. 9/19.
+        labels (Tensor): Ground-truth classes :math:`z_i`, shape (N,).
+        alpha (float): Inter-class margin α (Eq. 17).
+        gamma (float): Intra-class margin γ (Eq. 18).
+        num_dims (int): Number of log-variance terms in :math:`\\ln|\\Sigma|`: the feature
+            dimension D for the ICU distance, 0 for the L-GM distance.
+
+    Returns:
+        Tensor: logits (N, K): :math:`-d_k` off the true class,
+        :math:`-(1+\\alpha)(d_z + \\frac{D}{2}\\ln(1+\\gamma))` on it.
+    """
+    labels = labels.long().view(-1, 1)
+    d_true = distances.gather(1, labels)
+    d_true = (1. + alpha) * (d_true + 0.5 * num_dims * math.log1p(gamma))
+    return (-distances).scatter(1, labels, -d_true)
+
+
+class _ICUCrossEntropy(torch.autograd.Function):
+    """Per-sample −log softmax of the margin logits of Eq. 17, from distances (N, K).
+
+    Written out (instead of ``F.cross_entropy`` on :func:`icu_margin_logits`) for speed:
+    Gaussian distances spread over hundreds of nats, so the softmax terms of far classes
+    fall into the subnormal float range, where CPU arithmetic is orders of magnitude slower.
+    Terms below ``exp(0.7 · ln(tiny))`` of the largest one (~1e-27 in float32) are set to
+    exactly 0; they are far below the float resolution of the loss and of its gradient.
+    Gradient w.r.t. d: ``−p_k`` off the true class, ``−(1+α)(p_z − 1)`` on it.
+    """
+
+    @staticmethod
+    def forward(ctx, distances: Tensor, labels: Tensor, alpha: float, gamma: float,
+                num_dims: int) -> Tensor:  # noqa: D102
+        labels = labels.view(-1, 1)
+        logits = icu_margin_logits(distances, labels, alpha, gamma, num_dims)
+        logits.sub_(logits.amax(1, keepdim=True))
+        floor = 0.7 * math.log(torch.finfo(logits.dtype).tiny)
+        dropped = logits < floor
+        prob = logits.clamp_min(floor).exp_().masked_fill_(dropped, 0.)
+        total = prob.sum(1, keepdim=True)
+        loss = total.log().view(-1) - logits.gather(1, labels).view(-1)
+        ctx.alpha = alpha
+        ctx.save_for_backward(prob.div_(total), labels)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # noqa: D102
+        prob, labels = ctx.saved_tensors
+        grad_d = prob * -grad.view(-1, 1)  # −p_k · g
+        true = grad_d.gather(1, labels)
+        grad_d.scatter_(1, labels, (1. + ctx.alpha) * (true + grad.view(-1, 1)))
+        return grad_d, None, None, None, None
+
+
+def _weight_reduce(loss: Tensor, weight: Optional[Tensor], reduction: str,
+                   avg_factor: Optional[float]) -> Tensor:
+    """Element-wise weight, then ``reduction`` (``avg_factor`` replaces the count)."""
+    if weight is not None:
+        loss = loss * weight.to(loss.dtype)
+    if reduction == 'none':
+        return loss
+    if avg_factor is None:
+        return loss.mean() if reduction == 'mean' else loss.sum()
+    if reduction == 'sum':
+        raise ValueError('avg_factor can not be used with reduction="sum"')
+    return loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
+
+
+@MODELS.register_module()
+class ICULoss(nn.Module):
+    """Classification term of the ICU loss (Eq. 17 with Eq. 18/19) on decision distances.
+
+    The regulariser of Eq. 14 needs features and class parameters; the heads add it from
+    :meth:`GaussianClassifier.forward_train` and report it under its own key.
+
+    Args:
+        alpha (float): Inter-class margin α >= 0 (Eq. 17). Paper: 1e-4.
+        gamma (float): Intra-class margin γ >= 0 (Eq. 18). Paper: 1e-3.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_name (str): Name of the loss item. Defaults to ``'loss_icu_cls'``.
+    """
+
+    def __init__(self,
+                 alpha: float = 1e-4,
+                 gamma: float = 1e-3,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_icu_cls') -> None:
+        super().__init__()
+        if alpha < 0 or gamma < 0:
+            raise ValueError(f'ICULoss margins must be >= 0, got alpha={alpha}, '
+                             f'gamma={gamma}')
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
+        if not loss_name.startswith('loss_'):
+            raise ValueError(f"loss_name must start with 'loss_', got {loss_name!r}")
+        self.alpha = alpha
+        self.gamma = gamma
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(self,
+                distances: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                num_dims: Optional[int] = None,
+                **kwargs) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            distances (Tensor): Decision distances (N, K) without margins
+                (:meth:`GaussianClassifier.distances`).
+            label (Tensor): Ground-truth classes (N,).
+            weight (Tensor, optional): Per-sample weights (N,).
+            avg_factor (float, optional): Divisor of the weighted sum for ``'mean'``.
+            reduction_override (str, optional): Overrides ``reduction``.
+            num_dims (int, optional): Log-variance terms in :math:`\\ln|\\Sigma|` (D for the
+                ICU distance, 0 for L-GM). Required when ``gamma > 0``.
+            **kwargs: Ignored (host heads may pass extra arguments).
+
+        Returns:
+            Tensor: The weighted loss.
+        """
+        reduction = reduction_override or self.reduction
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
+        if self.gamma > 0 and num_dims is None:
+            raise ValueError('ICULoss with gamma > 0 needs num_dims, the number of '
+                             'log-variance terms in ln|Sigma| (the feature dimension D; '
+                             '0 for the L-GM distance)')
+        if distances.dim() != 2:
+            raise ValueError('ICULoss expects distances of shape (N, K), got '
+                             f'{tuple(distances.shape)}')
+        check_labels(label, distances.size(1))
+        distances = distances.to(torch.promote_types(distances.dtype, torch.float32))
+        loss = _ICUCrossEntropy.apply(distances, label.long(), self.alpha, self.gamma,
+                                      num_dims or 0)
+        return self.loss_weight * _weight_reduce(loss, weight, reduction, avg_factor)
+
+    @property
+    def loss_name(self) -> str:
+        """str: name of the loss item (starts with ``loss_``)."""
+        return self._loss_name
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return (f'alpha={self.alpha}, gamma={self.gamma}, reduction={self.reduction}, '
+                f'loss_weight={self.loss_weight}')

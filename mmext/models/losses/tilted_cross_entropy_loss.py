@@ -1,0 +1,302 @@
+"""Image- and class-level tilted cross-entropy (TCE paper, Eqs. 2 and 3).
+
+TERM (Li et al., 2021) replaces the mean of losses :math:`f_i` by the tilted mean
+:math:`\\frac1t\\log\\big(\\frac1M\\sum_i e^{t f_i}\\big)`: ``t > 0`` up-weights the
+worst losses (fairness), ``t < 0`` down-weights them (robustness), ``t -> 0`` gives the
+plain mean (ERM). The TCE paper tilts the pixel-wise multi-class CE (Eq. 1) at two levels:
+
+* image level, Eq. 2: :math:`\\tilde L^{img} = \\frac1t\\log\\big(\\frac1M\\sum_m e^{tL_m}\\big)`,
+  :math:`L_m` the mean CE over the valid pixels of image ``m``;
+* class level, Eq. 3: :math:`\\tilde L^{cls} = \\frac1M\\sum_m \\frac1t\\log\\big(\\frac1{K_m}
+  \\sum_{c\\in m} e^{tL_{m,c}}\\big)`, :math:`L_{m,c}` the mean CE over the valid pixels of
+  class ``c`` in image ``m`` and :math:`K_m` the number of classes present in image ``m``
+  (the paper writes ``K``; averaging over absent classes would be 0/0).
+
+Implementation notes:
+
+* One ``F.cross_entropy(reduction='none')`` pass, then the per-(image, class) CE sums and
+  pixel counts in one ``index_add`` / ``bincount`` over the flat index
+  ``m * (C + 1) + label`` (ignored pixels go to the extra bin ``C``): no Python loop over
+  images or classes.
+* The tilted mean is evaluated as :math:`c + \\frac1t\\,\\mathrm{log1p}\\big(\\sum_i v_i
+  \\,\\mathrm{expm1}(t(x_i - c))/\\sum_i v_i\\big)` with ``c`` the (detached) value that
+  maximises ``t*x``. Mathematically this is the log-sum-exp form, but all exponents are
+  ``<= 0`` (no overflow for any ``t``) and nothing cancels as ``t -> 0`` (``expm1``/``log1p``),
+  so small ``t`` gives the plain mean to float precision. Detaching ``c`` does not change the
+  gradient: the average of the per-item gradients weighted by ``softmax(t * x)``, as the TCE
+  paper (Sec. 2.1) recalls from TERM.
+* ``t = 0`` is accepted and means ERM, i.e. the ``t -> 0`` limit: the mean of ``L_m``
+  (image level) or the mean over images of the mean over present classes of ``L_{m,c}``
+  (class level). Negative ``t`` is allowed.
+* Images without any valid pixel are left out (``M`` counts the others); a batch without any
+  valid pixel gives a zero loss that is still connected to the graph (zero gradients).
+"""
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.fileio import load
+
+from mmext.registry import MODELS
+
+LEVELS = ('image', 'class')
+
+
+def tilted_mean(values: torch.Tensor,
+                tilt: float,
+                mask: torch.Tensor,
+                weights: Optional[torch.Tensor] = None,
+                denominator: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Tilted (log-mean-exp) average along the last dimension, overflow-free.
+
+    Computes :math:`\\frac1t \\log\\big(\\sum_i v_i e^{t x_i} / D\\big)` over the entries
+    with ``mask`` true, with :math:`v_i` = ``weights`` (1 when None) and ``D`` =
+    ``denominator`` (:math:`\\sum_i v_i` when None). ``tilt == 0`` returns the limit
+    :math:`\\sum_i v_i x_i / D`.
+
+    Args:
+        values (Tensor): Losses, shape ``(..., n)``.
+        tilt (float): The tilt ``t``.
+        mask (Tensor): Bool, same shape: which entries take part.
+        weights (Tensor, optional): Non-negative weights broadcastable to ``values``.
+        denominator (Tensor, optional): ``D`` per row, shape ``(...)``.
+
+    Returns:
+        Tensor: Shape ``(...)``. Rows without any entry give 0.
+    """
+    v = mask.to(values.dtype)
+    if weights is not None:
+        v = v * weights
+    total_v = v.sum(-1)
+    den = total_v if denominator is None else denominator
+    nonempty = total_v > 0
+    den_safe = torch.where(nonempty, den, torch.ones_like(den))
+    x = torch.where(mask, values, torch.zeros_like(values))
+    if tilt == 0:
+        return torch.where(nonempty, (v * x).sum(-1) / den_safe, torch.zeros_like(den))
+    with torch.no_grad():
+        scaled = torch.where(mask, tilt * x, torch.full_like(x, -float('inf')))
+        center = scaled.amax(-1) / tilt
+        center = torch.where(nonempty, center, torch.zeros_like(center))
+    s = torch.where(mask, tilt * (x - center.unsqueeze(-1)), torch.zeros_like(x))
+    rel = (v * torch.expm1(s)).sum(-1) / den_safe  # = sum_i v_i e^{s_i} / D - total_v / D
+    if denominator is not None:
+        # log(sum v e^s / D) = log1p(rel + (total_v - D) / D); adding 1 - 1 would cancel
+        rel = rel + (total_v - den) / den_safe
+    out = center + torch.log1p(rel) / tilt
+    return torch.where(nonempty, out, torch.zeros_like(out))
+
+
+def tilted_cross_entropy(pred: torch.Tensor,
+                         label: torch.Tensor,
+                         tilt: float,
+                         level: str = 'image',
+                         weight: Optional[torch.Tensor] = None,
+                         class_weight: Optional[torch.Tensor] = None,
+                         reduction: str = 'mean',
+                         avg_factor: Optional[float] = None,
+                         ignore_index: int = -100) -> torch.Tensor:
+    """Image-level (Eq. 2) or class-level (Eq. 3) tilted cross-entropy.
+
+    Args:
+        pred (Tensor): Logits, shape ``(N, C, *spatial)``.
+        label (Tensor): Labels, shape ``(N, *spatial)``, values in ``[0, C)`` or
+            ``ignore_index``.
+        tilt (float): The tilt ``t`` (``0`` = ERM limit, negative allowed).
+        level (str): ``'image'`` (Eq. 2) or ``'class'`` (Eq. 3).
+        weight (Tensor, optional): Pixel-wise weight, shape ``(N, *spatial)``; multiplies
+            each pixel's CE (the averages still divide by the pixel counts, as mmseg does).
+        class_weight (Tensor, optional): Weight per class, shape ``(C,)``. Image level: the
+            mean over pixels becomes the class-weighted mean
+            :math:`\\sum_i w_{y_i} \\ell_i / \\sum_i w_{y_i}` (``F.cross_entropy``'s
+            convention). Class level: the inner mean of Eq. 3 becomes the weighted mean
+            :math:`\\sum_c w_c e^{tL_{m,c}} / \\sum_c w_c` over present classes.
+        reduction (str): ``'mean'`` (the equations), ``'sum'`` (``M`` times Eq. 2; the
+            sum over images of Eq. 3's inner term) or ``'none'`` (class level only: the
+            per-image tilted losses, shape ``(N,)``, 0 for images without valid pixels).
+        avg_factor (float, optional): Replaces ``M`` (the number of images with valid
+            pixels) in the equations; only with ``reduction='mean'``.
+        ignore_index (int): Label to ignore. Defaults to -100.
+
+    Returns:
+        Tensor: The loss (scalar, or ``(N,)`` for ``reduction='none'``).
+    """
+    if level not in LEVELS:
+        raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
+    if reduction not in ('mean', 'sum', 'none'):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if reduction == 'none' and level == 'image':
+        raise ValueError("reduction='none' is undefined for level='image': Eq. 2 tilts "
+                         'across images into one value; use level=\'class\' or mean/sum')
+    if avg_factor is not None and reduction != 'mean':
+        raise ValueError(f"avg_factor can only be used with reduction='mean', got {reduction!r}")
+    if pred.dim() < 2 or label.shape != pred.shape[:1] + pred.shape[2:]:
+        raise ValueError('expected pred (N, C, *spatial) and label (N, *spatial), got '
+                         f'{tuple(pred.shape)} and {tuple(label.shape)}')
+    num_imgs, num_classes = pred.shape[:2]
+    label = label.long()
+    ce = F.cross_entropy(pred, label, weight=class_weight, reduction='none',
+                         ignore_index=ignore_index)
+    if weight is not None:
+        if weight.shape != ce.shape:
+            raise ValueError(f'weight must have shape {tuple(ce.shape)}, got '
+                             f'{tuple(weight.shape)}')
+        ce = ce * weight.to(ce.dtype)
+    table_dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
+
+    # per-(image, class) CE sums and pixel counts over one flat index; ignored -> bin C
+    bins = torch.where(label == ignore_index, torch.full_like(label, num_classes), label)
+    offsets = torch.arange(num_imgs, device=pred.device) * (num_classes + 1)
+    flat = (bins.reshape(num_imgs, -1) + offsets[:, None]).reshape(-1)
+    size = num_imgs * (num_classes + 1)
+    sums = torch.zeros(size, dtype=table_dtype, device=pred.device).index_add(
+        0, flat, ce.reshape(-1).to(table_dtype))
+    sums = sums.view(num_imgs, num_classes + 1)[:, :num_classes]
+    counts = torch.bincount(flat, minlength=size).view(num_imgs, num_classes + 1)
+    den = counts[:, :num_classes].to(table_dtype)
+    if class_weight is not None:
+        den = den * class_weight.to(table_dtype)
+    present = den > 0  # (N, C): class c has valid (and non-zero-weighted) pixels in m
+
+    if level == 'image':
+        img_den = den.sum(1)
+        valid_img = img_den > 0
+        img_loss = sums.sum(1) / torch.where(valid_img, img_den, torch.ones_like(img_den))
+        num_valid = valid_img.sum().to(table_dtype)
+        denom = num_valid if avg_factor is None else torch.as_tensor(
+            float(avg_factor), dtype=table_dtype, device=pred.device)
+        loss = tilted_mean(img_loss, tilt, valid_img, denominator=denom)
+        if reduction == 'sum':
+            loss = loss * num_valid
+    else:
+        cls_loss = sums / torch.where(present, den, torch.ones_like(den))
+        cw = None if class_weight is None else class_weight.to(table_dtype)
+        per_img = tilted_mean(cls_loss, tilt, present, weights=cw)
+        valid_img = present.any(1)
+        if reduction == 'none':
+            loss = per_img
+        elif reduction == 'sum':
+            loss = per_img.sum()
+        elif avg_factor is not None:
+            loss = per_img.sum() / float(avg_factor)
+        else:
+            loss = per_img.sum() / valid_img.sum().clamp_min(1).to(table_dtype)
+    if not bool(valid_img.any()):
+        # no valid pixel in the batch: a zero that keeps the graph (zero gradients)
+        loss = loss * 0 + pred.sum() * 0
+    return loss.to(pred.dtype)
+
+
+@MODELS.register_module()
+class TiltedCrossEntropyLoss(nn.Module):
+    """Tilted cross-entropy (TCE paper, Eqs. 2/3), a drop-in for mmseg's ``loss_decode``.
+
+    ``forward`` has the signature of mmseg's ``CrossEntropyLoss``; mmseg's decode heads call
+    it with ``ignore_index=head.ignore_index``.
+
+    Args:
+        tilt (float): The tilt ``t`` of Eqs. 2/3. ``t > 0`` promotes fairness, ``t < 0``
+            robustness; ``t = 0`` is accepted and means ERM (the ``t -> 0`` limit, see
+            :func:`tilted_cross_entropy`). Defaults to 1.0.
+        level (str): ``'image'`` (Eq. 2) or ``'class'`` (Eq. 3). Defaults to ``'image'``.
+        class_weight (list[float] | str, optional): Weight per class, or a file to read it
+            from (``.npy``, json, yaml, pkl), as in mmseg. See :func:`tilted_cross_entropy`
+            for how it enters each level. Defaults to None.
+        ignore_index (int, optional): If set, overrides the ``ignore_index`` passed to
+            ``forward`` (mmseg's heads pass their own). Defaults to None.
+        reduction (str): ``'mean'``, ``'sum'`` or ``'none'`` (class level only).
+            Defaults to ``'mean'``.
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_name (str): Name of the loss item; must start with ``loss_`` to be
+            back-propagated by mmseg. Defaults to ``'loss_tce'``.
+    """
+
+    def __init__(self,
+                 tilt: float = 1.0,
+                 level: str = 'image',
+                 class_weight: Optional[Union[List[float], str]] = None,
+                 ignore_index: Optional[int] = None,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_tce') -> None:
+        super().__init__()
+        if level not in LEVELS:
+            raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
+        if reduction not in ('mean', 'sum', 'none'):
+            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        if reduction == 'none' and level == 'image':
+            raise ValueError("reduction='none' is undefined for level='image'")
+        tilt = float(tilt)
+        if not np.isfinite(tilt):
+            raise ValueError(f'tilt must be finite, got {tilt}')
+        if not loss_name.startswith('loss_'):
+            raise ValueError(f"loss_name must start with 'loss_', got {loss_name!r}")
+        if isinstance(class_weight, str):
+            class_weight = np.load(class_weight) if class_weight.endswith('.npy') else load(
+                class_weight)
+        if class_weight is not None:
+            class_weight = [float(w) for w in np.asarray(class_weight).reshape(-1)]
+            if any(w < 0 or not np.isfinite(w) for w in class_weight):
+                raise ValueError('class_weight must be finite and non-negative')
+        self.tilt = tilt
+        self.level = level
+        self.class_weight: Optional[Sequence[float]] = class_weight
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(self,
+                cls_score: torch.Tensor,
+                label: torch.Tensor,
+                weight: Optional[torch.Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                ignore_index: int = -100,
+                **kwargs) -> torch.Tensor:
+        """Compute the tilted CE.
+
+        Args:
+            cls_score (Tensor): Logits ``(N, C, *spatial)``.
+            label (Tensor): Labels ``(N, *spatial)``.
+            weight (Tensor, optional): Pixel-wise weight ``(N, *spatial)``.
+            avg_factor (float, optional): Replaces ``M`` in Eqs. 2/3.
+            reduction_override (str, optional): ``'mean'``, ``'sum'`` or ``'none'``.
+            ignore_index (int): Ignored label, unless the constructor set one.
+                Defaults to -100.
+
+        Returns:
+            Tensor: ``loss_weight`` times the tilted CE.
+        """
+        if reduction_override not in (None, 'none', 'mean', 'sum'):
+            raise ValueError(f'invalid reduction_override {reduction_override!r}')
+        reduction = reduction_override if reduction_override else self.reduction
+        class_weight = None
+        if self.class_weight is not None:
+            if len(self.class_weight) != cls_score.shape[1]:
+                raise ValueError(f'class_weight has {len(self.class_weight)} entries for '
+                                 f'{cls_score.shape[1]} classes')
+            class_weight = cls_score.new_tensor(self.class_weight)
+        ignore = self.ignore_index if self.ignore_index is not None else ignore_index
+        loss = tilted_cross_entropy(
+            cls_score,
+            label,
+            self.tilt,
+            level=self.level,
+            weight=weight,
+            class_weight=class_weight,
+            reduction=reduction,
+            avg_factor=avg_factor,
+            ignore_index=ignore)
+        return self.loss_weight * loss
+
+    @property
+    def loss_name(self) -> str:
+        """str: Name of the loss item (starts with ``loss_``)."""
+        return self._loss_name
+
+    def extra_repr(self) -> str:
+        """Extra repr."""
+        return f'tilt={self.tilt}, level={self.level!r}, reduction={self.reduction!r}'

@@ -1,0 +1,272 @@
+"""Every config of configs/bag_of_freebies parses, builds its train pipeline and heads; a
+representative subset builds the whole model; the README maps every config; the schedule
+bases give the same learning rates as the rows that inline them."""
+import copy
+import glob
+import importlib.util
+import os.path as osp
+import re
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmext  # noqa: F401
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+FOLDER = osp.join(REPO, 'configs', 'bag_of_freebies')
+CONFIGS = sorted(glob.glob(osp.join(FOLDER, '**', '*.py'), recursive=True))
+NAMES = [osp.relpath(p, FOLDER) for p in CONFIGS]
+
+# whole models built on CPU (Darknet-53 / ResNet-101 cost ~1-2 s each): one per distinct
+# component combination; every other config builds its heads only
+FULL_BUILD = {
+    'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py',
+    'faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_voc0712.py',
+    'pretrain/darknet53_8xb32-mixup_in1k.py',
+}
+_CACHE = {}
+
+
+def _load(name):
+    if name not in _CACHE:
+        _CACHE[name] = Config.fromfile(osp.join(FOLDER, name))
+    return _CACHE[name]
+
+
+def _pipelines(dataset_cfg):
+    """Every ``pipeline`` list in a (possibly wrapped) dataset config."""
+    found = []
+    if isinstance(dataset_cfg, dict):
+        if isinstance(dataset_cfg.get('pipeline'), list):
+            found.append(dataset_cfg['pipeline'])
+        for key in ('dataset', 'datasets'):
+            sub = dataset_cfg.get(key)
+            for item in sub if isinstance(sub, list) else [sub]:
+                found += _pipelines(item)
+    return found
+
+
+def test_configs_found():
+    assert len(CONFIGS) >= 40
+    assert any(n.startswith('digits/') for n in NAMES)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_config_parses_and_builds(name):
+    cfg = _load(name)
+    assert 'mmext' in cfg.custom_imports['imports']
+    assert cfg.custom_imports['allow_failed_imports'] is False
+    scope = cfg.get('default_scope', 'mmdet')
+    init_default_scope(scope)
+    registry = importlib.import_module(f'{scope}.registry')
+
+    pipelines = _pipelines(cfg.train_dataloader.dataset)
+    assert pipelines, 'no train pipeline found'
+    for pipeline in pipelines:
+        for transform in pipeline:
+            registry.TRANSFORMS.build(copy.deepcopy(transform))
+    if 'sync_bn' in cfg:
+        assert cfg.sync_bn in ('torch', 'mmcv')
+
+    model_cfg = copy.deepcopy(cfg.model)
+    if name in FULL_BUILD or name.startswith('digits/'):
+        model = registry.MODELS.build(model_cfg)
+        assert sum(p.numel() for p in model.parameters()) > 0
+    elif scope == 'mmpretrain':  # ResNet-101 classifier: build the head and the mixup
+        registry.MODELS.build(model_cfg.head)
+        from mmpretrain.models.utils import Mixup
+        assert model_cfg.train_cfg.augments.type == 'Mixup'
+        assert Mixup(alpha=model_cfg.train_cfg.augments.alpha) is not None
+    elif scope == 'mmdet':
+        if 'bbox_head' in model_cfg:  # YOLOv3
+            model_cfg.bbox_head.update(train_cfg=model_cfg.get('train_cfg'),
+                                       test_cfg=model_cfg.get('test_cfg'))
+            registry.MODELS.build(model_cfg.bbox_head)
+        else:  # Faster R-CNN
+            roi = model_cfg.roi_head
+            roi.update(train_cfg=model_cfg.train_cfg.rcnn, test_cfg=model_cfg.test_cfg.rcnn)
+            registry.MODELS.build(roi)
+        registry.MODELS.build(model_cfg.data_preprocessor)
+
+
+def test_rows_change_what_they_claim():
+    """A few cross-row facts the README states."""
+    voc = {n: _load(n) for n in (
+        'yolov3_d53_baseline_8xb8-200e_voc0712.py',
+        'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py',
+        'yolov3_d53_mixup-even_8xb8-200e_voc0712.py')}
+    base = voc['yolov3_d53_baseline_8xb8-200e_voc0712.py']
+    bof = voc['yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py']
+    even = voc['yolov3_d53_mixup-even_8xb8-200e_voc0712.py']
+    assert base.model.bbox_head.num_classes == 20
+    assert base.val_evaluator.type == 'VOCMetric'
+    assert 'sync_bn' not in base and bof.sync_bn == 'torch'
+    aug = bof.model.data_preprocessor.batch_augments[0]
+    assert aug.type == 'BatchSyncRandomResize' and tuple(aug.random_size_range) == (320, 608)
+    assert aug.interval == 10
+    assert bof.model.bbox_head.type == 'mmext.WeightedYOLOV3Head'
+    assert bof.model.bbox_head.loss_cls.type == 'mmext.LabelSmoothCrossEntropyLoss'
+    assert bof.train_dataloader.dataset.pipeline[0].type == 'mmext.CoherentMixUp'
+    assert even.train_dataloader.dataset.pipeline[0].ratio == 0.5
+    assert even.model.bbox_head.type == 'YOLOV3Head'  # Table 1: unweighted
+    # the training sets of every VOC row: 07 + 12 trainval
+    files = [d.ann_file for d in bof.train_dataloader.dataset.dataset.datasets]
+    assert files == ['VOC2007/ImageSets/Main/trainval.txt', 'VOC2012/ImageSets/Main/trainval.txt']
+    frcnn = _load('faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_voc0712.py')
+    assert frcnn.train_dataloader.dataset.type == 'RepeatDataset'
+    assert frcnn.train_dataloader.dataset.dataset.type == 'MultiImageMixDataset'
+    assert frcnn.model.roi_head.type == 'mmext.WeightedStandardRoIHead'
+    no_aug = _load('faster-rcnn_r50-fpn_no-aug_8xb2-1x_voc0712.py')
+    for voc_set in no_aug.train_dataloader.dataset.dataset.datasets:
+        assert [t.type for t in voc_set.pipeline] == [
+            'LoadImageFromFile', 'LoadAnnotations', 'Resize', 'PackDetInputs']
+
+
+def test_every_row_extends_the_previous_row():
+    """Leaf configs of the ablation chains inherit from a config of this folder, except the
+    baselines, which inherit from upstream (mmdet/mmpretrain) or mmext's digits configs."""
+    for path, name in zip(CONFIGS, NAMES):
+        text = open(path, encoding='utf-8').read()
+        base = re.search(r"^_base_ = '([^']+)'", text, re.M).group(1)
+        if 'r101' in name and 'mixup-pretrain' not in name:  # the R50 row + depth 101
+            assert base == './' + name.replace('r101', 'r50'), name
+        elif 'baseline' in name or name.startswith('pretrain/'):
+            assert base.startswith(('mmdet::', 'mmpretrain::', '../../digits/')), name
+        else:
+            assert base.startswith('./'), name
+            assert osp.exists(osp.join(osp.dirname(path), base)), name
+
+
+def test_readme_maps_every_config():
+    readmes = glob.glob(osp.join(FOLDER, '**', 'README.md'), recursive=True)
+    mentioned = set()
+    for readme in readmes:
+        text = open(readme, encoding='utf-8').read()
+        for ref in re.findall(r'[\w.\-/:]+\.py', text):
+            if not ref.startswith(('../../', 'mmdet::', 'mmpretrain::')):  # upstream bases
+                mentioned.add(osp.basename(ref))
+    for name in NAMES:
+        assert osp.basename(name) in mentioned, f'{name} is not in a README'
+    for ref in mentioned:
+        if ref.startswith(('yolov3_', 'faster-rcnn_', 'resnet101_', 'darknet53_')):
+            assert any(osp.basename(n) == ref for n in NAMES), f'README names missing {ref}'
+
+
+def _tool():
+    path = osp.join(REPO, 'tools', 'analysis', 'plot_lr_schedule.py')
+    spec = importlib.util.spec_from_file_location('plot_lr_schedule', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('schedule, row', [
+    ('warmup_cosine_200e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py'),
+    ('warmup_cosine_273e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-273e_coco.py'),
+    ('warmup_cosine_12e.py', 'faster-rcnn_r50-fpn_cos_8xb2-1x_coco.py'),
+])
+def test_schedule_bases_equal_rows(schedule, row):
+    """The LinearLR + CosineAnnealingLR bases give the rows' learning rates at every step."""
+    tool = _tool()
+    base_cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'schedules', schedule))
+    row_cfg = _load(row)
+    # the 12e base multiplies a 500-iteration warmup with the cosine: use a realistic length
+    length = 600 if 'faster' in row else 3
+    ref = tool.compute_schedule(base_cfg, iters_per_epoch=length)['values']
+    ours = tool.compute_schedule(row_cfg, iters_per_epoch=length)['values']
+    assert len(ref) == len(ours) == row_cfg.train_cfg.max_epochs * length
+    assert ours == pytest.approx(ref, rel=1e-7, abs=1e-12)
+    assert max(ours) == pytest.approx(row_cfg.optim_wrapper.optimizer.lr, rel=0.02)
+    assert ours[-1] < 1e-3 * max(ours)
+
+
+def test_sync_bn_conversion_of_a_built_model():
+    """sync_bn='torch' -> mmengine converts every BN of the model (as the Runner does when
+    distributed); on CPU SyncBatchNorm cannot synchronise (GPU only)."""
+    from mmengine.model import convert_sync_batchnorm
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    cfg = _load('digits/yolov3_r18-tiny_baseline_1xb8-1k_digits-det.py')
+    model = convert_sync_batchnorm(MODELS.build(cfg.model), 'torch')
+    norms = torch.nn.modules.batchnorm._BatchNorm
+    kinds = {type(m) for m in model.modules() if isinstance(m, norms)}
+    assert kinds == {torch.nn.SyncBatchNorm}
+
+
+@pytest.mark.parametrize('name', [
+    'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py',
+    'faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_voc0712.py',
+])
+def test_mixup_train_pipeline_runs_on_synthetic_images(name):
+    """The BoF training pipeline of the config, in its MultiImageMixDataset wrapper, turns
+    loaded samples into packed inputs whose per-object weights match the boxes."""
+    import numpy as np
+    from mmdet.datasets import MultiImageMixDataset
+    from mmdet.structures.bbox import HorizontalBoxes
+    from mmengine.dataset import BaseDataset
+
+    class Loaded(BaseDataset):
+        """Three already-'loaded' images with boxes (what LoadImageFromFile +
+        LoadAnnotations return)."""
+
+        def load_data_list(self):
+            return [dict(idx=i) for i in range(3)]
+
+        def prepare_data(self, idx):
+            rng = np.random.default_rng(idx)
+            h, w = 300 + 20 * idx, 400 - 30 * idx
+            boxes = np.array([[10, 20, 120, 200], [150, 40, 290, 260]], dtype=np.float32)
+            return dict(img=rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
+                        img_shape=(h, w), ori_shape=(h, w), img_id=idx, img_path=f'{idx}.jpg',
+                        gt_bboxes=HorizontalBoxes(boxes + idx),
+                        gt_bboxes_labels=np.array([idx, idx + 1], dtype=np.int64),
+                        gt_ignore_flags=np.array([False, False]))
+
+    init_default_scope('mmdet')
+    cfg = _load(name)
+    mix_cfg = cfg.train_dataloader.dataset
+    if mix_cfg.type != 'MultiImageMixDataset':
+        mix_cfg = mix_cfg.dataset
+    mix = MultiImageMixDataset(Loaded(), copy.deepcopy(mix_cfg.pipeline))
+    np.random.seed(0)
+    weights = []
+    for i in range(6):
+        packed = mix[i % 3]
+        gt = packed['data_samples'].gt_instances
+        assert len(gt.weights) == len(gt.bboxes) == len(gt.labels) > 0
+        assert torch.all((gt.weights >= 0) & (gt.weights <= 1))
+        weights.append(gt.weights)
+        assert packed['inputs'].shape[0] == 3
+        if 'yolov3' in name:
+            assert tuple(packed['inputs'].shape[1:]) == (416, 416)
+    assert torch.cat(weights).min() < 1  # the images were mixed (Beta(1.5, 1.5) ratios)
+
+
+def test_random_shapes_follow_section_3_6():
+    """The '+ random training shapes' batch augment draws square sizes in {320, ..., 608}
+    (step 32) and changes the size every 10 iterations only."""
+    from mmdet.structures import DetDataSample
+    from mmengine.logging import MessageHub
+    from mmengine.structures import InstanceData
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    cfg = _load('yolov3_d53_syncbn-rs_8xb8-200e_voc0712.py')
+    resize = MODELS.build(copy.deepcopy(cfg.model.data_preprocessor.batch_augments[0]))
+    hub = MessageHub.get_instance('bof_random_shapes')
+    torch.manual_seed(0)
+    import random
+    random.seed(0)
+    sizes = []
+    for it in range(100):
+        hub.update_info('iter', it)
+        sample = DetDataSample(metainfo=dict(img_shape=(416, 416), pad_shape=(416, 416)))
+        sample.gt_instances = InstanceData(bboxes=torch.tensor([[10.0, 10.0, 100.0, 100.0]]))
+        inputs, _ = resize(torch.zeros(1, 1, 416, 416), [sample])
+        sizes.append(tuple(inputs.shape[-2:]))
+    assert all(h == w and h % 32 == 0 and 320 <= h <= 608 for h, w in sizes)
+    assert sizes[:10] == [(416, 416)] * 10
+    changes = [i for i in range(1, 100) if sizes[i] != sizes[i - 1]]
+    assert changes and all(i % 10 == 0 for i in changes)
+    assert len(set(sizes)) >= 4  # 100 iterations = 10 draws over 10 sizes

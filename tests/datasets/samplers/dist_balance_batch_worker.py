@@ -1,0 +1,107 @@
+"""Worker of ``test_real_two_process_gloo_run`` (launched by torch.distributed.run).
+
+Every rank builds a ``DefaultSampler`` + ``BalanceBatchSampler`` on a dataset with
+``get_cat_ids`` (so the rank-0-first class-index path with its barrier runs), iterates two
+epochs through a DataLoader, runs one ``all_reduce`` per batch (as DDP does: unequal batch
+counts would hang here) and all_gathers the plans; then builds a sampler whose class index
+fails on rank 0 (every rank must raise, none may wait). Rank 0 checks and writes JSON.
+
+Usage: ``python -m torch.distributed.run --nproc_per_node 2 dist_balance_batch_worker.py OUT``
+"""
+import json
+import os.path as osp
+import sys
+import types
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from mmengine.dataset import BaseDataset, DefaultSampler
+from torch.utils.data import DataLoader
+
+
+def _import_sampler():
+    """Import only the sampler module: ``import mmext`` loads mmdet, mmseg and mmpretrain
+    (several seconds per process), which this test does not need."""
+    root = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'mmext')
+    for name, sub in (('mmext', ''), ('mmext.datasets', 'datasets'),
+                      ('mmext.datasets.samplers', osp.join('datasets', 'samplers'))):
+        if name not in sys.modules:
+            pkg = types.ModuleType(name)
+            pkg.__path__ = [osp.normpath(osp.join(root, sub))]
+            sys.modules[name] = pkg
+    from mmext.datasets.samplers.balance_batch_sampler import BalanceBatchSampler
+    return BalanceBatchSampler
+
+
+BalanceBatchSampler = _import_sampler()
+
+
+class CatDataset(BaseDataset):
+    """Synthetic long-tailed class sets, the same on every rank."""
+
+    METAINFO = dict(classes=tuple(f'c{i}' for i in range(12)))
+
+    def load_data_list(self):
+        rng = np.random.default_rng(0)
+        freq = 1.0 / np.arange(1, 13)
+        freq /= freq.sum()
+        return [dict(labels=rng.choice(12, size=int(rng.integers(1, 4)), replace=False,
+                                       p=freq).tolist()) for _ in range(301)]
+
+    def get_cat_ids(self, idx):
+        return self.get_data_info(idx)['labels']
+
+    def __getitem__(self, idx):
+        return idx
+
+
+class NoLabels(CatDataset):
+    """Neither label maps nor ``get_cat_ids``: building its class index raises."""
+
+    get_cat_ids = BaseDataset.get_cat_ids
+
+
+def main(out_path: str) -> None:
+    dist.init_process_group('gloo')
+    rank, world = dist.get_rank(), dist.get_world_size()
+    dataset = CatDataset(serialize_data=False)
+    sampler = BalanceBatchSampler(DefaultSampler(dataset, seed=3), batch_size=4, batch_cl=4)
+    loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=list, num_workers=0)
+    plans = []
+    for epoch in range(2):
+        loader.batch_sampler.sampler.set_epoch(epoch)
+        plan = []
+        for batch in loader:
+            plan.append(list(batch))
+            t = torch.ones(1)
+            dist.all_reduce(t)  # one collective per step, like DDP
+        assert len(plan) == len(sampler)
+        plans.append(plan)
+    gathered = [None] * world
+    dist.all_gather_object(gathered, plans)
+    # a class index that fails on rank 0 must fail on every rank, not hang the others
+    try:
+        BalanceBatchSampler(DefaultSampler(NoLabels(serialize_data=False), seed=3),
+                            batch_size=4, batch_cl=2)
+        failure = 'none'
+    except Exception as e:  # noqa: BLE001
+        failure = type(e).__name__
+    failures = [None] * world
+    dist.all_gather_object(failures, failure)
+    if rank == 0:
+        result = dict(lengths=[len(p[0]) for p in gathered], disjoint=True,
+                      equal_lengths=True, covers_all=True, failures=failures)
+        for epoch in range(2):
+            sets = [set(i for b in g[epoch] for i in b) for g in gathered]
+            result['equal_lengths'] &= len({len(g[epoch]) for g in gathered}) == 1
+            result['disjoint'] &= not (sets[0] & sets[1])
+            result['covers_all'] &= set.union(*sets) == set(range(len(dataset)))
+        with open(out_path, 'w') as f:
+            json.dump(result, f)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])

@@ -1,0 +1,159 @@
+"""Tests of FairIoUMetric: mmseg parity, hand-computed fairness numbers, the paper's Table 3."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mmext.evaluation.metrics.fair_iou_metric import (FairIoUMetric, fairness_summary,
+                                                      frequency_weighted_iou,
+                                                      load_reference_iou)
+
+# Table 1 of the TCE paper (Cityscapes val IoU, classes sorted by the MCCE model)
+CLASSES_T1 = ['wall', 'train', 'rider', 'fence', 'terrain', 'truck', 'm.cycle', 'pole', 'bus',
+              't. light', 'bicycle', 't. sign', 'person', 'sidewalk', 'vegetation',
+              'building', 'sky', 'car', 'road']
+MCCE_T1 = [48.46, 53.66, 61.12, 62.23, 62.98, 66.21, 67.72, 69.19, 71.53, 74.33, 79.23, 81.22,
+           83.19, 84.95, 92.52, 93.04, 95.00, 95.45, 98.06]
+TCE1_FIRST10 = [53.47, 79.32, 65.67, 59.25, 63.74, 64.32, 69.45, 69.54, 66.05, 74.51]
+
+
+def test_paper_table3_percentiles_of_mcce():
+    # Table 3, MCCE: "(25th percentile) bottom" = (64.60, 57.69)
+    s = fairness_summary(np.array(MCCE_T1))
+    # (48.46 ... 62.98, 66.21 ...): the threshold is 64.595, which the paper prints as 64.60
+    assert s['p25_IoU'] == pytest.approx(64.595)
+    assert round(s['p25_mIoU'], 2) == 57.69
+    # sorted by its own IoU, the bottom ceil(19/4)=5 classes are the same 5
+    assert round(s['bottom25_mIoU'], 2) == 57.69
+    assert s['worstIoU'] == 48.46
+
+
+def test_paper_table3_sorted_bottom_of_tce_t1_by_mcce_reference():
+    # Table 3, TCE t=1: sorted bottom 25% = 64.29 (classes ordered by the MCCE model).
+    # Table 1 gives TCE t=1 only for its first 10 classes; the 9 others are the best ones
+    # of MCCE and cannot enter the bottom group, any values above them do.
+    tce = np.array(TCE1_FIRST10 + [90.0] * 9)
+    s = fairness_summary(tce, reference=np.array(MCCE_T1))
+    assert round(s['bottom25_mIoU'], 2) == 64.29
+    assert s['worstIoU'] == 53.47
+
+
+def test_fairness_summary_by_hand():
+    iou = np.array([0.1, np.nan, 0.5, 0.3, 0.9, 0.7])
+    s = fairness_summary(iou)
+    vals = np.array([0.1, 0.5, 0.3, 0.9, 0.7])  # NaN left out: K = 5, ceil(5/4) = 2
+    assert s['worstIoU'] == pytest.approx(0.1)
+    assert s['stdIoU'] == pytest.approx(math.sqrt(((vals - vals.mean())**2).mean()))
+    assert s['bottom25_mIoU'] == pytest.approx((0.1 + 0.3) / 2)
+    assert s['top25_mIoU'] == pytest.approx((0.9 + 0.7) / 2)
+    # sorted values 0.1 .3 .5 .7 .9; 25th percentile at position 1 -> 0.3; 75th -> 0.7
+    assert s['p25_IoU'] == pytest.approx(0.3)
+    assert s['p25_mIoU'] == pytest.approx(0.2)
+    assert s['p75_IoU'] == pytest.approx(0.7)
+    assert s['p75_mIoU'] == pytest.approx(0.8)
+    # a reference order: bottom = classes with the lowest reference
+    ref = np.array([0.9, 0.0, 0.8, 0.1, 0.2, 0.7])
+    s = fairness_summary(iou, reference=ref)
+    assert s['bottom25_mIoU'] == pytest.approx((0.3 + 0.9) / 2)
+    assert s['top25_mIoU'] == pytest.approx((0.1 + 0.5) / 2)
+    assert all(math.isnan(v) for v in fairness_summary(np.array([np.nan, np.nan])).values())
+    with pytest.raises(ValueError, match='fraction'):
+        fairness_summary(iou, fraction=0.7)
+
+
+def test_frequency_weighted_iou_by_hand():
+    iou = np.array([0.5, np.nan, 1.0, 0.0])
+    area = np.array([10, 0, 30, 0])
+    assert frequency_weighted_iou(iou, area) == pytest.approx(0.25 * 0.5 + 0.75 * 1.0)
+
+
+def _samples(rng, n, k, shape=(12, 10), ignore=255):
+    out = []
+    for _ in range(n):
+        gt = rng.integers(0, k, shape)
+        gt[rng.random(shape) < 0.1] = ignore
+        pred = np.where(rng.random(shape) < 0.6, gt, rng.integers(0, k, shape))
+        pred[pred == ignore] = 0
+        out.append(dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
+                        gt_sem_seg=dict(data=torch.from_numpy(gt)[None])))
+    return out
+
+
+def _evaluate(metric, samples, classes):
+    metric.dataset_meta = dict(classes=classes)
+    metric.process({}, samples)
+    return metric.evaluate(len(samples))
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_parity_with_mmseg_iou_metric(seed):
+    from mmseg.evaluation.metrics import IoUMetric
+    rng = np.random.default_rng(seed)
+    k = 7
+    classes = tuple(f'c{i}' for i in range(k))
+    samples = _samples(rng, 5, k - 1)  # class 6 absent from GT and prediction: NaN
+    ours = _evaluate(FairIoUMetric(iou_metrics=['mIoU', 'mDice']), samples, classes)
+    theirs = _evaluate(IoUMetric(iou_metrics=['mIoU', 'mDice']), samples, classes)
+    for key, val in theirs.items():
+        assert ours[key] == val, key
+    # independent per-class IoU from a numpy confusion matrix
+    gt = np.concatenate([s['gt_sem_seg']['data'].numpy().ravel() for s in samples])
+    pr = np.concatenate([s['pred_sem_seg']['data'].numpy().ravel() for s in samples])
+    keep = gt != 255
+    conf = np.zeros((k, k))
+    np.add.at(conf, (gt[keep], pr[keep]), 1)
+    inter = np.diag(conf)
+    with np.errstate(invalid='ignore'):
+        iou = inter / (conf.sum(0) + conf.sum(1) - inter)
+    for i, name in enumerate(classes):
+        if np.isnan(iou[i]):
+            assert math.isnan(ours[f'IoU.{name}'])
+        else:
+            assert ours[f'IoU.{name}'] == pytest.approx(np.round(iou[i] * 100, 2), abs=0.006)
+    valid = iou[~np.isnan(iou)]
+    assert ours['worstIoU'] == pytest.approx(valid.min() * 100, abs=0.006)
+    assert ours['stdIoU'] == pytest.approx(valid.std() * 100, abs=0.006)
+    fw = (conf.sum(1) / conf.sum() * np.nan_to_num(iou)).sum()
+    assert ours['fwIoU'] == pytest.approx(fw * 100, abs=0.006)
+    kk = math.ceil(len(valid) / 4)
+    assert ours['bottom25_mIoU'] == pytest.approx(np.sort(valid)[:kk].mean() * 100, abs=0.006)
+
+
+def test_reference_file_and_json_dump(tmp_path):
+    rng = np.random.default_rng(3)
+    classes = ('a', 'b', 'c', 'd', 'e')
+    samples = _samples(rng, 4, 4)  # 'e' never occurs: NaN -> null
+    out = tmp_path / 'ref.json'
+    ref_metrics = _evaluate(FairIoUMetric(dump_json=str(out)), samples, classes)
+    dumped = json.loads(out.read_text())
+    assert dumped['classes'] == list(classes)
+    assert dumped['IoU'][4] is None
+    assert dumped['metrics']['mIoU'] == ref_metrics['mIoU']
+    assert sum(dumped['area_label']) == sum(int((s['gt_sem_seg']['data'] != 255).sum())
+                                            for s in samples)
+    # the dump as a reference: the reference order is this model's order -> same groups
+    other = _evaluate(FairIoUMetric(reference=str(out)), samples, classes)
+    assert other['bottom25_mIoU'] == ref_metrics['bottom25_mIoU']
+    # an inverted {class: IoU} reference swaps bottom and top groups
+    inv = {c: (None if v is None else -v) for c, v in zip(classes, dumped['IoU'])}
+    swapped = _evaluate(FairIoUMetric(reference=inv), samples, classes)
+    assert swapped['bottom25_mIoU'] == ref_metrics['top25_mIoU']
+    assert swapped['top25_mIoU'] == ref_metrics['bottom25_mIoU']
+
+
+def test_reference_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        FairIoUMetric(reference=str(tmp_path / 'missing.json'))
+    with pytest.raises(ValueError, match="lacks classes \\['b'\\]"):
+        load_reference_iou({'a': 1.0}, ['a', 'b'])
+    with pytest.raises(ValueError, match='3 values for 2 classes'):
+        load_reference_iou([1.0, 2.0, 3.0], ['a', 'b'])
+
+
+def test_registry_build():
+    from mmengine.registry import METRICS, init_default_scope
+    init_default_scope('mmseg')
+    metric = METRICS.build(dict(type='mmext.FairIoUMetric', per_class=False))
+    assert isinstance(metric, FairIoUMetric)

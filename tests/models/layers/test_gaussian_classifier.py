@@ -1,0 +1,212 @@
+"""GaussianClassifier: Eq. 9/19 distances, Eq. 14 terms and their gradients against explicit
+loop transcriptions (float64), numerical robustness (far features, tiny variances, fp16,
+autocast), the log-variance clamp and error messages."""
+import math
+
+import pytest
+import torch
+
+from mmext.models.layers import GaussianClassifier
+from mmext.registry import MODELS
+from tests.models.icu_reference import eq9_distances, eq14_terms
+
+
+def _layer(d=3, k=4, use_log_det=True, seed=0, dtype=torch.float64):
+    torch.manual_seed(seed)
+    layer = GaussianClassifier(d, k, use_log_det=use_log_det, init_std=1.0).to(dtype)
+    with torch.no_grad():
+        layer.log_vars.uniform_(-1., 1.)
+    return layer
+
+
+def _functional(x, means, log_vars, labels=None, reg_mask=None, reduction='sum',
+                use_log_det=True):
+    """Run a GaussianClassifier whose parameters are the given (differentiable) tensors."""
+    layer = GaussianClassifier(x.shape[1], means.shape[0], use_log_det=use_log_det)
+    del layer.means, layer.log_vars
+    layer.means, layer.log_vars = means, log_vars
+    if labels is None:
+        return layer.distances(x)
+    return layer.forward_train(x, labels, reg_mask, reduction)
+
+
+def _inputs(n=8, d=3, k=4, seed=1):
+    torch.manual_seed(seed)
+    x = torch.randn(n, d, dtype=torch.float64, requires_grad=True)
+    means = torch.randn(k, d, dtype=torch.float64, requires_grad=True)
+    log_vars = torch.empty(k, d, dtype=torch.float64).uniform_(-1, 1).requires_grad_()
+    return x, means, log_vars
+
+
+@pytest.mark.parametrize('use_log_det', [True, False])
+@pytest.mark.parametrize('with_labels', [False, True])
+def test_distances_match_eq9(use_log_det, with_labels):
+    layer = _layer(use_log_det=use_log_det)
+    x = torch.randn(6, 3, dtype=torch.float64)
+    labels = torch.tensor([0, 1, 2, 3, 0, 2]) if with_labels else None
+    ref = eq9_distances(x, layer.means, layer.log_vars, use_log_det)
+    torch.testing.assert_close(layer.distances(x, labels), ref, rtol=1e-10, atol=1e-10)
+    # logits are -d (Eq. 8 with equal priors)
+    torch.testing.assert_close(layer(x), -ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize('reduction', ['sum', 'mean'])
+def test_gradcheck(reduction):
+    x, means, log_vars = _inputs(n=7)
+    labels = torch.tensor([0, 1, 2, 3, 0, 0, 2])
+    reg_mask = torch.tensor([1, 1, 0, 1, 1, 0, 1], dtype=torch.bool)
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: _functional(a, b, c, labels, reg_mask, reduction),
+        (x, means, log_vars))
+    assert torch.autograd.gradcheck(lambda a, b, c: _functional(a, b, c),
+                                    (x, means, log_vars))
+
+
+@pytest.mark.parametrize('use_log_det', [True, False])
+@pytest.mark.parametrize('masked', [False, True])
+def test_values_and_gradients_match_loop_transcription(use_log_det, masked):
+    x, means, log_vars = _inputs()
+    labels = [0, 1, 1, 3, 0, 0, 1, 3]  # class 2 absent from the batch
+    reg_mask = torch.tensor([1, 0, 1, 1, 1, 0, 1, 1], dtype=torch.bool) if masked else None
+    reg_rows = [i for i in range(8) if reg_mask is None or reg_mask[i]]
+    probe = torch.randn(8, 4, dtype=torch.float64)
+
+    def objective(dist, reg_mu, reg_sigma):
+        return (dist * probe).sum() + 0.3 * reg_mu + 0.7 * reg_sigma
+
+    dist, reg_mu, reg_sigma = _functional(x, means, log_vars, torch.tensor(labels),
+                                          reg_mask, 'sum', use_log_det)
+    ref_dist = eq9_distances(x, means, log_vars, use_log_det)
+    ref_mu, ref_sigma = eq14_terms(x[reg_rows], [labels[i] for i in reg_rows], means,
+                                   log_vars)
+    torch.testing.assert_close(dist, ref_dist, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(reg_mu, ref_mu, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(reg_sigma, ref_sigma, rtol=1e-10, atol=1e-10)
+    grads = torch.autograd.grad(objective(dist, reg_mu, reg_sigma), (x, means, log_vars))
+    ref_grads = torch.autograd.grad(objective(ref_dist, ref_mu, ref_sigma),
+                                    (x, means, log_vars))
+    for got, want in zip(grads, ref_grads):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_regularizer_reduction_mean_divides_by_classes_and_dims():
+    x, means, log_vars = _inputs()
+    labels = torch.tensor([0, 1, 1, 3, 0, 0, 1, 3])  # 3 classes present, D = 3
+    _, mu_sum, sigma_sum = _functional(x, means, log_vars, labels, None, 'sum')
+    _, mu_mean, sigma_mean = _functional(x, means, log_vars, labels, None, 'mean')
+    torch.testing.assert_close(mu_mean * 9, mu_sum)
+    torch.testing.assert_close(sigma_mean * 9, sigma_sum)
+
+
+def test_eq15_eq16_parameter_gradients():
+    """Per dimension, with features fixed: ∂R/∂σ = 4λ_σ(σ²−σ̄²)σ (Eq. 16) and
+    ∂R/∂μ = [2λ_μ − 4λ_σ(σ²−σ̄²)](μ−μ̄) (Eq. 15, whose second term the paper prints with
+    a + sign; differentiating Eq. 14 with Eq. 13 gives −)."""
+    lam_mu, lam_sigma = 0.1, 0.1
+    x = torch.tensor([[0.5, -1.0], [1.5, 2.0], [1.0, 0.5]], dtype=torch.float64)
+    means = torch.tensor([[0.2, 0.3]], dtype=torch.float64, requires_grad=True)
+    sigma = torch.tensor([[0.9, 1.7]], dtype=torch.float64, requires_grad=True)
+    log_vars = 2 * torch.log(sigma)
+    _, reg_mu, reg_sigma = _functional(x, means, log_vars, torch.zeros(3, dtype=torch.long))
+    grad_mu, grad_sigma = torch.autograd.grad(lam_mu * reg_mu + lam_sigma * reg_sigma,
+                                              (means, sigma))
+    for j in range(2):
+        mu_bar = x[:, j].mean()
+        var_bar = ((x[:, j] - means[0, j])**2).mean()
+        s2 = sigma[0, j]**2
+        eq16 = 4 * lam_sigma * (s2 - var_bar) * sigma[0, j]
+        eq15 = (2 * lam_mu - 4 * lam_sigma * (s2 - var_bar)) * (means[0, j] - mu_bar)
+        # features fixed: the gradient w.r.t. μ of the full objective equals Eq. 15
+        assert math.isclose(grad_sigma[0, j].item(), eq16.item(), rel_tol=1e-10)
+        assert math.isclose(grad_mu[0, j].item(), eq15.item(), rel_tol=1e-10)
+
+
+def test_far_features_stay_finite():
+    layer = GaussianClassifier(8, 5, init_std=1.0)
+    x = layer.means.detach()[[3, 1]] * 1e6  # far from every mean
+    x.requires_grad_(True)
+    dist, reg_mu, reg_sigma = layer.forward_train(x, torch.tensor([3, 1]))
+    loss = torch.logsumexp(-dist, 1).sum() + dist.sum() + reg_mu + reg_sigma
+    loss.backward()
+    for t in (dist, loss, x.grad, layer.means.grad, layer.log_vars.grad):
+        assert torch.isfinite(t).all()
+
+
+def test_tiny_variances_true_class_is_exact():
+    """With the smallest variances and features offset by 100 the float32 GEMM expansion
+    loses digits; the true-class entries (the ones the loss uses) stay exact."""
+    torch.manual_seed(0)
+    layer = GaussianClassifier(64, 10, init_std=1.0, log_var_range=(-10., 10.))
+    with torch.no_grad():
+        layer.means.add_(100.)
+        layer.log_vars.fill_(-11.)  # below the range: clamped to -10
+    labels = torch.arange(10).repeat(3)
+    x = layer.means.detach()[labels] + 1e-2 * torch.randn(30, 64)
+    dist = layer.distances(x, labels)
+    ref = eq9_distances(x.double()[:4], layer.means.double(),
+                        torch.full((10, 64), -10., dtype=torch.float64))
+    assert torch.isfinite(dist).all()
+    true_ours = dist[torch.arange(4), labels[:4]].double()
+    true_ref = ref[torch.arange(4), labels[:4]]
+    torch.testing.assert_close(true_ours, true_ref, rtol=1e-5, atol=0.)
+    assert torch.equal(dist.argmin(1), labels)
+
+
+def test_fp16_features_and_autocast_give_float32():
+    layer = GaussianClassifier(16, 6, init_std=1.0)
+    x = torch.randn(5, 16).half()
+    dist = layer.distances(x)
+    assert dist.dtype == torch.float32 and torch.isfinite(dist).all()
+    torch.testing.assert_close(dist, layer.distances(x.float()))
+    big = (torch.randn(5, 16) * 200).half()  # (x − μ)² overflows fp16, not float32
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        dist = layer.distances(big, torch.tensor([0, 1, 2, 3, 4]))
+    assert dist.dtype == torch.float32 and torch.isfinite(dist).all()
+    assert dist.max() > 65504 / 2  # beyond the fp16 range: computed in float32
+
+
+def test_log_variance_clamp_and_inward_gradient():
+    layer = GaussianClassifier(2, 2, log_var_range=(-1., 1.), init_std=1.0)
+    with torch.no_grad():
+        layer.log_vars.copy_(torch.tensor([[-3., 0.], [3., 0.5]]))
+    torch.testing.assert_close(layer.variances(),
+                               torch.tensor([[-1., 0.], [1., 0.5]]).exp())
+    torch.testing.assert_close(layer.log_dets(), torch.tensor([-1., 1.5]))
+    x = layer.means.detach().clone()
+    # distance of a sample at its mean: ½ ln|Σ| only, so ∂d/∂log_var = ½ > 0 (descent
+    # lowers log_var): the value below the range must not get it, the one above must.
+    dist = layer.distances(x)
+    dist[0, 0].backward(retain_graph=True)
+    assert layer.log_vars.grad[0, 0] == 0  # below range, gradient points outward
+    layer.log_vars.grad = None
+    dist[1, 1].backward()
+    assert layer.log_vars.grad[1, 0] == pytest.approx(0.5, abs=1e-5)  # above, inward
+    with pytest.raises(ValueError, match='min < max'):
+        GaussianClassifier(2, 2, log_var_range=(1., 1.))
+    with pytest.raises(ValueError, match='outside log_var_range'):
+        GaussianClassifier(2, 2, log_var_range=(-1., 1.), init_log_var=2.)
+
+
+def test_clear_errors():
+    layer = GaussianClassifier(4, 3)
+    with pytest.raises(ValueError, match=r'expects features of shape \(N, 4\), got \(2, 5\)'):
+        layer.distances(torch.randn(2, 5))
+    with pytest.raises(ValueError, match='expects features'):
+        layer(torch.randn(2, 4, 1, 1))
+    with pytest.raises(ValueError, match=r'labels must lie in \[0, 3\)'):
+        layer.forward_train(torch.randn(2, 4), torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match='2 labels for 3 features'):
+        layer.forward_train(torch.randn(3, 4), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="'sum' or 'mean'"):
+        layer.forward_train(torch.randn(2, 4), torch.tensor([0, 1]), reg_reduction='max')
+
+
+def test_registry_and_shapes():
+    layer = MODELS.build(
+        dict(type='mmext.GaussianClassifier', in_features=5, out_features=7))
+    assert isinstance(layer, GaussianClassifier)
+    assert layer.means.shape == layer.log_vars.shape == (7, 5)
+    assert torch.all(layer.log_vars == 0)
+    dist, reg_mu, reg_sigma = layer.forward_train(torch.randn(0, 5),
+                                                  torch.zeros(0, dtype=torch.long))
+    assert dist.shape == (0, 7) and reg_mu == 0 and reg_sigma == 0

@@ -1,0 +1,147 @@
+"""Class pixel frequencies of a segmentation dataset and the Focal-loss alpha of the TCE paper.
+
+The TCE paper (Sec. 3) trains its Focal-loss baseline with ``gamma = 2`` and the class
+weights alpha "set to the inverse (normalized) class pixel counts computed across the whole
+dataset":
+
+.. math:: f_c = n_c / \\sum_l n_l, \\qquad \\alpha_c = f_c^{-1} / \\sum_l f_l^{-1},
+
+with :math:`n_c` the number of pixels of class ``c`` in the label maps, decoded exactly as
+mmseg's ``LoadAnnotations`` does (``reduce_zero_label``, ``label_map``; ``ignore_index``
+pixels are not counted). The alphas sum to 1, so each lies in ``[0, 1]`` as mmseg's
+``FocalLoss(alpha=[...])`` requires. A class without any pixel gets alpha 0 (with a warning).
+
+    python tools/analysis/class_pixel_frequency.py CONFIG [--split train] \\
+        [--out data/cityscapes/class_pixel_frequency.json]
+
+The JSON holds ``classes``, ``pixel_count``, ``frequency`` and ``focal_alpha``; the Focal
+configs of ``configs/tilted_ce`` read ``focal_alpha`` from it.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, Optional, Sequence
+
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+
+def label_map_counts(info: Dict[str, Any], num_classes: int) -> np.ndarray:
+    """Pixel count per class of one label map, decoded by mmseg's ``LoadAnnotations``.
+
+    Args:
+        info (dict): A data info with ``seg_map_path`` (and ``reduce_zero_label``,
+            ``label_map`` as mmseg datasets provide).
+        num_classes (int): Number of classes; other values (ignore) are not counted.
+
+    Returns:
+        np.ndarray: ``(num_classes,)`` int64 counts.
+    """
+    from mmseg.datasets.transforms import LoadAnnotations
+    results = dict(seg_map_path=info['seg_map_path'],
+                   reduce_zero_label=info.get('reduce_zero_label', False),
+                   label_map=info.get('label_map'), seg_fields=[])
+    seg = LoadAnnotations()(results)['gt_seg_map']
+    return np.bincount(seg.ravel(), minlength=256)[:num_classes].astype(np.int64)
+
+
+def class_pixel_counts(dataset: Any, num_workers: int = 8, progress: bool = True) -> np.ndarray:
+    """Total pixel count per class over a dataset's label maps.
+
+    Args:
+        dataset: An mmseg dataset (``get_data_info(i)`` with ``seg_map_path``).
+        num_workers (int): Decoding threads. Defaults to 8.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        np.ndarray: ``(num_classes,)`` int64 counts.
+    """
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()
+    num_classes = len(dataset.metainfo['classes'])
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    if not infos or 'seg_map_path' not in infos[0]:
+        raise ValueError('the dataset has no seg_map_path in its data infos')
+    total = np.zeros(num_classes, dtype=np.int64)
+    bar = None
+    if progress:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(len(infos))
+    with ThreadPoolExecutor(max(1, num_workers)) as pool:
+        for counts in pool.map(lambda i: label_map_counts(i, num_classes), infos):
+            total += counts
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        print(flush=True)
+    return total
+
+
+def focal_alpha(counts: Sequence[int]) -> np.ndarray:
+    """Normalised inverse class pixel frequency (see the module docstring).
+
+    Args:
+        counts (Sequence[int]): Pixel count per class.
+
+    Returns:
+        np.ndarray: Alpha per class, summing to 1 (0 for classes without pixels).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() <= 0:
+        raise ValueError('no labelled pixel in the dataset')
+    freq = counts / counts.sum()
+    if (freq == 0).any():
+        warnings.warn(f'classes {np.flatnonzero(freq == 0).tolist()} have no pixel; '
+                      'their alpha is set to 0')
+    inv = np.where(freq > 0, 1.0 / np.where(freq > 0, freq, 1.0), 0.0)
+    return inv / inv.sum()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """Command-line entry point; returns the written dictionary."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='a config with <split>_dataloader.dataset')
+    parser.add_argument('--split', default='train', help='train, val or test')
+    parser.add_argument('--out', help='JSON output path')
+    parser.add_argument('--num-workers', type=int, default=min(8, os.cpu_count() or 1))
+    args = parser.parse_args(argv)
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import mmext  # noqa: F401  (registration)
+    from mmext.registry import DATASETS
+    cfg = Config.fromfile(args.config)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    dataset_cfg = cfg[f'{args.split}_dataloader']['dataset']
+    dataset = DATASETS.build(dataset_cfg)
+    counts = class_pixel_counts(dataset, args.num_workers)
+    alpha = focal_alpha(counts)
+    classes = list(dataset.metainfo['classes'])
+    result = dict(
+        config=args.config,
+        split=args.split,
+        classes=classes,
+        pixel_count=[int(c) for c in counts],
+        frequency=[float(f) for f in counts / counts.sum()],
+        focal_alpha=[float(a) for a in alpha])
+    width = max(len(c) for c in classes)
+    print(f'{"class":<{width}}  {"pixels":>12}  {"frequency":>10}  {"alpha":>8}')
+    for c, n, f, a in zip(classes, counts, result['frequency'], alpha):
+        print(f'{c:<{width}}  {n:>12d}  {f:>10.6f}  {a:>8.5f}')
+    print('focal_alpha =', json.dumps([round(a, 6) for a in result['focal_alpha']]))
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=2)
+        print(f'written to {args.out}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
