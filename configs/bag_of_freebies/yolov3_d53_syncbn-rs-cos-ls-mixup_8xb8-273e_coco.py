@@ -6,6 +6,7 @@ _base_ = './yolov3_d53_syncbn-rs-cos-ls_8xb8-273e_coco.py'
 
 mixup_alpha = 1.5
 mixup_beta = 1.5
+mixup_off_epochs = 20  # GluonCV train_yolo3.py --no-mixup-epochs 20
 
 load_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
@@ -34,3 +35,12 @@ train_dataloader = dict(
         dataset=dict(_base_.train_dataloader.dataset, pipeline=load_pipeline),
         pipeline=train_pipeline))
 model = dict(bbox_head=dict(type='mmext.WeightedYOLOV3Head'))
+
+# mixup off for the last `mixup_off_epochs` epochs (mmdet's PipelineSwitchHook): the same
+# augmentation without the CoherentMixUp step
+custom_hooks = [
+    dict(
+        type='PipelineSwitchHook',
+        switch_epoch=_base_.max_epochs - mixup_off_epochs,
+        switch_pipeline=train_pipeline[1:])
+]

@@ -25,6 +25,14 @@ Canvas = Tuple[np.ndarray, np.ndarray, List[Tuple[int, int, int, int, int]]]
 def _instance_counts(rng: np.random.Generator, num_images: int,
                      digits_per_image: Tuple[int, int],
                      imbalance_ratio: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Draw the digits per image and apportion their total over the class profile.
+
+    Returns:
+        tuple: Digits per image ``(num_images,)`` and instances per class ``(10,)``.
+
+    Raises:
+        ValueError: If a class would get no instance.
+    """
     per_image = rng.integers(
         digits_per_image[0], digits_per_image[1] + 1, size=num_images)
     counts = apportion(int(per_image.sum()), long_tail_profile(imbalance_ratio))

@@ -80,6 +80,7 @@ def mnist_csv_path() -> str:
 
 @functools.lru_cache(maxsize=2)
 def _read_csv(path: str) -> Tuple[np.ndarray, np.ndarray, str]:
+    """Parse the gzipped csv at ``path`` into read-only images, labels and its sha256."""
     with open(path, 'rb') as f:
         raw = f.read()
     digest = hashlib.sha256(raw).hexdigest()

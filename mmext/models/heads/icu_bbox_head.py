@@ -42,11 +42,12 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         use_log_det (bool): ICU decision distance (True) or L-GM's (False).
         regularize_background (bool): Include the background class in Eq. 14.
         reg_reduction (str): ``'mean'`` (default here: Eq. 14 divided by the number of
-            classes present × D) or ``'sum'`` (Eq. 14's own scale). With 1024-d RoI
-            features the sum scale makes the regulariser's feature gradient (cubic in the
-            feature spread through the σ² term) dominate: a tiny Faster R-CNN trained from
-            scratch with SGD lr 0.01 diverged to NaN within 3 iterations with ``'sum'`` and
-            trained normally with ``'mean'`` (``tests/models/heads/test_icu_bbox_head.py``).
+            classes present × D) or ``'sum'`` (Eq. 14's own scale). With RoI features of
+            hundreds of dimensions the sum scale makes the regulariser's feature gradient
+            (cubic in the feature spread through the σ² term) dominate: a tiny Faster
+            R-CNN (256-d RoI features) trained from scratch with SGD lr 0.01 diverged
+            within 4 iterations with ``'sum'`` and trained with ``'mean'``
+            (``tests/models/heads/test_icu_bbox_head.py``).
         log_var_range (Sequence[float]): Clamp range of the log-variances.
         init_std (float): Std of the initial means. Defaults to 0.01 (the upstream
             ``fc_cls`` init std): all K+1 classes start equidistant, i.e. a uniform

@@ -149,16 +149,16 @@ class GaussianDistances(torch.autograd.Function):
             g_true = g.gather(1, labels.view(-1, 1))  # (N, 1)
             g.scatter_(1, labels.view(-1, 1), 0.)  # true entries: exact path below
         g_c = g.sum(0).unsqueeze(1)
-        # GEMM path: [G w | -2 G(μ∘w)], Gᵀ(x∘x) and 2Gᵀx (contiguous parameter gradients)
+        # GEMM path: [G w | -2 G(μ∘w)], Gᵀ(x∘x) and Gᵀx (contiguous parameter gradients)
         g_rhs = g @ rhs
         grad_x = torch.addcmul(g_rhs[:, num_dims:], xc, g_rhs[:, :num_dims], value=2.)
         g_t = g.t()
         grad_w = g_t @ lhs[:, :num_dims]
-        gt_x2 = torch.addmm(mc, g_t, xc, beta=0., alpha=2.)  # 2Gᵀx
-        grad_w.addcmul_(mc, gt_x2, value=-1.)  # Gᵀ(x∘x) − 2μ∘Gᵀx
-        grad_mu = mc * (2. * g_c)
-        grad_w.addcmul_(mc, grad_mu, value=0.5)  # + g_c μ²
-        grad_mu.sub_(gt_x2).mul_(w)  # 2w∘(g_c μ − Gᵀx)
+        gt_x = g_t @ xc
+        grad_w.addcmul_(mc, gt_x, value=-2.)  # Gᵀ(x∘x) − 2μ∘Gᵀx
+        grad_mu = mc * g_c
+        grad_w.addcmul_(mc, grad_mu)  # + g_c μ²
+        grad_mu.sub_(gt_x).mul_(w).mul_(2.)  # 2w∘(g_c μ − Gᵀx)
         if ctx.with_labels:
             # exact true-class entries: d = ½ Σ w (x − μ)²
             t = g_true * diff  # (N, D)

@@ -98,8 +98,9 @@ class _ICUCrossEntropy(torch.autograd.Function):
     Written out (instead of ``F.cross_entropy`` on :func:`icu_margin_logits`) for speed:
     Gaussian distances spread over hundreds of nats, so the softmax terms of far classes
     fall into the subnormal float range, where CPU arithmetic is orders of magnitude slower.
-    Terms below ``exp(0.7 · ln(tiny))`` of the largest one (~1e-27 in float32) are set to
-    exactly 0; they are far below the float resolution of the loss and of its gradient.
+    Every softmax term is lowered by ``exp(0.7 · ln(tiny))`` of the largest one (~1e-27 in
+    float32), which sets the smaller ones to exactly 0; this is far below the float
+    resolution of the loss and of its gradient.
     Gradient w.r.t. d: ``−p_k`` off the true class, ``−(1+α)(p_z − 1)`` on it.
     """
 
@@ -110,8 +111,9 @@ class _ICUCrossEntropy(torch.autograd.Function):
         logits = icu_margin_logits(distances, labels, alpha, gamma, num_dims)
         logits.sub_(logits.amax(1, keepdim=True))
         floor = 0.7 * math.log(torch.finfo(logits.dtype).tiny)
-        dropped = logits < floor
-        prob = logits.clamp_min(floor).exp_().masked_fill_(dropped, 0.)
+        # exp(max(l, floor)) − exp(floor): exactly 0 at and below the floor, and shifted by
+        # exp(floor) (~1e-27 of the largest term) elsewhere
+        prob = logits.clamp_min(floor).exp_().sub_(math.exp(floor))
         total = prob.sum(1, keepdim=True)
         loss = total.log().view(-1) - logits.gather(1, labels).view(-1)
         ctx.alpha = alpha
