@@ -124,6 +124,38 @@ def test_rows_change_what_they_claim():
             'LoadImageFromFile', 'LoadAnnotations', 'Resize', 'PackDetInputs']
 
 
+#: full-bag rows that switch mixup off for their last epochs -> number of mixup-free epochs
+MIXUP_OFF = {
+    'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py': 20,
+    'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-273e_coco.py': 20,
+    'yolov3_d53_syncbn-rs-cos-ls-mixup_mixup-pretrain_8xb8-273e_coco.py': 20,
+    'faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_coco.py': 1,
+    'faster-rcnn_r101-fpn_cos-ls-mixup_8xb2-1x_coco.py': 1,
+    'faster-rcnn_r101-fpn_cos-ls-mixup_mixup-pretrain_8xb2-1x_coco.py': 1,
+    'digits/yolov3_r18-tiny_coherent-mixup_1xb8-8e_digits-det.py': 1,
+    'digits/yolov3_r18-tiny_bof-all_1xb8-8e_digits-det.py': 1,
+}
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_mixup_switched_off_for_the_last_epochs(name):
+    """GluonCV's --no-mixup-epochs: the full-bag rows replace the pipeline of their top-level
+    MultiImageMixDataset by the same pipeline without CoherentMixUp (PipelineSwitchHook sets
+    ``train_dataloader.dataset.pipeline``, so the mixing wrapper must be the outermost one)."""
+    cfg = _load(name)
+    hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] == 'PipelineSwitchHook']
+    if name not in MIXUP_OFF:
+        assert not hooks, name
+        return
+    hook, = hooks
+    assert cfg.train_cfg.type == 'EpochBasedTrainLoop'
+    assert hook.switch_epoch == cfg.train_cfg.max_epochs - MIXUP_OFF[name]
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.type == 'MultiImageMixDataset'
+    assert dataset.pipeline[0].type == 'mmext.CoherentMixUp'
+    assert list(hook.switch_pipeline) == list(dataset.pipeline[1:])
+
+
 def test_every_row_extends_the_previous_row():
     """Leaf configs of the ablation chains inherit from a config of this folder, except the
     baselines, which inherit from upstream (mmdet/mmpretrain) or mmext's digits configs."""
@@ -188,7 +220,7 @@ def test_sync_bn_conversion_of_a_built_model():
     from mmengine.model import convert_sync_batchnorm
     init_default_scope('mmdet')
     from mmdet.registry import MODELS
-    cfg = _load('digits/yolov3_r18-tiny_baseline_1xb8-1k_digits-det.py')
+    cfg = _load('digits/yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py')
     model = convert_sync_batchnorm(MODELS.build(cfg.model), 'torch')
     norms = torch.nn.modules.batchnorm._BatchNorm
     kinds = {type(m) for m in model.modules() if isinstance(m, norms)}
@@ -270,3 +302,47 @@ def test_random_shapes_follow_section_3_6():
     changes = [i for i in range(1, 100) if sizes[i] != sizes[i - 1]]
     assert changes and all(i % 10 == 0 for i in changes)
     assert len(set(sizes)) >= 4  # 100 iterations = 10 draws over 10 sizes
+
+
+def test_faster_rcnn_digits_bof_trains_with_weighted_roi_losses(tmp_path, monkeypatch):
+    """Three real training iterations of the digits Faster R-CNN with all freebies: mixed
+    samples reach WeightedStandardRoIHead with their per-object weights (some < 1), and the
+    weighted RoI losses are finite."""
+    from mmengine.runner import Runner
+
+    from mmext.models.heads.weighted_roi_head import WeightedStandardRoIHead
+    cfg = copy.deepcopy(_load('digits/faster-rcnn_r18-tiny-fpn_bof-all_1xb8-1k_digits-det.py'))
+    inner = cfg.train_dataloader.dataset.dataset
+    inner.update(data_root=str(tmp_path / 'data'), num_images=16)
+    cfg.train_dataloader.update(batch_size=4, num_workers=0, persistent_workers=False)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=3, val_interval=100000)
+    for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
+                'test_evaluator'):
+        cfg[key] = None
+    cfg.default_hooks.update(checkpoint=dict(type='CheckpointHook', interval=100000),
+                             logger=dict(type='LoggerHook', interval=1))
+    cfg.work_dir = str(tmp_path / 'work')
+    seen, losses = [], []
+    original = WeightedStandardRoIHead.sample_weights
+    original_loss = WeightedStandardRoIHead.loss
+
+    def spy_weights(self, sampling_results, batch_gt_weights):
+        weights = original(self, sampling_results, batch_gt_weights)
+        seen.append(weights.detach().clone())
+        return weights
+
+    def spy_loss(self, *args, **kwargs):
+        out = original_loss(self, *args, **kwargs)
+        losses.append({k: float(v.detach()) for k, v in out.items() if k.startswith('loss')})
+        return out
+
+    monkeypatch.setattr(WeightedStandardRoIHead, 'sample_weights', spy_weights)
+    monkeypatch.setattr(WeightedStandardRoIHead, 'loss', spy_loss)
+    runner = Runner.from_cfg(cfg)
+    assert isinstance(runner.model.roi_head, WeightedStandardRoIHead)
+    runner.train()
+    assert len(seen) == len(losses) == 3
+    roi_weights = torch.cat(seen)
+    assert torch.all((roi_weights >= 0) & (roi_weights <= 1))
+    assert bool((roi_weights < 1).any())  # mixed objects are down-weighted
+    assert all(torch.isfinite(torch.tensor(list(item.values()))).all() for item in losses)

@@ -1,4 +1,4 @@
-"""Tests of configs/freebies_digits and tools/experiments/freebies_digits.py.
+"""Tests of the tiny YOLOv3 configs of configs/bag_of_freebies/digits and tools/experiments/freebies_digits.py.
 
 The configs parse and build; the mixup configs wire CoherentMixUp, the weighted head and the
 PipelineSwitchHook; one short end-to-end run trains the mixup variant for two tiny epochs

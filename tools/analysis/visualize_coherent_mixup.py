@@ -8,7 +8,7 @@ mixup loss weight ``w`` (``gt_instances.weights``); the title shows the blending
 (weight ``1 - lambda``) orange.
 
     python tools/analysis/visualize_coherent_mixup.py \
-        configs/freebies_digits/yolov3_r18-tiny_coherent-mixup_1xb8-8e_digits-det.py \
+        configs/bag_of_freebies/digits/yolov3_r18-tiny_coherent-mixup_1xb8-8e_digits-det.py \
         --out docs/results/coherent_mixup_samples.png
 """
 import argparse

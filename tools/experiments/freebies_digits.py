@@ -1,9 +1,9 @@
 """Bag of Freebies (Table 2, scaled down) on the offline long-tailed digits detection data.
 
-Trains the tiny YOLOv3 of ``configs/freebies_digits/`` from scratch as the baseline, with each
-freebie alone (coherent mixup + weighted loss, class label smoothing, warm-up cosine schedule)
-and with all of them, for several seeds, evaluates COCO-style mAP with pycocotools (mmdet's
-``CocoMetric``) on the balanced val split and writes a markdown table.
+Trains the tiny YOLOv3 of ``configs/bag_of_freebies/digits/`` from scratch as the baseline,
+with each freebie alone (coherent mixup + weighted loss, class label smoothing, warm-up cosine
+schedule) and with all of them, for several seeds, evaluates COCO-style mAP with pycocotools
+(mmdet's ``CocoMetric``) on the balanced val split and writes a markdown table.
 
     OMP_NUM_THREADS=1 python tools/experiments/freebies_digits.py            # 3 seeds, 8 epochs
     OMP_NUM_THREADS=1 python tools/experiments/freebies_digits.py --quick    # 1 seed, tiny
@@ -26,7 +26,7 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 
-CONFIG_DIR = osp.join(REPO, 'configs', 'freebies_digits')
+CONFIG_DIR = osp.join(REPO, 'configs', 'bag_of_freebies', 'digits')
 #: variant name -> (config file, row of the paper's Table 2 it mirrors)
 VARIANTS: Dict[str, tuple] = {
     'baseline': ('yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py', 'baseline'),
@@ -46,10 +46,10 @@ def _train_dataset(cfg) -> dict:
 
 def adapt_config(cfg, epochs: int, num_train: int, num_val: int, data_root: str,
                  workers: int = 0):
-    """Set the schedule length and dataset size consistently in a freebies_digits config.
+    """Set the schedule length and dataset size consistently in a digits freebies config.
 
     Args:
-        cfg (Config): A config of ``configs/freebies_digits``.
+        cfg (Config): A tiny YOLOv3 config of ``configs/bag_of_freebies/digits``.
         epochs (int): Number of training epochs.
         num_train (int): Train images.
         num_val (int): Val images.

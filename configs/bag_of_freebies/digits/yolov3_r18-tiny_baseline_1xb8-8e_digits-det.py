@@ -2,7 +2,7 @@
 # Tiny YOLOv3 (narrow ResNet-18) from scratch, epoch-based so that the last epochs can run
 # without mixup (PipelineSwitchHook), step learning rate after a linear warm-up (the paper's
 # baseline: "+ cosine lr schedule" is a freebie), no label smoothing, no mixup.
-_base_ = ['../digits/yolov3_r18-tiny_1xb8-1k_digits-det.py']
+_base_ = '../../digits/yolov3_r18-tiny_1xb8-1k_digits-det.py'
 
 # --- tunable ---------------------------------------------------------------------------
 max_epochs = 8  # 1000 train images / batch 8 = 125 iterations per epoch

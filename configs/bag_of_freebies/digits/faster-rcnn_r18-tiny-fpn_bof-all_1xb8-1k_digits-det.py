@@ -1,7 +1,7 @@
 # Digits Bag of Freebies: all three freebies together (warmup + cosine, label smoothing,
 # weighted coherent mixup): the cosine config plus the deltas of the label-smoothing and
 # mixup configs.
-_base_ = './faster-rcnn_r18-tiny-fpn_cos_1xb8-1k_digits-det.py'
+_base_ = './faster-rcnn_r18-tiny-fpn_cosine_1xb8-1k_digits-det.py'
 
 label_smooth_val = 0.1
 mixup_alpha = 1.5

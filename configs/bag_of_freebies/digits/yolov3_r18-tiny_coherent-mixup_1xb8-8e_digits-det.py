@@ -3,7 +3,7 @@
 # weights packed into gt_instances.weights and honoured by mmext.WeightedYOLOV3Head
 # (Table 1 "weighted loss"), mixup switched off for the last epochs (GluonCV: last 20 of 200
 # epochs) with mmdet's PipelineSwitchHook.
-_base_ = ['./yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py']
+_base_ = './yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py'
 
 # --- tunable ---------------------------------------------------------------------------
 mixup_alpha = 1.5

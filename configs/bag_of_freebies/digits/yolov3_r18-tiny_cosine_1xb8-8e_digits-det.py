@@ -1,6 +1,6 @@
 # Bag of Freebies Sec. 3.4 / Table 2 "+ cosine lr schedule" on the digits baseline: the
 # step decay replaced by cosine annealing after the same linear warm-up.
-_base_ = ['./yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py']
+_base_ = './yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py'
 
 # --- tunable ---------------------------------------------------------------------------
 max_epochs = 8  # must equal the base's max_epochs

@@ -1,7 +1,7 @@
 # All freebies of Table 2 on the digits baseline: coherent mixup with weighted loss (and
 # mixup off for the last epochs) + class label smoothing (Eq. 3) + warm-up cosine schedule;
 # the deltas of the label-smooth and cosine configs on top of the mixup config.
-_base_ = ['./yolov3_r18-tiny_coherent-mixup_1xb8-8e_digits-det.py']
+_base_ = './yolov3_r18-tiny_coherent-mixup_1xb8-8e_digits-det.py'
 
 # --- tunable ---------------------------------------------------------------------------
 label_smooth_val = 0.1  # epsilon of Eq. 3
