@@ -16,10 +16,19 @@ dataset.
    light, loading cost; mmseg's VOC pipeline costs ~10x more per image). Images per second
    include the plan, which BalanceBatchSampler builds when the epoch starts. Runs
    alternate between the two samplers; the ratio of the medians is reported.
+3. Class-index cache (section ``index``; target: a second run loads the index in ~1 s):
+   an mmseg ``BaseSegDataset`` over VOC-aug-sized data (10,582 label maps of 500x375 with
+   background, 1-3 object rectangles of 20 classes and 255 borders, written to a temporary
+   folder); the first ``build_class_index`` decodes every map in a thread pool with the
+   progress bar and writes the cache, the second (median of 3) only hashes paths, sizes and
+   modification times and loads the ``.npz``; then one label map is rewritten and the
+   next call must rebuild (a changed dataset never reuses a stale index). Results go to
+   ``benchmarks/results/balance_batch_class_index.*``.
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/balance_batch_sampler.py [--quick]
+    OMP_NUM_THREADS=1 python benchmarks/balance_batch_sampler.py --sections index
 """
 import argparse
 import io
@@ -27,7 +36,9 @@ import json
 import os
 import os.path as osp
 import platform
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -38,7 +49,8 @@ from mmengine.dataset import DefaultSampler, pseudo_collate  # noqa: E402
 from PIL import Image  # noqa: E402
 from torch.utils.data import BatchSampler, DataLoader  # noqa: E402
 
-from mmext.datasets.samplers import BalanceBatchSampler, ClassIndex  # noqa: E402
+from mmext.datasets.samplers import (BalanceBatchSampler, ClassIndex,  # noqa: E402
+                                     build_class_index)
 
 RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
 
@@ -119,8 +131,93 @@ def epoch_throughput(dataset, batch_sampler) -> float:
     return images / (time.perf_counter() - t0)
 
 
+def write_label_maps(root: str, num_images: int, width: int, height: int) -> None:
+    """VOC-like label maps: background, 1-3 object rectangles, 255 borders (+ empty jpgs)."""
+    os.makedirs(osp.join(root, 'img'))
+    os.makedirs(osp.join(root, 'ann'))
+    rng = np.random.default_rng(0)
+    for i in range(num_images):
+        seg = np.zeros((height, width), np.uint8)
+        for _ in range(int(rng.integers(1, 4))):
+            x0, y0 = rng.integers(0, width - 40), rng.integers(0, height - 40)
+            x1, y1 = x0 + rng.integers(20, 200), y0 + rng.integers(20, 200)
+            seg[y0:y1, x0:x1] = 255
+            seg[y0 + 2:y1 - 2, x0 + 2:x1 - 2] = rng.integers(1, 21)
+        Image.fromarray(seg).save(osp.join(root, 'ann', f'{i:06d}.png'))
+        open(osp.join(root, 'img', f'{i:06d}.jpg'), 'wb').close()  # listed, never read
+
+
+def time_index_cache(args: argparse.Namespace) -> dict:
+    """First build, second load and rebuild after a change of the class index."""
+    from mmseg.datasets import BaseSegDataset
+    tmp = tempfile.mkdtemp(prefix='mmext_index_bench_')
+    try:
+        t0 = time.perf_counter()
+        write_label_maps(osp.join(tmp, 'd'), args.index_images, 500, 375)
+        print(f'wrote {args.index_images} label maps in {time.perf_counter() - t0:.1f} s')
+        dataset = BaseSegDataset(
+            data_root=osp.join(tmp, 'd'), data_prefix=dict(img_path='img', seg_map_path='ann'),
+            img_suffix='.jpg', seg_map_suffix='.png', pipeline=[],
+            metainfo=dict(classes=tuple(f'c{i}' for i in range(21))))
+        cache = osp.join(tmp, 'cache')
+        workers = min(8, os.cpu_count() or 1)
+        t0 = time.perf_counter()
+        first = build_class_index(dataset, cache_dir=cache, num_workers=workers)
+        first_s = time.perf_counter() - t0
+        loads = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            again = build_class_index(dataset, cache_dir=cache, progress=False)
+            loads.append(time.perf_counter() - t0)
+        same = bool(np.array_equal(first.classes, again.classes)
+                    and np.array_equal(first.offsets, again.offsets))
+        changed = osp.join(tmp, 'd', 'ann', f'{0:06d}.png')
+        Image.fromarray(np.full((375, 500), 7, np.uint8)).save(changed)
+        os.utime(changed, ns=(time.time_ns(), time.time_ns() + 10**9))
+        t0 = time.perf_counter()
+        rebuilt = build_class_index(dataset, cache_dir=cache, progress=False,
+                                    num_workers=workers)
+        rebuild_s = time.perf_counter() - t0
+        return dict(label_maps=len(dataset), map_size='500x375', threads=workers,
+                    first_build_s=round(first_s, 2),
+                    second_load_s=round(float(np.median(loads)), 3),
+                    second_load_runs_s=[round(x, 3) for x in loads], same_index=same,
+                    rebuild_after_change_s=round(rebuild_s, 2),
+                    rebuilt_sees_change=rebuilt.image_classes[0].tolist() == [7],
+                    cache_files=len(os.listdir(cache)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_index_results(res: dict) -> None:
+    """benchmarks/results/balance_batch_class_index.{json,md}."""
+    res = dict(benchmark='balance_batch_class_index', target='second_load_s <= ~1 s',
+               passed=bool(res['second_load_s'] <= 1.0 and res['same_index']
+                           and res['rebuilt_sees_change']), **res)
+    os.makedirs(RESULT_DIR, exist_ok=True)
+    with open(osp.join(RESULT_DIR, 'balance_batch_class_index.json'), 'w') as f:
+        json.dump(res, f, indent=2)
+    with open(osp.join(RESULT_DIR, 'balance_batch_class_index.md'), 'w') as f:
+        f.write(
+            'Written by `benchmarks/balance_batch_sampler.py --sections index` (CPU, '
+            f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}, {os.cpu_count()} cores '
+            'shared with other jobs).\n\n'
+            f'Class index of an mmseg `BaseSegDataset` with {res["label_maps"]} label maps '
+            f'({res["map_size"]}, VOC-aug size) through `build_class_index`:\n\n'
+            '| step | seconds |\n|---|---|\n'
+            f'| first build ({res["threads"]} decoding threads, progress bar, cache written) '
+            f'| {res["first_build_s"]:.2f} |\n'
+            f'| second load from the cache (median of 3: {res["second_load_runs_s"]}) | '
+            f'{res["second_load_s"]:.3f} |\n'
+            f'| rebuild after one label map changed | {res["rebuild_after_change_s"]:.2f} |'
+            f'\n\nSecond load returns the same index: {res["same_index"]}; the rebuild sees '
+            f'the changed map: {res["rebuilt_sees_change"]}; cache files: '
+            f'{res["cache_files"]}. Target: second load <= ~1 s: '
+            f'{"PASS" if res["passed"] else "FAIL"}.\n')
+
+
 def main() -> None:
-    """Run both measurements; print; write benchmarks/results/balance_batch_sampler.*."""
+    """Run the measurements; print; write benchmarks/results/balance_batch_*."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--images', type=int, default=100_000, help='plan benchmark size')
     parser.add_argument('--classes', type=int, default=150)
@@ -129,10 +226,31 @@ def main() -> None:
                         'plan and loading both scale linearly)')
     parser.add_argument('--image-size', type=int, default=128)
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--quick', action='store_true', help='10k images, 2k loader images')
+    parser.add_argument('--index-images', type=int, default=10_582,
+                        help='label maps of the class-index cache benchmark (VOC aug)')
+    parser.add_argument('--sections', nargs='+', default=['sampler', 'index'],
+                        choices=['sampler', 'index'],
+                        help='sampler: plan + DataLoader; index: class-index cache')
+    parser.add_argument('--quick', action='store_true',
+                        help='10k images, 2k loader images, 500 label maps; writes nothing')
     args = parser.parse_args()
     if args.quick:
         args.images, args.loader_images, args.repeats = 10_000, 2_000, 1
+        args.index_images = 500
+    if 'index' in args.sections:
+        res = time_index_cache(args)
+        print(f'class index, {res["label_maps"]} label maps: first build '
+              f'{res["first_build_s"]:.2f} s, second load {res["second_load_s"]:.3f} s '
+              f'(target ~1 s), rebuild after a change {res["rebuild_after_change_s"]:.2f} s, '
+              f'same index {res["same_index"]}, change seen {res["rebuilt_sees_change"]}')
+        if not args.quick:
+            write_index_results(res)
+    if 'sampler' in args.sections:
+        bench_sampler(args)
+
+
+def bench_sampler(args: argparse.Namespace) -> None:
+    """Plan time and DataLoader throughput (sections 1 and 2 of the module docstring)."""
 
     index = make_index(args.images, args.classes)
     plans = [time_plans(index, 8, cl, 1) for cl in (4, 8, 12)]

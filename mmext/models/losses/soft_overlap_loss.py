@@ -76,7 +76,9 @@ class _SoftOverlapRatio(torch.autograd.Function):
     dice: ``dr_c/dp_ic = m_i (2 g_ic / U_c - 2 I_c p_ic / U_c^2)``;
     iou: ``dr_c/dp_ic = m_i (g_ic (1/U_c + I_c/U_c^2) - I_c / U_c^2)``.
     Both read ``m_i (a_c g_ic + b_c p_ic + e_c)``; through the softmax,
-    ``dL/dx_ic = p_ic (gp_ic - sum_k p_ik gp_ik)``.
+    ``dL/dx_ic = p_ic (gp_ic - sum_k p_ik gp_ik)``. ``I_c / U_c^2`` is evaluated as
+    ``r_c / U_c``, so a class absent from the labels gets exactly 0 even when extreme
+    logits make ``U_c^2`` underflow (a plain autograd transcription gives NaN there).
     """
 
     @staticmethod
@@ -107,7 +109,7 @@ class _SoftOverlapRatio(torch.autograd.Function):
         safe_u = torch.where(nonzero, union, torch.ones_like(union))
         ratio = torch.where(nonzero, inter / safe_u, torch.zeros_like(union))
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(logits, pg, lab1, m, inter, safe_u, nonzero)
+            ctx.save_for_backward(logits, pg, lab1, m, ratio, safe_u, nonzero & (cnt > 0))
             ctx.mode, ctx.drop = mode, None if bool(keep.all()) else ~keep
             # an intermediate, kept on ctx (not saved): backward overwrites it in place
             ctx.softmax = p
@@ -116,17 +118,23 @@ class _SoftOverlapRatio(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_ratio: Tensor):
-        logits, pg, lab1, m, inter, union, nonzero = ctx.saved_tensors
+        logits, pg, lab1, m, ratio, union, labelled = ctx.saved_tensors
         p, ctx.softmax = ctx.softmax, None
         if p is None:  # a second backward (retain_graph): the first one consumed p
             p = _masked_softmax(logits, ctx.drop)
-        gr = torch.where(nonzero, grad_ratio.to(p.dtype),
-                         torch.zeros_like(grad_ratio, dtype=p.dtype))
+        gr = grad_ratio.to(p.dtype)
+        # I_c / U_c^2 is written (I_c / U_c) / U_c = r_c / U_c: for a class without labelled
+        # pixels (I_c = 0 when smooth = 0) and a tiny U_c (extreme logits) the term is
+        # exactly 0 instead of 0 / 0 = NaN once U_c^2 underflows. The g-term coefficient
+        # ``a`` only matters for labelled classes (U_c >= their pixel count there).
+        gr_r = gr * ratio  # r_c = 0 where U_c = 0 (forward), so this is finite
+        zero = torch.zeros_like(gr)
         if ctx.mode == 'dice':
-            a, b, e = gr * 2 / union, -gr * 2 * inter / union.square(), None
+            a = torch.where(labelled, gr * 2 / union, zero)
+            b, e = -2 * gr_r / union, None
         else:
-            a, b, e = gr * (1 / union + inter / union.square()), None, \
-                -gr * inter / union.square()
+            a = torch.where(labelled, (gr + gr_r) / union, zero)
+            b, e = None, -gr_r / union
         num_classes = p.shape[1]
         coef = (b if b is not None else e).tolist()
         a_pg = a[lab1.squeeze(1)] * pg  # a_y p_iy: the g-term, only at the label

@@ -123,6 +123,24 @@ def test_parallel_build_equals_serial(tmp_path):
         assert row.tolist() == sorted(set(np.unique(arr).tolist()) - {255})
 
 
+def test_concat_dataset_as_in_voc_aug(tmp_path):
+    """mmseg's VOC-aug config trains on a ConcatDataset (train + aug): no get_cat_ids, the
+    label maps of both parts are indexed in concatenation order."""
+    pytest.importorskip('mmseg')
+    from mmengine.dataset import ConcatDataset
+    extra = [np.array([[3, 3], [0, 255]]), np.array([[1, 2], [2, 2]])]
+    _write_seg_dataset(tmp_path / 'a', MAPS)
+    _write_seg_dataset(tmp_path / 'b', extra)
+    ds = ConcatDataset([_seg_dataset(tmp_path / 'a'), _seg_dataset(tmp_path / 'b')])
+    index = build_class_index(ds, cache_dir=str(tmp_path / 'cache'), progress=False)
+    # by hand from MAPS and extra (255 ignored)
+    assert [r.tolist() for r in index.image_classes] == \
+        [[0, 1], [2], [0, 3], [], [0, 3], [1, 2]]
+    again = build_class_index(ds, cache_dir=str(tmp_path / 'cache'), progress=False)
+    assert np.array_equal(again.classes, index.classes)
+    assert len(os.listdir(tmp_path / 'cache')) == 1
+
+
 def test_cat_ids_and_errors(tmp_path):
     pytest.importorskip('mmengine')
     from mmengine.dataset import BaseDataset

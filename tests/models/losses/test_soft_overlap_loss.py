@@ -159,6 +159,31 @@ def test_absent_classes_contribute_zero_never_nan(cls):
 
 
 @pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
+@pytest.mark.parametrize('gap', [30.0, 50.0, 60.0, 80.0])
+def test_confident_logits_with_absent_classes_give_finite_exact_gradients(
+        cls, mode, dtype, gap):
+    # Absent classes get p ~ exp(-gap): U_c^2 underflows in float32 (I_c / U_c^2 would be
+    # 0 / 0). Class 0 is absent and is also the placeholder label of the ignored pixels.
+    gen = torch.Generator().manual_seed(int(gap))
+    label = torch.randint(1, 3, (2, 4, 5), generator=gen)
+    label[:, 0, :2] = IGNORE
+    base = torch.zeros(2, 4, 4, 5)
+    base.scatter_(1, label.clamp(max=3).unsqueeze(1), gap)  # confident, mostly right
+    base[:, 1:3] += torch.rand(2, 2, 4, 5, generator=gen)  # the two present classes
+    x = base.to(dtype).requires_grad_()
+    loss = cls()(x, label)
+    loss.backward()
+    assert torch.isfinite(x.grad.float()).all()
+    ref_x = x.detach().double().requires_grad_()  # the paper transcription, float64
+    ref = paper_loss(ref_x, label, mode)
+    ref.backward()
+    assert torch.isfinite(ref_x.grad).all()
+    assert loss.item() == pytest.approx(ref.item(), abs=1e-5)
+    torch.testing.assert_close(x.grad.double(), ref_x.grad, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
 def test_half_precision(cls, mode, dtype):
     logits, label = make_inputs(seed=8, dtype=torch.float32)
