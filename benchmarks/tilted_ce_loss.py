@@ -144,7 +144,9 @@ def main() -> None:
         with open(osp.join(RESULT_DIR, 'tilted_ce_loss.md'), 'w') as f:
             f.write(f'Logits {tuple(shape)} float32 ({logits_bytes / 2**20:.1f} MiB), CPU, '
                     f'OMP_NUM_THREADS={result["threads"]}, median of {args.rounds} rounds.\n\n')
-            f.write('\n'.join(lines) + '\n')
+            f.write('\n'.join(lines) + '\n\n')
+            f.write(f'Targets (issue): time ratio <= 1.3 and extra memory <= 2x logits for '
+                    f'both levels: {"PASS" if passed else "FAIL"}.\n')
 
 
 if __name__ == '__main__':

@@ -153,7 +153,11 @@ def main() -> None:
                     f'| TiltedClassHook.after_train_iter, p99 | {hook_p99:.3f} ms |\n'
                     f'| TiltedClassSampler per batch | {ours_us:.1f} us |\n'
                     f'| DefaultSampler + BatchSampler per batch | {ref_us:.1f} us |\n'
-                    f'| sampler time ratio | {ours_us / ref_us:.2f} |\n')
+                    f'| sampler time ratio | {ours_us / ref_us:.2f} |\n\n'
+                    f'Target (issue): hook mean <= 1 ms per iteration at {args.classes} '
+                    f'classes: {"PASS" if result["passed"] else "FAIL"}. The sampler throughput '
+                    'has no numeric target: the ratio compares it with the index arithmetic '
+                    'of DefaultSampler + BatchSampler.\n')
 
 
 if __name__ == '__main__':

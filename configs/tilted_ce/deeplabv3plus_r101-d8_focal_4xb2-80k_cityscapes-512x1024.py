@@ -4,15 +4,17 @@
 #   python tools/analysis/class_pixel_frequency.py configs/tilted_ce/deeplabv3plus_r101-d8_mcce_4xb2-80k_cityscapes-512x1024.py \
 #       --out data/cityscapes/class_pixel_frequency.json
 # (the path is relative to the working directory, like mmseg's data_root). Without that file
-# this config warns and falls back to mmseg's default alpha=0.5, which is NOT the paper's
-# setting. mmseg's FocalLoss uses mmcv's CUDA op on GPU; its CPU fallback is not meant for
-# training.
+# this config raises FileNotFoundError when it is loaded: there is no silent fallback. To
+# train with another alpha on purpose, set `focal_alpha` below to a float or a list of
+# 19 floats (that is not the paper's setting). mmseg's FocalLoss uses mmcv's CUDA op on GPU;
+# its CPU fallback is not meant for training.
 _base_ = ['./deeplabv3plus_r101-d8_mcce_4xb2-80k_cityscapes-512x1024.py']
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
 # --- tunable ---------------------------------------------------------------------------
 focal_gamma = 2.0
 focal_alpha_file = 'data/cityscapes/class_pixel_frequency.json'
+focal_alpha = None  # None: read `focal_alpha` from focal_alpha_file (required)
 # ----------------------------------------------------------------------------------------
 
 # __import__ rather than `import`: mmengine treats a config with import statements of
@@ -20,15 +22,20 @@ focal_alpha_file = 'data/cityscapes/class_pixel_frequency.json'
 # on where the interpreter and its virtualenv live. Module objects are dropped from the cfg.
 json = __import__('json')
 osp = __import__('os.path').path
-warnings = __import__('warnings')
-if osp.isfile(focal_alpha_file):
+if focal_alpha is None:
+    if not osp.isfile(focal_alpha_file):
+        raise FileNotFoundError(
+            f'{osp.abspath(focal_alpha_file)} not found: the Focal-loss alpha of the TCE '
+            'paper is computed by `python tools/analysis/class_pixel_frequency.py '
+            'configs/tilted_ce/deeplabv3plus_r101-d8_mcce_4xb2-80k_cityscapes-512x1024.py '
+            '--out data/cityscapes/class_pixel_frequency.json` '
+            '(run from the directory you train from), or set focal_alpha in this config '
+            'explicitly')
     with open(focal_alpha_file) as _f:
         focal_alpha = [float(a) for a in json.load(_f)['focal_alpha']]
     del _f
-else:
-    warnings.warn(f'{focal_alpha_file} not found: run tools/analysis/class_pixel_frequency.py '
-                  'first; using alpha=0.5 (mmseg default, not the TCE paper setting)')
-    focal_alpha = 0.5
+if isinstance(focal_alpha, (list, tuple)) and len(focal_alpha) != 19:
+    raise ValueError(f'focal_alpha has {len(focal_alpha)} entries, cityscapes has 19 classes')
 
 model = dict(
     decode_head=dict(

@@ -1,9 +1,11 @@
 """Every config of configs/tilted_ce parses and builds its loss, evaluator and (Stochastic TCE)
 batch sampler and hook; two full-scale models are built and run one loss step; the Focal
-configs read alpha from the class-frequency tool's JSON; the README maps every config."""
+configs read alpha from the class-frequency tool's JSON and refuse to load without it; the
+README maps every config."""
 import copy
 import glob
 import json
+import os
 import os.path as osp
 from types import SimpleNamespace
 
@@ -54,8 +56,29 @@ def test_readme_maps_every_config():
         assert name in readme, name
 
 
+ALPHA_FILES = {  # the Focal configs' focal_alpha_file, relative to the working directory
+    19: osp.join('data', 'cityscapes', 'class_pixel_frequency.json'),
+    150: osp.join('data', 'ade', 'ADEChallengeData2016', 'class_pixel_frequency.json'),
+}
+
+
+def write_alpha_files(root):
+    """Write class-frequency JSONs as the tool does (alpha_c proportional to 1 / (c + 1))."""
+    alphas = {}
+    for k, rel in ALPHA_FILES.items():
+        inv = 1.0 / np.arange(1, k + 1)
+        alphas[k] = (inv / inv.sum()).tolist()
+        path = osp.join(root, rel)
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(dict(focal_alpha=alphas[k]), f)
+    return alphas
+
+
 @pytest.mark.parametrize('name', NAMES)
-def test_config_parses_and_builds(name):
+def test_config_parses_and_builds(name, tmp_path, monkeypatch):
+    alphas = write_alpha_files(str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # the Focal configs read alpha relative to the cwd
     cfg = Config.fromfile(osp.join(FOLDER, name))
     assert cfg.custom_imports == dict(imports=['mmext'], allow_failed_imports=False)
     num_classes = cfg.model.decode_head.num_classes
@@ -76,6 +99,7 @@ def test_config_parses_and_builds(name):
         assert loss.tilt == {'t0p1': 0.1, 't1': 1.0}[trick.split('-')[2]]
     elif trick == 'focal':
         assert type(loss).__name__ == 'FocalLoss' and loss.gamma == 2.0
+        assert loss.alpha == pytest.approx(alphas[num_classes])
     else:
         assert type(loss).__name__ == 'CrossEntropyLoss'
     metric = METRICS.build(copy.deepcopy(cfg.val_evaluator))
@@ -134,5 +158,27 @@ def test_focal_reads_alpha_from_the_frequency_tool(tmp_path, monkeypatch):
         osp.join(FOLDER, 'deeplabv3plus_r101-d8_focal_4xb2-80k_cityscapes-512x1024.py'))
     assert cfg.model.decode_head.loss_decode.alpha == pytest.approx(alpha.tolist())
     assert cfg.model.decode_head.loss_decode.gamma == 2.0
-    for key in ('json', 'osp', 'warnings'):
-        assert key not in cfg  # module objects are dropped from the config
+    for key in ('json', 'osp', '_f'):
+        assert key not in cfg  # module objects and the file handle are dropped
+
+
+@pytest.mark.parametrize('name', [n for n in NAMES if '_focal_' in n])
+def test_focal_without_alpha_file_is_an_error(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/... here
+    with pytest.raises(FileNotFoundError, match='class_pixel_frequency.py'):
+        Config.fromfile(osp.join(FOLDER, name))
+    # the documented explicit option: a leaf config that sets focal_alpha itself
+    text = open(osp.join(FOLDER, name)).read()
+    assert text.count('focal_alpha = None') == 1
+    leaf = tmp_path / name
+    leaf.write_text(text.replace('focal_alpha = None', 'focal_alpha = 0.25').replace(
+        "_base_ = ['./", f"_base_ = ['{FOLDER}/"))
+    cfg = Config.fromfile(str(leaf))
+    assert cfg.model.decode_head.loss_decode.alpha == 0.25
+    # a wrong number of alphas is refused
+    num_classes = 19 if 'cityscapes' in name else 150
+    path = tmp_path / ALPHA_FILES[num_classes]
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(dict(focal_alpha=[0.5, 0.5])))
+    with pytest.raises(ValueError, match=f'2 entries, .* has {num_classes} classes'):
+        Config.fromfile(osp.join(FOLDER, name))

@@ -12,7 +12,10 @@ wrong. The sampler therefore keeps a FIFO of *issued records* ``(class, global i
 the order the DataLoader pulled them (it pulls in the main process and yields batches in the
 same order). The hook pops the head record for each trained batch and verifies it against the
 batch itself (``sample_idx`` or ``img_path`` of the data samples' metainfo, which mmseg's
-``PackSegInputs`` keeps), resynchronising if batches were consumed without the hook.
+``PackSegInputs`` keeps), resynchronising if batches were consumed without the hook. The
+class of a batch is drawn when the DataLoader pulls it, i.e. with the weights of up to
+``num_workers * prefetch_factor`` iterations earlier (Algorithm 1 draws with the weights of
+the previous step; with ``num_workers=0`` it is exactly that).
 
 **Distributed.** Every rank uses the same seed (the wrapped sampler's seed, which mmengine
 synchronises) and the same weights (the hook all-reduces its statistics), so all ranks draw

@@ -28,7 +28,8 @@ and hands ``w`` to the sampler for the next draws (line 3).
   multiplies by class size). Classes without images always get weight 0.
 * **Distributed.** Each rank adds its batch loss to a per-class sum/count vector that is
   all-reduced, so every rank applies the same update (normally a single class per step, as
-  all ranks draw the same class) and holds identical weights.
+  all ranks draw the same class) and holds identical weights. The drawn-class histogram
+  counts rank-batches (``world_size`` per step).
 * **Checkpoints.** ``log L~``, the drawn-class histogram and the sampler's RNG state and
   pending batches go to ``checkpoint['tilted_class_hook']`` and are restored on ``--resume``.
 * **Logging.** ``train/tce_weight_max`` and ``train/tce_weight_entropy`` go to the message

@@ -91,7 +91,8 @@ def fairness_summary(iou: np.ndarray,
     else:
         order_key, group_vals = vals, vals
     if group_vals.size:
-        k = math.ceil(fraction * group_vals.size)
+        # ceil(fraction * K) without float noise (0.28 * 25 = 7.000000000000001 -> 7, not 8)
+        k = max(1, math.ceil(round(fraction * group_vals.size, 9)))
         order = np.argsort(order_key, kind='stable')
         out[f'bottom{lo}_mIoU'] = float(group_vals[order[:k]].mean())
         out[f'top{lo}_mIoU'] = float(group_vals[order[-k:]].mean())

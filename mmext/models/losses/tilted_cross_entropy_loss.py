@@ -30,6 +30,8 @@ Implementation notes:
   (class level). Negative ``t`` is allowed.
 * Images without any valid pixel are left out (``M`` counts the others); a batch without any
   valid pixel gives a zero loss that is still connected to the graph (zero gradients).
+* The per-(image, class) tables and the result are float64 for float64 logits and float32
+  otherwise (float16/bfloat16 logits under AMP give a float32 loss).
 """
 from typing import List, Optional, Sequence, Union
 
@@ -186,7 +188,8 @@ def tilted_cross_entropy(pred: torch.Tensor,
     if not bool(valid_img.any()):
         # no valid pixel in the batch: a zero that keeps the graph (zero gradients)
         loss = loss * 0 + pred.sum() * 0
-    return loss.to(pred.dtype)
+    # float16/bfloat16 logits (AMP) give a float32 loss, as torch's cross-entropy does
+    return loss.to(table_dtype)
 
 
 @MODELS.register_module()

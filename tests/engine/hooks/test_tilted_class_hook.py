@@ -244,7 +244,9 @@ def test_runner_end_to_end_resume(tmp_path):
     """A real mmseg Runner (tiny DeepLabV3+ on digits, 2 prefetching workers): the hook
     matches every batch, saves the pending batches at iteration 5, and a resumed run trains
     exactly those batches next (the loop's iterator prefetches 4 batches before the resume
-    is applied; they count towards the 5 batches the loop skips)."""
+    is applied; they count towards the 5 batches the loop skips), then continues with the
+    same draws from the restored RNG and ends with the same weights as the uninterrupted
+    run."""
     import copy
     import os.path as osp
     import warnings
@@ -263,7 +265,11 @@ def test_runner_end_to_end_resume(tmp_path):
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
                 'test_evaluator'):
         cfg[key] = None
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=8)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=12)
+    # dropout draws from the main process's torch RNG, which mmengine does not checkpoint;
+    # without it the resumed run computes the same losses, hence the same weights
+    cfg.model.decode_head.dropout_ratio = 0.0
+    cfg.model.auxiliary_head.dropout_ratio = 0.0
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', by_epoch=False, interval=5, max_keep_ckpts=3)
@@ -282,15 +288,18 @@ def test_runner_end_to_end_resume(tmp_path):
     with mock.patch.object(TiltedClassSampler, 'pop_record', spy), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        Runner.from_cfg(cfg).train()
+        runner_a = Runner.from_cfg(cfg)
+        runner_a.train()
     assert not [w for w in caught if 'TiltedClass' in str(w.message)]
-    assert len(popped) == 8 and all(r is not None for r in popped)
+    assert len(popped) == 12 and all(r is not None for r in popped)
+    hook_a = next(h for h in runner_a.hooks if isinstance(h, TiltedClassHook))
+    stream_a = [(r.cls, r.indices) for r in popped]
     ckpt = torch.load(osp.join(cfg.work_dir, 'iter_5.pth'), weights_only=True)
     state = ckpt['tilted_class_hook']
     assert sum(state['counts']) == 5
     pending = [(int(c), tuple(idx)) for c, idx in state['sampler']['pending']]
     assert len(pending) == 4  # 2 workers x prefetch factor 2 drawn ahead
-    assert [(r.cls, r.indices) for r in popped[5:8]] == pending[:3]
+    assert stream_a[5:9] == pending
 
     popped.clear()
     cfg_b.work_dir = str(tmp_path / 'run_b')
@@ -303,10 +312,16 @@ def test_runner_end_to_end_resume(tmp_path):
         runner = Runner.from_cfg(cfg_b)
         runner.train()
     assert not [w for w in caught if 'TiltedClass' in str(w.message)]
-    # the 5 skipped batches are never matched; the next 3 are the checkpoint's pending ones
-    assert [(r.cls, r.indices) for r in popped] == pending[:3]
+    # the 5 skipped batches are never matched; the next 4 are the checkpoint's pending ones,
+    # the last 3 new draws from the restored RNG: the uninterrupted run's stream
+    stream_b = [(r.cls, r.indices) for r in popped]
+    assert stream_b[:4] == pending
+    assert stream_b == stream_a[5:]
     hook = next(h for h in runner.hooks if isinstance(h, TiltedClassHook))
-    assert hook.counts.sum() == 8
+    assert hook.counts.sum() == 12
+    np.testing.assert_array_equal(hook.counts, hook_a.counts)
+    np.testing.assert_allclose(hook.log_tilde, hook_a.log_tilde, rtol=1e-6)
+    np.testing.assert_allclose(hook.weights(), hook_a.weights(), rtol=1e-5)
 
 
 def test_real_two_process_gloo_run(tmp_path):

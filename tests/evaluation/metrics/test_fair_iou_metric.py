@@ -63,6 +63,18 @@ def test_fairness_summary_by_hand():
         fairness_summary(iou, fraction=0.7)
 
 
+def test_group_size_is_exact_ceil():
+    # ceil(K * fraction) without float noise: 25 classes x 0.28 = 7.000000000000001 -> 7
+    assert 0.28 * 25 > 7
+    s = fairness_summary(np.arange(25, dtype=np.float64), fraction=0.28)
+    assert s['bottom28_mIoU'] == pytest.approx(3.0)  # mean of 0..6
+    assert s['top28_mIoU'] == pytest.approx(21.0)  # mean of 18..24
+    s = fairness_summary(np.arange(19, dtype=np.float64))  # Cityscapes: ceil(19 / 4) = 5
+    assert s['bottom25_mIoU'] == pytest.approx(2.0) and s['top25_mIoU'] == pytest.approx(16.0)
+    s = fairness_summary(np.arange(150, dtype=np.float64))  # ADE20k: ceil(150 / 4) = 38
+    assert s['bottom25_mIoU'] == pytest.approx(18.5)
+
+
 def test_frequency_weighted_iou_by_hand():
     iou = np.array([0.5, np.nan, 1.0, 0.0])
     area = np.array([10, 0, 30, 0])

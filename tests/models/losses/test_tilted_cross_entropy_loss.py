@@ -133,6 +133,40 @@ def test_small_tilt_tends_to_erm_and_matches_mmseg():
     assert lo < erm < hi
 
 
+def test_small_tilt_class_level_tends_to_mean_of_class_means():
+    # Eq. 3 as t -> 0: the mean over images of the mean over present classes of L_{m,c}
+    pred, label = make_batch(seed=8, dtype=torch.float64)
+    ce = F.cross_entropy(pred, label, ignore_index=IGNORE, reduction='none')
+    per_image = []
+    for m in range(pred.shape[0]):
+        means = [ce[m][label[m] == c].mean() for c in range(pred.shape[1])
+                 if (label[m] == c).any()]
+        if means:  # the all-ignored image is left out
+            per_image.append(torch.stack(means).mean())
+    erm = torch.stack(per_image).mean()
+    for t in (1e-3, 1e-6, 1e-9, -1e-9, 0.0):
+        got = tilted_cross_entropy(pred, label, t, 'class', ignore_index=IGNORE)
+        # first-order term of the tilted mean is t/2 * variance: O(t)
+        torch.testing.assert_close(got, erm, rtol=0, atol=max(abs(t), 1e-14) * 10)
+    # float32 keeps the limit to float precision (no cancellation in expm1/log1p)
+    got32 = tilted_cross_entropy(pred.float(), label, 1e-12, 'class', ignore_index=IGNORE)
+    torch.testing.assert_close(got32, erm.float(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_half_precision_logits_give_float32_loss(dtype):
+    pred, label = make_batch(seed=9, dtype=torch.float32)
+    half = pred.to(dtype).requires_grad_(True)
+    for level in ('image', 'class'):
+        loss = tilted_cross_entropy(half, label, 1.0, level, ignore_index=IGNORE)
+        assert loss.dtype == torch.float32
+        ref = REFS[level](half.detach().double(), label, 1.0)
+        # per-pixel CE is computed in the half dtype, the tables in float32
+        torch.testing.assert_close(loss.double(), ref, rtol=2e-2, atol=2e-2)
+        (grad, ) = torch.autograd.grad(loss, half)
+        assert grad.dtype == dtype and torch.isfinite(grad.float()).all()
+
+
 @pytest.mark.parametrize('level', ['image', 'class'])
 def test_large_tilt_is_finite_and_tends_to_max(level):
     pred, label = make_batch(seed=5, dtype=torch.float32)
