@@ -2,8 +2,8 @@
 representative subset builds the whole model; the README maps every config; the schedule
 bases give the same learning rates as the rows that inline them."""
 import copy
+import importlib
 import glob
-import importlib.util
 import os.path as osp
 import re
 
@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmext  # noqa: F401
+from tests.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FOLDER = osp.join(REPO, 'configs', 'bag_of_freebies')
@@ -186,14 +187,6 @@ def test_readme_maps_every_config():
             assert any(osp.basename(n) == ref for n in NAMES), f'README names missing {ref}'
 
 
-def _tool():
-    path = osp.join(REPO, 'tools', 'analysis', 'plot_lr_schedule.py')
-    spec = importlib.util.spec_from_file_location('plot_lr_schedule', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize('schedule, row', [
     ('warmup_cosine_200e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py'),
     ('warmup_cosine_273e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-273e_coco.py'),
@@ -201,7 +194,7 @@ def _tool():
 ])
 def test_schedule_bases_equal_rows(schedule, row):
     """The LinearLR + CosineAnnealingLR bases give the rows' learning rates at every step."""
-    tool = _tool()
+    tool = load_script('tools/analysis/plot_lr_schedule.py')
     base_cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'schedules', schedule))
     row_cfg = _load(row)
     # the 12e base multiplies a 500-iteration warmup with the cosine: use a realistic length

@@ -1,25 +1,17 @@
 """Tests of tools/analysis/class_pixel_frequency.py on a small digits dataset."""
 import glob
-import importlib.util
 import json
 import os.path as osp
 
 import numpy as np
 import pytest
 from PIL import Image
+from tests.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _load_tool():
-    path = osp.join(REPO, 'tools', 'analysis', 'class_pixel_frequency.py')
-    spec = importlib.util.spec_from_file_location('class_pixel_frequency', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_script('tools/analysis/class_pixel_frequency.py')
 
 
 def raw_counts(root):

@@ -6,7 +6,6 @@ PipelineSwitchHook; one short end-to-end run trains the mixup variant for two ti
 assembled from per-run results.
 """
 import argparse
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -14,19 +13,11 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmext.registry import MODELS
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_script():
-    path = osp.join(REPO, 'tools', 'experiments', 'freebies_digits.py')
-    spec = importlib.util.spec_from_file_location('freebies_digits', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.scripts import load_script
 
 
-script = _load_script()
+
+script = load_script('tools/experiments/freebies_digits.py')
 
 
 @pytest.mark.parametrize('variant', list(script.VARIANTS))

@@ -1,24 +1,14 @@
 """Tests of tools/analysis/plot_lr_schedule.py."""
-import importlib.util
 import json
 import math
-import os.path as osp
 
 import pytest
 from mmengine.config import Config
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool():
-    path = osp.join(REPO, 'tools', 'analysis', 'plot_lr_schedule.py')
-    spec = importlib.util.spec_from_file_location('plot_lr_schedule', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.scripts import load_script
 
 
-tool = _load_tool()
+
+tool = load_script('tools/analysis/plot_lr_schedule.py')
 
 
 def closed_form(step, base, warmup, total, f0, eta_min=0.0):

@@ -1,24 +1,16 @@
 """Tests of tools/experiments/tce_digits.py without training: its schedule overrides apply to
 the digits configs and its report is assembled from per-run result JSONs."""
-import importlib.util
 import json
 import os.path as osp
 
 import numpy as np
 from mmengine.config import Config, DictAction
+from tests.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _load_script():
-    path = osp.join(REPO, 'tools', 'experiments', 'tce_digits.py')
-    spec = importlib.util.spec_from_file_location('tce_digits', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-script = _load_script()
+script = load_script('tools/experiments/tce_digits.py')
 
 
 def test_every_method_config_takes_the_short_schedule():

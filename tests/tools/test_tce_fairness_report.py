@@ -1,24 +1,14 @@
 """Tests of tools/analysis/tce_fairness_report.py on synthetic result JSONs."""
-import importlib.util
 import json
 import math
-import os.path as osp
 
 import numpy as np
 import pytest
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool():
-    path = osp.join(REPO, 'tools', 'analysis', 'tce_fairness_report.py')
-    spec = importlib.util.spec_from_file_location('tce_fairness_report', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.scripts import load_script
 
 
-tool = _load_tool()
+
+tool = load_script('tools/analysis/tce_fairness_report.py')
 CLASSES = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
 
 

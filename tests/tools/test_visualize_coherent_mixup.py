@@ -1,5 +1,4 @@
 """Tests of tools/analysis/visualize_coherent_mixup.py on a synthetic mixup dataset."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -7,16 +6,8 @@ from mmdet.datasets import MultiImageMixDataset
 from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.dataset import BaseDataset
 from mmengine.registry import init_default_scope
+from tests.scripts import load_script
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_script():
-    path = osp.join(REPO, 'tools', 'analysis', 'visualize_coherent_mixup.py')
-    spec = importlib.util.spec_from_file_location('visualize_coherent_mixup', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Toy(BaseDataset):
@@ -38,7 +29,7 @@ class _Toy(BaseDataset):
 
 
 def test_draw_samples_writes_png_with_weights(tmp_path):
-    script = _load_script()
+    script = load_script('tools/analysis/visualize_coherent_mixup.py')
     init_default_scope('mmdet')
     dataset = MultiImageMixDataset(_Toy(), pipeline=[
         dict(type='mmext.CoherentMixUp'), dict(type='mmext.PackDetInputsWithWeights')])
@@ -58,5 +49,5 @@ def test_draw_samples_writes_png_with_weights(tmp_path):
 
 
 def test_parse_args_defaults():
-    args = _load_script().parse_args(['some_config.py'])
+    args = load_script('tools/analysis/visualize_coherent_mixup.py').parse_args(['some_config.py'])
     assert args.num == 6 and args.out.endswith('coherent_mixup_samples.png')
