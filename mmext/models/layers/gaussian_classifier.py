@@ -65,7 +65,9 @@ class GaussianClassifier(nn.Module):
       :math:`\\sum_j w_{zj}(x_j-\\mu_{zj})^2` (O(N·D)), so the true-class term of the loss and its
       gradient have no cancellation error even for tiny variances.
     * Forward and backward are one fused autograd function
-      (:mod:`~mmext.models.layers.gaussian_classifier_ops`): 2 GEMMs forward, 4 backward.
+      (:mod:`~mmext.models.layers.gaussian_classifier_ops`): the GEMM work of a linear
+      layer of twice the width (contractions of both x∘x and x), 2 N·K·D forward and
+      4 N·K·D backward.
 
     Args:
         in_features (int): Feature dimension D.
@@ -190,9 +192,7 @@ class GaussianClassifier(nn.Module):
                                    or int(labels.max()) >= self.out_features):
                 raise ValueError(f'labels must lie in [0, {self.out_features}), got range '
                                  f'[{int(labels.min())}, {int(labels.max())}]')
-            if reg_mask is None:
-                reg_index = torch.arange(x.size(0), device=x.device)
-            else:
+            if reg_mask is not None:  # None: every sample enters Eq. 14
                 reg_index = torch.nonzero(reg_mask.view(-1)).view(-1)
         lo, hi = self.log_var_range
         with torch.autocast(device_type=x.device.type, enabled=False):

@@ -5,9 +5,10 @@ and log-variances ``ℓ`` (K, D, used clamped to ``[lo, hi]``; ``s = clamp(ℓ)`
 ``v = e^{s}``):
 
 * the decision distances ``d_ik = ½[Σ_j w_kj (x_ij − μ_kj)² + Σ_j s_kj]`` (ICU Eq. 9/19; the
-  log-determinant is omitted for L-GM, Eq. 5), for all pairs through two GEMMs on features
-  and means centred at the (constant) mean of the means, clamped at 0 before the
-  log-determinant is added (rounding residue only; transparent to the gradient);
+  log-determinant is omitted for L-GM, Eq. 5), for all pairs through two accumulating
+  GEMMs ``½ x∘x · wᵀ − x · (μ∘w)ᵀ + ½ Σ_j w μ²`` on features and means centred at the
+  (constant) mean of the means, clamped at 0 before the log-determinant is added (rounding
+  residue only; transparent to the gradient);
 * with labels ``z``: the true-class entries ``d_{i z_i}`` recomputed directly from
   ``x_i − μ_{z_i}`` (no GEMM cancellation, value and gradient), and the two terms of the
   regulariser of Eq. 14 over the classes present among the selected samples,
@@ -15,27 +16,33 @@ and log-variances ``ℓ`` (K, D, used clamped to ``[lo, hi]``; ``s = clamp(ℓ)`
   class-k features (Eq. 12) and ``σ̄²_k`` their mean squared deviation around the parameter
   ``μ_k`` (Eq. 13).
 
-The backward pass is written out (four GEMMs, O(N·D) work for the labelled terms, in-place
-accumulation into one (K, D) gradient per parameter) because autograd's chain of (K, D)
-temporaries costs as much as the GEMMs when K·D is large. With ``G = ½ ∂L/∂d``,
-``g_k = Σ_i G_ik``, ``x`` and ``μ`` centred:
+The backward pass is written out (four GEMMs of a linear layer's size, O(N·D) work for
+the labelled terms, five fused element-wise passes over (K, D)) because autograd's chain of
+(K, D) temporaries costs as much as the GEMMs when K·D is large. With ``G = ∂L/∂d``,
+``g_k = Σ_i G_ik`` (true-class entries excluded when labels are given), ``x`` and ``μ``
+centred, ``A = ½ Gᵀ(x∘x)``, ``B = −Gᵀx`` and ``C = B + ½ g∘μ`` (formed in place in the
+GEMM outputs, which become the parameter gradients):
 
-* ``∂x = 2x∘(G w) − 2G(μ∘w)``; ``∂μ = 2w∘(g∘μ − Gᵀx)``;
-* ``∂w = Gᵀ(x∘x) − 2μ∘(Gᵀx) + g∘μ²``; ``∂s = −w∘∂w (+ Σ_i G_ik from ½ ln|Σ_k|)``;
+* ``∂x = x∘(G w) − G(μ∘w)``; ``∂μ = w∘(g∘μ − Gᵀx) = w∘(C + ½ g∘μ)``;
+* ``∂w = ½[Gᵀ(x∘x) − 2μ∘(Gᵀx) + g∘μ²] = A + μ∘C``;
+  ``∂s = −w∘∂w (+ ½ Σ_i G_ik from ½ ln|Σ_k|, true entries included)``;
+* exact true-class entries, ``t_i = G_{i z_i}(x_i − μ_{z_i})``: ``∂x_i += w_{z_i}∘t_i``,
+  ``∂μ_{z_i} −= w_{z_i}∘t_i``, ``∂w_{z_i} += ½ t_i∘(x_i − μ_{z_i})``;
 * Eq. 14 with ``e1 = μ_k − μ̄_k``, ``e2 = v_k − σ̄²_k``, ``a = ∂L/∂R_μ``, ``c = ∂L/∂R_σ``:
   ``∂μ_k = 2a e1 − 4c e2∘e1``, ``∂s_k = 2c e2∘v_k``,
   ``∂x_i = −(2/n_k)[a e1 + 2c e2∘(x_i − μ_k)]`` (``n_k`` samples of class k).
 
 The gradient of ``ℓ`` is blocked only where a descent step would move an out-of-range value
-further out (:func:`inward_mask`). Entries of ``G`` below the smallest normal float (the
-subnormal tails of a softmax over far-apart Gaussians) are set to 0 before the GEMMs: they
-carry nothing at float precision and make CPU GEMMs orders of magnitude slower.
+further out (:func:`inward_mask`). Entries of ``G`` whose magnitude is at most the smallest
+normal float (the subnormal tails of a softmax over far-apart Gaussians) are set to 0 before
+the GEMMs (one ``hardshrink`` pass): they carry nothing at float precision and make CPU GEMMs
+orders of magnitude slower.
 """
 from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
-
 
 def inward_mask(log_vars: Tensor, grad: Tensor, lo: float, hi: float) -> Tensor:
     """True where a descent step along ``grad`` moves ``log_vars`` further out of range.
@@ -50,6 +57,29 @@ def inward_mask(log_vars: Tensor, grad: Tensor, lo: float, hi: float) -> Tensor:
         Tensor: Boolean mask, same shape.
     """
     return ((log_vars < lo) & (grad > 0)) | ((log_vars > hi) & (grad < 0))
+
+
+def _row_dot(a: Tensor, b: Tensor) -> Tensor:
+    """Row-wise dot products of two (K, D) tensors, in row blocks of ~64k elements.
+
+    ``torch.linalg.vecdot`` materialises the (K, D) product; on CPU the blocks keep that
+    temporary small and cache-resident (other devices: one call).
+
+    Args:
+        a (Tensor): (K, D).
+        b (Tensor): (K, D).
+
+    Returns:
+        Tensor: (K,).
+    """
+    if a.device.type != 'cpu':
+        return torch.linalg.vecdot(a, b)
+    out = a.new_empty(a.size(0))
+    rows = max(1, 65536 // max(1, a.size(1)))
+    for start in range(0, a.size(0), rows):
+        torch.linalg.vecdot(a[start:start + rows], b[start:start + rows],
+                            out=out[start:start + rows])
+    return out
 
 
 class InwardClamp(torch.autograd.Function):
@@ -73,7 +103,10 @@ class InwardClamp(torch.autograd.Function):
 
 
 class GaussianDistances(torch.autograd.Function):
-    """Distances (+ exact true-class entries and Eq. 14 terms when labels are given)."""
+    """Distances (+ exact true-class entries and Eq. 14 terms when labels are given).
+
+    ``reg_index`` selects the samples of Eq. 14 (``None`` with labels: all of them).
+    """
 
     @staticmethod
     def forward(ctx, x: Tensor, means: Tensor, log_vars: Tensor,
@@ -83,104 +116,111 @@ class GaussianDistances(torch.autograd.Function):
         num_dims = x.size(1)
         lv_min, lv_max = torch.aminmax(log_vars)
         ctx.outside = bool((lv_min < lo) | (lv_max > hi))
-        # rhs = [w | -2 μ∘w] (K, 2D), lhs = [x∘x | x] (N, 2D): one GEMM for all pairs
-        rhs = means.new_empty(means.size(0), 2 * num_dims)
-        w, mw = rhs[:, :num_dims], rhs[:, num_dims:]
-        torch.clamp(log_vars, lo, hi, out=w)  # s
-        log_det = w.sum(1) if use_log_det else None
+        # ½ Mahalanobis = ½ x∘x · wᵀ − x · (μ∘w)ᵀ + ½ Σ_j w μ², as two accumulating GEMMs on
+        # separate (N, D) / (K, D) operands (no concatenated copies); x∘x and x are stored
+        # negated, so that the backward GEMMs give −A and B (module notes) directly
+        w = torch.clamp(log_vars, lo, hi)  # s
+        half_log_det = w.sum(1).mul_(0.5) if use_log_det else None
         w.neg_().exp_()  # w = exp(-s)
         ref = means.mean(0)
         mc = means - ref
+        mw = mc * w
+        half_bias = _row_dot(mc, mw).mul_(0.5)  # ½ Σ_j w μ²
         xc = x - ref
-        torch.mul(mc, w, out=mw)
-        bias = torch.linalg.vecdot(mc, mw)  # Σ_j w μ²
-        mw.mul_(-2.)
-        lhs = torch.cat([xc * xc, xc], dim=1)
-        dist = torch.addmm(bias, lhs, rhs.t()).clamp_(min=0.).mul_(0.5)
-        if log_det is not None:
-            dist.add_(0.5 * log_det)
+        neg_half_x2 = torch.mul(xc, xc).mul_(-0.5)
+        neg_x = torch.neg(xc)
+        dist = torch.addmm(half_bias, neg_half_x2, w.t(), alpha=-1.)
+        dist.addmm_(neg_x, mw.t()).clamp_(min=0.)
+        if half_log_det is not None:
+            dist.add_(half_log_det)
         ctx.use_log_det, ctx.lo, ctx.hi = use_log_det, lo, hi
         ctx.with_labels = labels is not None
         reg_mu = reg_sigma = x.new_zeros(())
         if labels is None:
-            ctx.save_for_backward(lhs, mc, rhs, log_vars)
+            ctx.save_for_backward(neg_half_x2, neg_x, mc, w, mw, log_vars)
             return dist, reg_mu, reg_sigma
         # exact true-class entries: ½[Σ_j w_zj (x_j − μ_zj)² (+ ln|Σ_z|)]
         diff = xc - mc.index_select(0, labels)
-        w_true = w.index_select(0, labels)
-        exact = (diff * diff * w_true).sum(1)
-        if log_det is not None:
-            exact += log_det.index_select(0, labels)
-        dist.scatter_(1, labels.view(-1, 1), 0.5 * exact.view(-1, 1))
-        # Eq. 14 over the classes present among the samples reg_index
-        r_local_diff = diff.index_select(0, reg_index)
-        r_xc = xc.index_select(0, reg_index)
-        classes, local = torch.unique(labels.index_select(0, reg_index),
-                                      return_inverse=True)
-        counts = torch.bincount(local, minlength=classes.numel()).to(x.dtype)
-        inv_n = (1. / counts.clamp_min(1.)).unsqueeze(1)
-        mc_p = mc.index_select(0, classes)
-        e1 = mc_p - torch.zeros_like(mc_p).index_add_(0, local, r_xc).mul_(inv_n)
-        v = torch.exp(log_vars.index_select(0, classes).clamp(lo, hi))
-        e2 = v - torch.zeros_like(v).index_add_(
-            0, local, r_local_diff * r_local_diff).mul_(inv_n)
+        diff_w = diff * w.index_select(0, labels)
+        exact = torch.linalg.vecdot(diff_w, diff).mul_(0.5)
+        if half_log_det is not None:
+            exact += half_log_det.index_select(0, labels)
+        dist.scatter_(1, labels.view(-1, 1), exact.view(-1, 1))
+        # Eq. 14 over the classes present among the samples reg_index (all if None)
+        if reg_index is None:
+            r_labels, r_xc, r_diff = labels, xc, diff
+        else:
+            r_labels = labels.index_select(0, reg_index)
+            r_xc = xc.index_select(0, reg_index)
+            r_diff = diff.index_select(0, reg_index)
+        classes, local = torch.unique(r_labels, return_inverse=True)
         num_present = classes.numel()
+        # every class in `classes` has at least one sample
+        inv_n = torch.bincount(local, minlength=num_present).to(x.dtype).reciprocal_()
+        inv_n = inv_n.unsqueeze(1)
+        mu_bar = r_xc.new_zeros(num_present, num_dims).index_add_(0, local, r_xc)
+        e1 = torch.addcmul(mc.index_select(0, classes), mu_bar, inv_n, value=-1.)
+        v = log_vars.index_select(0, classes).clamp_(lo, hi).exp_()
+        var_bar = r_xc.new_zeros(num_present, num_dims).index_add_(0, local, r_diff * r_diff)
+        e2 = torch.addcmul(v, var_bar, inv_n, value=-1.)
         scale = 1. / (num_present * num_dims) if reg_mean and num_present else 1.
-        reg_mu = (e1 * e1).sum() * scale
-        reg_sigma = (e2 * e2).sum() * scale
+        reg_mu = torch.dot(e1.view(-1), e1.view(-1)) * scale
+        reg_sigma = torch.dot(e2.view(-1), e2.view(-1)) * scale
         ctx.scale = scale
-        ctx.save_for_backward(lhs, mc, rhs, log_vars, labels, diff, w_true, reg_index,
-                              classes, local, inv_n, e1, e2, v)
+        ctx.save_for_backward(neg_half_x2, neg_x, mc, w, mw, log_vars, labels, diff, diff_w,
+                              reg_index, classes, local, inv_n, e1, e2, v)
         return dist, reg_mu, reg_sigma
 
     @staticmethod
     def backward(ctx, grad_dist: Tensor, grad_reg_mu: Tensor, grad_reg_sigma: Tensor):  # noqa: D102,E501
         saved = ctx.saved_tensors
-        lhs, mc, rhs, log_vars = saved[:4]
-        num_dims = mc.size(1)
-        xc, w = lhs[:, num_dims:], rhs[:, :num_dims]
-        g = 0.5 * grad_dist
+        neg_half_x2, neg_x, mc, w, mw, log_vars = saved[:6]
         # softmax gradients of far-away classes underflow to subnormal floats, which make
         # CPU GEMMs orders of magnitude slower; they carry nothing at float precision
-        g.masked_fill_(g.abs() < torch.finfo(g.dtype).tiny, 0.)
-        g_logdet = g.sum(0) if ctx.use_log_det else None
+        g = F.hardshrink(grad_dist, torch.finfo(grad_dist.dtype).tiny)  # a fresh tensor
+        half_g_all = g.sum(0).mul_(0.5).unsqueeze(1) if ctx.use_log_det else None
         if ctx.with_labels:
-            labels, diff, w_true, reg_index, classes, local, inv_n, e1, e2, v = saved[4:]
+            (labels, diff, diff_w, reg_index, classes, local, inv_n, e1, e2,
+             v) = saved[6:]
             g_true = g.gather(1, labels.view(-1, 1))  # (N, 1)
             g.scatter_(1, labels.view(-1, 1), 0.)  # true entries: exact path below
-        g_c = g.sum(0).unsqueeze(1)
-        # GEMM path: [G w | -2 G(μ∘w)], Gᵀ(x∘x) and Gᵀx (contiguous parameter gradients)
-        g_rhs = g @ rhs
-        grad_x = torch.addcmul(g_rhs[:, num_dims:], xc, g_rhs[:, :num_dims], value=2.)
+        half_g = g.sum(0).mul_(0.5).unsqueeze(1)  # ½ g_k, (K, 1)
+        # ∂x = x∘(G w) − G(μ∘w) = −[(−x)∘(G w) + G(μ∘w)]
+        grad_x = torch.addcmul(g @ mw, neg_x, g @ w).neg_()
+        # the (K, D) gradients are formed in place in the two GEMM outputs
         g_t = g.t()
-        grad_w = g_t @ lhs[:, :num_dims]
-        gt_x = g_t @ xc
-        grad_w.addcmul_(mc, gt_x, value=-2.)  # Gᵀ(x∘x) − 2μ∘Gᵀx
-        grad_mu = mc * g_c
-        grad_w.addcmul_(mc, grad_mu)  # + g_c μ²
-        grad_mu.sub_(gt_x).mul_(w).mul_(2.)  # 2w∘(g_c μ − Gᵀx)
+        neg_grad_w = g_t @ neg_half_x2  # −A = −½ Gᵀ(x∘x)
+        grad_mu = g_t @ neg_x  # B = −Gᵀx
+        grad_mu.addcmul_(mc, half_g)  # C = B + ½ g∘μ
+        neg_grad_w.addcmul_(mc, grad_mu, value=-1.)  # −∂w = −(A + μ∘C)
+        grad_mu.addcmul_(mc, half_g).mul_(w)  # ∂μ = w∘(C + ½ g∘μ) = w∘(g∘μ − Gᵀx)
         if ctx.with_labels:
             # exact true-class entries: d = ½ Σ w (x − μ)²
-            t = g_true * diff  # (N, D)
-            grad_x.addcmul_(t, w_true, value=2.)
-            grad_mu.index_add_(0, labels, t * w_true, alpha=-2.)
-            grad_w.index_add_(0, labels, t * diff)
-        grad_lv = grad_w.mul_(w)  # w∘∂w; ∂s = −w∘∂w (+ Σ_i G_ik)
-        if g_logdet is not None:
-            torch.sub(g_logdet.unsqueeze(1), grad_lv, out=grad_lv)
-        else:
-            grad_lv.neg_()
+            t_w = g_true * diff_w
+            grad_x.add_(t_w)
+            grad_mu.index_add_(0, labels, t_w, alpha=-1.)
+            neg_grad_w.index_add_(0, labels, (g_true * diff).mul_(diff), alpha=-0.5)
+        # ∂s = −w∘∂w (+ ½ Σ_i G_ik)
+        grad_lv = neg_grad_w.mul_(w)
+        if half_g_all is not None:
+            grad_lv.add_(half_g_all)
         if ctx.with_labels and classes.numel():
             a = grad_reg_mu * ctx.scale
             c = grad_reg_sigma * ctx.scale
-            c_e2 = c * e2
-            grad_mu.index_add_(0, classes, e1 * (2. * a - 4. * c_e2))
-            grad_lv.index_add_(0, classes, c_e2 * v, alpha=2.)
-            grad_r = torch.addcmul((a * e1).index_select(0, local),
-                                   (2. * c_e2).index_select(0, local),
-                                   diff.index_select(0, reg_index))
-            grad_x.index_add_(0, reg_index, grad_r * inv_n.index_select(0, local),
-                              alpha=-2.)
+            # ∂μ_k += e1∘(2a − 4c e2); ∂s_k += 2c e2∘v
+            grad_mu.index_add_(0, classes, (e2 * (-4. * c)).add_(2. * a).mul_(e1))
+            grad_lv.index_add_(0, classes, torch.mul(e2, v).mul_(2. * c))
+            # ∂x_i += coef_1[k] + coef_2[k]∘(x_i − μ_k) = −(2/n_k)[a e1 + 2c e2∘(x_i − μ_k)]
+            coef_1 = e1 * (inv_n * (-2. * a))
+            coef_2 = e2 * (inv_n * (-4. * c))
+            if reg_index is None:
+                grad_x.addcmul_(coef_2.index_select(0, local), diff)
+                grad_x.add_(coef_1.index_select(0, local))
+            else:
+                grad_r = torch.addcmul(coef_1.index_select(0, local),
+                                       coef_2.index_select(0, local),
+                                       diff.index_select(0, reg_index))
+                grad_x.index_add_(0, reg_index, grad_r)
         if ctx.outside:
             grad_lv.masked_fill_(inward_mask(log_vars, grad_lv, ctx.lo, ctx.hi), 0.)
         return grad_x, grad_mu, grad_lv, None, None, None, None, None, None

@@ -45,6 +45,7 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.registry import MODELS
@@ -89,7 +90,7 @@ def icu_margin_logits(distances: Tensor,
     labels = labels.long().view(-1, 1)
     d_true = distances.gather(1, labels)
     d_true = (1. + alpha) * (d_true + 0.5 * num_dims * math.log1p(gamma))
-    return (-distances).scatter(1, labels, -d_true)
+    return distances.neg().scatter_(1, labels, d_true.neg_())
 
 
 class _ICUCrossEntropy(torch.autograd.Function):
@@ -97,10 +98,12 @@ class _ICUCrossEntropy(torch.autograd.Function):
 
     Written out (instead of ``F.cross_entropy`` on :func:`icu_margin_logits`) for speed:
     Gaussian distances spread over hundreds of nats, so the softmax terms of far classes
-    fall into the subnormal float range, where CPU arithmetic is orders of magnitude slower.
-    Every softmax term is lowered by ``exp(0.7 · ln(tiny))`` of the largest one (~1e-27 in
-    float32), which sets the smaller ones to exactly 0; this is far below the float
-    resolution of the loss and of its gradient.
+    fall into the subnormal float range, where CPU arithmetic (here and in the backward
+    GEMMs of the classifier, which multiply these terms) is orders of magnitude slower.
+    Softmax terms below ``exp(0.7 · ln(tiny))`` of the largest one (~1e-27 in float32,
+    ~1e-215 in float64; in fact up to 0.4 % above it) are set to exactly 0; this is far
+    below the float resolution of the loss and of its gradient (the largest term is 1, so
+    the sum is >= 1).
     Gradient w.r.t. d: ``−p_k`` off the true class, ``−(1+α)(p_z − 1)`` on it.
     """
 
@@ -110,12 +113,14 @@ class _ICUCrossEntropy(torch.autograd.Function):
         labels = labels.view(-1, 1)
         logits = icu_margin_logits(distances, labels, alpha, gamma, num_dims)
         logits.sub_(logits.amax(1, keepdim=True))
+        true_logit = logits.gather(1, labels).view(-1)
         floor = 0.7 * math.log(torch.finfo(logits.dtype).tiny)
-        # exp(max(l, floor)) − exp(floor): exactly 0 at and below the floor, and shifted by
-        # exp(floor) (~1e-27 of the largest term) elsewhere
-        prob = logits.clamp_min(floor).exp_().sub_(math.exp(floor))
+        # clamp at the floor (exp stays a normal float; exp(-inf) takes a slow path too),
+        # then zero the clamped terms (threshold 2⁻⁸ above exp(floor), clear of rounding)
+        prob = logits.clamp_min_(floor).exp_()
+        F.threshold_(prob, math.exp(floor) * (1. + 2.**-8), 0.)
         total = prob.sum(1, keepdim=True)
-        loss = total.log().view(-1) - logits.gather(1, labels).view(-1)
+        loss = total.log().view(-1) - true_logit
         ctx.alpha = alpha
         ctx.save_for_backward(prob.div_(total), labels)
         return loss

@@ -121,6 +121,33 @@ def test_eq15_eq16_parameter_gradients():
         assert math.isclose(grad_mu[0, j].item(), eq15.item(), rel_tol=1e-10)
 
 
+def test_subnormal_upstream_gradients_count_as_zero():
+    """Entries of ∂L/∂d of magnitude <= the smallest normal float are dropped before the
+    backward GEMMs (subnormals make CPU GEMMs slow and carry nothing): the gradients equal
+    those of the same upstream gradient with these entries set to 0; a class whose column
+    holds only such entries gets exactly zero parameter gradient."""
+    x, means, log_vars = _inputs()
+    labels = torch.tensor([0, 1, 1, 3, 0, 0, 1, 3])
+    torch.manual_seed(4)
+    probe = torch.randn(8, 4, dtype=torch.float64)
+    tiny = torch.finfo(torch.float64).tiny
+    probe[:, 1] = tiny  # at the bound: normal, but dropped (sums of them are not tiny)
+    probe[::2, 2] = -0.5 * tiny  # subnormal
+    clean = probe.clone()
+    clean[:, 1] = 0.
+    clean[::2, 2] = 0.
+    params = (x, means, log_vars)
+    for lab in (None, labels):
+        grads = []
+        for upstream in (probe, clean):
+            dist = _functional(x, means, log_vars, lab)
+            dist = dist if lab is None else dist[0]
+            grads.append(torch.autograd.grad(dist, params, upstream))
+        for got, want in zip(*grads):
+            assert torch.equal(got, want)
+        assert torch.all(grads[0][1][1] == 0) and torch.all(grads[0][2][1] == 0)
+
+
 def test_far_features_stay_finite():
     layer = GaussianClassifier(8, 5, init_std=1.0)
     x = layer.means.detach()[[3, 1]] * 1e6  # far from every mean

@@ -67,6 +67,24 @@ def test_wide_distance_spread_matches_cross_entropy():
                                torch.autograd.grad(ref, dist)[0], rtol=1e-5, atol=1e-12)
 
 
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_far_classes_get_exactly_zero_gradient(dtype):
+    """Softmax terms below ~exp(0.7 ln tiny) of the largest one are exactly 0 (value and
+    gradient): no rounding residue that the classifier's backward GEMMs would multiply
+    into subnormal products. Terms above the cut are kept."""
+    floor = -0.7 * math.log(torch.finfo(dtype).tiny)  # 61 nats (float32), 496 (float64)
+    dist = torch.zeros(3, 6, dtype=dtype)
+    dist[:, 1] = 0.5 * floor  # kept: e^{-d} ≈ tiny^0.35
+    dist[:, 2:] = torch.tensor([1.01, 1.5, 3., 1e4]) * floor  # dropped
+    dist.requires_grad_()
+    labels = torch.zeros(3, dtype=torch.long)
+    grad, = torch.autograd.grad(ICULoss(alpha=0., gamma=0.)(dist, labels), dist)
+    assert torch.all(grad[:, 2:] == 0)
+    # ∂L/∂d_k = −p_k / N off the true class
+    torch.testing.assert_close(grad[:, 1], torch.full((3, ), -math.exp(-0.5 * floor) / 3,
+                                                      dtype=dtype), rtol=1e-5, atol=0.)
+
+
 def test_gradcheck():
     dist = _distances()
     labels = torch.tensor([0, 3, 1, 1, 2, 0])
