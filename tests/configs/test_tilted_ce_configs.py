@@ -18,6 +18,7 @@ from mmengine.registry import init_default_scope
 import mmext  # noqa: F401
 from mmext.datasets.samplers import TiltedClassSampler
 from mmext.engine.hooks import TiltedClassHook
+from tests.scripts import load_script
 from mmext.evaluation.metrics import FairIoUMetric
 from mmext.models.losses import TiltedCrossEntropyLoss
 
@@ -142,11 +143,7 @@ def test_full_model_builds_and_computes_its_loss(name):
 
 
 def test_focal_reads_alpha_from_the_frequency_tool(tmp_path, monkeypatch):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'class_pixel_frequency', osp.join(REPO, 'tools', 'analysis', 'class_pixel_frequency.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/analysis/class_pixel_frequency.py')
     focal_alpha = tool.focal_alpha
     counts = np.arange(1, 20) * 1000
     alpha = focal_alpha(counts)

@@ -1,11 +1,12 @@
 """Smoke run of tools/experiments/balance_batch_digits.py: one Balance-batch method, one
 seed, a few iterations, through mmengine's Runner (InfiniteSampler + BalanceBatchSampler
 + SoftIoULoss + FairIoUMetric)."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
+
+from tests.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -13,10 +14,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def test_balance_batch_digits_smoke(tmp_path):
     pytest.importorskip('mmseg')
     pytest.importorskip('matplotlib')
-    spec = importlib.util.spec_from_file_location(
-        'balance_batch_digits', osp.join(REPO, 'tools', 'experiments', 'balance_batch_digits.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script('tools/experiments/balance_batch_digits.py')
     md_path, png_path = tmp_path / 'r.md', tmp_path / 'r.png'
     md = mod.main(['--seeds', '0', '--iters', '3', '--methods', 'Soft IoU + BB',
                    '--val-indices', '8', '--work-dir', str(tmp_path / 'wd'),

@@ -1,22 +1,15 @@
 """Tests of tools/experiments/icu_mnist.py: data splits, one short run, report and plot."""
-import importlib.util
 import os.path as osp
 from types import SimpleNamespace
 
 import numpy as np
 
+from tests.scripts import load_script
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _load_tool():
-    path = osp.join(REPO, 'tools', 'experiments', 'icu_mnist.py')
-    spec = importlib.util.spec_from_file_location('icu_mnist', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_script('tools/experiments/icu_mnist.py')
 
 
 def test_splits():
