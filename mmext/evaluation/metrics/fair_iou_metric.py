@@ -201,6 +201,12 @@ class FairIoUMetric(IoUMetric):
         prefix (str, optional): Metric key prefix. Defaults to None.
     """
 
+    #: No default prefix, deliberately: the keys equal mmseg's IoUMetric's (``mIoU``, not
+    #: ``fair/mIoU``), so ``save_best='mIoU'`` and existing mmseg configs and log parsers
+    #: work unchanged (mmengine logs a one-line warning about the unset prefix); pass
+    #: ``prefix='fair'`` to namespace the keys.
+    default_prefix: Optional[str] = None
+
     def __init__(self,
                  ignore_index: int = 255,
                  iou_metrics: List[str] = ['mIoU'],

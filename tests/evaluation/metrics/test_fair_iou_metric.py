@@ -133,6 +133,18 @@ def test_parity_with_mmseg_iou_metric(seed):
     assert ours['bottom25_mIoU'] == pytest.approx(np.sort(valid)[:kk].mean() * 100, abs=0.006)
 
 
+def test_keys_unprefixed_by_default_and_namespaced_on_request():
+    # same keys as mmseg's IoUMetric (save_best='mIoU' keeps working); prefix= namespaces all
+    rng = np.random.default_rng(3)
+    classes = ('a', 'b', 'c')
+    samples = _samples(rng, 2, 3)
+    plain = _evaluate(FairIoUMetric(), samples, classes)
+    named = _evaluate(FairIoUMetric(prefix='fair'), samples, classes)
+    assert 'mIoU' in plain and not any('/' in k for k in plain)
+    assert set(named) == {f'fair/{k}' for k in plain}
+    assert named['fair/mIoU'] == plain['mIoU']
+
+
 def test_reference_file_and_json_dump(tmp_path):
     rng = np.random.default_rng(3)
     classes = ('a', 'b', 'c', 'd', 'e')
