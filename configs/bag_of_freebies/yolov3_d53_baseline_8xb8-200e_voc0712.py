@@ -93,7 +93,8 @@ val_evaluator = dict(_delete_=True, type='VOCMetric', metric='mAP', eval_mode='1
 test_evaluator = val_evaluator
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
-default_hooks = dict(checkpoint=dict(interval=10))
+# crash-safe checkpoints (temporary file + atomic rename, pruning last)
+default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook', interval=10))
 param_scheduler = [
     dict(
         type='LinearLR',

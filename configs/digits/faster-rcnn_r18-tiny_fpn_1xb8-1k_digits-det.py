@@ -10,8 +10,11 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 randomness = dict(seed=0)
-# iteration-based logging and checkpoints (the host's default_runtime is epoch-based)
+# iteration-based logging and checkpoints (the host's default_runtime is epoch-based),
+# written crash-safely by mmext.SafeCheckpointHook
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=1))
+    checkpoint=dict(
+        type='mmext.SafeCheckpointHook',
+        by_epoch=False, interval=500, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

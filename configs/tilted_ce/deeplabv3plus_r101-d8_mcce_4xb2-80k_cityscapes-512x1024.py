@@ -6,6 +6,8 @@
 # the reference that orders the classes in tools/analysis/tce_fairness_report.py.
 _base_ = ['mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-512x1024.py']
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
+# crash-safe checkpoints (temporary file + atomic rename, pruning last)
+default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook'))
 
 # --- tunable ---------------------------------------------------------------------------
 fairness_fraction = 0.25  # bottom/top group size and percentile of Table 3

@@ -6,7 +6,15 @@ checkpoints fail: they pickle the message hub (``HistoryBuffer`` holding numpy a
 scalars. Instead of turning weights-only loading off, mmext keeps it and allow-lists exactly
 the globals those checkpoints contain (:func:`checkpoint_safe_globals`).
 
-Everything here is idempotent and only touches torch's global allow-list.
+A file that weights-only loading refuses (a damaged or truncated file, or one that references
+a Python object outside the allow-list) makes torch recommend re-running ``torch.load`` with
+``weights_only=False``, i.e. running whatever code the file holds. mmengine's loader of local
+files is therefore wrapped (:func:`mmext.utils.checkpoint.install_local_checkpoint_loader`):
+such a file raises :class:`~mmext.utils.checkpoint.InvalidCheckpointError`, which names the
+file and the problem and never suggests unsafe loading.
+
+Everything here is idempotent; it touches torch's global allow-list and mmengine's loader of
+local checkpoint files.
 """
 from typing import List
 
@@ -64,4 +72,11 @@ def apply_torch_load_compat() -> bool:
     return True
 
 
-apply_torch_load_compat()
+def apply_checkpoint_compat() -> None:
+    """Apply both parts: the allow-list and the wrapped local checkpoint loader."""
+    from .checkpoint import install_local_checkpoint_loader
+    apply_torch_load_compat()
+    install_local_checkpoint_loader()
+
+
+apply_checkpoint_compat()

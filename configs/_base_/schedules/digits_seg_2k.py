@@ -30,8 +30,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # crash-safe saves (temporary file + atomic rename; the old checkpoint is pruned last)
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=val_interval,
+        type='mmext.SafeCheckpointHook', by_epoch=False, interval=val_interval,
         max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

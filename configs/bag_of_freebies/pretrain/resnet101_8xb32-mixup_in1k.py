@@ -5,6 +5,8 @@
 # result with init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=...).
 _base_ = 'mmpretrain::resnet/resnet101_8xb32_in1k.py'
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
+# crash-safe checkpoints (temporary file + atomic rename, pruning last)
+default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook'))
 
 mixup_alpha = 0.2
 

@@ -25,7 +25,9 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=checkpoint_interval)
-default_hooks = dict(checkpoint=dict(interval=checkpoint_interval))
+# crash-safe checkpoints (temporary file + atomic rename, pruning last)
+default_hooks = dict(
+    checkpoint=dict(type='mmext.SafeCheckpointHook', interval=checkpoint_interval))
 train_dataloader = dict(batch_size=9)
 val_evaluator = dict(type='mmext.FairIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

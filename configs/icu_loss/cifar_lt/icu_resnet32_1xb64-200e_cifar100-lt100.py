@@ -23,6 +23,8 @@ warmup_epochs = 5
 # ----------------------------------------------------------------------------------------
 
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
+# crash-safe checkpoints (temporary file + atomic rename, pruning last)
+default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook'))
 
 model = dict(
     type='ImageClassifier',

@@ -12,6 +12,8 @@ regularize_background = True  # fit the background Gaussian with Eq. 14 as well
 # ----------------------------------------------------------------------------------------
 
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
+# crash-safe checkpoints (temporary file + atomic rename, pruning last)
+default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook'))
 
 model = dict(
     roi_head=dict(

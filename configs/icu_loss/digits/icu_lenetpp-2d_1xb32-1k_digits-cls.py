@@ -54,5 +54,7 @@ val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=val_interval, max_keep_ckpts=1))
+    checkpoint=dict(
+        type='mmext.SafeCheckpointHook',
+        by_epoch=False, interval=val_interval, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

@@ -14,6 +14,8 @@ grad_max_norm = 5.
 # ----------------------------------------------------------------------------------------
 
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
+# crash-safe checkpoints (temporary file + atomic rename, pruning last)
+default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook'))
 
 model = dict(
     head=dict(

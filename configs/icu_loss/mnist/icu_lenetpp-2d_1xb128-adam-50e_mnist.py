@@ -16,6 +16,8 @@ milestones = [30, 45]
 # ----------------------------------------------------------------------------------------
 
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
+# crash-safe checkpoints (temporary file + atomic rename, pruning last)
+default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook'))
 
 model = dict(
     _delete_=True,

@@ -28,6 +28,10 @@ Implementation notes:
 * ``t = 0`` is accepted and means ERM, i.e. the ``t -> 0`` limit: the mean of ``L_m``
   (image level) or the mean over images of the mean over present classes of ``L_{m,c}``
   (class level). Negative ``t`` is allowed.
+* A valid pixel with a non-finite CE (NaN or +inf logits give NaN; a -inf true-class logit
+  or an overflow gives +inf) makes the loss non-finite for every tilt: with ``t < 0`` the
+  tilted mean alone would weight an infinite loss by ``e^{-inf} = 0`` (:func:`tilted_mean`).
+  Ignored pixels do not enter the loss, as in ``F.cross_entropy``.
 * Images without any valid pixel are left out (``M`` counts the others); a batch without any
   valid pixel gives a zero loss that is still connected to the graph (zero gradients).
 * The per-(image, class) tables and the result are float64 for float64 logits and float32
@@ -66,7 +70,9 @@ def tilted_mean(values: torch.Tensor,
         denominator (Tensor, optional): ``D`` per row, shape ``(...)``.
 
     Returns:
-        Tensor: Shape ``(...)``. Rows without any entry give 0.
+        Tensor: Shape ``(...)``. Rows without any entry give 0. Rows with a non-finite entry
+        give the non-finite weighted sum (never a finite value: with ``t < 0`` the tilted
+        mean would otherwise give an infinite entry the weight ``e^{-inf} = 0``).
     """
     v = mask.to(values.dtype)
     if weights is not None:
@@ -88,6 +94,10 @@ def tilted_mean(values: torch.Tensor,
         # log(sum v e^s / D) = log1p(rel + (total_v - D) / D); adding 1 - 1 would cancel
         rel = rel + (total_v - den) / den_safe
     out = center + torch.log1p(rel) / tilt
+    # A non-finite entry must not vanish: with t < 0, e^{t * inf} = 0 would drop an infinite
+    # loss and give a finite mean. Such rows return the plain weighted sum (inf or NaN).
+    nonfinite = (mask & ~torch.isfinite(values)).any(-1)
+    out = torch.where(nonfinite, (v * x).sum(-1), out)
     return torch.where(nonempty, out, torch.zeros_like(out))
 
 

@@ -180,3 +180,23 @@ def test_tiny_faster_rcnn_trains_with_icu_head(reg_reduction):
         results = model.test_step(copy.deepcopy(packed))
     scores = results[0].pred_instances.scores
     assert torch.all((scores >= 0) & (scores <= 1))
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_non_finite_roi_features_give_non_finite_losses(bad):
+    """A NaN / +inf RoI feature (positive label weight) never gives a finite ICU loss."""
+    torch.manual_seed(0)
+    icu, _ = _heads()
+    icu.train()
+    rois_feats = torch.randn(7, 4, 2, 2, dtype=torch.float64)
+    rois_feats[1, 2] = bad
+    labels = torch.tensor([0, 2, 1, 3, 2, 3, 1])
+    label_weights = torch.tensor([1., 1., 0., 1., 1., 2., 1.], dtype=torch.float64)
+    rois = torch.cat([torch.zeros(7, 1), torch.rand(7, 4) * 20], 1).double()
+    cls_score, bbox_pred = icu(rois_feats)
+    assert not torch.isfinite(cls_score[1]).all()
+    losses = icu.loss(cls_score, bbox_pred, rois, labels, label_weights,
+                      torch.randn(7, 4, dtype=torch.float64),
+                      torch.ones(7, 4, dtype=torch.float64))
+    assert not torch.isfinite(losses['loss_cls'])
+    assert not torch.isfinite(losses['loss_icu_reg'])

@@ -146,3 +146,16 @@ def test_short_runner_training(tmp_path):
         assert len(values) == 6 and all(map(lambda v: v == v and abs(v) < 1e6, values))
     assert not torch.equal(before, head.means.detach())
     assert 'val/accuracy/top1' in scalars
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+@pytest.mark.parametrize('use_log_det', [True, False])
+def test_non_finite_features_give_non_finite_losses(bad, use_log_det):
+    """A NaN / +inf feature (hence NaN / non-finite logits −d) never gives finite losses."""
+    head = _head(use_log_det=use_log_det, gamma=0.05 if use_log_det else 0.)
+    x = torch.randn(6, 3, dtype=torch.float64)
+    x[4, 0] = bad
+    losses = head.loss((x, ), _samples([0, 2, 2, 3, 1, 2]))
+    assert not torch.isfinite(head((x, ))[4]).any()
+    assert not torch.isfinite(losses['loss_icu_cls'])
+    assert not torch.isfinite(losses['loss_icu_reg'])

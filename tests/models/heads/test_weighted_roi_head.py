@@ -164,3 +164,22 @@ def test_registry():
     init_default_scope('mmdet')
     head = MODELS.build(dict(type='mmext.WeightedStandardRoIHead', **_cfg()))
     assert isinstance(head, WeightedStandardRoIHead)
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+@pytest.mark.parametrize('weights', [(None, None), ([0.3, 1.0, 0.6], [1.0, 0.5, 0.8])])
+def test_non_finite_logit_gives_non_finite_loss(bad, weights):
+    """A NaN / +inf classification logit of a sampled RoI never gives a finite loss_cls."""
+    ours, _ = _heads()
+
+    def poison(module, args, output):
+        output = output.clone()
+        output[0, 1] = bad  # the first sampled RoI (a positive of image 0)
+        return output
+
+    handle = ours.bbox_head.fc_cls.register_forward_hook(poison)
+    try:
+        losses = _loss(ours, weights)
+    finally:
+        handle.remove()
+    assert not torch.isfinite(losses['loss_cls'])

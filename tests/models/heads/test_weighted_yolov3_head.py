@@ -200,3 +200,18 @@ def test_registry():
     init_default_scope('mmdet')
     cfg = dict(type='mmext.WeightedYOLOV3Head', **copy.deepcopy(_head_cfg()))
     assert isinstance(MODELS.build(cfg), WeightedYOLOV3Head)
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+@pytest.mark.parametrize('conf_mode', ['weight', 'target'])
+@pytest.mark.parametrize('attrib, key', [(5 + 1, 'loss_cls'), (4, 'loss_conf')])
+def test_non_finite_logit_gives_non_finite_loss(bad, conf_mode, attrib, key):
+    """A NaN / +inf class or objectness logit never gives a finite loss, also where the
+    anchor's weight is 0 (ignored / unassigned anchors) or an object weight is fractional."""
+    ours, _ = _heads(conf_mode=conf_mode)
+    for h, w in ((0, 0), (1, 1)):
+        pred_maps, metas = _inputs()
+        pred_maps[0][0, attrib, h, w] = bad  # level 0, image 0, anchor 0
+        losses = ours.loss_by_feat(pred_maps, [_gts([0.3, 1.0, 0.6]), _gts()], metas)
+        assert not torch.isfinite(losses[key][0]), (h, w)
+        assert all(torch.isfinite(v[0]) for k, v in losses.items() if k != key)

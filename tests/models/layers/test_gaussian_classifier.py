@@ -237,3 +237,30 @@ def test_registry_and_shapes():
     dist, reg_mu, reg_sigma = layer.forward_train(torch.randn(0, 5),
                                                   torch.zeros(0, dtype=torch.long))
     assert dist.shape == (0, 7) and reg_mu == 0 and reg_sigma == 0
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+@pytest.mark.parametrize('use_log_det', [True, False])
+def test_non_finite_features_and_parameters_are_not_hidden(bad, use_log_det):
+    """The clamps of the layer (distances at 0, log-variances to log_var_range) and the
+    hardshrink of the backward must not turn NaN / inf into finite values."""
+    labels = torch.tensor([0, 1, 3, 3, 2, 0])
+    layer = _layer(use_log_det=use_log_det)
+    x = torch.randn(6, 3, dtype=torch.float64)
+    x[2, 1] = bad
+    x.requires_grad_(True)
+    dist, reg_mu, reg_sigma = layer.forward_train(x, labels)
+    assert not torch.isfinite(dist[2]).any() and torch.isfinite(dist[[0, 1, 3, 4, 5]]).all()
+    assert not torch.isfinite(layer(x)[2]).any()
+    assert not torch.isfinite(reg_mu + reg_sigma)
+    (dist.sum() + reg_mu + reg_sigma).backward()
+    assert not torch.isfinite(x.grad[2]).all()
+    # a non-finite parameter: a NaN log-variance passes the clamp, an inf / NaN mean too
+    for name in ('means', 'log_vars'):
+        layer = _layer(use_log_det=use_log_det)
+        with torch.no_grad():
+            getattr(layer, name)[1, 0] = bad if name == 'means' else float('nan')
+        dist, reg_mu, reg_sigma = layer.forward_train(x.detach(), labels)
+        assert not torch.isfinite(dist[:, 1]).any(), name
+        (dist.sum() + reg_mu + reg_sigma).backward()
+        assert not torch.isfinite(getattr(layer, name).grad).all(), name

@@ -149,3 +149,25 @@ def test_clear_errors():
         ICULoss()(dist, labels, avg_factor=2., reduction_override='sum', num_dims=3)
     with pytest.raises(ValueError, match="start with 'loss_'"):
         ICULoss(loss_name='icu')
+
+
+@pytest.mark.parametrize('bad', [float('nan'), -float('inf')])  # -inf distance = +inf logit
+@pytest.mark.parametrize('column', [0, 2])  # the true class of row 1, another class
+def test_non_finite_logit_gives_non_finite_loss(bad, column):
+    """A NaN distance or a +inf logit (distance -inf) never gives a finite loss; the
+    implementation clamps and thresholds the softmax terms, which must not hide them."""
+    dist = _distances().detach()
+    labels = torch.tensor([0, 0, 1, 1, 2, 0])
+    dist[1, column] = bad
+    for alpha, gamma in ((1e-4, 1e-3), (0., 0.)):
+        loss_fn = ICULoss(alpha=alpha, gamma=gamma)
+        assert not torch.isfinite(loss_fn(dist, labels, num_dims=4))
+        per_sample = loss_fn(dist, labels, num_dims=4, reduction_override='none')
+        assert not torch.isfinite(per_sample[1]) and torch.isfinite(per_sample[[0, 2, 3]]).all()
+        assert not torch.isfinite(loss_fn(dist.float(), labels, num_dims=4,
+                                          weight=torch.ones(6), avg_factor=6.))
+    # +inf distance of the true class (its probability is 0): infinite loss
+    dist = _distances().detach()
+    dist[1, 0] = float('inf')
+    assert ICULoss(alpha=0., gamma=0.)(dist, labels, reduction_override='none')[1] == float(
+        'inf')

@@ -368,3 +368,32 @@ def test_bad_inputs():
         sig(torch.randn(2, 4, 3), torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match='sigmoid float targets'):
         sig(torch.randn(4, 3), torch.zeros(4, 2))
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+@pytest.mark.parametrize('mode', ['softmax_int', 'softmax_float', 'sigmoid_int', 'sigmoid_float'])
+@pytest.mark.parametrize('eps', [0.0, 0.1])
+def test_non_finite_logit_gives_non_finite_loss(bad, mode, eps):
+    """A NaN / +inf logit of a counted element (on its target class or another) never gives
+    a finite loss, whatever the reduction and weighting."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    labels = torch.tensor([0, 3, 1, 2, 3, 1])
+    sigmoid = mode.startswith('sigmoid')
+    loss_fn = LabelSmoothCrossEntropyLoss(eps, use_sigmoid=sigmoid)
+    if mode.endswith('float'):
+        targets = F.one_hot(labels, 4).to(logits.dtype)
+        if sigmoid:
+            targets[4] = 0.  # a background row (no positive)
+    else:
+        targets = labels
+    weight = torch.tensor([1., 0.5, 1., 2., 1., 1.], dtype=torch.float64)
+    if sigmoid and mode.endswith('float'):
+        weight = weight[:, None].expand(6, 4)
+    for column in (1, 2):  # row 2's own class and another one
+        bad_logits = logits.clone()
+        bad_logits[2, column] = bad
+        for kwargs in (dict(), dict(weight=weight), dict(reduction_override='sum'),
+                       dict(avg_factor=3.0)):
+            loss = loss_fn(bad_logits, targets, **kwargs)
+            assert not torch.isfinite(loss), (column, kwargs, loss)

@@ -279,3 +279,32 @@ def test_drop_in_for_mmseg_decode_head():
     losses = head.loss([torch.randn(2, 4, 8, 8)], samples, dict())
     assert torch.isfinite(losses['loss_tce'])
     losses['loss_tce'].backward()
+
+
+@pytest.mark.parametrize('level', ['image', 'class'])
+@pytest.mark.parametrize('t', [1.0, -1.0, 0.0])
+@pytest.mark.parametrize('bad, where', [
+    (float('nan'), 'true_class'), (float('nan'), 'other_class'),
+    (float('inf'), 'true_class'), (float('inf'), 'other_class'),
+    (-float('inf'), 'true_class'),  # CE = +inf
+    (-3e38, 'true_class'),  # finite float32 logits whose CE overflows to +inf
+])
+def test_non_finite_logit_gives_non_finite_loss(level, t, bad, where):
+    """A NaN / +inf logit of a valid pixel (CE = NaN), or a pixel whose CE is +inf, never
+    gives a finite loss. With t < 0 the tilted mean used to weight an infinite CE by
+    e^{-inf} = 0 and return a finite value."""
+    pred, label = make_batch(dtype=torch.float32)
+    row, col = 3, 4  # a valid pixel of image 0
+    true = int(label[0, row, col])
+    assert true != IGNORE
+    cls = true if where == 'true_class' else (true + 1) % pred.size(1)
+    pred[0, cls, row, col] = bad
+    if bad == -3e38:
+        pred[0, (true + 1) % pred.size(1), row, col] = 3e38
+    loss_fn = TiltedCrossEntropyLoss(tilt=t, level=level)
+    assert not torch.isfinite(loss_fn(pred, label, ignore_index=IGNORE))
+    assert not torch.isfinite(
+        loss_fn(pred, label, ignore_index=IGNORE, reduction_override='sum'))
+    if level == 'class':
+        per_image = loss_fn(pred, label, ignore_index=IGNORE, reduction_override='none')
+        assert not torch.isfinite(per_image[0]) and torch.isfinite(per_image[1:]).all()
