@@ -5,6 +5,10 @@ distinct ("non-repeating") classes; every image added after the first contribute
 one class the batch does not hold yet. A batch that reaches ``batch_max`` images short of
 ``batch_cl`` classes is discarded and reselected.
 
+Fixed-size mode (``fixed_size=True``; the paper's experiments "fix the batch size to 9"):
+every batch holds exactly ``batch_max`` images. It is built as above until it holds
+``batch_cl`` classes, then topped up (step 3b) to ``batch_max`` images.
+
 Epoch plan (per rank, O(images), deterministic for ``(seed, epoch, world_size)``):
 
 1. A permutation of the dataset (seeded by ``seed`` and ``epoch``) is dealt round-robin to
@@ -21,6 +25,14 @@ Epoch plan (per rank, O(images), deterministic for ``(seed, epoch, world_size)``
    ``fallback_candidates`` images of that class from the rank (already used images
    allowed) and adds the one adding the most classes. A batch still short after that is
    kept and counted in :attr:`epoch_stats` ``['short_batches']`` (never an endless loop).
+3b. Fixed-size mode only: the batch is completed to exactly ``batch_max`` distinct images:
+   first unused images that add a new class (among the next ``max_scan`` unused images of
+   the stream), then any unused images in stream order; only when the rank has no unused
+   image left (the end of the epoch, padding batches) already used images: those of
+   missing classes first (the class-driven fill), then random ones (counted in
+   ``epoch_stats['reused_fillers']``). Topping up only adds images (and possibly
+   classes): a batch is short of ``batch_cl`` only if steps 2-3 left it short and the
+   top-up did not complete it.
 4. Every image is used at least once per epoch: each unused image eventually seeds a
    batch. Images that can add nothing new to other batches (e.g. only classes that every
    batch already holds, or no counted class at all) are exactly the ones that end up as
@@ -33,7 +45,8 @@ Epoch plan (per rank, O(images), deterministic for ``(seed, epoch, world_size)``
    that count differs slightly between epochs (see
    ``benchmarks/results/balance_batch_sampler.md``): an epoch-based schedule converted
    with ``convert_to_iter_based`` uses epoch 0's count. The paper's setting (and mmseg's)
-   is iteration-based.
+   is iteration-based. :meth:`BalanceBatchSampler.mean_batch_size` gives the mean images
+   per batch of an epoch plan (``batch_max`` in the fixed-size mode).
 
 With an ``InfiniteSampler`` (iteration-based loops) the batch sampler yields the plans of
 epochs ``0, 1, 2, ...`` one after another, forever.
@@ -48,32 +61,10 @@ from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from mmext.registry import DATA_SAMPLERS
+from .balance_batch_plan import PartPlan, PlanConfig, greedy_max_cover
 from .class_index import ClassIndex, build_class_index, resolve_class_ids
 
-
-def greedy_max_cover(index: ClassIndex, k: int) -> Tuple[int, int]:
-    """Classes covered by ``k`` images chosen greedily, and a simple upper bound.
-
-    Args:
-        index (ClassIndex): Per-image classes.
-        k (int): Number of images.
-
-    Returns:
-        Tuple[int, int]: ``(greedy, bound)``: classes the greedy batch covers, and the
-        sum of the ``k`` largest per-image class counts capped by the classes present.
-    """
-    sizes = np.diff(index.offsets)
-    present = len(index.classes_present())
-    bound = int(min(present, np.sort(sizes)[::-1][:k].sum()))
-    covered = np.zeros(index.num_classes, dtype=bool)
-    owners = index.image_ids()
-    for _ in range(k):
-        gains = np.bincount(owners[~covered[index.classes]], minlength=len(index))
-        best = int(gains.argmax())
-        if gains[best] == 0:
-            break
-        covered[index.image_classes[best]] = True
-    return int(covered.sum()), bound
+__all__ = ['BalanceBatchSampler', 'greedy_max_cover']
 
 
 @DATA_SAMPLERS.register_module()
@@ -108,6 +99,17 @@ class BalanceBatchSampler(Sampler):
         num_workers (int, optional): Threads that decode label maps.
         class_index (ClassIndex, optional): A prebuilt index of the dataset (the
             exclusions are still applied).
+        fixed_size (bool): Every batch holds exactly ``batch_max`` images and at least
+            ``batch_cl`` classes (step 3b of the module docstring), as BatchNorm and
+            ``auto_scale_lr`` expect. Needs ``batch_max`` <= the images of each rank.
+            Defaults to False: a batch closes once it holds ``batch_cl`` classes.
+
+    Attributes:
+        epoch_stats (Dict[str, int]): Of the last planned epoch: ``num_batches``,
+            ``num_images`` (image slots), ``short_batches`` (fewer than ``batch_cl``
+            classes), ``retries``, ``fallback_batches`` (class-driven fills),
+            ``padded_batches`` (rank equalisation) and ``reused_fillers`` (fixed-size
+            top-up slots given to already used images).
     """
 
     def __init__(self,
@@ -123,7 +125,8 @@ class BalanceBatchSampler(Sampler):
                  seed: Optional[int] = None,
                  cache_dir: Optional[Union[str, bool]] = None,
                  num_workers: Optional[int] = None,
-                 class_index: Optional[ClassIndex] = None) -> None:
+                 class_index: Optional[ClassIndex] = None,
+                 fixed_size: bool = False) -> None:
         dataset = getattr(sampler, 'dataset', None)
         if dataset is None:
             raise TypeError('BalanceBatchSampler needs a sampler with a `dataset` '
@@ -139,6 +142,7 @@ class BalanceBatchSampler(Sampler):
         self.max_retries = int(max_retries)
         self.max_scan = int(max_scan if max_scan is not None else 8 * self.batch_max + 32)
         self.fallback_candidates = int(fallback_candidates)
+        self.fixed_size = bool(fixed_size)
         dist_rank, dist_world = get_dist_info()
         self.rank = int(getattr(sampler, 'rank', dist_rank))
         self.world_size = int(getattr(sampler, 'world_size', dist_world))
@@ -163,7 +167,6 @@ class BalanceBatchSampler(Sampler):
         self._masks = [sum(1 << c for c in row) for row in
                        (r.tolist() for r in self.index.image_classes)]
         self._cache: Optional[Tuple[int, List[List[int]]]] = None
-        self._by_class_cache: Optional[tuple] = None
         self.epoch_stats: Dict[str, int] = {}
 
     # ------------------------------------------------------------------ setup
@@ -195,7 +198,8 @@ class BalanceBatchSampler(Sampler):
         return build_class_index(dataset, progress=self.rank == 0, **kwargs)
 
     def _check_feasible(self) -> None:
-        """Raise when no batch of ``batch_max`` images can hold ``batch_cl`` classes."""
+        """Raise when no batch of ``batch_max`` images can hold ``batch_cl`` classes, or
+        (fixed size) a rank holds fewer than ``batch_max`` images."""
         present = len(self.index.classes_present())
         excl = f' (excluded: {self.exclude_classes})' if self.exclude_classes else ''
         if self.batch_cl > present:
@@ -209,6 +213,12 @@ class BalanceBatchSampler(Sampler):
                 f'holding {self.batch_cl} classes{excl} was found (the greedy best batch '
                 f'holds {greedy} classes, no batch can hold more than {bound}); lower '
                 'batch_cl or raise batch_max')
+        smallest = len(self.index) // self.world_size
+        if self.fixed_size and self.batch_max > smallest:
+            raise ValueError(
+                f'fixed_size: batch_max={self.batch_max} images per batch, but the '
+                f'smallest rank part holds {smallest} images ({len(self.index)} images '
+                f'over {self.world_size} ranks); lower batch_max')
 
     # ------------------------------------------------------------------ epochs
     @property
@@ -258,21 +268,23 @@ class BalanceBatchSampler(Sampler):
         else:
             perm = np.arange(n)
         parts = [perm[r::self.world_size] for r in range(self.world_size)]
-        built = [self._plan_part(part.tolist(), random.Random(f'{self.seed}:{epoch}:{r}'))
+        cfg = PlanConfig(self.batch_max, self.batch_cl, self.max_retries, self.max_scan,
+                         self.fallback_candidates, self.fixed_size)
+        plans = [PartPlan(part, self._masks, self.index, cfg,
+                          random.Random(f'{self.seed}:{epoch}:{r}'))
                  for r, part in enumerate(parts)]
-        target = max(len(b) for b, _ in built)
-        batches, stats = built[self.rank]
-        own = [self._masks[i] for i in parts[self.rank].tolist()]
+        built = [p.build() for p in plans]
+        target = max(len(b) for b in built)
+        own = plans[self.rank]
         rng = random.Random(f'{self.seed}:{epoch}:{self.rank}:pad')
         padded = []
-        for _ in range(target - len(batches)):
-            pos, short = self._class_fill([rng.randrange(len(own))], own,
-                                          parts[self.rank], rng)
-            padded.append([int(parts[self.rank][p]) for p in pos])
-            stats['short_batches'] += short
-        stats['padded_batches'] = len(padded)
-        stats['num_batches'] = target
-        batches = batches + padded
+        for _ in range(target - len(built[self.rank])):
+            batch, short = own.pad_batch(rng)
+            padded.append(batch)
+            own.stats['short_batches'] += short
+        batches = built[self.rank] + padded
+        stats = dict(own.stats, padded_batches=len(padded), num_batches=target,
+                     num_images=sum(len(b) for b in batches))
         if stats['short_batches']:
             print_log(f'BalanceBatchSampler: {stats["short_batches"]}/{target} batches of '
                       f'epoch {epoch} hold fewer than batch_cl={self.batch_cl} classes',
@@ -281,117 +293,15 @@ class BalanceBatchSampler(Sampler):
         self._cache = (epoch, batches)
         return batches
 
-    def _plan_part(self, imgs: List[int],
-                   rng: random.Random) -> Tuple[List[List[int]], Dict[str, int]]:
-        """Batches of one rank's image stream (steps 2-4 of the module docstring)."""
-        masks = [self._masks[i] for i in imgs]
-        n = len(imgs)
-        nxt = list(range(n + 1))  # nxt[i] == i: unused; else a hop towards the next one
+    def mean_batch_size(self, epoch: Optional[int] = None) -> float:
+        """Mean images per batch of this rank's plan for ``epoch``.
 
-        def find(i: int) -> int:
-            r = i
-            while nxt[r] != r:
-                r = nxt[r]
-            while nxt[i] != r:
-                nxt[i], i = r, nxt[i]
-            return r
-
-        bmax, bcl, max_scan = self.batch_max, self.batch_cl, self.max_scan
-        batches: List[List[int]] = []
-        stats = dict(short_batches=0, retries=0, fallback_batches=0)
-        part = None
-        p = f = 0
-        while True:
-            s = find(p)
-            if s >= n:
-                break
-            nxt[s] = s + 1
-            p = s + 1
-            smask = masks[s]
-            if smask.bit_count() >= bcl or bmax == 1:
-                batches.append([imgs[s]])
-                stats['short_batches'] += smask.bit_count() < bcl
-                continue
-            members: List[int] = []
-            for attempt in range(self.max_retries):
-                bmask, members, looked = smask, [s], 0
-                q = find(max(f, p))
-                while q < n and looked < max_scan:
-                    looked += 1
-                    m = masks[q]
-                    if m & ~bmask:
-                        members.append(q)
-                        bmask |= m
-                        if len(members) == bmax or bmask.bit_count() >= bcl:
-                            q = find(q + 1)
-                            break
-                    q = find(q + 1)
-                if bmask.bit_count() >= bcl:
-                    f = q
-                    break
-                stats['retries'] += 1
-                f = p if q >= n else q  # stream exhausted: look at the rejects again
-                members = []
-            if members:
-                for q in members[1:]:
-                    nxt[q] = q + 1
-                batches.append([imgs[q] for q in members])
-                continue
-            if part is None:
-                part = np.asarray(imgs)
-            pos, short = self._class_fill([s], masks, part, rng)
-            for q in pos[1:]:
-                if nxt[q] == q:
-                    nxt[q] = q + 1
-            batches.append([imgs[q] for q in pos])
-            stats['fallback_batches'] += 1
-            stats['short_batches'] += short
-        return batches, stats
-
-    def _class_fill(self, start: List[int], masks: List[int], part: np.ndarray,
-                    rng: random.Random) -> Tuple[List[int], int]:
-        """Bounded class-driven fill of a batch (step 3); positions index ``part``.
+        Args:
+            epoch (int, optional): Epoch number; defaults to the current epoch.
 
         Returns:
-            Tuple[List[int], int]: Batch positions and 1 if it is short of ``batch_cl``.
+            float: ``sum(len(b)) / len(plan)`` (exactly ``batch_max`` with
+            ``fixed_size``).
         """
-        by_class = self._positions_by_class(part)
-        present = list(by_class)
-        members = list(start)
-        bmask = 0
-        for q in members:
-            bmask |= masks[q]
-        while len(members) < self.batch_max and bmask.bit_count() < self.batch_cl:
-            missing = [c for c in present if not (bmask >> c) & 1]
-            if not missing:
-                break
-            best, best_gain = -1, 0
-            for _ in range(self.fallback_candidates):
-                cands = by_class[missing[rng.randrange(len(missing))]]
-                q = int(cands[rng.randrange(len(cands))])
-                gain = (masks[q] & ~bmask).bit_count()
-                if gain > best_gain:
-                    best, best_gain = q, gain
-            members.append(best)
-            bmask |= masks[best]
-        return members, int(bmask.bit_count() < self.batch_cl)
-
-    def _positions_by_class(self, part: np.ndarray) -> Dict[int, np.ndarray]:
-        """Positions in ``part`` of the images of each class present in it (cached)."""
-        cached = self._by_class_cache
-        if cached is not None and cached[0] is part:
-            return cached[1]
-        idx = self.index
-        sizes = np.diff(idx.offsets)[part]
-        pos = np.repeat(np.arange(len(part)), sizes)
-        starts = idx.offsets[part]
-        flat = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) \
-            + np.arange(sizes.sum())
-        cls = idx.classes[flat]
-        order = np.argsort(cls, kind='stable')
-        cls, pos = cls[order], pos[order]
-        bounds = np.flatnonzero(np.diff(cls)) + 1
-        groups = {int(c[0]): p for c, p in zip(np.split(cls, bounds), np.split(pos, bounds))
-                  if len(c)}
-        self._by_class_cache = (part, groups)
-        return groups
+        batches = self.plan(self.epoch if epoch is None else int(epoch))
+        return sum(len(b) for b in batches) / len(batches)

@@ -1,19 +1,35 @@
 """Multi-class Soft Dice and Soft IoU losses of Balance-batch (Huang et al.).
 
-Both losses score the whole batch at once (section II.B, Eq. 5 and Algorithm 1). With
-``p = softmax(logits)`` over classes, ``g`` the one-hot label and the sums over every
-non-ignored pixel ``i`` of the batch:
+With ``p = softmax(logits)`` over classes, ``g`` the one-hot label and the sums over the
+non-ignored pixels ``i``:
 
 * Soft Dice (Eq. 5): ``I_c = sum_i 2 p_ic g_ic``, ``U_c = sum_i (g_ic^2 + p_ic^2)``;
-* Soft IoU: ``I_c = sum_i p_ic g_ic``, ``U_c = sum_i (p_ic + g_ic - p_ic g_ic)``;
+* Soft IoU: ``I_c = sum_i p_ic g_ic``, ``U_c = sum_i (p_ic + g_ic - p_ic g_ic)``.
 
-and ``loss = -loss_weight * (1 / N) * sum_c w_c (I_c + smooth) / (U_c + smooth)`` with ``N``
-the number of images in the batch, ``w_c`` optional class weights and ``smooth = 0`` as in
-the paper. Pixels equal to ``ignore_index`` enter neither ``p`` nor ``g``. A class with
-``U_c = 0`` (absent from the labels and predicted with probability exactly 0) contributes
-0, so the loss is never NaN.
+Two readings of the batch loss are implemented (``per_image``):
 
-The ratios ``r_c = I_c / U_c`` come from one autograd function that never builds the one-hot
+* ``per_image=False`` (default), Eq. 5 / Algorithm 1 read literally: ``I_c`` and ``U_c``
+  sum over every pixel of the batch and
+  ``loss = -loss_weight * (1 / N) * sum_c w_c (I_c + smooth) / (U_c + smooth)``, ``N`` the
+  number of images. The ratio does not grow with ``N``, so the loss and its gradient shrink
+  about ``N`` times as the batch grows.
+* ``per_image=True``, the per-sample sum ``(1/m) sum_{j=1}^m [...]_j`` of Eq. 6 (and Eq. 2):
+  ``I_nc`` and ``U_nc`` sum over the pixels of image ``n`` and
+  ``loss = -loss_weight * (1 / N) * sum_n sum_c w_c (I_nc + smooth) / (U_nc + smooth)``.
+
+``w_c`` are optional class weights and ``smooth = 0`` as in the paper. Pixels equal to
+``ignore_index`` enter neither ``p`` nor ``g``. A ratio with ``U = 0`` (the class absent from
+the labels of the batch, or of the image, and predicted with probability exactly 0)
+contributes 0, so finite logits never give NaN.
+
+Non-finite logits: a NaN or +-inf anywhere in ``cls_score`` (ignored pixels included) makes
+every ratio it can reach NaN (all classes of the batch; with ``per_image`` all classes of
+that image), so a diverged model logs a non-finite loss, never a finite one.
+
+Empty batches (``N = 0``): like every mmext loss, the loss is a zero that keeps the graph
+(``cls_score.sum() * 0``; zeros of the ``'none'`` shape), not ``0 / 0``.
+
+The ratios ``r = I / U`` come from one autograd function that never builds the one-hot
 tensor: ``I`` and ``g`` only need ``p`` at the labelled class, and the gradient (written in
 closed form below) overwrites the softmax kept from the forward pass, class by class, so
 forward + backward hold one tensor of the logits' size (a second backward with
@@ -69,8 +85,23 @@ def _masked_softmax(logits: Tensor, drop: Optional[Tensor]) -> Tensor:
     return p
 
 
+def _nonfinite_flags(logits: Tensor, dtype: torch.dtype) -> Tensor:
+    """``(N,)``: 0 for an image whose logits are all finite, NaN otherwise.
+
+    ``x * 0`` is 0 for finite ``x`` and NaN for NaN and +-inf; ``amin`` / ``amax`` propagate
+    NaN. Two reductions over the logits, no temporary of their size.
+    """
+    if logits.numel() == 0:
+        return logits.new_zeros(logits.shape[0], dtype=dtype)
+    dims = tuple(range(1, logits.dim()))
+    return logits.amin(dims).to(dtype) * 0 + logits.amax(dims).to(dtype) * 0
+
+
 class _SoftOverlapRatio(torch.autograd.Function):
-    """Per-class ratios ``r_c = (I_c + s) / (U_c + s)`` for mode 'dice' or 'iou'.
+    """Ratios ``r = (I + s) / (U + s)`` for mode 'dice' or 'iou'.
+
+    Shape ``(C,)`` (sums over the batch) or, with ``per_image``, ``(N, C)`` (sums over each
+    image); below, ``c`` stands for a class of the batch or a (image, class) pair.
 
     Gradient w.r.t. ``p`` (``I, U`` include ``s``; ``m`` the pixel weight, 0 if ignored):
     dice: ``dr_c/dp_ic = m_i (2 g_ic / U_c - 2 I_c p_ic / U_c^2)``;
@@ -79,38 +110,52 @@ class _SoftOverlapRatio(torch.autograd.Function):
     ``dL/dx_ic = p_ic (gp_ic - sum_k p_ik gp_ik)``. ``I_c / U_c^2`` is evaluated as
     ``r_c / U_c``, so a class absent from the labels gets exactly 0 even when extreme
     logits make ``U_c^2`` underflow (a plain autograd transcription gives NaN there).
+    Ratios reached by a non-finite logit are NaN (forward and backward).
     """
 
     @staticmethod
     def forward(ctx, logits: Tensor, lab: Tensor, valid: Tensor, m: Optional[Tensor],
-                mode: str, smooth: float) -> Tensor:
+                mode: str, smooth: float, per_image: bool) -> Tensor:
         keep = valid if m is None else m != 0
         p = _masked_softmax(logits, None if bool(keep.all()) else ~keep)
-        num_classes = p.shape[1]
+        n, num_classes = p.shape[:2]
         lab1 = lab.unsqueeze(1)
         pg = p.gather(1, lab1).squeeze(1)  # p at the labelled class (0 if ignored)
         wpix = valid.to(p.dtype) if m is None else m
-        flat_lab = lab.reshape(-1)
-        tp = p.new_zeros(num_classes).index_add_(0, flat_lab, (pg * wpix).reshape(-1))
-        cnt = p.new_zeros(num_classes).index_add_(0, flat_lab, wpix.reshape(-1))
-        dims = [0] + list(range(2, p.dim()))
+        if per_image:  # bins (image, class), flattened
+            key = (lab.reshape(n, -1) + torch.arange(
+                n, device=lab.device).unsqueeze(1) * num_classes).reshape(-1)
+            shape, dims = (n, num_classes), (2, )
+        else:
+            key, shape, dims = lab.reshape(-1), (num_classes, ), (0, 2)
+        tp = p.new_zeros(shape).view(-1).index_add_(
+            0, key, (pg * wpix).reshape(-1)).view(shape)
+        cnt = p.new_zeros(shape).view(-1).index_add_(0, key, wpix.reshape(-1)).view(shape)
+        p3 = p.view(n, num_classes, -1)
+
+        def per_class(fn) -> Tensor:  # weighted sums of fn(p_c), class by class
+            if per_image:
+                return torch.stack([fn(p[:, c]).reshape(n, -1).sum(1)
+                                    for c in range(num_classes)], dim=1)
+            return torch.stack([fn(p[:, c]).sum() for c in range(num_classes)])
+
         if mode == 'dice':
-            if m is None:
-                sq = torch.linalg.vector_norm(p, dim=dims).square()
-            else:
-                sq = torch.stack([(p[:, c] * p[:, c] * m).sum() for c in range(num_classes)])
+            sq = torch.linalg.vector_norm(p3, dim=dims).square() if m is None else \
+                per_class(lambda pc: pc * pc * m)
             inter, union = 2 * tp, cnt + sq
         else:
-            ps = p.sum(dim=dims) if m is None else \
-                torch.stack([(p[:, c] * m).sum() for c in range(num_classes)])
+            ps = p3.sum(dim=dims) if m is None else per_class(lambda pc: pc * m)
             inter, union = tp, ps + cnt - tp
         inter, union = inter + smooth, union + smooth
-        nonzero = union > 0
-        safe_u = torch.where(nonzero, union, torch.ones_like(union))
-        ratio = torch.where(nonzero, inter / safe_u, torch.zeros_like(union))
+        absent = union == 0  # a NaN union (non-finite logits) is not "absent": NaN ratio
+        safe_u = torch.where(absent, torch.ones_like(union), union)
+        ratio = torch.where(absent, torch.zeros_like(union), inter / safe_u)
+        flags = _nonfinite_flags(logits, ratio.dtype)  # catches -inf too (p stays finite)
+        ratio = ratio + (flags.unsqueeze(1) if per_image else flags.sum())
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(logits, pg, lab1, m, ratio, safe_u, nonzero & (cnt > 0))
-            ctx.mode, ctx.drop = mode, None if bool(keep.all()) else ~keep
+            ctx.save_for_backward(logits, pg, lab1, m, ratio, safe_u, ~absent & (cnt > 0))
+            ctx.mode, ctx.per_image = mode, per_image
+            ctx.drop = None if bool(keep.all()) else ~keep
             # an intermediate, kept on ctx (not saved): backward overwrites it in place
             ctx.softmax = p
         return ratio
@@ -135,25 +180,38 @@ class _SoftOverlapRatio(torch.autograd.Function):
         else:
             a = torch.where(labelled, (gr + gr_r) / union, zero)
             b, e = None, -gr_r / union
-        num_classes = p.shape[1]
-        coef = (b if b is not None else e).tolist()
-        a_pg = a[lab1.squeeze(1)] * pg  # a_y p_iy: the g-term, only at the label
+        n, num_classes = p.shape[:2]
+        lab = lab1.squeeze(1)
+        if ctx.per_image:  # per-image coefficients, broadcast over the pixels
+            bshape = (n, ) + (1, ) * (p.dim() - 2)
+            coef = [k.reshape(bshape) for k in (b if b is not None else e).unbind(1)]
+            a_pg = a.gather(1, lab.reshape(n, -1)).view_as(lab) * pg
+        else:
+            coef = (b if b is not None else e).tolist()
+            a_pg = a[lab] * pg  # a_y p_iy: the g-term, only at the label
         # s_i = sum_k p_ik (a_k g_ik + b_k p_ik + e_k)  (the factor m_i is applied last)
         s = a_pg.clone()
         for c in range(num_classes):
-            pc = p[:, c]
-            if b is not None:
-                s.addcmul_(pc, pc, value=coef[c])
+            pc, k = p[:, c], coef[c]
+            if ctx.per_image:
+                s.addcmul_(pc, pc * k if b is not None else k)
+            elif b is not None:
+                s.addcmul_(pc, pc, value=k)
             else:
-                s.add_(pc, alpha=coef[c])
+                s.add_(pc, alpha=k)
         s.neg_()
         for c in range(num_classes):  # p_ic (b_c p_ic + e_c - s_i), in place
-            pc = p[:, c]
-            pc.mul_(torch.add(s, pc, alpha=coef[c]) if b is not None else s + coef[c])
+            pc, k = p[:, c], coef[c]
+            if b is None:
+                pc.mul_(s + k)
+            elif ctx.per_image:
+                pc.mul_(torch.addcmul(s, pc, k))
+            else:
+                pc.mul_(torch.add(s, pc, alpha=k))
         p.scatter_add_(1, lab1, a_pg.unsqueeze(1))  # + p_iy a_y g_iy
         if m is not None:
             p.mul_(m.unsqueeze(1))
-        return p.to(logits.dtype), None, None, None, None, None
+        return p.to(logits.dtype), None, None, None, None, None, None
 
 
 class SoftOverlapLoss(nn.Module):
@@ -162,16 +220,29 @@ class SoftOverlapLoss(nn.Module):
     Subclasses set :attr:`mode` (``'dice'`` or ``'iou'``) and the default loss name. The
     call signature is that of mmseg's ``CrossEntropyLoss``.
 
+    Readings (see the module docstring): by default (``per_image=False``) the ratios are
+    those of the whole batch, Eq. 5 / Algorithm 1 read literally,
+    ``loss = -(1/N) sum_c w_c r_c``; with ``per_image=True`` each image gets its own ratios
+    and they are averaged over the images, the per-sample sum of Eq. 6,
+    ``loss = -(1/N) sum_n sum_c w_c r_nc``, whose gradient does not shrink with ``N``.
+
+    Non-finite logits give a NaN loss (the ratios they reach are NaN). An empty batch
+    (``N = 0``) gives a zero that keeps the graph (``cls_score.sum() * 0``), the policy of
+    every mmext loss.
+
     Args:
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
-        smooth (float): Added to ``I_c`` and ``U_c``; the paper uses 0 (then absent
-            classes contribute 0; with ``smooth > 0`` they contribute
-            ``smooth / (U_c + smooth)``). Defaults to 0.
+        smooth (float): Added to ``I`` and ``U``; the paper uses 0 (then absent classes
+            contribute 0; with ``smooth > 0`` they contribute ``smooth / (U + smooth)``).
+            Defaults to 0.
         class_weight (Sequence[float], optional): Weight ``w_c`` of each class.
-        reduction (str): ``'mean'``: Eq. 5, the class sum divided by the number of images
-            ``N`` (or by ``avg_factor``); ``'sum'``: the class sum without ``1/N``;
-            ``'none'``: the per-class terms ``-w_c r_c / N`` as a ``(C,)`` tensor.
+        reduction (str): ``'mean'``: the sum of the ratio terms divided by the number of
+            images ``N`` (or by ``avg_factor``); ``'sum'``: the same sum without ``1/N``;
+            ``'none'``: the terms ``-w_c r_c / N`` as a ``(C,)`` tensor (with
+            ``per_image``, ``-w_c r_nc / N`` as ``(N, C)``), whose sum is ``'mean'``.
         loss_name (str, optional): Name of the loss item (must start with ``loss_``).
+        per_image (bool): Ratios per image, averaged over the images (Eq. 6's per-sample
+            sum) instead of the batch ratios of Algorithm 1. Defaults to False.
     """
 
     mode = ''
@@ -182,7 +253,8 @@ class SoftOverlapLoss(nn.Module):
                  smooth: float = 0.0,
                  class_weight: Optional[Sequence[float]] = None,
                  reduction: str = 'mean',
-                 loss_name: Optional[str] = None) -> None:
+                 loss_name: Optional[str] = None,
+                 per_image: bool = False) -> None:
         super().__init__()
         if self.mode not in ('dice', 'iou'):
             raise TypeError('use SoftDiceLoss or SoftIoULoss')
@@ -197,6 +269,7 @@ class SoftOverlapLoss(nn.Module):
         self.smooth = float(smooth)
         self.class_weight = None if class_weight is None else [float(w) for w in class_weight]
         self.reduction = reduction
+        self.per_image = bool(per_image)
         self._loss_name = loss_name
 
     @property
@@ -206,7 +279,8 @@ class SoftOverlapLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'loss_weight={self.loss_weight}, smooth={self.smooth}, '
-                f'class_weight={self.class_weight}, reduction={self.reduction!r}')
+                f'class_weight={self.class_weight}, reduction={self.reduction!r}, '
+                f'per_image={self.per_image}')
 
     def forward(self,
                 cls_score: Tensor,
@@ -222,12 +296,14 @@ class SoftOverlapLoss(nn.Module):
             cls_score (Tensor): Logits ``(N, C, *spatial)``.
             label (Tensor): Class ids ``(N, *spatial)`` (or ``(N, 1, *spatial)``).
             weight (Tensor, optional): Per-pixel weights ``(N, *spatial)``.
-            avg_factor (float, optional): Replaces ``N`` in the ``'mean'`` reduction.
+            avg_factor (float, optional): Replaces ``N`` in the ``'mean'`` and ``'none'``
+                reductions.
             reduction_override (str, optional): Overrides :attr:`reduction`.
             ignore_index (int): Label value that is ignored. Defaults to 255.
 
         Returns:
-            Tensor: The loss (a scalar, or ``(C,)`` with reduction ``'none'``).
+            Tensor: The loss (a scalar, or with reduction ``'none'`` ``(C,)``, ``(N, C)``
+            with ``per_image``). NaN when ``cls_score`` holds a NaN or +-inf.
         """
         reduction = reduction_override or self.reduction
         if reduction not in ('none', 'mean', 'sum'):
@@ -235,11 +311,15 @@ class SoftOverlapLoss(nn.Module):
         if cls_score.dim() < 2:
             raise ValueError(f'cls_score must be (N, C, ...), got {tuple(cls_score.shape)}')
         lab, valid, m = _valid_labels(cls_score, label, weight, ignore_index)
-        ratio = _SoftOverlapRatio.apply(cls_score, lab, valid, m, self.mode, self.smooth)
+        num_classes = cls_score.shape[1]
+        if self.class_weight is not None and len(self.class_weight) != num_classes:
+            raise ValueError(f'class_weight has {len(self.class_weight)} entries, '
+                             f'cls_score {num_classes} classes')
+        if cls_score.shape[0] == 0:
+            return self._empty_batch_loss(cls_score, reduction)
+        ratio = _SoftOverlapRatio.apply(cls_score, lab, valid, m, self.mode, self.smooth,
+                                        self.per_image)
         if self.class_weight is not None:
-            if len(self.class_weight) != ratio.numel():
-                raise ValueError(f'class_weight has {len(self.class_weight)} entries, '
-                                 f'cls_score {ratio.numel()} classes')
             ratio = ratio * ratio.new_tensor(self.class_weight)
         if reduction == 'sum':
             loss = -ratio.sum()
@@ -250,13 +330,25 @@ class SoftOverlapLoss(nn.Module):
                 loss = loss.sum()
         return self.loss_weight * loss
 
+    def _empty_batch_loss(self, cls_score: Tensor, reduction: str) -> Tensor:
+        """Zero (of the reduction's shape) that keeps the graph, for ``N = 0``."""
+        work = torch.float32 if cls_score.dtype in (torch.float16, torch.bfloat16) \
+            else cls_score.dtype
+        zero = cls_score.sum().to(work) * 0
+        if reduction != 'none':
+            return zero
+        shape = (0, cls_score.shape[1]) if self.per_image else (cls_score.shape[1], )
+        return zero + cls_score.new_zeros(shape, dtype=work)
+
 
 @MODELS.register_module()
 class SoftDiceLoss(SoftOverlapLoss):
     """Multi-class Soft Dice loss, Eq. 5 / Algorithm 1 (see :class:`SoftOverlapLoss`).
 
-    ``I_c = sum_i 2 p_ic g_ic``, ``U_c = sum_i (g_ic^2 + p_ic^2)``,
-    ``loss = -(1/N) sum_c I_c / U_c``. Default ``loss_name='loss_soft_dice'``.
+    ``I_c = sum_i 2 p_ic g_ic``, ``U_c = sum_i (g_ic^2 + p_ic^2)``. Default (batch reading
+    of Algorithm 1): sums over the batch, ``loss = -(1/N) sum_c I_c / U_c``; option
+    ``per_image=True`` (Eq. 6's per-sample sum): sums over each image ``n``,
+    ``loss = -(1/N) sum_n sum_c I_nc / U_nc``. Default ``loss_name='loss_soft_dice'``.
     """
 
     mode = 'dice'
@@ -267,8 +359,11 @@ class SoftDiceLoss(SoftOverlapLoss):
 class SoftIoULoss(SoftOverlapLoss):
     """Multi-class Soft IoU loss of section III.B (see :class:`SoftOverlapLoss`).
 
-    ``I_c = sum_i p_ic g_ic``, ``U_c = sum_i (p_ic + g_ic - p_ic g_ic)``,
-    ``loss = -(1/N) sum_c I_c / U_c``. Default ``loss_name='loss_soft_iou'``.
+    ``I_c = sum_i p_ic g_ic``, ``U_c = sum_i (p_ic + g_ic - p_ic g_ic)``. Default (batch
+    reading, as Algorithm 1 for Soft Dice): sums over the batch,
+    ``loss = -(1/N) sum_c I_c / U_c``; option ``per_image=True`` (Eq. 6's per-sample sum):
+    sums over each image ``n``, ``loss = -(1/N) sum_n sum_c I_nc / U_nc``. Default
+    ``loss_name='loss_soft_iou'``.
     """
 
     mode = 'iou'

@@ -277,5 +277,6 @@ def test_real_two_process_gloo_run(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result['disjoint'] and result['equal_lengths'] and result['covers_all']
+    assert result['fixed_sizes']
     assert result['lengths'][0] == result['lengths'][1] > 0
     assert result['failures'] == ['TypeError', 'RuntimeError']

@@ -253,3 +253,195 @@ def test_mmseg_decode_head_integration():
     losses = head.loss(feats, samples, train_cfg=dict())
     assert {'loss_soft_dice', 'loss_soft_iou'} <= set(losses)
     sum(v for k, v in losses.items() if k.startswith('loss_')).backward()
+
+
+# ---------------------------------------------------------------- per-image reading (Eq. 6)
+def paper_terms_per_image(logits, label, mode, class_weight=None, smooth=0.0,
+                          pixel_weight=None):
+    """Per-image reading, one image at a time: ``-w_c r_nc / N`` as ``(N, C)``, where
+    ``r_nc = (I_nc + s) / (U_nc + s)`` from that image's pixels and 0 where ``U_nc = 0``."""
+    n, c = logits.shape[:2]
+    rows = []
+    for j in range(n):
+        p = torch.softmax(logits[j], dim=0)  # (C, H, W)
+        w = (label[j] != IGNORE).to(logits.dtype)
+        if pixel_weight is not None:
+            w = w * pixel_weight[j]
+        g = F.one_hot(torch.where(label[j] == IGNORE, 0, label[j]), c).permute(2, 0, 1)
+        g = g.to(logits.dtype)
+        if mode == 'dice':
+            inter, union = (2 * p * g * w).sum((1, 2)), ((g * g + p * p) * w).sum((1, 2))
+        else:
+            inter, union = (p * g * w).sum((1, 2)), ((p + g - p * g) * w).sum((1, 2))
+        inter, union = inter + smooth, union + smooth
+        ratio = torch.stack([inter[k] / union[k] if union[k] != 0 else union[k] * 0
+                             for k in range(c)])
+        if class_weight is not None:
+            ratio = ratio * torch.tensor(class_weight, dtype=logits.dtype)
+        rows.append(-ratio / n)
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
+def test_per_image_matches_per_image_transcription(cls, mode):
+    for seed in range(3):
+        logits, label = make_inputs(n=3, seed=seed)
+        loss = cls(per_image=True)(logits, label)
+        ref = paper_terms_per_image(logits, label, mode).sum()
+        g1, = torch.autograd.grad(loss, logits)
+        g2, = torch.autograd.grad(ref, logits)
+        torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(g1, g2, rtol=1e-10, atol=1e-12)
+    # options: class and pixel weights, smooth, loss_weight, ignored pixels
+    logits, label = make_inputs(n=3, seed=11)
+    cw = [0.1, 1.0, 2.0, 3.0]
+    pw = torch.rand(label.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    terms = paper_terms_per_image(logits, label, mode, cw, 0.5, pw)
+    torch.testing.assert_close(
+        cls(per_image=True, class_weight=cw, smooth=0.5, loss_weight=2.5)(
+            logits, label, weight=pw), 2.5 * terms.sum())
+    # reduction, reduction_override, avg_factor, loss_name
+    ref = paper_terms_per_image(logits, label, mode)
+    loss_fn = cls(per_image=True, reduction='none', loss_name='loss_per_image')
+    assert loss_fn.loss_name == 'loss_per_image' and 'per_image=True' in repr(loss_fn)
+    torch.testing.assert_close(loss_fn(logits, label), ref)  # (N, C)
+    torch.testing.assert_close(loss_fn(logits, label, reduction_override='mean'), ref.sum())
+    torch.testing.assert_close(loss_fn(logits, label, reduction_override='sum'),
+                               ref.sum() * 3)
+    torch.testing.assert_close(
+        cls(per_image=True)(logits, label, avg_factor=4), ref.sum() * 3 / 4)
+
+
+@pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
+def test_per_image_gradient_does_not_shrink_with_batch_size(cls, mode):
+    logits, label = make_inputs(n=1, seed=12)
+    # one image: both readings are the same formula
+    torch.testing.assert_close(cls(per_image=True)(logits, label), cls()(logits, label))
+    single = paper_loss(logits, label, mode)
+    g1, = torch.autograd.grad(single, logits)
+    k = 4  # k copies: batch ratios unchanged, so batch reading = single / k, grad g1 / k^2
+    x = logits.detach().repeat(k, 1, 1, 1).requires_grad_()
+    lab = label.repeat(k, 1, 1)
+    per_image, batch = cls(per_image=True)(x, lab), cls()(x, lab)
+    torch.testing.assert_close(per_image, single)
+    torch.testing.assert_close(batch, single / k)
+    gp, = torch.autograd.grad(per_image, x)
+    gb, = torch.autograd.grad(batch, x)
+    torch.testing.assert_close(gp, g1.repeat(k, 1, 1, 1) / k)
+    torch.testing.assert_close(gb, g1.repeat(k, 1, 1, 1) / k**2)
+
+
+@pytest.mark.parametrize('cls', [SoftDiceLoss, SoftIoULoss])
+def test_per_image_gradcheck(cls):
+    logits, label = make_inputs(n=3, c=3, h=3, w=4, seed=13)
+    weight = torch.rand(3, 3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    assert torch.autograd.gradcheck(lambda x: cls(per_image=True)(x, label), (logits, ))
+    assert torch.autograd.gradcheck(
+        lambda x: cls(per_image=True, smooth=0.3, class_weight=[0.5, 1.0, 2.0])(
+            x, label, weight=weight), (logits, ))
+    assert torch.autograd.gradcheck(
+        lambda x: cls(per_image=True, reduction='none')(x, label), (logits, ))
+    mostly_ignored = label.clone()
+    mostly_ignored[:, 1:] = IGNORE
+    mostly_ignored[2] = IGNORE  # one image fully ignored
+    assert torch.autograd.gradcheck(
+        lambda x: cls(per_image=True)(x, mostly_ignored), (logits, ))
+
+
+@pytest.mark.parametrize('cls', [SoftDiceLoss, SoftIoULoss])
+def test_per_image_absent_classes_contribute_zero(cls):
+    logits, label = make_inputs(n=3, c=4, seed=14, ignore_frac=0.0)
+    label[0] = label[0] % 2  # image 0: classes 0, 1 only
+    label[1] = 2 + label[1] % 2  # image 1: classes 2, 3 only
+    label[2] = IGNORE  # image 2: every pixel ignored
+    terms = cls(per_image=True, reduction='none')(logits, label)
+    assert torch.all(terms[0, 2:] == 0) and torch.all(terms[1, :2] == 0)
+    assert torch.all(terms[2] == 0) and torch.all(terms[:2].sum(1) < 0)
+    grad, = torch.autograd.grad(terms.sum(), logits)
+    assert torch.all(grad[2] == 0)
+    # extreme logits: an absent class's U_nc can be exactly 0 (p underflows to 0)
+    x = torch.full((2, 3, 2, 2), -1e4, dtype=torch.float32)
+    x[:, 0] = 1e4
+    lab = torch.zeros(2, 2, 2, dtype=torch.long)
+    lab[1, 0, 0] = 1
+    x.requires_grad_()
+    loss = cls(per_image=True)(x, lab)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(x.grad).all()
+    ref = paper_terms_per_image(x.detach().double(), lab, cls.mode).sum()
+    assert loss.item() == pytest.approx(ref.item(), abs=1e-6)
+
+
+@pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
+def test_per_image_confident_float32_and_retain_graph(cls, mode):
+    gen = torch.Generator().manual_seed(15)
+    label = torch.randint(1, 3, (2, 4, 5), generator=gen)
+    label[:, 0, :2] = IGNORE
+    base = torch.zeros(2, 4, 4, 5)
+    base.scatter_(1, label.clamp(max=3).unsqueeze(1), 50.0)
+    base[:, 1:3] += torch.rand(2, 2, 4, 5, generator=gen)
+    x = base.requires_grad_()
+    loss = cls(per_image=True)(x, label)
+    g1, = torch.autograd.grad(loss, x, retain_graph=True)
+    g2, = torch.autograd.grad(loss, x)
+    torch.testing.assert_close(g1, g2)
+    ref_x = base.detach().double().requires_grad_()
+    ref = paper_terms_per_image(ref_x, label, mode).sum()
+    ref.backward()
+    assert loss.item() == pytest.approx(ref.item(), abs=1e-5)
+    torch.testing.assert_close(g1.double(), ref_x.grad, rtol=1e-3, atol=1e-6)
+
+
+# ---------------------------------------------------------------- non-finite logits, N = 0
+@pytest.mark.parametrize('cls', [SoftDiceLoss, SoftIoULoss])
+@pytest.mark.parametrize('value', [float('nan'), float('inf'), float('-inf')])
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32, torch.float16])
+def test_non_finite_logits_give_non_finite_loss(cls, value, dtype):
+    logits, label = make_inputs(n=3, seed=16)
+    clean = logits.detach()
+    x = clean.clone().to(dtype)
+    x[1, 2, 3, 4] = value  # one logit of image 1
+    assert label[1, 3, 4] != IGNORE
+    for reduction in ('mean', 'sum'):
+        for per_image in (False, True):
+            assert not torch.isfinite(cls(per_image=per_image, reduction=reduction)(x, label))
+    # 'none', batch reading: every class ratio sums over image 1's pixels
+    assert not torch.isfinite(cls(reduction='none')(x, label)).any()
+    # 'none', per image: exactly image 1's terms; the others are those of the clean input
+    xg = x.clone().requires_grad_()
+    terms = cls(per_image=True, reduction='none')(xg, label)
+    assert not torch.isfinite(terms[1]).any()
+    ref = paper_terms_per_image(clean, label, cls.mode)
+    torch.testing.assert_close(terms[[0, 2]].double(), ref[[0, 2]],
+                               rtol=1e-3 if dtype == torch.float16 else 1e-6, atol=1e-4)
+    grad, = torch.autograd.grad(terms[[0, 2]].sum(), xg)
+    assert torch.isfinite(grad[[0, 2]].float()).all()
+    # at an ignored pixel too: a diverged model does not hide behind the ignore mask
+    y = clean.clone().to(dtype)
+    label2 = label.clone()
+    label2[0, 0, 0] = IGNORE
+    y[0, 1, 0, 0] = value
+    assert not torch.isfinite(cls()(y, label2))
+    assert not torch.isfinite(cls(per_image=True, reduction='none')(y, label2)[0]).any()
+
+
+@pytest.mark.parametrize('cls', [SoftDiceLoss, SoftIoULoss])
+@pytest.mark.parametrize('per_image', [False, True])
+def test_empty_batch_gives_a_zero_that_keeps_the_graph(cls, per_image):
+    x = torch.randn(0, 4, 5, 6, requires_grad=True)
+    label = torch.zeros(0, 5, 6, dtype=torch.long)
+    loss = cls(per_image=per_image)(x, label)
+    assert loss.shape == () and loss.item() == 0 and loss.requires_grad
+    loss.backward()
+    assert x.grad.shape == x.shape
+    assert cls(per_image=per_image, reduction='sum')(x, label).item() == 0
+    none = cls(per_image=per_image, reduction='none')(x, label)
+    assert none.shape == ((0, 4) if per_image else (4, )) and torch.all(none == 0)
+    assert cls()(x.detach().half(), label).dtype == torch.float32  # as non-empty half input
+
+
+def test_per_image_builds_from_the_registry():
+    pytest.importorskip('mmseg')
+    from mmext.registry import MODELS
+    loss = MODELS.build(dict(type='mmext.SoftIoULoss', per_image=True, loss_weight=2.0))
+    assert isinstance(loss, SoftIoULoss) and loss.per_image and loss.loss_weight == 2.0
