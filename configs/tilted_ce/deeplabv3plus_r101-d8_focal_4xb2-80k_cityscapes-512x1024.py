@@ -8,6 +8,7 @@
 # train with another alpha on purpose, set `focal_alpha` below to a float or a list of
 # 19 floats (that is not the paper's setting). mmseg's FocalLoss uses mmcv's CUDA op on GPU;
 # its CPU fallback is not meant for training.
+# On CPU, use type='mmext.SegFocalLoss' (same maths, no use_sigmoid) instead.
 _base_ = ['./deeplabv3plus_r101-d8_mcce_4xb2-80k_cityscapes-512x1024.py']
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
