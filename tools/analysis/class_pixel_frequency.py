@@ -12,7 +12,7 @@ pixels are not counted). The alphas sum to 1, so each lies in ``[0, 1]`` as mmse
 ``FocalLoss(alpha=[...])`` requires. A class without any pixel gets alpha 0 (with a warning).
 
     python tools/analysis/class_pixel_frequency.py CONFIG [--split train] \\
-        [--out data/cityscapes/class_pixel_frequency.json]
+        [--out data/cityscapes/class_pixel_frequency.json] [--cfg-options k=v ...]
 
 The JSON holds ``classes``, ``pixel_count``, ``frequency`` and ``focal_alpha``; the Focal
 configs of ``configs/tilted_ce`` read ``focal_alpha`` from it.
@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
+from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -41,12 +42,22 @@ def label_map_counts(info: Dict[str, Any], num_classes: int) -> np.ndarray:
 
     Returns:
         np.ndarray: ``(num_classes,)`` int64 counts.
+
+    Raises:
+        OSError: Naming the label map when it cannot be decoded (e.g. a truncated PNG).
     """
     from mmseg.datasets.transforms import LoadAnnotations
+
+    from mmext.utils.image_files import damaged_file_error
     results = dict(seg_map_path=info['seg_map_path'],
                    reduce_zero_label=info.get('reduce_zero_label', False),
                    label_map=info.get('label_map'), seg_fields=[])
-    seg = LoadAnnotations()(results)['gt_seg_map']
+    try:
+        seg = LoadAnnotations()(results)['gt_seg_map']
+    except FileNotFoundError:
+        raise  # names the file already
+    except Exception as e:  # noqa: BLE001  (a decoder failure: name the file)
+        raise damaged_file_error(info['seg_map_path'], e, 'label map') from e
     return np.bincount(seg.ravel(), minlength=256)[:num_classes].astype(np.int64)
 
 
@@ -109,6 +120,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     parser.add_argument('--split', default='train', help='train, val or test')
     parser.add_argument('--out', help='JSON output path')
     parser.add_argument('--num-workers', type=int, default=min(8, os.cpu_count() or 1))
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config settings, as in tools/train.py')
     args = parser.parse_args(argv)
 
     from mmengine.config import Config
@@ -117,6 +130,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     import mmext  # noqa: F401  (registration)
     from mmext.registry import DATASETS
     cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     dataset_cfg = cfg[f'{args.split}_dataloader']['dataset']
     dataset = DATASETS.build(dataset_cfg)

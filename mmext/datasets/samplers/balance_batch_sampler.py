@@ -56,13 +56,14 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import InfiniteSampler
-from mmengine.dist import broadcast_object_list, get_dist_info, sync_random_seed
+from mmengine.dist import get_dist_info, sync_random_seed
 from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from mmext.registry import DATA_SAMPLERS
 from .balance_batch_plan import PartPlan, PlanConfig, greedy_max_cover
-from .class_index import ClassIndex, build_class_index, resolve_class_ids
+from .class_index import (ClassIndex, build_class_index_distributed,
+                          resolve_class_ids)
 
 __all__ = ['BalanceBatchSampler', 'greedy_max_cover']
 
@@ -175,27 +176,12 @@ class BalanceBatchSampler(Sampler):
                      num_workers: Optional[int]) -> ClassIndex:
         """Rank 0 builds (and caches) the index first; the other ranks then load it.
 
-        A failure on rank 0 is broadcast, so the other ranks raise too instead of waiting.
+        A failure on any rank makes every rank raise instead of waiting (see
+        :func:`~mmext.datasets.samplers.class_index.build_class_index_distributed`).
         """
-        kwargs = dict(ignore_index=ignore_index, cache_dir=cache_dir,
-                      num_workers=num_workers)
-        if self.world_size > 1 and cache_dir is not False:
-            index, status = None, [None]
-            if self.rank == 0:
-                try:
-                    index = build_class_index(dataset, **kwargs)
-                except Exception as e:  # noqa: BLE001  (re-raised below on every rank)
-                    status = [f'{type(e).__name__}: {e}']
-                    error = e
-            broadcast_object_list(status, src=0)  # also the barrier before loading
-            if status[0] is not None:
-                if self.rank == 0:
-                    raise error
-                raise RuntimeError(f'rank 0 failed to build the class index: {status[0]}')
-            if self.rank != 0:
-                index = build_class_index(dataset, progress=False, **kwargs)
-            return index
-        return build_class_index(dataset, progress=self.rank == 0, **kwargs)
+        return build_class_index_distributed(
+            dataset, self.rank, self.world_size, ignore_index=ignore_index,
+            cache_dir=cache_dir, num_workers=num_workers)
 
     def _check_feasible(self) -> None:
         """Raise when no batch of ``batch_max`` images can hold ``batch_cl`` classes, or

@@ -17,6 +17,14 @@ hashes the dataset type, the label-map paths with their sizes and modification t
 label map rebuilds the index. ``exclude_classes`` is applied after loading and is therefore
 not part of the key. Indices from ``get_cat_ids`` are read from the annotations the dataset
 already holds in memory (a key would cost as much as the index), so they are not cached.
+A cache file that cannot be read (truncated by a partial copy, damaged, of another layout)
+is rebuilt and rewritten, with a warning. A label map that cannot be decoded raises an
+``OSError`` naming its path.
+
+Distributed runs build the index with :func:`build_class_index_distributed` (used by both
+class-aware samplers): rank 0 builds and caches it, then the other ranks load the cache. A
+failure on any rank is sent to every rank, so all ranks raise at once instead of waiting for
+the collective timeout.
 """
 import hashlib
 import io
@@ -24,125 +32,19 @@ import json
 import os
 import os.path as osp
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from mmext.utils.image_files import damaged_file_error
+from .class_index_csr import ClassIndex
+
+__all__ = ['ClassIndex', 'build_class_index', 'build_class_index_distributed',
+           'default_cache_dir', 'label_map_classes', 'resolve_class_ids']
+
 _INDEX_VERSION = 1
-
-
-class ClassIndex:
-    """Sorted class ids of every image of a dataset, in CSR form.
-
-    Args:
-        offsets (np.ndarray): ``(num_images + 1,)`` int64; the classes of image ``i`` are
-            ``classes[offsets[i]:offsets[i + 1]]``.
-        classes (np.ndarray): Concatenated sorted class ids (int64).
-        num_classes (int): Number of classes of the dataset (``len(metainfo['classes'])``).
-    """
-
-    def __init__(self, offsets: np.ndarray, classes: np.ndarray,
-                 num_classes: int) -> None:
-        self.offsets = np.asarray(offsets, dtype=np.int64)
-        self.classes = np.asarray(classes, dtype=np.int64)
-        self.num_classes = int(num_classes)
-        if self.offsets.ndim != 1 or len(self.offsets) < 1 or self.offsets[0] != 0 \
-                or self.offsets[-1] != len(self.classes):
-            raise ValueError('offsets must start at 0 and end at len(classes)')
-        if len(self.classes) and (self.classes.min() < 0
-                                  or self.classes.max() >= self.num_classes):
-            raise ValueError(
-                f'class ids must lie in [0, {self.num_classes}), got '
-                f'[{self.classes.min()}, {self.classes.max()}]')
-        self._image_classes: Optional[List[np.ndarray]] = None
-        self._by_class: Optional[Tuple[np.ndarray, np.ndarray]] = None
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def image_classes(self) -> List[np.ndarray]:
-        """List[np.ndarray]: Sorted class ids of each image."""
-        if self._image_classes is None:
-            self._image_classes = np.split(self.classes, self.offsets[1:-1])
-        return self._image_classes
-
-    def image_ids(self) -> np.ndarray:
-        """Image id of every entry of :attr:`classes` (same length).
-
-        Returns:
-            np.ndarray: int64 array, ``image_ids()[k]`` owns ``classes[k]``.
-        """
-        return np.repeat(
-            np.arange(len(self), dtype=np.int64), np.diff(self.offsets))
-
-    def images_of_class(self, c: int) -> np.ndarray:
-        """Images containing class ``c``.
-
-        Args:
-            c (int): Class id.
-
-        Returns:
-            np.ndarray: Sorted int64 image ids.
-        """
-        if self._by_class is None:
-            order = np.argsort(self.classes, kind='stable')
-            starts = np.searchsorted(self.classes[order],
-                                     np.arange(self.num_classes + 1))
-            self._by_class = (self.image_ids()[order], starts)
-        images, starts = self._by_class
-        return images[starts[c]:starts[c + 1]]
-
-    def class_counts(self) -> np.ndarray:
-        """Number of images containing each class.
-
-        Returns:
-            np.ndarray: ``(num_classes,)`` int64 counts.
-        """
-        return np.bincount(self.classes, minlength=self.num_classes)
-
-    def classes_present(self) -> np.ndarray:
-        """Classes that occur in at least one image.
-
-        Returns:
-            np.ndarray: Sorted int64 class ids.
-        """
-        return np.flatnonzero(self.class_counts())
-
-    def without(self, exclude: Sequence[int]) -> 'ClassIndex':
-        """A copy with the classes in ``exclude`` removed from every image.
-
-        Args:
-            exclude (Sequence[int]): Class ids to drop.
-
-        Returns:
-            ClassIndex: The filtered index (same number of images).
-        """
-        if len(exclude) == 0:
-            return self
-        keep = ~np.isin(self.classes, np.asarray(list(exclude), dtype=np.int64))
-        counts = np.bincount(self.image_ids()[keep], minlength=len(self))
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        return ClassIndex(offsets, self.classes[keep], self.num_classes)
-
-    @classmethod
-    def from_lists(cls, image_classes: Sequence[Sequence[int]],
-                   num_classes: int) -> 'ClassIndex':
-        """Build an index from per-image class lists (duplicates are removed).
-
-        Args:
-            image_classes (Sequence[Sequence[int]]): Class ids of each image.
-            num_classes (int): Number of classes.
-
-        Returns:
-            ClassIndex: The index.
-        """
-        rows = [np.unique(np.asarray(c, dtype=np.int64)) for c in image_classes]
-        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(r) for r in rows])
-        classes = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-        return cls(offsets, classes, num_classes)
 
 
 def default_cache_dir() -> str:
@@ -172,6 +74,9 @@ def label_map_classes(path: str,
 
     Returns:
         np.ndarray: Sorted int64 class ids.
+
+    Raises:
+        OSError: Naming ``path`` when the file cannot be decoded (e.g. a truncated PNG).
     """
     from PIL import Image
     if backend_args is None and osp.isfile(path):
@@ -180,8 +85,11 @@ def label_map_classes(path: str,
     else:
         from mmengine import fileio
         raw = fileio.get(path, backend_args=backend_args)
-    with Image.open(io.BytesIO(raw)) as img:
-        seg = np.array(img)
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            seg = np.array(img)
+    except Exception as e:  # noqa: BLE001  (any decoder failure: name the file)
+        raise damaged_file_error(path, e, 'label map') from e
     # mmseg: imfrombytes(flag='unchanged').squeeze().astype(np.uint8)
     seg = seg.squeeze().astype(np.uint8)
     present = np.flatnonzero(np.bincount(seg.ravel(), minlength=256))
@@ -352,6 +260,20 @@ def _has_cat_ids(dataset: Any) -> bool:
     return True
 
 
+def _load_cache(cache_file: str, num_classes: int, num_images: int) -> Optional[ClassIndex]:
+    """The cached index, or None (with a warning) when the file cannot be used."""
+    try:
+        with np.load(cache_file) as data:
+            index = ClassIndex(data['offsets'], data['classes'], num_classes)
+        if len(index) != num_images:
+            raise ValueError(f'it covers {len(index)} images, the dataset has {num_images}')
+        return index
+    except Exception as e:  # noqa: BLE001  (zipfile.BadZipFile, EOFError, ...: rebuild)
+        warnings.warn(f'class index cache {cache_file} is unreadable ({type(e).__name__}: '
+                      f'{e}); rebuilding it')
+        return None
+
+
 def _seg_index(dataset: Any, num_classes: int, ignore_index: int,
                cache_dir: Optional[Union[str, bool]], num_workers: Optional[int],
                backend_args: Optional[dict], progress: bool) -> ClassIndex:
@@ -362,11 +284,9 @@ def _seg_index(dataset: Any, num_classes: int, ignore_index: int,
         key = _cache_key(dataset, sources, ignore_index)
         cache_file = osp.join(cache_dir or default_cache_dir(), f'{key}.npz')
         if osp.isfile(cache_file):
-            try:
-                with np.load(cache_file) as data:
-                    return ClassIndex(data['offsets'], data['classes'], num_classes)
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable or stale file: rebuild below
+            index = _load_cache(cache_file, num_classes, len(sources))
+            if index is not None:
+                return index
     if num_workers is None:
         num_workers = min(8, os.cpu_count() or 1)
     t0 = time.time()
@@ -387,4 +307,69 @@ def _seg_index(dataset: Any, num_classes: int, ignore_index: int,
             pass  # read-only cache folder: the index still works, it is only rebuilt
     if progress:
         print(f'class index: {len(rows)} label maps in {time.time() - t0:.1f}s', flush=True)
+    return index
+
+
+def _attempt(dataset: Any, progress: bool,
+             kwargs: Dict[str, Any]) -> Tuple[Optional[ClassIndex], Optional[Exception]]:
+    """:func:`build_class_index`, returning its error instead of raising it."""
+    try:
+        return build_class_index(dataset, progress=progress, **kwargs), None
+    except Exception as e:  # noqa: BLE001  (re-raised on every rank by the caller)
+        return None, e
+
+
+def _describe(error: Optional[Exception]) -> Optional[str]:
+    """``"<ErrorType>: <message>"`` of an error (what the other ranks are sent), or None."""
+    return None if error is None else f'{type(error).__name__}: {error}'
+
+
+def build_class_index_distributed(dataset: Any, rank: int, world_size: int,
+                                  **kwargs) -> ClassIndex:
+    """:func:`build_class_index` on every rank of a (possibly) distributed run.
+
+    With ``world_size > 1`` and a cache (``cache_dir`` not False), rank 0 builds and caches
+    the index first (the only rank that decodes label maps and shows a progress bar); the
+    broadcast of its outcome is the barrier after which the other ranks load it from the
+    cache. Without a cache every rank builds its own index. Finally every rank's outcome is
+    gathered: when any rank failed, every rank raises at once (the failing rank its own
+    error, the others a ``RuntimeError`` naming that rank and its error) instead of waiting
+    in a later collective until the timeout. Outside a process group the collectives do
+    nothing and every rank builds (or loads) on its own.
+
+    Args:
+        dataset: The dataset (see :func:`build_class_index`).
+        rank (int): This process's rank.
+        world_size (int): Number of ranks.
+        **kwargs: Further arguments of :func:`build_class_index` except ``progress``.
+
+    Returns:
+        ClassIndex: The index (the same on every rank).
+
+    Raises:
+        RuntimeError: On the ranks that did not fail themselves, when another rank failed.
+    """
+    if world_size <= 1:
+        return build_class_index(dataset, progress=rank == 0, **kwargs)
+    from mmengine.dist import all_gather_object, broadcast_object_list
+    index, error = None, None
+    first = kwargs.get('cache_dir') is not False  # rank 0 fills the cache for the others
+    if first and rank == 0:
+        index, error = _attempt(dataset, True, kwargs)
+    if first:
+        status = [_describe(error)]
+        broadcast_object_list(status, src=0)
+        if status[0] is not None:
+            if error is not None:
+                raise error
+            raise RuntimeError(f'rank 0 failed to build the class index: {status[0]}')
+    if not first or rank != 0:
+        index, error = _attempt(dataset, rank == 0, kwargs)
+    outcomes = all_gather_object(_describe(error))
+    if error is not None:
+        raise error
+    failed = [(r, s) for r, s in enumerate(outcomes) if s is not None]
+    if failed:
+        raise RuntimeError(f'rank {failed[0][0]} failed to build the class index: '
+                           f'{failed[0][1]}')
     return index

@@ -36,11 +36,11 @@ from collections import deque
 from typing import Any, Deque, Dict, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
-from mmengine.dist import barrier, get_dist_info, sync_random_seed
+from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from mmext.registry import DATA_SAMPLERS
-from .class_index import ClassIndex, build_class_index
+from .class_index import ClassIndex, build_class_index_distributed
 
 #: issued-but-unmatched records kept; far above any DataLoader prefetch depth
 MAX_OUTSTANDING = 4096
@@ -140,16 +140,14 @@ class TiltedClassSampler(Sampler):
     def _build_index(self, dataset: Any, ignore_index: int,
                      exclude_classes: Sequence[Union[int, str]],
                      cache_dir: Optional[Union[str, bool]]) -> ClassIndex:
-        """Rank 0 builds (and caches) the class index first; the other ranks then load it."""
-        kwargs = dict(ignore_index=ignore_index, exclude_classes=exclude_classes,
-                      cache_dir=cache_dir)
-        if self.world_size > 1 and cache_dir is not False:
-            index = build_class_index(dataset, **kwargs) if self.rank == 0 else None
-            barrier()
-            if self.rank != 0:
-                index = build_class_index(dataset, progress=False, **kwargs)
-            return index
-        return build_class_index(dataset, progress=self.rank == 0, **kwargs)
+        """Rank 0 builds (and caches) the class index first; the other ranks then load it.
+
+        A failure on any rank makes every rank raise instead of waiting (see
+        :func:`~mmext.datasets.samplers.class_index.build_class_index_distributed`).
+        """
+        return build_class_index_distributed(
+            dataset, self.rank, self.world_size, ignore_index=ignore_index,
+            exclude_classes=exclude_classes, cache_dir=cache_dir)
 
     # ------------------------------------------------------------------ weights
     @property
@@ -306,7 +304,8 @@ class TiltedClassSampler(Sampler):
         self._skip_remaining = max(0, num - len(already))
 
     def state_dict(self) -> Dict[str, Any]:
-        """RNG state and the drawn-but-untrained records (plain Python types).
+        """RNG state and the drawn-but-untrained records (plain Python types), with the
+        dataset size, global batch size and class count they belong to.
 
         Returns:
             dict: The state.
@@ -318,7 +317,8 @@ class TiltedClassSampler(Sampler):
             pending=pending,
             epoch=self.epoch,
             global_batch_size=self.batch_size * self.world_size,
-            num_images=len(self.dataset))
+            num_images=len(self.dataset),
+            num_classes=self.num_classes)
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore :meth:`state_dict`; the pending records are replayed first.
@@ -327,11 +327,25 @@ class TiltedClassSampler(Sampler):
             state (dict): A :meth:`state_dict`.
 
         Raises:
-            ValueError: If the state belongs to a dataset of another size.
+            ValueError: If the state belongs to a dataset of another size or a sampler with
+                another number of classes (its pending batches would be replayed as batches
+                of the wrong classes). States saved before the class count was stored are
+                accepted when their pending classes lie in ``[0, num_classes)``.
         """
         if state.get('num_images') != len(self.dataset):
             raise ValueError(f"sampler state is for {state.get('num_images')} images, the "
                              f'dataset has {len(self.dataset)}')
+        num_classes = state.get('num_classes')
+        if num_classes is None:  # a state saved before num_classes was stored
+            out_of_range = [c for c, _ in state['pending'] if not 0 <= c < self.num_classes]
+            if out_of_range:
+                raise ValueError(f'sampler state has pending batches of class '
+                                 f'{out_of_range[0]}, the sampler has {self.num_classes} '
+                                 'classes')
+        elif int(num_classes) != self.num_classes:
+            raise ValueError(f'sampler state is for {num_classes} classes, the sampler has '
+                             f'{self.num_classes}: resume with the classes of the '
+                             'checkpoint')
         self._rng.bit_generator.state = state['rng']
         self.epoch = int(state.get('epoch', 0))
         self._pending.clear()

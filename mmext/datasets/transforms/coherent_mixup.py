@@ -28,6 +28,23 @@ def _num_instances(results: dict) -> int:
     return 0 if boxes is None else len(boxes)
 
 
+def _check_loaded(results: dict, what: str) -> None:
+    """Raise a clear error when ``results`` holds no decoded image (``img``).
+
+    Args:
+        results (dict): A sample (or the partner sample of ``mix_results``).
+        what (str): Which sample it is, for the message.
+    """
+    if 'img' not in results:
+        raise KeyError(
+            f'CoherentMixUp needs the loaded image results["img"] (plus the optional '
+            f'gt_bboxes, gt_bboxes_labels, gt_ignore_flags, gt_masks of LoadAnnotations) '
+            f'in {what}, which has only the keys {sorted(results)}. Usually CoherentMixUp '
+            'runs before the loading transforms: put LoadImageFromFile and LoadAnnotations '
+            "in the pipeline of the dataset wrapped by MultiImageMixDataset (they load "
+            "both images) and CoherentMixUp in MultiImageMixDataset's own pipeline.")
+
+
 def _instance_weights(results: dict) -> np.ndarray:
     """``results['gt_weights']`` as a float32 vector, ones when absent.
 
@@ -156,7 +173,12 @@ class CoherentMixUp(BaseTransform):
 
         Returns:
             dict: The mixed sample (see the class docstring for the keys).
+
+        Raises:
+            KeyError: When a sample has no ``img`` (the transform runs before the loading
+                transforms), naming the required keys and the fix.
         """
+        _check_loaded(results, 'the sample')
         if self.prob < 1.0 and np.random.rand() >= self.prob:
             results['gt_weights'] = _instance_weights(results)
             results['mixup_ratio'] = 1.0
@@ -168,6 +190,7 @@ class CoherentMixUp(BaseTransform):
                 'wrap the dataset in mmdet MultiImageMixDataset with CoherentMixUp in its '
                 f'pipeline (got {None if mix is None else len(mix)} partners)')
         other = mix[0]
+        _check_loaded(other, 'its partner results["mix_results"][0]')
         for key in ('gt_seg_map', 'gt_keypoints'):
             if key in results or key in other:
                 raise ValueError(f'CoherentMixUp does not mix "{key}"')

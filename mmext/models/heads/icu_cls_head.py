@@ -121,15 +121,20 @@ class ICUClsHead(ClsHead):
 
         Returns:
             dict[str, Tensor]: ``loss_icu_cls``, ``loss_icu_reg`` (and ``accuracy_top-k``
-            with ``cal_acc``).
+            with ``cal_acc``). An empty batch (no data sample) gives loss zeros that keep
+            the graph (the policy of every mmext loss,
+            :mod:`mmext.models.losses.empty_batch`) and no accuracy.
         """
-        if 'gt_score' in data_samples[0]:
+        if data_samples and 'gt_score' in data_samples[0]:
             raise ValueError(
                 'ICUClsHead needs hard labels (the margins and Eq. 14 are per class); '
                 'batch augmentations that produce gt_score (Mixup, CutMix) are not '
                 'supported')
         x = self.pre_logits(feats)
-        labels = torch.cat([i.gt_label for i in data_samples]).to(x.device).long()
+        if data_samples:
+            labels = torch.cat([i.gt_label for i in data_samples]).to(x.device).long()
+        else:  # empty batch
+            labels = torch.zeros(0, dtype=torch.long, device=x.device)
         distances, reg_mu, reg_sigma = self.classifier.forward_train(
             x, labels, reg_reduction=self.reg_reduction)
         num_dims = self.in_channels if self.classifier.use_log_det else 0
@@ -137,7 +142,7 @@ class ICUClsHead(ClsHead):
         losses['loss_icu_cls'] = self.loss_module(
             distances, labels, avg_factor=distances.size(0), num_dims=num_dims)
         losses['loss_icu_reg'] = self.lambda_mu * reg_mu + self.lambda_sigma * reg_sigma
-        if self.cal_acc:
+        if self.cal_acc and labels.numel():  # no accuracy of an empty batch
             acc = Accuracy.calculate(-distances.detach(), labels, topk=self.topk)
             losses.update({f'accuracy_top-{k}': a for k, a in zip(self.topk, acc)})
         return losses

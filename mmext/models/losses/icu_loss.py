@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.registry import MODELS
+from .empty_batch import empty_batch_loss
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -155,6 +156,10 @@ class ICULoss(nn.Module):
     The regulariser of Eq. 14 needs features and class parameters; the heads add it from
     :meth:`GaussianClassifier.forward_train` and report it under its own key.
 
+    Empty batch (``N = 0``): like every mmext loss (:mod:`mmext.models.losses.empty_batch`),
+    ``'mean'`` and ``'sum'`` give a zero that keeps the graph (``distances.sum() * 0``, not
+    the NaN of an empty mean), ``'none'`` an empty ``(0,)`` tensor.
+
     Args:
         alpha (float): Inter-class margin α >= 0 (Eq. 17). Paper: 1e-4.
         gamma (float): Intra-class margin γ >= 0 (Eq. 18). Paper: 1e-3.
@@ -219,6 +224,8 @@ class ICULoss(nn.Module):
                              f'{tuple(distances.shape)}')
         check_labels(label, distances.size(1))
         distances = distances.to(torch.promote_types(distances.dtype, torch.float32))
+        if distances.shape[0] == 0 and reduction != 'none':
+            return self.loss_weight * empty_batch_loss(distances)
         loss = _ICUCrossEntropy.apply(distances, label.long(), self.alpha, self.gamma,
                                       num_dims or 0)
         return self.loss_weight * _weight_reduce(loss, weight, reduction, avg_factor)

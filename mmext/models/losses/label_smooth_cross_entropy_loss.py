@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.registry import MODELS
+from .empty_batch import empty_batch_loss
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 _SIGMOID_MODES = ('eq3', 'gluoncv')
@@ -132,7 +133,10 @@ class LabelSmoothCrossEntropyLoss(nn.Module):
     ``ignore_index`` get weight 0, as in mmdet.
 
     With ``label_smooth_val=0`` every path is numerically identical to mmdet's
-    ``CrossEntropyLoss`` with the same arguments.
+    ``CrossEntropyLoss`` with the same arguments, except for empty batches: with ``N = 0``
+    the ``'mean'`` and ``'sum'`` reductions give a zero that keeps the graph
+    (``cls_score.sum() * 0``, where mmdet's ``'mean'`` is NaN) and ``'none'`` an empty
+    tensor, the policy of every mmext loss (:mod:`mmext.models.losses.empty_batch`).
 
     Args:
         label_smooth_val (float): :math:`\\epsilon` of Eq. 3, in ``[0, 1)`` (``[0, 0.5)`` for
@@ -231,6 +235,8 @@ class LabelSmoothCrossEntropyLoss(nn.Module):
         if ignore_index is None:
             ignore_index = self.ignore_index
         ignore_index = -100 if ignore_index is None else ignore_index
+        if cls_score.dim() > 0 and cls_score.shape[0] == 0 and reduction != 'none':
+            return self.loss_weight * empty_batch_loss(cls_score)  # not a NaN mean
         class_weight = None
         if self.class_weight is not None:
             class_weight = cls_score.new_tensor(self.class_weight)

@@ -41,8 +41,8 @@ A label equal to ``C`` (not ``ignore_index``) is a valid pixel that is negative 
 class, as in mmseg's CUDA path (``one_hot(num_classes + 1)[:, :num_classes]``); other labels
 outside ``[0, C]`` raise a ValueError.
 
-Empty batch (``N = 0``): like every mmext loss, a zero connected to the graph
-(``cls_score.sum() * 0``; an empty tensor for ``'none'``). Non-finite logits (NaN, +-inf),
+Empty batch (``N = 0``): like every mmext loss (:mod:`mmext.models.losses.empty_batch`), a
+zero connected to the graph (``cls_score.sum() * 0``; an empty tensor for ``'none'``). Non-finite logits (NaN, +-inf),
 ignored pixels included, give a non-finite loss: ``BCEWithLogits`` is NaN or inf there and
 the zero weight of an ignored pixel does not mask it (``nan * 0 = nan``), as in mmseg.
 float16/bfloat16 logits are computed (and returned) in float32.
@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.registry import MODELS
+from .empty_batch import empty_batch_loss
 
 REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -112,7 +113,7 @@ def seg_sigmoid_focal_loss(cls_score: Tensor,
         raise ValueError('avg_factor can not be used with reduction="sum"')
 
     if cls_score.shape[0] == 0 and reduction != 'none':
-        return cls_score.sum() * 0
+        return empty_batch_loss(cls_score)
 
     x = cls_score.float() if cls_score.dtype in (torch.float16, torch.bfloat16) \
         else cls_score

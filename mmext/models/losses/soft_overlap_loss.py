@@ -26,8 +26,9 @@ Non-finite logits: a NaN or +-inf anywhere in ``cls_score`` (ignored pixels incl
 every ratio it can reach NaN (all classes of the batch; with ``per_image`` all classes of
 that image), so a diverged model logs a non-finite loss, never a finite one.
 
-Empty batches (``N = 0``): like every mmext loss, the loss is a zero that keeps the graph
-(``cls_score.sum() * 0``; zeros of the ``'none'`` shape), not ``0 / 0``.
+Empty batches (``N = 0``): like every mmext loss (:mod:`mmext.models.losses.empty_batch`),
+the loss is a zero that keeps the graph (``cls_score.sum() * 0``; zeros of the ``'none'``
+shape), not ``0 / 0``.
 
 The ratios ``r = I / U`` come from one autograd function that never builds the one-hot
 tensor: ``I`` and ``g`` only need ``p`` at the labelled class, and the gradient (written in
@@ -43,6 +44,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from mmext.registry import MODELS
+from .empty_batch import empty_batch_loss
 
 
 def _valid_labels(cls_score: Tensor, label: Tensor, weight: Optional[Tensor],
@@ -332,13 +334,10 @@ class SoftOverlapLoss(nn.Module):
 
     def _empty_batch_loss(self, cls_score: Tensor, reduction: str) -> Tensor:
         """Zero (of the reduction's shape) that keeps the graph, for ``N = 0``."""
-        work = torch.float32 if cls_score.dtype in (torch.float16, torch.bfloat16) \
-            else cls_score.dtype
-        zero = cls_score.sum().to(work) * 0
         if reduction != 'none':
-            return zero
+            return empty_batch_loss(cls_score)
         shape = (0, cls_score.shape[1]) if self.per_image else (cls_score.shape[1], )
-        return zero + cls_score.new_zeros(shape, dtype=work)
+        return empty_batch_loss(cls_score, shape=shape)
 
 
 @MODELS.register_module()

@@ -34,6 +34,12 @@ Implementation notes:
   Ignored pixels do not enter the loss, as in ``F.cross_entropy``.
 * Images without any valid pixel are left out (``M`` counts the others); a batch without any
   valid pixel gives a zero loss that is still connected to the graph (zero gradients).
+* Empty batch (``N = 0``): like every mmext loss (:mod:`mmext.models.losses.empty_batch`), a
+  zero that keeps the graph (``cls_score.sum() * 0``; an empty ``(0,)`` tensor for
+  ``reduction='none'``).
+* ``class_weight`` must hold one finite, non-negative number per class, at least one of them
+  positive: all-zero weights would give every pixel weight 0, i.e. a loss of 0 with zero
+  gradients (training that silently learns nothing).
 * The per-(image, class) tables and the result are float64 for float64 logits and float32
   otherwise (float16/bfloat16 logits under AMP give a float32 loss).
 """
@@ -46,6 +52,7 @@ import torch.nn.functional as F
 from mmengine.fileio import load
 
 from mmext.registry import MODELS
+from .empty_batch import empty_batch_loss
 
 LEVELS = ('image', 'class')
 
@@ -148,6 +155,9 @@ def tilted_cross_entropy(pred: torch.Tensor,
         raise ValueError('expected pred (N, C, *spatial) and label (N, *spatial), got '
                          f'{tuple(pred.shape)} and {tuple(label.shape)}')
     num_imgs, num_classes = pred.shape[:2]
+    table_dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
+    if num_imgs == 0:  # empty batch: the policy of every mmext loss
+        return empty_batch_loss(pred, table_dtype, (0, ) if reduction == 'none' else None)
     label = label.long()
     ce = F.cross_entropy(pred, label, weight=class_weight, reduction='none',
                          ignore_index=ignore_index)
@@ -156,7 +166,6 @@ def tilted_cross_entropy(pred: torch.Tensor,
             raise ValueError(f'weight must have shape {tuple(ce.shape)}, got '
                              f'{tuple(weight.shape)}')
         ce = ce * weight.to(ce.dtype)
-    table_dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
 
     # per-(image, class) CE sums and pixel counts over one flat index; ignored -> bin C
     bins = torch.where(label == ignore_index, torch.full_like(label, num_classes), label)
@@ -202,12 +211,51 @@ def tilted_cross_entropy(pred: torch.Tensor,
     return loss.to(table_dtype)
 
 
+def read_class_weight(class_weight: Union[Sequence[float], np.ndarray, str]) -> List[float]:
+    """Per-class weights from a sequence or a file, validated.
+
+    Args:
+        class_weight (Sequence[float] | np.ndarray | str): The weights, or a file holding
+            them (``.npy``, or json / yaml / pkl as read by ``mmengine.fileio.load``).
+
+    Returns:
+        List[float]: One weight per class.
+
+    Raises:
+        ValueError: When the weights are not a flat sequence of numbers (e.g. a file
+            holding a dict), negative or non-finite, or all zero.
+    """
+    source = ''
+    if isinstance(class_weight, str):
+        source = f' (read from {class_weight})'
+        class_weight = np.load(class_weight) if class_weight.endswith('.npy') else load(
+            class_weight)
+    if isinstance(class_weight, dict):
+        raise ValueError(f'class_weight{source} is a dict with keys {list(class_weight)[:5]}'
+                         '; expected a list with one number per class, in class order')
+    try:
+        weights = [float(w) for w in np.asarray(class_weight, dtype=np.float64).reshape(-1)]
+    except (TypeError, ValueError) as e:
+        raise ValueError(f'class_weight{source} must be a list with one number per class, '
+                         f'got {type(class_weight).__name__} ({e})') from e
+    if not weights or any(w < 0 or not np.isfinite(w) for w in weights):
+        raise ValueError(f'class_weight{source} must be finite and non-negative, got '
+                         f'{weights}')
+    if not any(w > 0 for w in weights):
+        raise ValueError(f'class_weight{source} is all zero: every pixel would get weight 0, '
+                         'the loss would be 0 with zero gradients; give at least one class '
+                         'a positive weight')
+    return weights
+
+
 @MODELS.register_module()
 class TiltedCrossEntropyLoss(nn.Module):
     """Tilted cross-entropy (TCE paper, Eqs. 2/3), a drop-in for mmseg's ``loss_decode``.
 
     ``forward`` has the signature of mmseg's ``CrossEntropyLoss``; mmseg's decode heads call
-    it with ``ignore_index=head.ignore_index``.
+    it with ``ignore_index=head.ignore_index``. An empty batch (``N = 0``) gives a zero that
+    keeps the graph (``cls_score.sum() * 0``), the policy of every mmext loss
+    (:mod:`mmext.models.losses.empty_batch`).
 
     Args:
         tilt (float): The tilt ``t`` of Eqs. 2/3. ``t > 0`` promotes fairness, ``t < 0``
@@ -215,8 +263,9 @@ class TiltedCrossEntropyLoss(nn.Module):
             :func:`tilted_cross_entropy`). Defaults to 1.0.
         level (str): ``'image'`` (Eq. 2) or ``'class'`` (Eq. 3). Defaults to ``'image'``.
         class_weight (list[float] | str, optional): Weight per class, or a file to read it
-            from (``.npy``, json, yaml, pkl), as in mmseg. See :func:`tilted_cross_entropy`
-            for how it enters each level. Defaults to None.
+            from (``.npy``, json, yaml, pkl), as in mmseg: finite, non-negative, not all zero
+            (see :func:`read_class_weight`). See :func:`tilted_cross_entropy` for how it
+            enters each level. Defaults to None.
         ignore_index (int, optional): If set, overrides the ``ignore_index`` passed to
             ``forward`` (mmseg's heads pass their own). Defaults to None.
         reduction (str): ``'mean'``, ``'sum'`` or ``'none'`` (class level only).
@@ -246,13 +295,8 @@ class TiltedCrossEntropyLoss(nn.Module):
             raise ValueError(f'tilt must be finite, got {tilt}')
         if not loss_name.startswith('loss_'):
             raise ValueError(f"loss_name must start with 'loss_', got {loss_name!r}")
-        if isinstance(class_weight, str):
-            class_weight = np.load(class_weight) if class_weight.endswith('.npy') else load(
-                class_weight)
         if class_weight is not None:
-            class_weight = [float(w) for w in np.asarray(class_weight).reshape(-1)]
-            if any(w < 0 or not np.isfinite(w) for w in class_weight):
-                raise ValueError('class_weight must be finite and non-negative')
+            class_weight = read_class_weight(class_weight)
         self.tilt = tilt
         self.level = level
         self.class_weight: Optional[Sequence[float]] = class_weight

@@ -1,28 +1,21 @@
-"""Tests of the shared per-image class index."""
+"""Tests of the shared per-image class index: building, caching, distributed building."""
+import json
 import os
 import os.path as osp
+import signal
+import subprocess
+import sys
 import time
+import warnings
+import zipfile
 
 import numpy as np
 import pytest
 from PIL import Image
+from tests.damaged_files import truncate
 
 from mmext.datasets.samplers import class_index as ci_mod
-from mmext.datasets.samplers.class_index import ClassIndex, build_class_index
-
-
-def test_class_index_api():
-    index = ClassIndex.from_lists([[3, 1, 1], [], [0, 2], [5]], num_classes=6)
-    assert len(index) == 4 and index.num_classes == 6
-    assert [r.tolist() for r in index.image_classes] == [[1, 3], [], [0, 2], [5]]
-    assert index.images_of_class(1).tolist() == [0]
-    assert index.images_of_class(4).tolist() == []
-    assert index.classes_present().tolist() == [0, 1, 2, 3, 5]
-    assert index.class_counts().tolist() == [1, 1, 1, 1, 0, 1]
-    filtered = index.without([1, 5])
-    assert [r.tolist() for r in filtered.image_classes] == [[3], [], [0, 2], []]
-    with pytest.raises(ValueError, match='class ids'):
-        ClassIndex.from_lists([[7]], num_classes=3)
+from mmext.datasets.samplers.class_index import build_class_index
 
 
 def _write_seg_dataset(root, maps):
@@ -188,3 +181,113 @@ def test_mmdet_coco_dataset(tmp_path):
     for i in range(len(ds)):
         name = osp.basename(ds.get_data_info(i)['img_path'])
         assert index.image_classes[i].tolist() == expected[name]
+
+
+def _random_maps(num, seed=0, size=32):
+    """Label maps of random classes 0-3 and ignore (255), large enough that a truncated PNG
+    keeps its header (Pillow then says 'image file is truncated')."""
+    rng = np.random.default_rng(seed)
+    return [rng.choice([0, 1, 2, 3, 255], size=(size, size)) for _ in range(num)]
+
+
+@pytest.mark.parametrize('num_workers', [1, 2])
+def test_truncated_label_map_is_named(tmp_path, num_workers):
+    maps = _random_maps(70)  # >= 64 maps: the thread pool decodes them with 2 workers
+    _write_seg_dataset(tmp_path / 'd', maps)
+    damaged = truncate(osp.join(tmp_path, 'd', 'ann', '037.png'))
+    ds = _seg_dataset(tmp_path / 'd')
+    with pytest.raises(OSError) as info:
+        build_class_index(ds, cache_dir=False, num_workers=num_workers, progress=False)
+    assert str(info.value).startswith(f'label map {damaged} cannot be decoded (OSError: '
+                                      'image file is truncated')
+
+
+def _damage(path, how):
+    if how == 'partial_copy':
+        truncate(path)
+    elif how == 'empty':
+        open(path, 'wb').close()
+    elif how == 'garbage':
+        with open(path, 'wb') as f:
+            f.write(os.urandom(300))
+    elif how == 'other_layout':  # a readable npz without the index arrays
+        with open(path, 'wb') as f:
+            np.savez(f, something=np.arange(3))
+    elif how == 'wrong_length':  # a readable index of another dataset size
+        with open(path, 'wb') as f:
+            np.savez(f, offsets=np.array([0, 1]), classes=np.array([2]))
+
+
+@pytest.mark.parametrize('how', ['partial_copy', 'empty', 'garbage', 'other_layout',
+                                 'wrong_length'])
+def test_unreadable_cache_is_rebuilt_with_a_warning(tmp_path, monkeypatch, how):
+    _write_seg_dataset(tmp_path / 'd', MAPS)
+    ds = _seg_dataset(tmp_path / 'd')
+    cache = str(tmp_path / 'cache')
+    first = build_class_index(ds, cache_dir=cache, progress=False)
+    (name, ) = os.listdir(cache)
+    cache_file = osp.join(cache, name)
+    _damage(cache_file, how)
+    if how == 'partial_copy':  # what used to escape the rebuild on every later run
+        with pytest.raises(zipfile.BadZipFile):
+            np.load(cache_file)
+    with pytest.warns(UserWarning, match=f'class index cache {cache_file} is unreadable'):
+        again = build_class_index(ds, cache_dir=cache, progress=False)
+    # by hand from MAPS (255 ignored)
+    assert [r.tolist() for r in again.image_classes] == [[0, 1], [2], [0, 3], []]
+    assert np.array_equal(again.classes, first.classes)
+    # the rebuilt cache is written back: the next run loads it without decoding or warning
+
+    def no_decode(*args, **kwargs):
+        raise AssertionError('the rewritten cache should have been loaded')
+
+    monkeypatch.setattr(ci_mod, 'label_map_classes', no_decode)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        third = build_class_index(ds, cache_dir=cache, progress=False)
+    assert np.array_equal(third.offsets, first.offsets)
+
+
+@pytest.mark.timeout(55)
+@pytest.mark.skipif(sys.platform != 'linux', reason='gloo launch tested on linux')
+def test_real_two_process_gloo_class_index(tmp_path):
+    """torchrun, 2 CPU processes on gloo: a failure on one rank is raised on both, at once."""
+    maps_dir = tmp_path / 'maps'
+    maps_dir.mkdir()
+    maps = _random_maps(8, seed=1)
+    for i, arr in enumerate(maps):
+        Image.fromarray(arr.astype(np.uint8)).save(maps_dir / f'{i:02d}.png')
+    damaged = truncate(str(maps_dir / '05.png'))
+    worker = osp.join(osp.dirname(__file__), 'dist_class_index_worker.py')
+    out = tmp_path / 'result.json'
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node',
+         '2', worker, str(tmp_path), str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        start_new_session=True)  # its own process group: a timeout kills the workers too
+    try:
+        log, _ = proc.communicate(timeout=50)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        log, _ = proc.communicate()
+        pytest.fail(f'the two ranks did not finish within 50 s:\n{log[-3000:]}')
+    assert proc.returncode == 0, log[-3000:]
+    result = json.loads(out.read_text())
+    for case, ranks in result.items():
+        assert all(r['seconds'] < 10 for r in ranks), (case, ranks)  # nobody waited
+    ok0, ok1 = result['ok']
+    assert ok0['ok'] == ok1['ok'] == [sorted({i % 4, (i + 1) % 4}) for i in range(24)]
+    r0, r1 = result['fail_rank0']
+    assert (r0['error'], r0['message']) == ('OSError', 'injected failure on rank 0')
+    assert r1['error'] == 'RuntimeError'
+    assert r1['message'] == ('rank 0 failed to build the class index: OSError: injected '
+                             'failure on rank 0')
+    r0, r1 = result['fail_rank1']
+    assert (r1['error'], r1['message']) == ('OSError', 'injected failure on rank 1')
+    assert r0['error'] == 'RuntimeError' and r0['message'].startswith('rank 1 failed')
+    r0, r1 = result['truncated_png']
+    assert r0['error'] == 'OSError' and r0['message'].startswith(f'label map {damaged} ')
+    assert r1['error'] == 'RuntimeError' and damaged in r1['message']

@@ -213,3 +213,39 @@ def test_without_hook_the_record_queue_is_bounded():
             for _ in range(120):
                 next(it)
     assert len(sampler._issued) == 50
+
+
+def test_state_of_a_sampler_with_another_class_count_is_refused():
+    """Its pending batches are images of its classes: replaying them here would train on
+    batches whose class means something else."""
+    rng = np.random.default_rng(3)
+    rows = random_index(rng, 30, 4)
+    a = make_sampler(rows, 4, batch_size=2, infinite=True)
+    it = iter(a)
+    for _ in range(3):
+        next(it)  # drawn, not trained on: pending in the state
+    state = a.state_dict()
+    assert state['num_classes'] == 4 and len(state['pending']) == 3
+    b = make_sampler(rows, 6, batch_size=2, infinite=True)  # same images, 6 classes
+    with pytest.raises(ValueError, match='sampler state is for 4 classes, the sampler has 6'):
+        b.load_state_dict(state)
+    assert not b._pending
+    same = make_sampler(rows, 4, batch_size=2, infinite=True, seed=9)
+    same.load_state_dict(state)
+    assert [r.indices for r in same._pending] == [r.indices for r in a._issued]
+
+
+def test_state_saved_without_the_class_count():
+    """States written before the class count was stored: accepted when the pending classes
+    exist here, refused otherwise."""
+    rows = [[0, 1], [1, 2], [2, 0], [1]] * 5
+    a = make_sampler(rows, 3, batch_size=2, infinite=True)
+    it = iter(a)
+    next(it)
+    legacy = {k: v for k, v in a.state_dict().items() if k != 'num_classes'}
+    b = make_sampler(rows, 3, batch_size=2, infinite=True)
+    b.load_state_dict(legacy)
+    assert [r.indices for r in b._pending] == [r.indices for r in a._issued]
+    legacy['pending'] = [(5, legacy['pending'][0][1])]  # a class this sampler does not have
+    with pytest.raises(ValueError, match='pending batches of class 5, the sampler has 3'):
+        make_sampler(rows, 3, batch_size=2, infinite=True).load_state_dict(legacy)

@@ -191,6 +191,26 @@ def test_bad_arguments_and_inputs():
         CoherentMixUp()(a)
 
 
+def test_missing_image_names_the_keys_and_the_usual_cause():
+    """Before the loading transforms (e.g. LoadImageFromFile in MultiImageMixDataset's own
+    pipeline after CoherentMixUp) the sample only holds paths; a bare KeyError 'img' said
+    nothing about the fix."""
+    unloaded = dict(img_path='a.png', img_id=0, mix_results=[dict(img_path='b.png')])
+    for prob in (1.0, 0.0):  # also when this sample is not mixed
+        with pytest.raises(KeyError) as info:
+            CoherentMixUp(prob=prob)(copy.deepcopy(unloaded))
+        message = info.value.args[0]
+        assert 'CoherentMixUp needs the loaded image results["img"]' in message
+        assert "in the sample, which has only the keys ['img_id', 'img_path', " \
+            "'mix_results']" in message
+        assert 'runs before the loading transforms' in message
+        assert 'LoadImageFromFile' in message and 'MultiImageMixDataset' in message
+    a, b = _pair()
+    del b['img']
+    with pytest.raises(KeyError, match=r'in its partner results\["mix_results"\]\[0\]'):
+        CoherentMixUp()(a)
+
+
 def test_repr_and_registry():
     init_default_scope('mmdet')
     transform = TRANSFORMS.build(dict(type='mmext.CoherentMixUp', alpha=1.0, beta=1.0))

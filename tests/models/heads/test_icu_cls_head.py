@@ -159,3 +159,18 @@ def test_non_finite_features_give_non_finite_losses(bad, use_log_det):
     assert not torch.isfinite(head((x, ))[4]).any()
     assert not torch.isfinite(losses['loss_icu_cls'])
     assert not torch.isfinite(losses['loss_icu_reg'])
+
+
+@pytest.mark.parametrize('use_log_det, gamma', [(True, 1e-3), (False, 0.0)])
+def test_empty_batch_gives_zero_losses_that_keep_the_graph(use_log_det, gamma):
+    """No sample (N = 0) used to raise IndexError (``data_samples[0]``)."""
+    head = _head(cal_acc=True, use_log_det=use_log_det, gamma=gamma)
+    x = torch.zeros(0, 3, dtype=torch.float64, requires_grad=True)
+    losses = head.loss((x, ), [])
+    assert set(losses) == {'loss_icu_cls', 'loss_icu_reg'}  # no accuracy of nothing
+    for value in losses.values():
+        assert value.shape == () and value.item() == 0.0 and value.requires_grad
+    sum(losses.values()).backward()
+    assert x.grad.shape == (0, 3)
+    for param in (head.means, head.log_vars):  # every parameter takes part (DDP)
+        assert param.grad is not None and torch.all(param.grad == 0)

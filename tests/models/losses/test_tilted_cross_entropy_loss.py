@@ -261,6 +261,54 @@ def test_errors_are_clear():
         tilted_cross_entropy(pred, label, 1.0, reduction='sum', avg_factor=2.0)
 
 
+def test_all_zero_class_weight_is_refused():
+    """Every pixel would get weight 0: a loss of 0 with zero gradients, training silently."""
+    pred, label = make_batch(seed=8)
+    for level in ('image', 'class'):  # what it used to do
+        silent = tilted_cross_entropy(pred.requires_grad_(), label, 1.0, level,
+                                      class_weight=torch.zeros(5, dtype=pred.dtype),
+                                      ignore_index=IGNORE)
+        (grad, ) = torch.autograd.grad(silent, pred)
+        assert silent.item() == 0 and not grad.any()
+    for weights in ([0.0] * 5, [0, 0, 0, 0, 0], torch.zeros(5).numpy()):
+        with pytest.raises(ValueError, match='class_weight is all zero'):
+            TiltedCrossEntropyLoss(class_weight=weights)
+    assert TiltedCrossEntropyLoss(class_weight=[0, 0, 1, 0, 0]).class_weight == \
+        [0.0, 0.0, 1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize('ext', ['json', 'yaml', 'pkl'])
+def test_class_weight_files(tmp_path, ext):
+    from mmengine.fileio import dump
+    good = str(tmp_path / f'good.{ext}')
+    dump([0.5, 1.0, 2.0], good)
+    assert TiltedCrossEntropyLoss(class_weight=good).class_weight == [0.5, 1.0, 2.0]
+    as_dict = str(tmp_path / f'dict.{ext}')  # e.g. the output of an analysis script
+    dump(dict(classes=['a', 'b', 'c'], weights=[0.5, 1.0, 2.0]), as_dict)
+    with pytest.raises(ValueError, match=f'class_weight \\(read from {as_dict}\\) is a dict '
+                       r"with keys \['classes', 'weights'\]; expected a list"):
+        TiltedCrossEntropyLoss(class_weight=as_dict)
+    zeros = str(tmp_path / f'zeros.{ext}')
+    dump([0, 0, 0], zeros)
+    with pytest.raises(ValueError, match=f'read from {zeros}.* is all zero'):
+        TiltedCrossEntropyLoss(class_weight=zeros)
+    words = str(tmp_path / f'words.{ext}')
+    dump(['a', 'b'], words)
+    with pytest.raises(ValueError, match='one number per class'):
+        TiltedCrossEntropyLoss(class_weight=words)
+
+
+def test_class_weight_npy_file_and_bad_values(tmp_path):
+    import numpy as np
+    path = str(tmp_path / 'w.npy')
+    np.save(path, np.array([1.0, 3.0]))
+    assert TiltedCrossEntropyLoss(class_weight=path).class_weight == [1.0, 3.0]
+    with pytest.raises(ValueError, match='finite and non-negative'):
+        TiltedCrossEntropyLoss(class_weight=[1.0, -1.0])
+    with pytest.raises(ValueError, match='finite and non-negative'):
+        TiltedCrossEntropyLoss(class_weight=[1.0, float('nan')])
+
+
 def test_drop_in_for_mmseg_decode_head():
     from mmengine.registry import init_default_scope
     from mmengine.structures import PixelData
