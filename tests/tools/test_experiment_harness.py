@@ -1,0 +1,151 @@
+"""tools/experiments/harness.py and report.py on fake training runs (no real training).
+
+The fake "train" process writes mmengine's ``<work_dir>/<timestamp>/vis_data/scalars.json``
+with 4 validation records whose mIoU depends on the variant and seed, so the caching, the
+resume after a failure, the statistics and the report can be checked against numbers
+computed here by hand.
+"""
+import json
+import os
+import os.path as osp
+import sys
+
+import pytest
+from tools.experiments import harness, report
+
+FAKE_TRAIN = r'''
+import json, os, sys
+work_dir, variant, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(os.path.join(os.path.dirname(work_dir), 'calls.txt'), 'a') as f:
+    f.write(f'{variant} {seed}\n')
+if os.path.exists(os.path.join(os.path.dirname(work_dir), 'fail_' + variant)):
+    sys.exit(3)
+d = os.path.join(work_dir, '20260101_000000', 'vis_data')
+os.makedirs(d)
+final = {'base': 50.0, 'better': 53.0, 'worse': 45.0}[variant] + seed
+curve = {'base': [20, 40, 49, 50], 'better': [20, 41, 52, 53], 'worse': [10, 30, 43, 45]}
+with open(os.path.join(d, 'scalars.json'), 'w') as f:
+    for k, step in enumerate((10, 20, 30, 40)):
+        f.write(json.dumps({'loss': 1.0 / (k + 1), 'step': step, 'w/a': 0.1 * k}) + '\n')
+        m = curve[variant][k] + seed
+        f.write(json.dumps({'mIoU': m, 'worstIoU': m - 30, 'step': step}) + '\n')
+'''
+
+CFG = 'configs/digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py'
+
+
+def make_study(converge_tol=1.0):
+    variants = [harness.Variant('base', CFG, ('a=1',)),
+                harness.Variant('better', CFG, ('a=2',), 'base'),
+                harness.Variant('worse', CFG, ('a=3',), 'base')]
+    claims = [harness.Claim('better is better', 'better', 'base', 'mIoU'),
+              harness.Claim('worse is better', 'worse', 'base', 'mIoU'),
+              harness.Claim('worse lowers worst', 'worse', 'base', 'worstIoU', -1)]
+    return harness.Study(name='fake', title='Fake study', variants=variants, seeds=(0, 1, 2),
+                         schedule=('s=1',), metrics=[('mIoU', 'mIoU')], claims=claims,
+                         setup=['- fake'], converge_tol=converge_tol, train_scalars=('w/',))
+
+
+@pytest.fixture
+def fake_runner(tmp_path, monkeypatch):
+    script = tmp_path / 'fake_train.py'
+    script.write_text(FAKE_TRAIN)
+
+    def command(self, variant, seed, run_dir):
+        return [sys.executable, str(script), run_dir, variant.name, str(seed)]
+
+    monkeypatch.setattr(harness.Runner, 'command', command)
+    runs = tmp_path / 'runs'
+
+    def calls():
+        path = runs / 'calls.txt'
+        return path.read_text().split('\n')[:-1] if path.exists() else []
+    return runs, calls
+
+
+def test_runs_are_cached_and_a_failed_study_resumes(fake_runner):
+    runs, calls = fake_runner
+    study = make_study()
+    (runs).mkdir()
+    (runs / 'fail_worse').write_text('')
+    with pytest.raises(RuntimeError, match='3 of 9 runs failed'):
+        harness.Runner(study, str(runs), jobs=1).run()
+    first = calls()
+    assert sorted(first) == sorted(f'{v} {s}' for v in ('base', 'better', 'worse')
+                                   for s in (0, 1, 2))  # the healthy runs all finished
+    (runs / 'fail_worse').unlink()
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    again = calls()[len(first):]
+    # only the failed pairs ran again; the finished ones came from the cache
+    assert sorted(again) == ['worse 0', 'worse 1', 'worse 2']
+    assert [(r['variant'], r['seed']) for r in records] == [
+        (v, s) for v in ('base', 'better', 'worse') for s in (0, 1, 2)]
+    n = len(calls())
+    cached = harness.Runner(study, str(runs), jobs=2).run()
+    assert len(calls()) == n and all(r['cached'] for r in cached)
+    rec = cached[4]  # better, seed 1
+    assert rec['final']['mIoU'] == 54 and [v['step'] for v in rec['val']] == [10, 20, 30, 40]
+    assert rec['scalars'][-1] == [40, {'w/a': pytest.approx(0.3)}]
+    assert rec['cpu_s'] >= 0 and rec['wall_s'] > 0
+
+
+def test_a_changed_option_is_a_new_run(fake_runner):
+    runs, calls = fake_runner
+    study = make_study()
+    harness.Runner(study, str(runs), jobs=1).run()
+    n = len(calls())
+    study.schedule = ('s=2',)
+    harness.Runner(study, str(runs), jobs=1).run()
+    assert len(calls()) == 2 * n
+
+
+def test_quick_runs_use_their_own_options(fake_runner):
+    study = make_study()
+    study.quick = ('q=1',)
+    normal = harness.Runner(study, '/x').options(study.variants[1])
+    quick = harness.Runner(study, '/x', quick=True).options(study.variants[1])
+    assert normal == ['s=1', 'a=2'] and quick == ['s=1', 'a=2', 'q=1']
+    assert harness.Runner(study, '/x').run_dir(study.variants[1], 0) != \
+        harness.Runner(study, '/x', quick=True).run_dir(study.variants[1], 0)
+
+
+def test_report_statistics_and_verdicts(fake_runner, tmp_path):
+    runs, _ = fake_runner
+    study = make_study()
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    md = report.write_report(study, records, str(tmp_path / 'out'), command='python fake.py',
+                             wall_s=60.0)
+    data = json.loads((tmp_path / 'out' / 'fake.json').read_text())
+    assert (tmp_path / 'out' / 'fake.png').stat().st_size > 0
+    assert (tmp_path / 'out' / 'fake.md').read_text() == md
+    assert 'Produced by `python fake.py`' in md
+    # baseline: last interval 49 -> 50, gain 1.0 <= tol: converged, no warning
+    assert data['convergence'][0]['gain'] == pytest.approx(1.0)
+    assert data['convergence'][0]['converged'] and 'not converged' not in md
+    by_name = {c['claim']: c for c in data['claims']}
+    # better - base = 3 for every seed: sd 0, interval [3, 3]
+    assert by_name['better is better']['diffs'] == [3.0, 3.0, 3.0]
+    assert by_name['better is better']['verdict'] == 'reproduced'
+    assert by_name['worse is better']['verdict'] == 'not reproduced'
+    assert by_name['worse lowers worst']['verdict'] == 'reproduced'  # worstIoU 5 lower
+    assert '| better | base | +3.00 | +3.00 | +3.00 | +3.00 [+3.00, +3.00] |' in md
+    assert '| base | 51.00 ± 1.00 |' in md  # seeds 0, 1, 2 -> 50, 51, 52
+    assert len(data['runs']) == 9 and all('command' in r for r in data['runs'])
+
+
+def test_report_flags_an_unconverged_baseline(fake_runner, tmp_path):
+    runs, _ = fake_runner
+    study = make_study(converge_tol=0.5)
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    md = report.write_report(study, records, str(tmp_path), command='c', wall_s=1.0)
+    assert md.split('\n')[2].startswith('**Baseline not converged: base**')
+
+
+def test_study_rejects_unknown_variants():
+    v = [harness.Variant('a', CFG)]
+    with pytest.raises(ValueError, match='unknown baseline'):
+        harness.Study('s', 't', [harness.Variant('a', CFG, (), 'zz')], (0,), (), [], [], [])
+    with pytest.raises(ValueError, match='unknown variant'):
+        harness.Study('s', 't', v, (0,), (), [], [harness.Claim('c', 'a', 'b', 'mIoU')], [])
+    with pytest.raises(ValueError, match='duplicate'):
+        harness.Study('s', 't', v + v, (0,), (), [], [], [])
