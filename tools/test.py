@@ -1,28 +1,55 @@
 """Evaluate a checkpoint with an mmdet / mmseg / mmpretrain config that uses mmext.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json]
+                         [--show] [--show-dir DIR] [--wait-time S] [--tta]
+                         [--cfg-options k=v ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [args]
 
-Prints the metrics; ``--out`` also writes them to a JSON file.
+Prints the metrics; ``--out`` also writes them to a JSON file (unlike mmseg/mmdet, whose
+``--out`` dumps predictions).
+
+``--show`` / ``--show-dir DIR`` draw the predictions with the config's visualization hook, as
+mmseg's/mmdet's ``tools/test.py`` (details in
+:func:`mmext.utils.launch.trigger_visualization_hook`): ``--show-dir`` writes one image per
+test image under DIR (mmdet: ``DIR/<image name>``; mmseg:
+``DIR/vis_data/vis_image/test_<image name>_0.png``); ``--show`` needs a display and fails with
+a message pointing to ``--show-dir`` on a machine without one. ``--tta`` tests with the
+config's ``tta_model`` and ``tta_pipeline`` (:func:`mmext.utils.launch.enable_tta`).
 """
 import argparse
 import json
 import os
 import os.path as osp
 import sys
+from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmext  # noqa: E402,F401
 from mmext.utils.launch import (build_runner, common_args,  # noqa: E402
-                                prepare_cfg, set_local_rank_env)
+                                enable_tta, prepare_cfg, set_local_rank_env,
+                                trigger_visualization_hook)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line (``argv``; default ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description='Test a model with mmext')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='show the predictions in a window (needs a display)')
+    parser.add_argument(
+        '--show-dir',
+        help='write the images with the predictions drawn under this directory')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='seconds each --show window stays')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="test-time augmentation with the config's tta_model and tta_pipeline")
     common_args(parser)
     args = parser.parse_args(argv)
     set_local_rank_env(args.local_rank)
@@ -39,7 +66,8 @@ def _jsonable(value):
     return value
 
 
-def main(argv=None) -> dict:
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Test the checkpoint with the config and flags of ``argv``; return the metrics."""
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
@@ -49,6 +77,10 @@ def main(argv=None) -> dict:
         cfg_options=args.cfg_options,
         launcher=args.launcher,
         load_from=args.checkpoint)
+    trigger_visualization_hook(
+        cfg, show=args.show, show_dir=args.show_dir, wait_time=args.wait_time)
+    if args.tta:
+        enable_tta(cfg)
     runner = build_runner(cfg)
     metrics = runner.test()
     if args.out and runner.rank == 0:

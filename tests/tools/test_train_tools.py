@@ -1,4 +1,5 @@
-"""End-to-end runs of mmext's tools: resume after a kill, test, --amp, 2-process gloo DDP."""
+"""End-to-end runs of mmext's tools: resume after a kill, test, --amp, 2-process gloo DDP;
+the launch scripts' usage line."""
 import json
 import os
 import os.path as osp
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from .conftest import DET_CFG, REPO, SEG_CFG, SHORT, free_port, run, tool_env
@@ -88,6 +90,64 @@ def test_dist_train_two_processes_gloo(workspace):
     assert ckpt['meta']['iter'] == 3
     # the DDP wrapper was stripped (keys of the plain model)
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])
+
+
+def _fake_launchers(tmp_path):
+    """``python`` and ``srun`` stand-ins that record their arguments instead of launching."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    for name in ('python', 'srun'):
+        fake = bin_dir / name
+        fake.write_text(f'#!/bin/sh\necho {name} "$@" >> {tmp_path / "launched"}\n')
+        fake.chmod(0o755)
+    env = dict(os.environ, PYTHON=str(bin_dir / 'python'),
+               PATH=str(bin_dir) + os.pathsep + os.environ['PATH'])
+    return env, tmp_path / 'launched'
+
+
+LAUNCH_SCRIPTS = {
+    'dist_train.sh': 'CONFIG NUM_PROCS [train.py args]',
+    'dist_test.sh': 'CONFIG CHECKPOINT NUM_PROCS [test.py args]',
+    'slurm_train.sh': 'PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]',
+    'slurm_test.sh': 'PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]',
+}
+
+
+@pytest.mark.parametrize('script, args', [
+    ('dist_train.sh', []), ('dist_train.sh', ['cfg.py']), ('dist_train.sh', ['cfg.py', 'two']),
+    ('dist_test.sh', []), ('dist_test.sh', ['cfg.py', 'ckpt.pth']),
+    ('dist_test.sh', ['cfg.py', 'ckpt.pth', '0']),
+    ('slurm_train.sh', []), ('slurm_train.sh', ['part', 'job', 'cfg.py']),
+    ('slurm_test.sh', []), ('slurm_test.sh', ['part', 'job', 'cfg.py']),
+])
+def test_launch_scripts_print_usage_without_their_arguments(tmp_path, script, args):
+    """They used to start torchrun / srun, which failed with an unrelated error."""
+    env, launched = _fake_launchers(tmp_path)
+    path = osp.join(REPO, 'tools', script)
+    out = subprocess.run(['bash', path, *args], env=env, capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 2
+    assert out.stderr == f'usage: bash {path} {LAUNCH_SCRIPTS[script]}\n'
+    assert not launched.exists()
+
+
+@pytest.mark.parametrize('script, args, expected', [
+    ('dist_train.sh', ['cfg.py', '2', '--amp'],
+     '--nproc_per_node=2 --master_port=29500 tools/train.py cfg.py --launcher pytorch --amp'),
+    ('dist_test.sh', ['cfg.py', 'c.pth', '3'],
+     '--nproc_per_node=3 --master_port=29500 tools/test.py cfg.py c.pth --launcher pytorch'),
+    ('slurm_train.sh', ['p', 'j', 'cfg.py', 'wd', '--amp'],
+     'tools/train.py cfg.py --work-dir=wd --launcher=slurm --amp'),
+    ('slurm_test.sh', ['p', 'j', 'cfg.py', 'c.pth'],
+     'tools/test.py cfg.py c.pth --launcher=slurm'),
+])
+def test_launch_scripts_with_their_arguments_launch(tmp_path, script, args, expected):
+    env, launched = _fake_launchers(tmp_path)
+    env.pop('PORT', None)
+    out = subprocess.run(['bash', osp.join(REPO, 'tools', script), *args], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert launched.read_text().rstrip('\n').endswith(expected)
 
 
 CLS_CFG = osp.join(REPO, 'configs/digits/resnet-tiny_1xb32-1k_digits-cls.py')
