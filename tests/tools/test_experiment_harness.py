@@ -26,7 +26,8 @@ final = {'base': 50.0, 'better': 53.0, 'worse': 45.0}[variant] + seed
 curve = {'base': [20, 40, 49, 50], 'better': [20, 41, 52, 53], 'worse': [10, 30, 43, 45]}
 with open(os.path.join(d, 'scalars.json'), 'w') as f:
     for k, step in enumerate((10, 20, 30, 40)):
-        f.write(json.dumps({'loss': 1.0 / (k + 1), 'step': step, 'w/a': 0.1 * k}) + '\n')
+        f.write(json.dumps({'loss': 1.0 / (k + 1), 'step': step}) + '\n')
+        f.write(json.dumps({'w/a': 0.1 * k, 'step': step}) + '\n')
         m = curve[variant][k] + seed
         f.write(json.dumps({'mIoU': m, 'worstIoU': m - 30, 'step': step}) + '\n')
 '''

@@ -207,12 +207,13 @@ def read_scalars(work_dir: str, primary: str,
                 step = rec.get('step', rec.get('iter'))
                 if primary in rec:
                     val.append(rec)
-                elif 'loss' in rec:
+                    continue
+                if 'loss' in rec:
                     loss.append([step, rec['loss']])
-                    kept = {k: v for k, v in rec.items()
-                            if any(k.startswith(p) for p in prefixes)}
-                    if kept:
-                        scalars.append([step, kept])
+                # hooks may log their scalars in records of their own (no 'loss' key)
+                kept = {k: v for k, v in rec.items() if any(k.startswith(p) for p in prefixes)}
+                if kept:
+                    scalars.append([step, kept])
     return dict(val=val, loss=loss, scalars=scalars)
 
 
@@ -250,6 +251,8 @@ class Runner:
         if osp.isfile(result):
             with open(result) as f:
                 rec = json.load(f)
+            # re-read the logged curves, so a report can use scalars asked for later
+            rec.update(read_scalars(run_dir, self.study.primary, self.study.train_scalars))
             rec['cached'] = True
             return rec
         os.makedirs(run_dir, exist_ok=True)
