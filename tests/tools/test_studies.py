@@ -82,8 +82,10 @@ def test_tce_quick_end_to_end(tmp_path):
     assert all(len(r['val']) == 4 for r in data['runs'])  # validated at 4 points
     assert (tmp_path / 'tce_digits.png').stat().st_size > 0
     assert '## Verdicts' in md and 'Table 3' in md
+    # the weight-range section is there (4 quick iterations log no weights yet; the rows
+    # come from hook scalars, checked in test_experiment_harness.py)
     weights = md.split('## Stochastic TCE class weights')[1].split('##')[0]
-    assert '| Stochastic TCE t=1 | 0 |' in weights and '| Stochastic TCE t=0.1 | 0 |' in weights
+    assert '| variant | seed | min w over training |' in weights
 
 
 def test_control_batch_sizes_are_the_rounded_balance_batch_means():
