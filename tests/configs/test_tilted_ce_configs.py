@@ -1,12 +1,13 @@
 """Every config of configs/tilted_ce parses and builds its loss, evaluator and (Stochastic TCE)
 batch sampler and hook; two full-scale models are built and run one loss step; the Focal
-configs read alpha from the class-frequency tool's JSON and refuse to load without it; the
-README maps every config."""
+configs inherit alpha from the config base file the class-frequency tool writes and refuse to
+load without it; the README maps every config."""
 import copy
 import glob
 import json
 import os
 import os.path as osp
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -57,31 +58,36 @@ def test_readme_maps_every_config():
         assert name in readme, name
 
 
-ALPHA_FILES = {  # the Focal configs' focal_alpha_file, relative to the working directory
-    11: osp.join('data', 'digits_seg', 'class_pixel_frequency.json'),
-    19: osp.join('data', 'cityscapes', 'class_pixel_frequency.json'),
-    150: osp.join('data', 'ade', 'ADEChallengeData2016', 'class_pixel_frequency.json'),
+ALPHA_BASES = {  # the full-scale Focal configs' alpha bases (the digits one is committed)
+    19: 'focal_alpha_cityscapes.py',
+    150: 'focal_alpha_ade20k.py',
 }
+tool = load_script('tools/analysis/class_pixel_frequency.py')
 
 
-def write_alpha_files(root):
-    """Write class-frequency JSONs as the tool does (alpha_c proportional to 1 / (c + 1))."""
+def configs_with_alpha_bases(root):
+    """Copy configs/ under ``root`` and write the full-scale alpha bases there as the tool
+    does (alpha_c proportional to 1 / (c + 1)); returns the copied tilted_ce folder and the
+    alphas per class count (11: the committed digits base)."""
+    shutil.copytree(osp.join(REPO, 'configs'), osp.join(root, 'configs'))
+    folder = osp.join(root, 'configs', 'tilted_ce')
     alphas = {}
-    for k, rel in ALPHA_FILES.items():
+    for k, base in ALPHA_BASES.items():
         inv = 1.0 / np.arange(1, k + 1)
         alphas[k] = (inv / inv.sum()).tolist()
-        path = osp.join(root, rel)
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        with open(path, 'w') as f:
-            json.dump(dict(focal_alpha=alphas[k]), f)
-    return alphas
+        tool.write_alpha_base(osp.join(folder, '_base_', base),
+                              dict(config='c.py', split='train',
+                                   classes=[str(c) for c in range(k)], focal_alpha=alphas[k]),
+                              ['c.py'])
+    committed = Config.fromfile(osp.join(FOLDER, '_base_', 'focal_alpha_digits-seg.py'))
+    alphas[11] = committed.focal_alpha
+    return folder, alphas
 
 
 @pytest.mark.parametrize('name', NAMES)
-def test_config_parses_and_builds(name, tmp_path, monkeypatch):
-    alphas = write_alpha_files(str(tmp_path))
-    monkeypatch.chdir(tmp_path)  # the Focal configs read alpha relative to the cwd
-    cfg = Config.fromfile(osp.join(FOLDER, name))
+def test_config_parses_and_builds(name, tmp_path):
+    folder, alphas = configs_with_alpha_bases(str(tmp_path))
+    cfg = Config.fromfile(osp.join(folder, name))
     assert cfg.custom_imports == dict(imports=['mmext'], allow_failed_imports=False)
     num_classes = cfg.model.decode_head.num_classes
     if 'cityscapes' in name or 'ade20k' in name:
@@ -146,40 +152,57 @@ def test_full_model_builds_and_computes_its_loss(name):
     assert torch.isfinite(losses['decode.loss_tce' if '_tce-' in name else 'decode.loss_ce'])
 
 
-def test_focal_reads_alpha_from_the_frequency_tool(tmp_path, monkeypatch):
-    tool = load_script('tools/analysis/class_pixel_frequency.py')
-    focal_alpha = tool.focal_alpha
+def test_focal_inherits_alpha_from_the_base_the_tool_writes(tmp_path):
     counts = np.arange(1, 20) * 1000
-    alpha = focal_alpha(counts)
-    path = tmp_path / 'data' / 'cityscapes' / 'class_pixel_frequency.json'
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(dict(focal_alpha=alpha.tolist())))
-    monkeypatch.chdir(tmp_path)  # the config's path is relative to the working directory
-    cfg = Config.fromfile(
-        osp.join(FOLDER, 'deeplabv3plus_r101-d8_focal_4xb2-80k_cityscapes-512x1024.py'))
+    alpha = tool.focal_alpha(counts)
+    inv = 1.0 / (counts / counts.sum())
+    np.testing.assert_allclose(alpha, inv / inv.sum())  # Sec. 3, by hand
+    shutil.copytree(osp.join(REPO, 'configs'), str(tmp_path / 'configs'))
+    base = tmp_path / 'configs' / 'tilted_ce' / '_base_' / 'focal_alpha_cityscapes.py'
+    tool.write_alpha_base(str(base), dict(config='x.py', split='train',
+                                          classes=[f'c{i}' for i in range(19)],
+                                          focal_alpha=alpha.tolist()), ['x.py'])
+    text = base.read_text()
+    assert 'class_pixel_frequency.py x.py' in text and 'focal_alpha = [' in text
+    cfg = Config.fromfile(str(tmp_path / 'configs' / 'tilted_ce' /
+                              'deeplabv3plus_r101-d8_focal_4xb2-80k_cityscapes-512x1024.py'))
     assert cfg.model.decode_head.loss_decode.alpha == pytest.approx(alpha.tolist())
     assert cfg.model.decode_head.loss_decode.gamma == 2.0
-    for key in ('json', 'osp', '_f'):
-        assert key not in cfg  # module objects and the file handle are dropped
+    with pytest.raises(ValueError, match='must end with .py'):
+        tool.write_alpha_base(str(tmp_path / 'a.json'), dict(config='x', split='train',
+                                                              classes=[], focal_alpha=[]))
 
 
-@pytest.mark.parametrize('name', [n for n in NAMES if '_focal_' in n])
-def test_focal_without_alpha_file_is_an_error(name, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no data/... here
-    with pytest.raises(FileNotFoundError, match='class_pixel_frequency.py'):
-        Config.fromfile(osp.join(FOLDER, name))
-    # the documented explicit option: a leaf config that sets focal_alpha itself
+def test_digits_alpha_base_is_the_tools_output_on_the_digits_data():
+    """The committed digits base is the normalised inverse pixel frequency (by hand) of the
+    digits train split's pixel counts, when that data has been built on this machine."""
+    committed = Config.fromfile(osp.join(FOLDER, '_base_', 'focal_alpha_digits-seg.py'))
+    assert len(committed.focal_alpha) == 11 and committed.focal_alpha_classes[0] == 'background'
+    assert sum(committed.focal_alpha) == pytest.approx(1.0)
+    path = osp.join(REPO, 'data', 'digits_seg', 'class_pixel_frequency.json')
+    if not osp.isfile(path):
+        pytest.skip('digits data not built on this machine')
+    with open(path) as f:
+        counts = np.array(json.load(f)['pixel_count'], dtype=np.float64)
+    inv = counts.sum() / counts
+    np.testing.assert_allclose(committed.focal_alpha, inv / inv.sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize('name', [n for n in NAMES if '_focal_' in n and 'digits' not in n])
+def test_focal_without_alpha_base_is_an_error(name, tmp_path):
+    shutil.copytree(osp.join(REPO, 'configs'), str(tmp_path / 'configs'))
+    folder = str(tmp_path / 'configs' / 'tilted_ce')
+    base = 'focal_alpha_cityscapes.py' if 'cityscapes' in name else 'focal_alpha_ade20k.py'
+    if osp.exists(osp.join(folder, '_base_', base)):  # a user's own generated file
+        os.remove(osp.join(folder, '_base_', base))
+    with pytest.raises(FileNotFoundError, match=base):
+        Config.fromfile(osp.join(folder, name))
+    # the documented explicit option: a leaf that sets focal_alpha itself (with any base)
     text = open(osp.join(FOLDER, name)).read()
-    assert text.count('focal_alpha = None') == 1
-    leaf = tmp_path / name
-    leaf.write_text(text.replace('focal_alpha = None', 'focal_alpha = 0.25').replace(
-        "_base_ = ['./", f"_base_ = ['{FOLDER}/"))
-    cfg = Config.fromfile(str(leaf))
-    assert cfg.model.decode_head.loss_decode.alpha == 0.25
-    # a wrong number of alphas is refused
-    num_classes = 11 if 'digits' in name else 19 if 'cityscapes' in name else 150
-    path = tmp_path / ALPHA_FILES[num_classes]
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(dict(focal_alpha=[0.5, 0.5])))
-    with pytest.raises(ValueError, match=f'2 entries, .* {num_classes} classes'):
-        Config.fromfile(osp.join(FOLDER, name))
+    assert text.count('focal_alpha = _base_.focal_alpha') == 1
+    with open(osp.join(folder, '_base_', base), 'w') as f:
+        f.write('focal_alpha = [0.5]\n')
+    leaf = osp.join(folder, 'leaf.py')
+    with open(leaf, 'w') as f:
+        f.write(text.replace('focal_alpha = _base_.focal_alpha', 'focal_alpha = 0.25'))
+    assert Config.fromfile(leaf).model.decode_head.loss_decode.alpha == 0.25

@@ -12,10 +12,13 @@ pixels are not counted). The alphas sum to 1, so each lies in ``[0, 1]`` as mmse
 ``FocalLoss(alpha=[...])`` requires. A class without any pixel gets alpha 0 (with a warning).
 
     python tools/analysis/class_pixel_frequency.py CONFIG [--split train] \\
-        [--out data/cityscapes/class_pixel_frequency.json] [--cfg-options k=v ...]
+        [--out data/cityscapes/class_pixel_frequency.json] \\
+        [--out-base configs/tilted_ce/_base_/focal_alpha_cityscapes.py] [--cfg-options k=v ...]
 
-The JSON holds ``classes``, ``pixel_count``, ``frequency`` and ``focal_alpha``; the Focal
-configs of ``configs/tilted_ce`` read ``focal_alpha`` from it.
+The JSON (``--out``) holds ``classes``, ``pixel_count``, ``frequency`` and ``focal_alpha``.
+``--out-base`` writes a config base file defining ``focal_alpha`` (and ``focal_alpha_classes``):
+the Focal configs of ``configs/tilted_ce`` list it in their ``_base_`` and use
+``_base_.focal_alpha``, so no config runs file-reading code.
 """
 import argparse
 import json
@@ -119,6 +122,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     parser.add_argument('config', help='a config with <split>_dataloader.dataset')
     parser.add_argument('--split', default='train', help='train, val or test')
     parser.add_argument('--out', help='JSON output path')
+    parser.add_argument('--out-base', help='config base file (.py) defining focal_alpha')
     parser.add_argument('--num-workers', type=int, default=min(8, os.cpu_count() or 1))
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config settings, as in tools/train.py')
@@ -154,7 +158,37 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=2)
         print(f'written to {args.out}')
+    if args.out_base:
+        write_alpha_base(args.out_base, result, argv)
+        print(f'written to {args.out_base}')
     return result
+
+
+def write_alpha_base(path: str, result: Dict[str, Any],
+                     argv: Optional[Sequence[str]] = None) -> None:
+    """Write ``focal_alpha`` as a config base file (what the Focal configs inherit).
+
+    Args:
+        path (str): The ``.py`` file to write.
+        result (dict): What :func:`main` computed (``config``, ``split``, ``classes``,
+            ``focal_alpha``).
+        argv (Sequence[str], optional): The command-line arguments, recorded in the header.
+    """
+    if not path.endswith('.py'):
+        raise ValueError(f'--out-base {path}: a config base file must end with .py')
+    command = ' '.join(['python tools/analysis/class_pixel_frequency.py',
+                        *(sys.argv[1:] if argv is None else argv)])
+    alphas = ',\n    '.join(f'{a!r}' for a in result['focal_alpha'])
+    text = (
+        '# Focal-loss alpha of the TCE paper (Sec. 3): the normalised inverse class pixel\n'
+        f"# frequency of the {result['split']} split of {result['config']}.\n"
+        '# Written by (do not edit; rerun it instead):\n'
+        f'#   {command}\n'
+        f"focal_alpha_classes = {list(result['classes'])!r}\n"
+        f'focal_alpha = [\n    {alphas},\n]\n')
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
 
 
 if __name__ == '__main__':

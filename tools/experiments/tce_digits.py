@@ -36,7 +36,6 @@ from tools.experiments.harness import (Claim, Study, Variant,  # noqa: E402
 
 # --- settings (fixed before running; see the module docstring) --------------------------
 SEEDS = (0, 1, 2)
-ALPHA_FILE = 'data/digits_seg/class_pixel_frequency.json'
 CFG = 'configs/tilted_ce/deeplabv3plus_r18-tiny_{}_1xb8-2k_digits-seg.py'
 SCHEDULE = digits.SCHEDULE
 # ----------------------------------------------------------------------------------------
@@ -116,10 +115,10 @@ SETUP = [
 def prepare(study: Study) -> None:
     """Build the study's data once (before parallel runs) and fix the Focal alpha.
 
-    The Focal config reads alpha at load time from ``ALPHA_FILE`` of the configs' 64x64
-    data (so that file must exist); the study trains on its own 48x48 data, so the alpha of
-    *that* train split (``<data_root>/class_pixel_frequency.json``, same tool) is given to the
-    Focal variant as ``model.decode_head.loss_decode.alpha``.
+    The Focal config inherits the alpha of the configs' 64x64 data
+    (``configs/tilted_ce/_base_/focal_alpha_digits-seg.py``); the study trains on its own
+    48x48 data, so the alpha of *that* train split (``<data_root>/class_pixel_frequency.json``,
+    same tool) is given to the Focal variant as ``model.decode_head.loss_decode.alpha``.
     """
     import json
     from tools.analysis import class_pixel_frequency
@@ -127,9 +126,6 @@ def prepare(study: Study) -> None:
     cwd = os.getcwd()
     os.chdir(REPO)  # the configs' data_root is relative to the working directory
     try:
-        if not osp.isfile(ALPHA_FILE):
-            class_pixel_frequency.main([CFG.format('mcce'), '--out', ALPHA_FILE,
-                                        '--num-workers', '2'])
         study_alpha = osp.join(digits.DATA_ROOT, 'class_pixel_frequency.json')
         if not osp.isfile(study_alpha):
             class_pixel_frequency.main([CFG.format('mcce'), '--out', study_alpha,
