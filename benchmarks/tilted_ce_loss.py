@@ -106,7 +106,8 @@ def main() -> None:
     losses = {n: build_loss(n) for n in LOSSES}
     steps = {n: timed(functools.partial(step, losses[n], logits, label),
                       clock=time.perf_counter) for n in LOSSES}
-    ms = {n: 1e3 * t for n, t in medians(run_interleaved(steps, args.rounds, warmup=1)).items()}
+    med = medians(run_interleaved(steps, args.rounds, warmup=1))
+    ms = {n: 1e3 * t for n, t in med.items()}
     time_ratios = ratios(ms, 'mmseg_ce')
     mem = {n: measure_memory(n, shape) for n in LOSSES}
     logits_bytes = logits.numel() * logits.element_size()
