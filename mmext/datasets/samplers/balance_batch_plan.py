@@ -1,11 +1,18 @@
 """Epoch-plan building blocks of :class:`~.BalanceBatchSampler` (one rank's part).
 
-The steps are those of the sampler's module docstring: :meth:`PartPlan.build` runs the
-stream (seeds, new-class fillers, discard and reselect), :meth:`PartPlan.class_fill` is the
-bounded class-driven fill, :meth:`PartPlan.top_up` completes a batch to exactly
-``batch_max`` images in the fixed-size mode and :meth:`PartPlan.pad_batch` makes the
-batches that equalise the ranks' batch counts. Classes are bit masks (bit ``c`` set when
-the image holds class ``c``); positions index the rank's part of the epoch permutation.
+The algorithm is stated once, in the module docstring of
+:mod:`mmext.datasets.samplers.balance_batch_sampler` (steps 1-6); here each step is one
+method of :class:`PartPlan`:
+
+* :meth:`PartPlan.build` walks the stream: every unused image seeds a batch (steps 2, 4);
+* :meth:`PartPlan._select_stream_fillers` / :meth:`PartPlan._scan_stream`: new-class
+  fillers from the stream, discard and reselect (steps 2-3);
+* :meth:`PartPlan.class_fill`: the bounded class-driven fill (step 3);
+* :meth:`PartPlan.top_up`: the fixed-size completion to ``batch_max`` images (step 3b);
+* :meth:`PartPlan.pad_batch`: the batches that equalise the ranks' counts (step 5).
+
+Classes are bit masks (bit ``c`` set when the image holds class ``c``); positions index
+the rank's part of the epoch permutation.
 """
 import random
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
