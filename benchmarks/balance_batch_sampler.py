@@ -35,10 +35,8 @@ Usage::
 """
 import argparse
 import io
-import json
 import os
 import os.path as osp
-import platform
 import shutil
 import sys
 import tempfile
@@ -54,8 +52,7 @@ from torch.utils.data import BatchSampler, DataLoader  # noqa: E402
 
 from mmext.datasets.samplers import (BalanceBatchSampler, ClassIndex,  # noqa: E402
                                      build_class_index)
-
-RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+from timing import machine_info, median, timed, verdict, write_results  # noqa: E402
 
 
 def make_index(num_images: int, num_classes: int, seed: int = 0) -> ClassIndex:
@@ -113,14 +110,12 @@ def time_plans(index: ClassIndex, batch_max: int, batch_cl: int, world: int) -> 
     sampler = BalanceBatchSampler(base, batch_size=batch_max, batch_cl=batch_cl,
                                   class_index=index)
     build = time.perf_counter() - t0
-    times, lengths = [], []
-    for epoch in range(3):
-        t0 = time.perf_counter()
-        lengths.append(len(sampler.plan(epoch)))
-        times.append(time.perf_counter() - t0)
+    lengths = []
+    times = [timed(lambda: lengths.append(len(sampler.plan(epoch))), clock=time.perf_counter)()
+             for epoch in range(3)]
     plan = sampler.plan(2)
     return dict(batch_max=batch_max, batch_cl=batch_cl, world_size=world,
-                build_s=round(build, 3), plan_s=round(float(np.median(times)), 3),
+                build_s=round(build, 3), plan_s=round(median(times), 3),
                 batches=len(plan), batches_per_epoch=lengths, mean_batch_size=round(
                     float(np.mean([len(b) for b in plan])), 2), **sampler.epoch_stats)
 
@@ -135,9 +130,9 @@ def epoch_throughput(dataset, batch_sampler) -> float:
     """
     loader = DataLoader(dataset, batch_sampler=batch_sampler, num_workers=0,
                         collate_fn=pseudo_collate)
-    t0 = time.thread_time()
-    images = sum(len(batch['idx']) for batch in loader)
-    return images / (time.thread_time() - t0)
+    images = []
+    seconds = timed(lambda: images.append(sum(len(batch['idx']) for batch in loader)))()
+    return images[0] / seconds
 
 
 def loader_cases(args: argparse.Namespace) -> list:
@@ -164,7 +159,7 @@ def loader_throughput(n: int, size: int, num_classes: int, repeats: int) -> dict
         chunks = [order[a % n:a % n + (b - a)] for a, b in zip(cuts[:-1], cuts[1:])]
         same.append(epoch_throughput(dataset, chunks))
         ours.append(epoch_throughput(dataset, balance))
-    ours_m, ref_m, same_m = (float(np.median(v)) for v in (ours, ref, same))
+    ours_m, ref_m, same_m = (median(v) for v in (ours, ref, same))
     return dict(image_size=size, images=n, balance=ours_m, default=ref_m, same_sizes=same_m,
                 ratio=ours_m / ref_m, ratio_same_sizes=ours_m / same_m,
                 mean_batch_size=float(np.mean(sizes)),
@@ -222,7 +217,7 @@ def time_index_cache(args: argparse.Namespace) -> dict:
         rebuild_s = time.perf_counter() - t0
         return dict(label_maps=len(dataset), map_size='500x375', threads=workers,
                     first_build_s=round(first_s, 2),
-                    second_load_s=round(float(np.median(loads)), 3),
+                    second_load_s=round(median(loads), 3),
                     second_load_runs_s=[round(x, 3) for x in loads], same_index=same,
                     rebuild_after_change_s=round(rebuild_s, 2),
                     rebuilt_sees_change=rebuilt.image_classes[0].tolist() == [7],
@@ -236,26 +231,23 @@ def write_index_results(res: dict) -> None:
     res = dict(benchmark='balance_batch_class_index', target='second_load_s <= ~1 s',
                passed=bool(res['second_load_s'] <= 1.0 and res['same_index']
                            and res['rebuilt_sees_change']), **res)
-    os.makedirs(RESULT_DIR, exist_ok=True)
-    with open(osp.join(RESULT_DIR, 'balance_batch_class_index.json'), 'w') as f:
-        json.dump(res, f, indent=2)
-    with open(osp.join(RESULT_DIR, 'balance_batch_class_index.md'), 'w') as f:
-        f.write(
-            'Written by `benchmarks/balance_batch_sampler.py --sections index` (CPU, '
-            f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}, {os.cpu_count()} cores '
-            'shared with other jobs).\n\n'
-            f'Class index of an mmseg `BaseSegDataset` with {res["label_maps"]} label maps '
-            f'({res["map_size"]}, VOC-aug size) through `build_class_index`:\n\n'
-            '| step | seconds |\n|---|---|\n'
-            f'| first build ({res["threads"]} decoding threads, progress bar, cache written) '
-            f'| {res["first_build_s"]:.2f} |\n'
-            f'| second load from the cache (median of 3: {res["second_load_runs_s"]}) | '
-            f'{res["second_load_s"]:.3f} |\n'
-            f'| rebuild after one label map changed | {res["rebuild_after_change_s"]:.2f} |'
-            f'\n\nSecond load returns the same index: {res["same_index"]}; the rebuild sees '
-            f'the changed map: {res["rebuilt_sees_change"]}; cache files: '
-            f'{res["cache_files"]}. Target: second load <= ~1 s: '
-            f'{"PASS" if res["passed"] else "FAIL"}.\n')
+    write_results(
+        'balance_batch_class_index', res,
+        'Written by `benchmarks/balance_batch_sampler.py --sections index` (CPU, '
+        f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}, {os.cpu_count()} cores '
+        'shared with other jobs).\n\n'
+        f'Class index of an mmseg `BaseSegDataset` with {res["label_maps"]} label maps '
+        f'({res["map_size"]}, VOC-aug size) through `build_class_index`:\n\n'
+        '| step | seconds |\n|---|---|\n'
+        f'| first build ({res["threads"]} decoding threads, progress bar, cache written) '
+        f'| {res["first_build_s"]:.2f} |\n'
+        f'| second load from the cache (median of 3: {res["second_load_runs_s"]}) | '
+        f'{res["second_load_s"]:.3f} |\n'
+        f'| rebuild after one label map changed | {res["rebuild_after_change_s"]:.2f} |'
+        f'\n\nSecond load returns the same index: {res["same_index"]}; the rebuild sees '
+        f'the changed map: {res["rebuilt_sees_change"]}; cache files: '
+        f'{res["cache_files"]}. Target: second load <= ~1 s: '
+        f'{verdict(res["passed"])}.\n')
 
 
 def main() -> None:
@@ -320,41 +312,37 @@ def bench_sampler(args: argparse.Namespace) -> None:
         plans=plans, plan_target='plan_s <= 0.5', plan_passed=plan_ok, loader=loads,
         throughput_target='ratio >= 0.98 (vs DefaultSampler + BatchSampler(8))',
         throughput_passed=[r['ratio'] >= 0.98 for r in loads],
-        threads=os.environ.get('OMP_NUM_THREADS'),
-        machine=platform.processor() or platform.machine())
-    print(f'plan target: {"PASS" if plan_ok else "FAIL"}; throughput target: ' + ', '.join(
-        f'{r["image_size"]}px {"PASS" if r["ratio"] >= 0.98 else "FAIL"}' for r in loads))
+        **machine_info())
+    print(f'plan target: {verdict(plan_ok)}; throughput target: ' + ', '.join(
+        f'{r["image_size"]}px {verdict(r["ratio"] >= 0.98)}' for r in loads))
     if not args.quick:
-        os.makedirs(RESULT_DIR, exist_ok=True)
-        with open(osp.join(RESULT_DIR, 'balance_batch_sampler.json'), 'w') as f:
-            json.dump(result, f, indent=2)
         rows = '\n'.join(
             f'| {p["batch_max"]} | {p["batch_cl"]} | {p["world_size"]} | {p["plan_s"]:.3f} | '
             f'{p["build_s"]:.3f} | {", ".join(map(str, p["batches_per_epoch"]))} | '
             f'{p["mean_batch_size"]} | {p["short_batches"]} |' for p in plans)
-        with open(osp.join(RESULT_DIR, 'balance_batch_sampler.md'), 'w') as f:
-            f.write(
-                f'Written by `benchmarks/balance_batch_sampler.py` (CPU, OMP_NUM_THREADS='
-                f'{result["threads"]}).\n\n'
-                f'Epoch plan, {args.images} images x {args.classes} classes (target <= 0.5 s):'
-                '\n\n| batch_max | batch_cl | ranks | plan s | construction s | '
-                'batches (epochs 0-2) | '
-                'mean batch size | short batches |\n|---|---|---|---|---|---|---|---|\n'
-                f'{rows}\n\nDataLoader throughput, num_workers=0, {args.repeats} alternating '
-                'epochs per sampler, median images/s; each item decodes an in-memory PNG image '
-                'and label map of the given size. "same sizes" is DefaultSampler\'s order cut '
-                'into the batch sizes of the Balance-batch plan: the ratio against it is the '
-                'cost of the sampler itself; the rest of the gap to BatchSampler(8) is the '
-                'DataLoader\'s per-batch cost of the smaller batches that batch_cl asks for '
-                '(the paper limits every batch to batch_cl classes).\n\n'
-                '| image size | images | DefaultSampler + BatchSampler(8) | same sizes | '
-                'BalanceBatchSampler(8, batch_cl=8) | ratio (target >= 0.98) | '
-                'ratio vs same sizes | mean batch size |\n|---|---|---|---|---|---|---|---|\n'
-                + '\n'.join(
-                    f'| {r["image_size"]} | {r["images"]} | {r["default"]:.0f} | '
-                    f'{r["same_sizes"]:.0f} | {r["balance"]:.0f} | {r["ratio"]:.3f} '
-                    f'{"PASS" if r["ratio"] >= 0.98 else "FAIL"} | {r["ratio_same_sizes"]:.3f} | '
-                    f'{r["mean_batch_size"]:.2f} |' for r in loads) + '\n')
+        write_results(
+            'balance_batch_sampler', result,
+            f'Written by `benchmarks/balance_batch_sampler.py` (CPU, OMP_NUM_THREADS='
+            f'{result["threads"]}).\n\n'
+            f'Epoch plan, {args.images} images x {args.classes} classes (target <= 0.5 s):'
+            '\n\n| batch_max | batch_cl | ranks | plan s | construction s | '
+            'batches (epochs 0-2) | '
+            'mean batch size | short batches |\n|---|---|---|---|---|---|---|---|\n'
+            f'{rows}\n\nDataLoader throughput, num_workers=0, {args.repeats} alternating '
+            'epochs per sampler, median images/s; each item decodes an in-memory PNG image '
+            'and label map of the given size. "same sizes" is DefaultSampler\'s order cut '
+            'into the batch sizes of the Balance-batch plan: the ratio against it is the '
+            'cost of the sampler itself; the rest of the gap to BatchSampler(8) is the '
+            'DataLoader\'s per-batch cost of the smaller batches that batch_cl asks for '
+            '(the paper limits every batch to batch_cl classes).\n\n'
+            '| image size | images | DefaultSampler + BatchSampler(8) | same sizes | '
+            'BalanceBatchSampler(8, batch_cl=8) | ratio (target >= 0.98) | '
+            'ratio vs same sizes | mean batch size |\n|---|---|---|---|---|---|---|---|\n'
+            + '\n'.join(
+                f'| {r["image_size"]} | {r["images"]} | {r["default"]:.0f} | '
+                f'{r["same_sizes"]:.0f} | {r["balance"]:.0f} | {r["ratio"]:.3f} '
+                f'{verdict(r["ratio"] >= 0.98)} | {r["ratio_same_sizes"]:.3f} | '
+                f'{r["mean_batch_size"]:.2f} |' for r in loads) + '\n')
 
 if __name__ == '__main__':
     main()

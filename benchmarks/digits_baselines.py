@@ -15,7 +15,6 @@ import glob
 import json
 import os
 import os.path as osp
-import resource
 import sys
 import time
 from typing import Dict, List, Optional
@@ -31,6 +30,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import mmext  # noqa: E402,F401  (registration)
+from timing import write_results  # noqa: E402
 
 
 class _KeepMetrics(Hook):
@@ -53,16 +53,6 @@ def _scale_iters(cfg: Config, factor: float) -> None:
         for key in ('begin', 'end', 'T_max'):
             if key in scheduler:
                 scheduler[key] = min(max_iters, max(1, int(scheduler[key] * factor)))
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU time of this process (the training loop; not its loader workers).
-
-    On a shared machine this approximates the wall time the main process would take
-    alone on ``threads`` cores better than the wall time does.
-    """
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_one(config: str, work_root: str, factor: float,
@@ -95,13 +85,13 @@ def run_one(config: str, work_root: str, factor: float,
         DATASETS.build(dict(cfg[loader].dataset, lazy_init=True))
     build_s = time.perf_counter() - start
     keep = _KeepMetrics()
-    cpu_start = _cpu_seconds()
+    cpu_start = time.process_time()  # this process, not its loader workers
     start = time.perf_counter()
     runner = Runner.from_cfg(cfg)
     runner.register_hook(keep, priority='LOWEST')
     runner.train()
     train_s = time.perf_counter() - start
-    cpu_s = _cpu_seconds() - cpu_start
+    cpu_s = time.process_time() - cpu_start
     return dict(
         config=osp.relpath(config, REPO),
         build_s=round(build_s, 1),
@@ -146,12 +136,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             row['cfg_options'] = args.cfg_options
         print(json.dumps(row), flush=True)
         rows.append(row)
-    os.makedirs(args.out, exist_ok=True)
-    stem = osp.join(args.out, 'digits_baselines' + ('_quick' if args.quick else ''))
-    with open(stem + '.json', 'w') as f:
-        json.dump(rows, f, indent=1)
-    with open(stem + '.md', 'w') as f:
-        f.write(_markdown(rows))
+    write_results('digits_baselines' + ('_quick' if args.quick else ''), rows,
+                  _markdown(rows), result_dir=args.out, indent=1)
     print(_markdown(rows))
 
 

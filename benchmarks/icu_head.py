@@ -31,11 +31,8 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/icu_head.py [--quick] [--device cpu|cuda] [--profile]
 """
 import argparse
-import json
-import os
 import os.path as osp
 import platform
-import statistics
 import sys
 import time
 from typing import Callable, Dict
@@ -45,7 +42,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+from timing import medians, run_interleaved, timed, write_results  # noqa: E402
 
 
 def _sync(device: str) -> None:
@@ -122,21 +119,11 @@ def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], N
 
 
 def measure(steps: Dict[str, Callable[[], None]], rounds: int, device: str) -> Dict:
-    """Median seconds per step, candidates interleaved in every round."""
+    """Median seconds per step (3 warm-up rounds), candidates interleaved in every round."""
     clock = time.thread_time if device == 'cpu' else time.perf_counter
-    times = {name: [] for name in steps}
-    for name, step in steps.items():  # warm-up
-        for _ in range(3):
-            step()
-    _sync(device)
-    for _ in range(rounds):
-        for name, step in steps.items():
-            _sync(device)
-            start = clock()
-            step()
-            _sync(device)
-            times[name].append(clock() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    timed_steps = {name: timed(step, clock=clock, sync=lambda: _sync(device))
+                   for name, step in steps.items()}
+    return medians(run_interleaved(timed_steps, rounds, warmup=3))
 
 
 def profile(steps: Dict[str, Callable[[], None]], repeats: int = 10) -> None:
@@ -189,10 +176,7 @@ def main() -> None:
         print(f'{name:12s} {value * 1e3:8.3f} ms')
     for name, value in ratios.items():
         print(f'ratio {name:10s} {value:.2f}x')
-    os.makedirs(RESULT_DIR, exist_ok=True)
     tag = '' if args.device == 'cpu' else f'_{args.device}'
-    with open(osp.join(RESULT_DIR, f'icu_head{tag}.json'), 'w') as f:
-        json.dump(result, f, indent=2)
     lines = [
         f'# ICU head vs linear + CE, forward+backward ({args.device})', '',
         f'`python benchmarks/icu_head.py{" --quick" if args.quick else ""} --device '
@@ -227,8 +211,7 @@ def main() -> None:
         'slower between these passes than back to back. '
         '`--profile` prints the operator table.', ''
     ]
-    with open(osp.join(RESULT_DIR, f'icu_head{tag}.md'), 'w') as f:
-        f.write('\n'.join(lines))
+    write_results(f'icu_head{tag}', result, lines)
 
 
 if __name__ == '__main__':

@@ -21,15 +21,16 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/soft_overlap_losses.py [--quick]
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
-import platform
 import subprocess
 import sys
 import time
 
-RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+from timing import machine_info, median, run_interleaved, timed, verdict, write_results
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LOSSES = ('ce', 'mmseg_dice', 'soft_dice', 'soft_iou')
 LABELS = {
@@ -74,14 +75,14 @@ def worker(name: str, shape, repeats: int) -> dict:
     loss_fn(logits, label, ignore_index=255).backward()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     extra = (peak - before) * 1024 / (logits.numel() * logits.element_size())
-    times = []
-    for _ in range(repeats):
+
+    def reset_grad() -> None:
         logits.grad = None
-        t0 = time.perf_counter()
-        loss_fn(logits, label, ignore_index=255).backward()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return dict(loss=name, extra_memory_x_logits=extra, time_s=times[len(times) // 2])
+
+    step = timed(lambda _: loss_fn(logits, label, ignore_index=255).backward(),
+                 clock=time.perf_counter, prepare=reset_grad)
+    times = [step() for _ in range(repeats)]
+    return dict(loss=name, extra_memory_x_logits=extra, time_s=median(times))
 
 
 def run_worker(name: str, shape, repeats: int) -> dict:
@@ -92,11 +93,6 @@ def run_worker(name: str, shape, repeats: int) -> dict:
          ','.join(map(str, shape)), '--repeats', str(repeats)],
         capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def median(values):
-    values = sorted(values)
-    return values[len(values) // 2]
 
 
 def main() -> None:
@@ -113,10 +109,9 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, shape, args.repeats)))
         return
-    runs = {name: [] for name in LOSSES}
-    for _ in range(args.rounds):
-        for name in LOSSES:
-            runs[name].append(run_worker(name, shape, args.repeats))
+    runs = run_interleaved(
+        {name: functools.partial(run_worker, name, shape, args.repeats) for name in LOSSES},
+        args.rounds)
     summary = {}
     for name in LOSSES:
         summary[name] = dict(
@@ -136,25 +131,22 @@ def main() -> None:
               f'{s["time_vs_ce"]:.2f}x CE  extra peak memory {s["extra_memory_x_logits"]:.2f}x '
               'logits')
     print(f'targets (soft losses <= 1.3x CE time, <= 2x logits extra memory): '
-          f'{"PASS" if passed else "FAIL"}')
+          f'{verdict(passed)}')
     if not args.quick:
-        os.makedirs(RESULT_DIR, exist_ok=True)
         result = dict(benchmark='soft_overlap_losses', shape=shape, rounds=args.rounds,
                       repeats=args.repeats, summary=summary, runs=runs, passed=passed,
-                      threads=os.environ.get('OMP_NUM_THREADS'),
-                      machine=platform.processor() or platform.machine())
-        with open(osp.join(RESULT_DIR, 'soft_overlap_losses.json'), 'w') as f:
-            json.dump(result, f, indent=2)
-        with open(osp.join(RESULT_DIR, 'soft_overlap_losses.md'), 'w') as f:
-            f.write(f'Written by `benchmarks/soft_overlap_losses.py`: logits {shape} float32, '
-                    f'10 % ignored pixels, CPU, OMP_NUM_THREADS={result["threads"]}, median of '
-                    f'{args.rounds} fresh processes x {args.repeats} passes. Extra memory: peak '
-                    'RSS increase of one forward+backward over the allocated inputs, in units '
-                    'of the logits\' bytes (the logits\' gradient, 1x, included).\n\n'
-                    '| loss | fwd+bwd ms | time / CE | extra peak memory / logits |\n'
-                    '|---|---|---|---|\n' + '\n'.join(lines) + '\n\n'
-                    'Targets for the mmext losses: time <= 1.3x CE, extra memory <= 2x logits: '
-                    f'{"PASS" if passed else "FAIL"}.\n')
+                      **machine_info())
+        write_results(
+            'soft_overlap_losses', result,
+            f'Written by `benchmarks/soft_overlap_losses.py`: logits {shape} float32, '
+            f'10 % ignored pixels, CPU, OMP_NUM_THREADS={result["threads"]}, median of '
+            f'{args.rounds} fresh processes x {args.repeats} passes. Extra memory: peak '
+            'RSS increase of one forward+backward over the allocated inputs, in units '
+            'of the logits\' bytes (the logits\' gradient, 1x, included).\n\n'
+            '| loss | fwd+bwd ms | time / CE | extra peak memory / logits |\n'
+            '|---|---|---|---|\n' + '\n'.join(lines) + '\n\n'
+            'Targets for the mmext losses: time <= 1.3x CE, extra memory <= 2x logits: '
+            f'{verdict(passed)}.\n')
 
 
 if __name__ == '__main__':

@@ -16,22 +16,23 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/tilted_ce_loss.py [--quick]
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
-import platform
 import resource
 import subprocess
 import sys
 import time
-from typing import Dict, Tuple
+from typing import Tuple
 
-import numpy as np
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+from timing import (machine_info, medians, ratios, run_interleaved, timed,  # noqa: E402
+                    verdict, write_results)
+
 LOSSES = ('mmseg_ce', 'tce_image', 'tce_class')
 
 
@@ -103,27 +104,21 @@ def main() -> None:
         shape, args.rounds = (2, 19, 128, 256), 3
     logits, label = make_inputs(shape)
     losses = {n: build_loss(n) for n in LOSSES}
-    times: Dict[str, list] = {n: [] for n in LOSSES}
-    for n in LOSSES:  # warm-up
-        step(losses[n], logits, label)
-    for _ in range(args.rounds):
-        for n in LOSSES:
-            t0 = time.perf_counter()
-            step(losses[n], logits, label)
-            times[n].append(time.perf_counter() - t0)
-    ms = {n: 1e3 * float(np.median(v)) for n, v in times.items()}
+    steps = {n: timed(functools.partial(step, losses[n], logits, label),
+                      clock=time.perf_counter) for n in LOSSES}
+    med = medians(run_interleaved(steps, args.rounds, warmup=1))
+    ms = {n: 1e3 * t for n, t in med.items()}
+    time_ratios = ratios(ms, 'mmseg_ce')
     mem = {n: measure_memory(n, shape) for n in LOSSES}
     logits_bytes = logits.numel() * logits.element_size()
     result = dict(benchmark='tilted_ce_loss', shape=list(shape), rounds=args.rounds,
-                  threads=os.environ.get('OMP_NUM_THREADS'),
-                  machine=platform.processor() or platform.machine(),
-                  torch=torch.__version__, logits_mib=round(logits_bytes / 2**20, 1),
+                  **machine_info(), torch=torch.__version__, logits_mib=round(logits_bytes / 2**20, 1),
                   targets='time_ratio <= 1.3, extra_memory / logits_bytes <= 2')
     lines = ['| loss | fwd+bwd ms | time ratio | peak RSS increase MiB | extra vs mmseg CE '
              '(x logits) |', '|---|---|---|---|---|']
     passed = True
     for n in LOSSES:
-        ratio = ms[n] / ms['mmseg_ce']
+        ratio = time_ratios[n]
         extra = (mem[n] - mem['mmseg_ce']) / logits_bytes
         result[n] = dict(ms=round(ms[n], 2), time_ratio=round(ratio, 3),
                          peak_rss_increase_mib=round(mem[n] / 2**20, 1),
@@ -136,17 +131,15 @@ def main() -> None:
               f'{mem[n] / 2**20:.1f} MiB  extra vs CE {extra:+.3f} x logits')
     result['passed'] = bool(passed)
     print(f'logits {logits_bytes / 2**20:.1f} MiB; targets time <= 1.3x, extra memory <= 2x '
-          f'logits: {"PASS" if passed else "FAIL"}')
+          f'logits: {verdict(passed)}')
     if not args.quick:
-        os.makedirs(RESULT_DIR, exist_ok=True)
-        with open(osp.join(RESULT_DIR, 'tilted_ce_loss.json'), 'w') as f:
-            json.dump(result, f, indent=2)
-        with open(osp.join(RESULT_DIR, 'tilted_ce_loss.md'), 'w') as f:
-            f.write(f'Logits {tuple(shape)} float32 ({logits_bytes / 2**20:.1f} MiB), CPU, '
-                    f'OMP_NUM_THREADS={result["threads"]}, median of {args.rounds} rounds.\n\n')
-            f.write('\n'.join(lines) + '\n\n')
-            f.write(f'Targets (issue): time ratio <= 1.3 and extra memory <= 2x logits for '
-                    f'both levels: {"PASS" if passed else "FAIL"}.\n')
+        write_results(
+            'tilted_ce_loss', result,
+            f'Logits {tuple(shape)} float32 ({logits_bytes / 2**20:.1f} MiB), CPU, '
+            f'OMP_NUM_THREADS={result["threads"]}, median of {args.rounds} rounds.\n\n' +
+            '\n'.join(lines) + '\n\n' +
+            f'Targets (issue): time ratio <= 1.3 and extra memory <= 2x logits for '
+            f'both levels: {verdict(passed)}.\n')
 
 
 if __name__ == '__main__':

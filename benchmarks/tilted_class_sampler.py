@@ -15,10 +15,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/tilted_class_sampler.py [--quick]
 """
 import argparse
-import json
-import os
 import os.path as osp
-import platform
 import sys
 import time
 from types import SimpleNamespace
@@ -34,8 +31,7 @@ from torch.utils.data import BatchSampler  # noqa: E402
 
 from mmext.datasets.samplers import ClassIndex, TiltedClassSampler  # noqa: E402
 from mmext.engine.hooks import TiltedClassHook  # noqa: E402
-
-RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+from timing import machine_info, median, verdict, write_results  # noqa: E402
 
 
 class PathDataset(BaseDataset):
@@ -101,7 +97,7 @@ def main() -> None:
         hook.after_train_iter(runner, i, data_batch, outputs=dict(loss=float(loss)))
         hook_times.append(time.perf_counter() - t0)
     hook_ms = 1e3 * float(np.mean(hook_times))
-    hook_median = 1e3 * float(np.median(hook_times))
+    hook_median = 1e3 * median(hook_times)
     hook_p99 = 1e3 * float(np.percentile(hook_times, 99))
 
     # --- sampler throughput vs DefaultSampler + BatchSampler ----------------------------
@@ -132,33 +128,28 @@ def main() -> None:
         hook_p99_ms=round(hook_p99, 4), sampler_us_per_batch=round(ours_us, 2),
         default_sampler_us_per_batch=round(ref_us, 2),
         sampler_time_ratio=round(ours_us / ref_us, 3),
-        target='hook_ms_per_iter <= 1', passed=bool(hook_ms <= 1.0),
-        threads=os.environ.get('OMP_NUM_THREADS'),
-        machine=platform.processor() or platform.machine())
+        target='hook_ms_per_iter <= 1', passed=bool(hook_ms <= 1.0), **machine_info())
     print(f'TiltedClassHook.after_train_iter: {hook_ms:.3f} ms/iter (median {hook_median:.3f}, '
           f'p99 {hook_p99:.3f} ms), '
-          f'{args.classes} classes (target <= 1 ms): {"PASS" if result["passed"] else "FAIL"}')
+          f'{args.classes} classes (target <= 1 ms): {verdict(result["passed"])}')
     print(f'TiltedClassSampler {ours_us:.1f} us/batch vs DefaultSampler+BatchSampler '
           f'{ref_us:.1f} us/batch: ratio {ours_us / ref_us:.2f}')
     if not args.quick:
-        os.makedirs(RESULT_DIR, exist_ok=True)
-        with open(osp.join(RESULT_DIR, 'tilted_class_sampler.json'), 'w') as f:
-            json.dump(result, f, indent=2)
-        with open(osp.join(RESULT_DIR, 'tilted_class_sampler.md'), 'w') as f:
-            f.write(f'{args.images} images, {args.classes} classes, batch size {bs}, '
-                    f'{args.iters} iterations, CPU, OMP_NUM_THREADS={result["threads"]}.\n\n'
-                    '| measurement | value |\n|---|---|\n'
-                    f'| TiltedClassHook.after_train_iter, mean | {hook_ms:.3f} ms |\n'
-                    f'| TiltedClassHook.after_train_iter, median | {hook_median:.3f} ms |\n'
-                    f'| TiltedClassHook.after_train_iter, p99 | {hook_p99:.3f} ms |\n'
-                    f'| TiltedClassSampler per batch | {ours_us:.1f} us |\n'
-                    f'| DefaultSampler + BatchSampler per batch | {ref_us:.1f} us |\n'
-                    f'| sampler time ratio | {ours_us / ref_us:.2f} |\n\n'
-                    f'Target (issue): hook mean <= 1 ms per iteration at {args.classes} '
-                    f'classes: {"PASS" if result["passed"] else "FAIL"}. The sampler throughput '
-                    'has no numeric target: the ratio compares it with the index arithmetic '
-                    'of DefaultSampler + BatchSampler.\n')
-
+        write_results(
+            'tilted_class_sampler', result,
+            f'{args.images} images, {args.classes} classes, batch size {bs}, '
+            f'{args.iters} iterations, CPU, OMP_NUM_THREADS={result["threads"]}.\n\n'
+            '| measurement | value |\n|---|---|\n'
+            f'| TiltedClassHook.after_train_iter, mean | {hook_ms:.3f} ms |\n'
+            f'| TiltedClassHook.after_train_iter, median | {hook_median:.3f} ms |\n'
+            f'| TiltedClassHook.after_train_iter, p99 | {hook_p99:.3f} ms |\n'
+            f'| TiltedClassSampler per batch | {ours_us:.1f} us |\n'
+            f'| DefaultSampler + BatchSampler per batch | {ref_us:.1f} us |\n'
+            f'| sampler time ratio | {ours_us / ref_us:.2f} |\n\n'
+            f'Target (issue): hook mean <= 1 ms per iteration at {args.classes} '
+            f'classes: {verdict(result["passed"])}. The sampler throughput '
+            'has no numeric target: the ratio compares it with the index arithmetic '
+            'of DefaultSampler + BatchSampler.\n')
 
 if __name__ == '__main__':
     main()

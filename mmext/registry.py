@@ -11,6 +11,8 @@ Inside mmext code, build host modules (losses, samplers, ...) through these regi
 plain type names: while a runner is active its default scope (e.g. ``mmdet``) is consulted
 first, so ``dict(type='CrossEntropyLoss')`` still finds the host's class.
 """
+import sys
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -18,43 +20,60 @@ from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
-from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 
-class MMExtRegistry(Registry):
-    """A :class:`~mmengine.registry.Registry` whose misses name what is registered.
+#: The module of mmengine's build functions (``build_from_cfg`` and the model, runner and
+#: scheduler builders): a miss met while one of them runs is a failed build.
+_BUILD_FUNCTIONS = 'mmengine.registry.build_functions'
 
-    mmengine answers an unknown ``type='mmext.X'`` with "X is not in the mmseg::model registry".
-    For mmext's own nodes the error lists the names that are registered, so a typo is obvious.
+
+def _serves_a_build(max_depth: int = 12) -> bool:
+    """Whether an mmengine build function is among the callers (a build, not a probe)."""
+    frame = sys._getframe(2)
+    for _ in range(max_depth):
+        if frame is None:
+            return False
+        if frame.f_globals.get('__name__') == _BUILD_FUNCTIONS:
+            return True
+        frame = frame.f_back
+    return False
+
+
+class MMExtRegistry(Registry):
+    """A :class:`~mmengine.registry.Registry` whose failed builds name what is registered.
+
+    mmengine answers an unknown ``type='mmext.X'`` with "X is not in the mmseg::model
+    registry". When a build (an mmengine build function, e.g. ``MODELS.build(cfg)`` of any
+    host) misses a name of mmext's scope, the error lists the names registered here, so a
+    typo is obvious. Any other lookup keeps the parent's contract: :meth:`get` returns None
+    on a miss and ``'X' in registry`` is False.
     """
 
     def get(self, key: str):
-        """Look ``key`` up like :meth:`Registry.get`; raise a listing KeyError on a miss.
+        """Look ``key`` up like :meth:`Registry.get`.
 
         Args:
             key (str): Type name, optionally prefixed by a scope (``'mmext.X'``).
 
         Returns:
-            type: The registered class or function.
+            type | None: The registered class or function; None on a miss outside a build.
 
         Raises:
-            KeyError: if ``key`` names no module of this registry (or its ancestors) and
-                belongs to mmext's scope.
+            KeyError: if a build asks for ``key``, ``key`` names no module of this registry
+                (or its ancestors) and belongs to mmext's scope.
         """
         obj = super().get(key)
-        if obj is None:
+        if obj is None and _serves_a_build():
             scope, real_key = self.split_scope_key(key)
             if scope is None or scope == self.scope:
-                self.import_from_location()
                 names = ', '.join(sorted(self.module_dict)) or '(none)'
                 raise KeyError(
                     f'{real_key!r} is not registered in mmext\'s {self.name!r} '
                     f'registry. Registered names: {names}. A module of mmdet, mmseg '
                     'or mmpretrain is written without the `mmext.` prefix.')
         return obj
-
 
 
 def _node(name: str, parent: Registry, location: str) -> MMExtRegistry:
@@ -82,10 +101,8 @@ OPTIM_WRAPPERS = _node('optim_wrapper', MMENGINE_OPTIM_WRAPPERS,
                        'mmext.engine.optimizers')
 #: evaluation metrics
 METRICS = _node('metric', MMENGINE_METRICS, 'mmext.evaluation.metrics')
-#: assigners, box samplers and coders
-TASK_UTILS = _node('task util', MMENGINE_TASK_UTILS, 'mmext.models')
 
 __all__ = [
     'MMExtRegistry', 'MODELS', 'DATA_SAMPLERS', 'TRANSFORMS', 'DATASETS',
-    'HOOKS', 'PARAM_SCHEDULERS', 'OPTIM_WRAPPERS', 'METRICS', 'TASK_UTILS'
+    'HOOKS', 'PARAM_SCHEDULERS', 'OPTIM_WRAPPERS', 'METRICS'
 ]

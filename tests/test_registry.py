@@ -88,3 +88,53 @@ def test_custom_imports_registers_in_fresh_interpreter(host, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith('ok')
+
+
+@pytest.mark.parametrize('node', NODES)
+def test_membership_keeps_the_parent_contract(node):
+    """``in`` and ``get`` answer False / None on a miss (mmengine's contract), no raise."""
+    reg = getattr(mmext_registry, node)
+    assert 'Nope' not in reg
+    assert 'mmext.Nope' not in reg
+    assert reg.get('Nope') is None
+    name = sorted(reg.module_dict)[0]
+    assert name in reg and f'mmext.{name}' in reg
+
+
+def test_unknown_mmext_type_in_model_build_lists_registered_names():
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    with pytest.raises(KeyError) as err:
+        MODELS.build(dict(type='mmext.SoftDiceLos'))
+    assert 'SoftDiceLoss' in str(err.value) and 'ICULoss' in str(err.value)
+
+
+def test_no_task_utils_node():
+    assert not hasattr(mmext_registry, 'TASK_UTILS')
+    assert 'TASK_UTILS' not in mmext_registry.__all__
+
+
+@pytest.mark.parametrize('node', NODES)
+def test_every_registered_class_is_public_in_its_subpackage(node):
+    """``from mmext.<subpackage> import X`` works for every registered X, and is in
+    ``__all__`` there and in every package above it up to ``mmext.<top>``."""
+    import importlib
+    for name, cls in getattr(mmext_registry, node).module_dict.items():
+        parts = cls.__module__.split('.')
+        assert parts[0] == 'mmext', cls
+        for depth in range(len(parts) - 1, 1, -1):
+            package = importlib.import_module('.'.join(parts[:depth]))
+            assert getattr(package, name, None) is cls, (package.__name__, name)
+            assert name in package.__all__, (package.__name__, name)
+
+
+def test_issue_examples_import():
+    from mmext.datasets.transforms import CoherentMixUp
+    from mmext.engine.schedulers import WarmupCosineLR
+    from mmext.models.heads import ICUClsHead
+    from mmext.models.losses import LabelSmoothCrossEntropyLoss
+    assert mmext_registry.MODELS.get('ICUClsHead') is ICUClsHead
+    assert mmext_registry.MODELS.get('LabelSmoothCrossEntropyLoss') is \
+        LabelSmoothCrossEntropyLoss
+    assert mmext_registry.TRANSFORMS.get('CoherentMixUp') is CoherentMixUp
+    assert mmext_registry.PARAM_SCHEDULERS.get('WarmupCosineLR') is WarmupCosineLR

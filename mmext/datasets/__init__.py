@@ -1,7 +1,16 @@
-from . import samplers, transforms  # noqa: F401
-from .digits_builders import (SEG_CLASSES, build_digits_cls,  # noqa: F401
-                              build_digits_det, build_digits_seg)
-from .digits_common import DIGIT_NAMES, long_tail_profile  # noqa: F401
-from .digits_datasets import (DigitsClsDataset,  # noqa: F401  (registration)
-                              DigitsCocoDataset, DigitsSegDataset)
-from .long_tail_subset import LongTailSubset  # noqa: F401  (ICU loss, long-tailed CIFAR)
+"""mmext's datasets (registered in :data:`mmext.registry.DATASETS`), samplers and transforms."""
+from .digits_builders import SEG_CLASSES, build_digits_cls, build_digits_det, build_digits_seg
+from .digits_common import DIGIT_NAMES
+from .digits_datasets import DigitsClsDataset, DigitsCocoDataset, DigitsSegDataset
+from .long_tail import long_tail_counts, long_tail_profile
+from .long_tail_subset import LongTailSubset
+from .samplers import BalanceBatchSampler, ClassIndex, TiltedClassSampler, build_class_index
+from .transforms import CoherentMixUp, KeepInstanceWeights, PackDetInputsWithWeights
+
+__all__ = [
+    'DigitsClsDataset', 'DigitsCocoDataset', 'DigitsSegDataset', 'LongTailSubset',
+    'BalanceBatchSampler', 'ClassIndex', 'TiltedClassSampler', 'build_class_index',
+    'CoherentMixUp', 'KeepInstanceWeights', 'PackDetInputsWithWeights', 'SEG_CLASSES',
+    'DIGIT_NAMES', 'build_digits_cls', 'build_digits_det', 'build_digits_seg',
+    'long_tail_counts', 'long_tail_profile'
+]

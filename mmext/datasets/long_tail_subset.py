@@ -5,7 +5,7 @@ from typing import List, Optional, Union
 import numpy as np
 
 from mmext.registry import DATASETS
-from .digits_common import long_tail_profile
+from .long_tail import check_ratio, long_tail_counts
 
 
 @DATASETS.register_module()
@@ -36,7 +36,7 @@ class LongTailSubset:
                  lazy_init: bool = False) -> None:
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
         self.imbalance_ratio = float(imbalance_ratio)
-        long_tail_profile(self.imbalance_ratio)  # validates the ratio
+        check_ratio(self.imbalance_ratio)
         if max_per_class is not None and max_per_class < 1:
             raise ValueError(f'max_per_class must be >= 1, got {max_per_class}')
         self.max_per_class = max_per_class
@@ -71,8 +71,7 @@ class LongTailSubset:
             raise ValueError('LongTailSubset needs a dataset with at least 2 classes')
         available = np.bincount(labels, minlength=num_classes)
         n_max = self.max_per_class or int(available.max())
-        counts = np.floor(n_max * long_tail_profile(self.imbalance_ratio, num_classes) +
-                          1e-9).astype(np.int64)
+        counts = long_tail_counts(n_max, self.imbalance_ratio, num_classes)
         short = np.flatnonzero(counts > available)
         if short.size:
             k = int(short[0])

@@ -1,1 +1,4 @@
-from . import metrics  # noqa: F401
+"""mmext's evaluation metrics."""
+from .metrics import FairIoUMetric
+
+__all__ = ['FairIoUMetric']

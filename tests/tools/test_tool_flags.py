@@ -239,7 +239,7 @@ def test_show_without_display_fails_clearly(in_process, tmp_path, monkeypatch):
 
 
 def test_visualization_settings_per_host(tmp_path):
-    from mmext.utils.launch import has_display, trigger_visualization_hook
+    from mmext.utils.evaluation_flags import has_display, trigger_visualization_hook
     assert not has_display({}, 'linux')
     assert has_display({'DISPLAY': ':0'}, 'linux')
     assert has_display({'WAYLAND_DISPLAY': 'wayland-0'}, 'linux')

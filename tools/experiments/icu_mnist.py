@@ -59,10 +59,10 @@ BATCH = 128
 def load_split(ratio: float, seed: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                  torch.Tensor]:
     """Train (long-tailed by ``ratio``) and balanced test digits, scaled to [0, 1]."""
-    from mmext.datasets.digits_common import (load_mnist_digits, long_tail_profile,
-                                              split_pools)
+    from mmext.datasets.digits_common import load_mnist_digits, split_pools
+    from mmext.datasets.long_tail import long_tail_counts
     images, labels, _ = load_mnist_digits()
-    counts = np.floor(POOL_PER_CLASS * long_tail_profile(ratio) + 1e-9).astype(int)
+    counts = long_tail_counts(POOL_PER_CLASS, ratio)
     rng = np.random.default_rng(seed)
     train_idx = np.concatenate([
         np.sort(rng.permutation(pool)[:n])

@@ -1,4 +1,6 @@
-# Each module family registers itself on import; add its import here.
-from .class_index import ClassIndex, build_class_index  # noqa: F401
-from .tilted_class_sampler import TiltedClassSampler  # noqa: F401
-from .balance_batch_sampler import BalanceBatchSampler  # noqa: F401
+"""mmext's samplers (registered in :data:`mmext.registry.DATA_SAMPLERS`) and class index."""
+from .balance_batch_sampler import BalanceBatchSampler
+from .class_index import ClassIndex, build_class_index
+from .tilted_class_sampler import TiltedClassSampler
+
+__all__ = ['BalanceBatchSampler', 'ClassIndex', 'build_class_index', 'TiltedClassSampler']

@@ -1,14 +1,21 @@
 """Epoch-plan building blocks of :class:`~.BalanceBatchSampler` (one rank's part).
 
-The steps are those of the sampler's module docstring: :meth:`PartPlan.build` runs the
-stream (seeds, new-class fillers, discard and reselect), :meth:`PartPlan.class_fill` is the
-bounded class-driven fill, :meth:`PartPlan.top_up` completes a batch to exactly
-``batch_max`` images in the fixed-size mode and :meth:`PartPlan.pad_batch` makes the
-batches that equalise the ranks' batch counts. Classes are bit masks (bit ``c`` set when
-the image holds class ``c``); positions index the rank's part of the epoch permutation.
+The algorithm is stated once, in the module docstring of
+:mod:`mmext.datasets.samplers.balance_batch_sampler` (steps 1-6); here each step is one
+method of :class:`PartPlan`:
+
+* :meth:`PartPlan.build` walks the stream: every unused image seeds a batch (steps 2, 4);
+* :meth:`PartPlan._select_stream_fillers` / :meth:`PartPlan._scan_stream`: new-class
+  fillers from the stream, discard and reselect (steps 2-3);
+* :meth:`PartPlan.class_fill`: the bounded class-driven fill (step 3);
+* :meth:`PartPlan.top_up`: the fixed-size completion to ``batch_max`` images (step 3b);
+* :meth:`PartPlan.pad_batch`: the batches that equalise the ranks' counts (step 5).
+
+Classes are bit masks (bit ``c`` set when the image holds class ``c``); positions index
+the rank's part of the epoch permutation.
 """
 import random
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -77,6 +84,11 @@ def positions_by_class(index: ClassIndex, part: np.ndarray) -> Dict[int, np.ndar
 class PartPlan:
     """The batches of one rank's part of an epoch.
 
+    Positions index the part (its stream order). A position is *unused* until it joins a
+    batch; :meth:`first_unused` finds the next unused position in near-constant time
+    through ``_skip``, a path-compressed "next candidate" pointer per position (a
+    union-find over the used runs).
+
     Args:
         part (np.ndarray): Dataset indices of the part, in stream order.
         masks (List[int]): Class bit mask of every dataset image.
@@ -94,79 +106,136 @@ class PartPlan:
         self.index = index
         self.cfg = cfg
         self.rng = rng
-        # nxt[i] == i: position i is unused; else a hop towards the next unused one
-        self.nxt = list(range(len(self.imgs) + 1))
+        # _skip[i] == i: position i is unused; else a hop towards the next unused one
+        self._skip = list(range(len(self.imgs) + 1))
+        # where the next stream scan for fillers starts (moves past accepted fillers)
+        self._frontier = 0
         self.stats: Dict[str, int] = dict(short_batches=0, retries=0, fallback_batches=0,
                                           reused_fillers=0)
         self._by_class: Optional[Dict[int, np.ndarray]] = None
 
-    def find(self, i: int) -> int:
-        """First unused position ``>= i`` (``len(part)`` when none), path-compressed."""
-        nxt, r = self.nxt, i
-        while nxt[r] != r:
-            r = nxt[r]
-        while nxt[i] != r:
-            nxt[i], i = r, nxt[i]
-        return r
+    # ------------------------------------------------------------------ used positions
+    def first_unused(self, pos: int) -> int:
+        """First unused position ``>= pos`` (``len(part)`` when none), path-compressed."""
+        skip, root = self._skip, pos
+        while skip[root] != root:
+            root = skip[root]
+        while skip[pos] != root:
+            skip[pos], pos = root, skip[pos]
+        return root
 
+    def is_unused(self, pos: int) -> bool:
+        """Whether position ``pos`` has not joined a batch yet."""
+        return self._skip[pos] == pos
+
+    def mark_used(self, positions: Sequence[int]) -> None:
+        """Mark the still unused ones of ``positions`` as used."""
+        skip = self._skip
+        for pos in positions:
+            if skip[pos] == pos:
+                skip[pos] = pos + 1
+
+    def _is_complete(self, members: List[int], mask: int) -> bool:
+        """A batch closes at ``batch_max`` images or ``batch_cl`` classes."""
+        return len(members) == self.cfg.batch_max or mask.bit_count() >= self.cfg.batch_cl
+
+    # ------------------------------------------------------------------ the stream
     def build(self) -> List[List[int]]:
         """Batches (dataset indices) of the stream, steps 2-4 of the sampler docstring.
+
+        Every unused position in stream order seeds a batch (so every image is used), which
+        is then filled by :meth:`_fill_batch`.
 
         Returns:
             List[List[int]]: The batches; :attr:`stats` counts short, retried, filled and
             reused.
         """
-        imgs, masks, nxt, find = self.imgs, self.masks, self.nxt, self.find
-        n = len(imgs)
-        bmax, bcl, max_scan = self.cfg.batch_max, self.cfg.batch_cl, self.cfg.max_scan
-        stats = self.stats
         batches: List[List[int]] = []
-        p = f = 0
-        while True:
-            s = find(p)
-            if s >= n:
-                break
-            nxt[s] = s + 1
-            p = s + 1
-            bmask = masks[s]
-            members: List[int] = [s]
-            if bmask.bit_count() < bcl and bmax > 1:
-                for _ in range(self.cfg.max_retries):
-                    bmask, members, looked = masks[s], [s], 0
-                    q = find(max(f, p))
-                    while q < n and looked < max_scan:
-                        looked += 1
-                        m = masks[q]
-                        if m & ~bmask:
-                            members.append(q)
-                            bmask |= m
-                            if len(members) == bmax or bmask.bit_count() >= bcl:
-                                q = find(q + 1)
-                                break
-                        q = find(q + 1)
-                    if bmask.bit_count() >= bcl:
-                        f = q
-                        break
-                    stats['retries'] += 1
-                    f = p if q >= n else q  # stream exhausted: look at the rejects again
-                    members = []
-                if members:
-                    for q in members[1:]:
-                        nxt[q] = q + 1
-                else:
-                    members = [s]
-                    bmask = self.class_fill(members, masks[s], self.rng)
-                    for q in members[1:]:
-                        if nxt[q] == q:
-                            nxt[q] = q + 1
-                    stats['fallback_batches'] += 1
-            if self.cfg.fixed_size and len(members) < bmax:
-                bmask = self.top_up(members, bmask, p, self.rng)
-            stats['short_batches'] += bmask.bit_count() < bcl
-            batches.append([imgs[q] for q in members])
+        self._frontier = 0
+        seed = self.first_unused(0)
+        while seed < len(self.imgs):
+            self.mark_used([seed])
+            members, mask = self._fill_batch(seed)
+            self.stats['short_batches'] += mask.bit_count() < self.cfg.batch_cl
+            batches.append([self.imgs[pos] for pos in members])
+            seed = self.first_unused(seed + 1)
         return batches
 
-    def class_fill(self, members: List[int], bmask: int, rng: random.Random,
+    def _fill_batch(self, seed: int) -> Tuple[List[int], int]:
+        """Fillers for the batch seeded at ``seed``: stream fillers (steps 2-3), else the
+        class-driven fill (step 3), then the fixed-size top-up (step 3b).
+
+        Args:
+            seed (int): Position of the seed image (already marked used).
+
+        Returns:
+            Tuple[List[int], int]: Positions of the batch (seed first) and its class mask.
+        """
+        members, mask = [seed], self.masks[seed]
+        if mask.bit_count() < self.cfg.batch_cl and self.cfg.batch_max > 1:
+            selected = self._select_stream_fillers(seed)
+            if selected is not None:
+                members, mask = selected
+            else:
+                mask = self.class_fill(members, mask, self.rng)
+                self.stats['fallback_batches'] += 1
+            self.mark_used(members[1:])
+        if self.cfg.fixed_size and len(members) < self.cfg.batch_max:
+            mask = self.top_up(members, mask, seed + 1, self.rng)
+        return members, mask
+
+    def _select_stream_fillers(self, seed: int) -> Optional[Tuple[List[int], int]]:
+        """Discard and reselect (step 3): up to ``max_retries`` scans of the stream.
+
+        A scan that reaches ``batch_cl`` classes is accepted and the frontier moves past
+        it. A failed scan is discarded (its fillers stay unused) and the next one starts
+        where it stopped, or back right after the seed once the stream is exhausted.
+
+        Args:
+            seed (int): Position of the seed image.
+
+        Returns:
+            Tuple[List[int], int] | None: Positions (seed first) and class mask of the
+            accepted batch, or None when every scan fell short.
+        """
+        for _ in range(self.cfg.max_retries):
+            after_seed = seed + 1
+            members, mask, stop = self._scan_stream(seed, max(self._frontier, after_seed))
+            if mask.bit_count() >= self.cfg.batch_cl:
+                self._frontier = stop
+                return members, mask
+            self.stats['retries'] += 1
+            self._frontier = after_seed if stop >= len(self.imgs) else stop
+        return None
+
+    def _scan_stream(self, seed: int, start: int) -> Tuple[List[int], int, int]:
+        """One scan: unused images from ``start`` that add a new class join the batch.
+
+        The scan looks at no more than ``max_scan`` unused images and stops early once the
+        batch is complete (:meth:`_is_complete`). Nothing is marked used.
+
+        Args:
+            seed (int): Position of the seed image.
+            start (int): Position from which the stream is scanned.
+
+        Returns:
+            Tuple[List[int], int, int]: Positions (seed first), class mask, and the first
+            unused position after the last one looked at.
+        """
+        members, mask = [seed], self.masks[seed]
+        pos, looked = self.first_unused(start), 0
+        while pos < len(self.imgs) and looked < self.cfg.max_scan:
+            looked += 1
+            if self.masks[pos] & ~mask:
+                members.append(pos)
+                mask |= self.masks[pos]
+            pos = self.first_unused(pos + 1)
+            if self._is_complete(members, mask):
+                break
+        return members, mask, pos
+
+    # ------------------------------------------------------------------ fills
+    def class_fill(self, members: List[int], mask: int, rng: random.Random,
                    until_batch_cl: bool = True) -> int:
         """Bounded class-driven fill (step 3): append images holding missing classes.
 
@@ -177,7 +246,7 @@ class PartPlan:
 
         Args:
             members (List[int]): Positions of the batch, extended in place.
-            bmask (int): Class mask of ``members``.
+            mask (int): Class mask of ``members``.
             rng (random.Random): Generator of the draws.
             until_batch_cl (bool): Stop once the batch holds ``batch_cl`` classes.
 
@@ -189,72 +258,81 @@ class PartPlan:
         by_class, masks, cfg = self._by_class, self.masks, self.cfg
         present = list(by_class)
         while len(members) < cfg.batch_max and (
-                not until_batch_cl or bmask.bit_count() < cfg.batch_cl):
-            missing = [c for c in present if not (bmask >> c) & 1]
+                not until_batch_cl or mask.bit_count() < cfg.batch_cl):
+            missing = [c for c in present if not (mask >> c) & 1]
             if not missing:
                 break
             best, best_gain = -1, 0
             for _ in range(cfg.fallback_candidates):
-                cands = by_class[missing[rng.randrange(len(missing))]]
-                q = int(cands[rng.randrange(len(cands))])
-                gain = (masks[q] & ~bmask).bit_count()
+                candidates = by_class[missing[rng.randrange(len(missing))]]
+                pos = int(candidates[rng.randrange(len(candidates))])
+                gain = (masks[pos] & ~mask).bit_count()
                 if gain > best_gain:
-                    best, best_gain = q, gain
+                    best, best_gain = pos, gain
             members.append(best)
-            bmask |= masks[best]
-        return bmask
+            mask |= masks[best]
+        return mask
 
-    def top_up(self, members: List[int], bmask: int, start: int,
+    def top_up(self, members: List[int], mask: int, start: int,
                rng: random.Random) -> int:
-        """Fixed-size mode: complete a batch to exactly ``batch_max`` distinct images.
+        """Fixed-size mode (step 3b): complete a batch to exactly ``batch_max`` images.
 
-        1. Among the next ``max_scan`` unused images from ``start`` (everything before it
-           is used), those adding a new class, in stream order; then the first unused
-           ones that add none.
-        2. Only when no unused image is left: used images, first by the class-driven
-           fill (new classes), then random ones (counted in ``reused_fillers``).
+        Unused images first (those adding a class among the next ``max_scan`` unused ones
+        from ``start``, then any in stream order), used ones only when none is left (the
+        class-driven fill, then random ones, counted in ``reused_fillers``).
 
         Args:
             members (List[int]): Positions of the batch (all marked used), extended in
                 place.
-            bmask (int): Class mask of ``members``.
+            mask (int): Class mask of ``members``.
             start (int): Position from which the unused images are scanned.
-            rng (random.Random): Generator of step 2.
+            rng (random.Random): Generator of the used-image fill.
 
         Returns:
             int: The new class mask.
         """
-        masks, nxt, n = self.masks, self.nxt, len(self.masks)
-        bmax = self.cfg.batch_max
-        plain: List[int] = []
-        q, looked = self.find(start), 0
-        while q < n and looked < self.cfg.max_scan and len(members) < bmax:
-            looked += 1
-            if masks[q] & ~bmask:
-                members.append(q)
-                bmask |= masks[q]
-                nxt[q] = q + 1
-            elif len(members) + len(plain) < bmax:
-                plain.append(q)
-            q = self.find(q + 1)
-        for q in plain[:bmax - len(members)]:
-            members.append(q)
-            bmask |= masks[q]
-            nxt[q] = q + 1
-        if len(members) < bmax:
+        mask = self._top_up_unused(members, mask, start)
+        if len(members) < self.cfg.batch_max:
             before = len(members)
-            bmask = self.class_fill(members, bmask, rng, until_batch_cl=False)
-            taken = set(members)
-            while len(members) < bmax:  # n >= batch_max is checked by the sampler
-                q = rng.randrange(n)
-                while q in taken:
-                    q = (q + 1) % n
-                members.append(q)
-                taken.add(q)
-                bmask |= masks[q]
+            mask = self.class_fill(members, mask, rng, until_batch_cl=False)
+            mask = self._top_up_random(members, mask, rng)
             self.stats['reused_fillers'] += len(members) - before
-        return bmask
+        return mask
 
+    def _top_up_unused(self, members: List[int], mask: int, start: int) -> int:
+        """Append unused images (marked used): class-adding ones first, then plain ones."""
+        masks, batch_max = self.masks, self.cfg.batch_max
+        plain: List[int] = []
+        pos, looked = self.first_unused(start), 0
+        while pos < len(masks) and looked < self.cfg.max_scan and len(members) < batch_max:
+            looked += 1
+            if masks[pos] & ~mask:
+                members.append(pos)
+                mask |= masks[pos]
+                self.mark_used([pos])
+            elif len(members) + len(plain) < batch_max:
+                plain.append(pos)
+            pos = self.first_unused(pos + 1)
+        for pos in plain[:batch_max - len(members)]:
+            members.append(pos)
+            mask |= masks[pos]
+            self.mark_used([pos])
+        return mask
+
+    def _top_up_random(self, members: List[int], mask: int, rng: random.Random) -> int:
+        """Append random distinct positions (used ones allowed) up to ``batch_max``."""
+        num = len(self.masks)  # num >= batch_max is checked by the sampler
+        taken = set(members)
+        while len(members) < self.cfg.batch_max:
+            pos = rng.randrange(num)
+            while pos in taken:
+                pos = (pos + 1) % num
+            members.append(pos)
+            taken.add(pos)
+            mask |= self.masks[pos]
+        return mask
+
+    # ------------------------------------------------------------------ rank balance
     def pad_batch(self, rng: random.Random) -> Tuple[List[int], bool]:
         """A batch that equalises the ranks' counts (step 5), seeded by a random image.
 
@@ -266,7 +344,7 @@ class PartPlan:
             ``batch_cl`` classes.
         """
         members = [rng.randrange(len(self.imgs))]
-        bmask = self.class_fill(members, self.masks[members[0]], rng)
+        mask = self.class_fill(members, self.masks[members[0]], rng)
         if self.cfg.fixed_size and len(members) < self.cfg.batch_max:
-            bmask = self.top_up(members, bmask, len(self.imgs), rng)
-        return [self.imgs[q] for q in members], bmask.bit_count() < self.cfg.batch_cl
+            mask = self.top_up(members, mask, len(self.imgs), rng)
+        return [self.imgs[pos] for pos in members], mask.bit_count() < self.cfg.batch_cl

@@ -51,6 +51,7 @@ Epoch plan (per rank, O(images), deterministic for ``(seed, epoch, world_size)``
 With an ``InfiniteSampler`` (iteration-based loops) the batch sampler yields the plans of
 epochs ``0, 1, 2, ...`` one after another, forever.
 """
+import logging
 import random
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -274,7 +275,7 @@ class BalanceBatchSampler(Sampler):
         if stats['short_batches']:
             print_log(f'BalanceBatchSampler: {stats["short_batches"]}/{target} batches of '
                       f'epoch {epoch} hold fewer than batch_cl={self.batch_cl} classes',
-                      logger='current', level=30)
+                      logger='current', level=logging.WARNING)
         self.epoch_stats = stats
         self._cache = (epoch, batches)
         return batches

@@ -1,2 +1,5 @@
-# Each module family registers itself on import; add its import here.
-from . import coherent_mixup, formatting  # noqa: F401  (mmext.CoherentMixUp, mmext.PackDetInputsWithWeights)
+"""mmext's data transforms (registered in :data:`mmext.registry.TRANSFORMS`)."""
+from .coherent_mixup import CoherentMixUp, KeepInstanceWeights
+from .formatting import PackDetInputsWithWeights
+
+__all__ = ['CoherentMixUp', 'KeepInstanceWeights', 'PackDetInputsWithWeights']

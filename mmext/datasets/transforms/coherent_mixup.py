@@ -17,6 +17,7 @@ from mmcv.transforms import BaseTransform, Compose
 from mmdet.structures.bbox import BaseBoxes
 
 from mmext.registry import TRANSFORMS
+from mmext.utils.instance_weights import check_instance_weights
 
 #: instance-level keys merged by :class:`CoherentMixUp` (besides ``gt_masks``)
 _INSTANCE_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags')
@@ -45,24 +46,27 @@ def _check_loaded(results: dict, what: str) -> None:
             "both images) and CoherentMixUp in MultiImageMixDataset's own pipeline.")
 
 
-def _instance_weights(results: dict) -> np.ndarray:
+def read_gt_weights(results: dict) -> np.ndarray:
     """``results['gt_weights']`` as a float32 vector, ones when absent.
+
+    Args:
+        results (dict): A detection sample (``gt_bboxes`` give the number of boxes).
+
+    Returns:
+        np.ndarray: float32 ``(num_boxes,)`` weights.
 
     Raises:
         ValueError: if its length differs from the number of boxes, or it holds negative or
-            non-finite values.
+            non-finite values (:func:`~mmext.utils.instance_weights.check_instance_weights`).
     """
     num = _num_instances(results)
     if 'gt_weights' not in results:
         return np.ones(num, dtype=np.float32)
     weights = np.asarray(results['gt_weights'], dtype=np.float32).reshape(-1)
-    if len(weights) != num:
-        raise ValueError(
-            f'results["gt_weights"] has {len(weights)} entries but there are {num} boxes: a '
-            'transform between CoherentMixUp and the pack step dropped or added boxes without '
-            'updating gt_weights; wrap it in mmext.KeepInstanceWeights.')
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError(f'gt_weights must be finite and >= 0, got {weights}')
+    check_instance_weights(
+        weights, num, 'results["gt_weights"]',
+        hint=': a transform between CoherentMixUp and the pack step dropped or added boxes '
+        'without updating gt_weights; wrap it in mmext.KeepInstanceWeights.')
     return weights
 
 
@@ -180,7 +184,7 @@ class CoherentMixUp(BaseTransform):
         """
         _check_loaded(results, 'the sample')
         if self.prob < 1.0 and np.random.rand() >= self.prob:
-            results['gt_weights'] = _instance_weights(results)
+            results['gt_weights'] = read_gt_weights(results)
             results['mixup_ratio'] = 1.0
             return results
         mix = results.get('mix_results', None)
@@ -244,7 +248,7 @@ class CoherentMixUp(BaseTransform):
         become ``lam * w1`` and ``(1 - lam) * w2`` (``w`` = ones unless already present).
         """
         n1, n2 = _num_instances(results), _num_instances(other)
-        w1, w2 = _instance_weights(results), _instance_weights(other)
+        w1, w2 = read_gt_weights(results), read_gt_weights(other)
         for key in _INSTANCE_KEYS:
             if key not in results and key not in other:
                 continue
@@ -327,7 +331,7 @@ class KeepInstanceWeights(BaseTransform):
         if 'gt_weights' not in results:
             return self.transforms(results)
         num = _num_instances(results)
-        weights = _instance_weights(results)
+        weights = read_gt_weights(results)
         labels = results.get('gt_bboxes_labels', None)
         results['gt_bboxes_labels'] = np.arange(num, dtype=np.int64)
         results = self.transforms(results)

@@ -7,7 +7,7 @@ from mmdet.datasets.transforms import PackDetInputs
 
 from mmext.registry import TRANSFORMS
 
-from .coherent_mixup import _instance_weights
+from .coherent_mixup import read_gt_weights
 
 
 @TRANSFORMS.register_module()
@@ -63,7 +63,7 @@ class PackDetInputsWithWeights(PackDetInputs):
         packed = super().transform(results)
         if 'gt_bboxes' not in results:
             return packed
-        weights = torch.from_numpy(_instance_weights(results))
+        weights = torch.from_numpy(read_gt_weights(results))
         data_sample = packed['data_samples']
         if 'gt_ignore_flags' in results:
             ignore = np.asarray(results['gt_ignore_flags'], dtype=bool)

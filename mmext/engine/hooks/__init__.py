@@ -1,3 +1,5 @@
-# Each module family registers itself on import; add its import here.
-from .safe_checkpoint_hook import SafeCheckpointHook  # noqa: F401
-from .tilted_class_hook import TiltedClassHook  # noqa: F401
+"""mmext's runner hooks (registered in :data:`mmext.registry.HOOKS`)."""
+from .safe_checkpoint_hook import SafeCheckpointHook
+from .tilted_class_hook import TiltedClassHook
+
+__all__ = ['SafeCheckpointHook', 'TiltedClassHook']

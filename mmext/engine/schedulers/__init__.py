@@ -1,2 +1,4 @@
-# Each module family registers itself on import; add its import here.
-from . import warmup_cosine  # noqa: F401  (mmext.WarmupCosineLR, mmext.WarmupCosineMomentum)
+"""mmext's parameter schedulers (registered in :data:`mmext.registry.PARAM_SCHEDULERS`)."""
+from .warmup_cosine import WarmupCosineLR, WarmupCosineMomentum
+
+__all__ = ['WarmupCosineLR', 'WarmupCosineMomentum']

@@ -1,2 +1,4 @@
-# Each module family registers itself on import; add its import here.
-from .fair_iou_metric import FairIoUMetric  # noqa: F401
+"""mmext's evaluation metrics (registered in :data:`mmext.registry.METRICS`)."""
+from .fair_iou_metric import FairIoUMetric
+
+__all__ = ['FairIoUMetric']

@@ -1,3 +1,5 @@
-# Each module family registers itself on import; add its import here.
-from .cifar_resnet import CIFARResNet  # noqa: F401  (ICU loss, long-tailed CIFAR)
-from .lenet_plus_plus import LeNetPlusPlus  # noqa: F401  (ICU loss, MNIST)
+"""mmext's backbones (registered in :data:`mmext.registry.MODELS`)."""
+from .cifar_resnet import CIFARResNet
+from .lenet_plus_plus import LeNetPlusPlus
+
+__all__ = ['CIFARResNet', 'LeNetPlusPlus']

@@ -1,3 +1,7 @@
-# Each module family registers itself on import; add its import here.
-from . import weighted_roi_head, weighted_yolov3_head  # noqa: F401  (mixup-weighted heads)
-from . import icu_bbox_head, icu_cls_head  # noqa: F401  (ICU loss)
+"""mmext's heads (registered in :data:`mmext.registry.MODELS`)."""
+from .icu_bbox_head import ICUBBoxHead
+from .icu_cls_head import ICUClsHead
+from .weighted_roi_head import WeightedStandardRoIHead
+from .weighted_yolov3_head import WeightedYOLOV3Head
+
+__all__ = ['ICUBBoxHead', 'ICUClsHead', 'WeightedStandardRoIHead', 'WeightedYOLOV3Head']

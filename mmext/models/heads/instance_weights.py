@@ -1,9 +1,10 @@
 """Reading the per-object mixup loss weights of ground-truth instances."""
 from typing import Optional
 
-import torch
 from mmengine.structures import InstanceData
 from torch import Tensor
+
+from mmext.utils.instance_weights import check_instance_weights
 
 
 def get_gt_weights(gt_instances: InstanceData) -> Optional[Tensor]:
@@ -25,10 +26,5 @@ def get_gt_weights(gt_instances: InstanceData) -> Optional[Tensor]:
     if 'weights' not in gt_instances:
         return None
     weights = gt_instances.weights
-    num_gts = len(gt_instances.bboxes)
-    if weights.dim() != 1 or weights.numel() != num_gts:
-        raise ValueError(f'gt_instances.weights must have shape ({num_gts},), '
-                         f'got {tuple(weights.shape)}')
-    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
-        raise ValueError(f'gt_instances.weights must be finite and >= 0, got {weights}')
+    check_instance_weights(weights, len(gt_instances.bboxes), 'gt_instances.weights')
     return weights

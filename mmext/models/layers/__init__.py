@@ -1,2 +1,4 @@
-# Each module family registers itself on import; add its import here.
-from .gaussian_classifier import GaussianClassifier  # noqa: F401  (ICU loss)
+"""mmext's layers (registered in :data:`mmext.registry.MODELS`)."""
+from .gaussian_classifier import GaussianClassifier
+
+__all__ = ['GaussianClassifier']

@@ -1,6 +1,11 @@
-# Each module family registers itself on import; add its import here.
-from .tilted_cross_entropy_loss import TiltedCrossEntropyLoss  # noqa: F401
-from .icu_loss import ICULoss  # noqa: F401  (ICU loss)
-from . import label_smooth_cross_entropy_loss  # noqa: F401  (mmext.LabelSmoothCrossEntropyLoss)
-from .soft_overlap_loss import SoftDiceLoss, SoftIoULoss  # noqa: F401  (Balance-batch)
-from .seg_focal_loss import SegFocalLoss  # noqa: F401  (TCE paper's Focal baseline, CPU-safe)
+"""mmext's losses (registered in :data:`mmext.registry.MODELS`) and their shared contract."""
+from .icu_loss import ICULoss
+from .label_smooth_cross_entropy_loss import LabelSmoothCrossEntropyLoss
+from .seg_focal_loss import SegFocalLoss
+from .soft_overlap_loss import SoftDiceLoss, SoftIoULoss
+from .tilted_cross_entropy_loss import TiltedCrossEntropyLoss
+
+__all__ = [
+    'ICULoss', 'LabelSmoothCrossEntropyLoss', 'SegFocalLoss', 'SoftDiceLoss', 'SoftIoULoss',
+    'TiltedCrossEntropyLoss'
+]

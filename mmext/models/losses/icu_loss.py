@@ -50,8 +50,7 @@ from torch import Tensor
 
 from mmext.registry import MODELS
 from .empty_batch import empty_batch_loss
-
-_REDUCTIONS = ('none', 'mean', 'sum')
+from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
 
 
 def check_labels(labels: Tensor, num_classes: int) -> None:
@@ -135,22 +134,8 @@ class _ICUCrossEntropy(torch.autograd.Function):
         return grad_d, None, None, None, None
 
 
-def _weight_reduce(loss: Tensor, weight: Optional[Tensor], reduction: str,
-                   avg_factor: Optional[float]) -> Tensor:
-    """Element-wise weight, then ``reduction`` (``avg_factor`` replaces the count)."""
-    if weight is not None:
-        loss = loss * weight.to(loss.dtype)
-    if reduction == 'none':
-        return loss
-    if avg_factor is None:
-        return loss.mean() if reduction == 'mean' else loss.sum()
-    if reduction == 'sum':
-        raise ValueError('avg_factor can not be used with reduction="sum"')
-    return loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
-
-
 @MODELS.register_module()
-class ICULoss(nn.Module):
+class ICULoss(LossNameMixin, nn.Module):
     """Classification term of the ICU loss (Eq. 17 with Eq. 18/19) on decision distances.
 
     The regulariser of Eq. 14 needs features and class parameters; the heads add it from
@@ -178,15 +163,11 @@ class ICULoss(nn.Module):
         if alpha < 0 or gamma < 0:
             raise ValueError(f'ICULoss margins must be >= 0, got alpha={alpha}, '
                              f'gamma={gamma}')
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f"loss_name must start with 'loss_', got {loss_name!r}")
         self.alpha = alpha
         self.gamma = gamma
-        self.reduction = reduction
+        self.reduction = check_reduction(reduction)
         self.loss_weight = loss_weight
-        self._loss_name = loss_name
+        self._set_loss_name(loss_name)
 
     def forward(self,
                 distances: Tensor,
@@ -212,9 +193,7 @@ class ICULoss(nn.Module):
         Returns:
             Tensor: The weighted loss.
         """
-        reduction = reduction_override or self.reduction
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
+        reduction = resolve_reduction(self.reduction, reduction_override)
         if self.gamma > 0 and num_dims is None:
             raise ValueError('ICULoss with gamma > 0 needs num_dims, the number of '
                              'log-variance terms in ln|Sigma| (the feature dimension D; '
@@ -228,12 +207,7 @@ class ICULoss(nn.Module):
             return self.loss_weight * empty_batch_loss(distances)
         loss = _ICUCrossEntropy.apply(distances, label.long(), self.alpha, self.gamma,
                                       num_dims or 0)
-        return self.loss_weight * _weight_reduce(loss, weight, reduction, avg_factor)
-
-    @property
-    def loss_name(self) -> str:
-        """str: name of the loss item (starts with ``loss_``)."""
-        return self._loss_name
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
 
     def extra_repr(self) -> str:  # noqa: D102
         return (f'alpha={self.alpha}, gamma={self.gamma}, reduction={self.reduction}, '

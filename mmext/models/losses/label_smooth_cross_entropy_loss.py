@@ -20,42 +20,9 @@ from torch import Tensor
 
 from mmext.registry import MODELS
 from .empty_batch import empty_batch_loss
+from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
 
-_REDUCTIONS = ('none', 'mean', 'sum')
 _SIGMOID_MODES = ('eq3', 'gluoncv')
-
-
-def weight_reduce_loss(loss: Tensor,
-                       weight: Optional[Tensor] = None,
-                       reduction: str = 'mean',
-                       avg_factor: Optional[float] = None) -> Tensor:
-    """Weight an element-wise loss and reduce it with OpenMMLab's rules.
-
-    ``mean`` divides the (weighted) sum by ``avg_factor`` when given (plus float32 eps, so an
-    all-ignored batch gives 0, not NaN), otherwise by the number of elements.
-
-    Args:
-        loss (Tensor): Element-wise loss.
-        weight (Tensor, optional): Element-wise weight, broadcastable to ``loss``.
-        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
-        avg_factor (float, optional): Normaliser of the ``mean`` reduction.
-
-    Returns:
-        Tensor: The reduced loss (same shape as ``loss`` for ``'none'``).
-    """
-    if weight is not None:
-        loss = loss * weight
-    if avg_factor is None:
-        if reduction == 'mean':
-            return loss.mean()
-        if reduction == 'sum':
-            return loss.sum()
-        return loss
-    if reduction == 'mean':
-        return loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
-    if reduction != 'none':
-        raise ValueError('avg_factor can not be used with reduction="sum"')
-    return loss
 
 
 def smooth_distribution(target: Tensor, eps: float, dim: int = 1) -> Tensor:
@@ -106,7 +73,7 @@ def sigmoid_smooth_coefficients(eps: float, num_classes: int,
 
 
 @MODELS.register_module()
-class LabelSmoothCrossEntropyLoss(nn.Module):
+class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
     """Cross entropy with label smoothing (Eq. 3), mmdet ``CrossEntropyLoss`` compatible.
 
     **Softmax** (``use_sigmoid=False``, classes along dim 1, ``K = cls_score.size(1)``):
@@ -179,25 +146,16 @@ class LabelSmoothCrossEntropyLoss(nn.Module):
             raise ValueError(f'label_smooth_val must be in [0, {upper}) for '
                              f'use_sigmoid={use_sigmoid}, sigmoid_mode={sigmoid_mode!r}; '
                              f'got {label_smooth_val}')
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f'loss_name must start with "loss_", got {loss_name!r}')
         self.label_smooth_val = float(label_smooth_val)
         self.use_sigmoid = use_sigmoid
         self.sigmoid_mode = sigmoid_mode
         self.smooth_background = smooth_background
-        self.reduction = reduction
+        self.reduction = check_reduction(reduction)
         self.class_weight = class_weight
         self.ignore_index = ignore_index
         self.loss_weight = loss_weight
         self.avg_non_ignore = avg_non_ignore
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """str: Name of the loss item in the losses dict."""
-        return self._loss_name
+        self._set_loss_name(loss_name)
 
     def extra_repr(self) -> str:
         """Extra repr."""
@@ -228,10 +186,7 @@ class LabelSmoothCrossEntropyLoss(nn.Module):
         Returns:
             Tensor: The loss, multiplied by ``loss_weight``.
         """
-        if reduction_override not in (None, ) + _REDUCTIONS:
-            raise ValueError(f'reduction_override must be None or one of {_REDUCTIONS}, '
-                             f'got {reduction_override!r}')
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(self.reduction, reduction_override)
         if ignore_index is None:
             ignore_index = self.ignore_index
         ignore_index = -100 if ignore_index is None else ignore_index

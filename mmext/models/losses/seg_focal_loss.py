@@ -56,8 +56,7 @@ from torch import Tensor
 
 from mmext.registry import MODELS
 from .empty_batch import empty_batch_loss
-
-REDUCTIONS = ('none', 'mean', 'sum')
+from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
 
 
 def seg_sigmoid_focal_loss(cls_score: Tensor,
@@ -95,8 +94,7 @@ def seg_sigmoid_focal_loss(cls_score: Tensor,
             an alpha/class_weight list of the wrong length, an unknown reduction, or
             ``avg_factor`` with ``reduction='sum'``.
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
+    check_reduction(reduction)
     if cls_score.dim() < 2:
         raise ValueError(f'cls_score must be (N, C, *spatial), got {tuple(cls_score.shape)}')
     num_classes = cls_score.shape[1]
@@ -145,17 +143,11 @@ def seg_sigmoid_focal_loss(cls_score: Tensor,
             raise ValueError(f'weight shape {tuple(weight.shape)} is neither the label '
                              f'shape {tuple(label.shape)} nor the cls_score shape')
         final_weight = final_weight * weight.to(x.dtype)
-    loss = loss * final_weight
-
-    if reduction == 'none':
-        return loss
-    if avg_factor is None:
-        return loss.mean() if reduction == 'mean' else loss.sum()
-    return loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
+    return weight_reduce_loss(loss, final_weight, reduction, avg_factor)
 
 
 @MODELS.register_module()
-class SegFocalLoss(nn.Module):
+class SegFocalLoss(LossNameMixin, nn.Module):
     """CPU/GPU drop-in for mmseg's ``FocalLoss(use_sigmoid=True)`` on segmentation logits.
 
     Same maths and reduction as mmseg's CUDA path (see the module docstring); config:
@@ -185,8 +177,7 @@ class SegFocalLoss(nn.Module):
                  loss_name: str = 'loss_focal',
                  ignore_index: int = 255) -> None:
         super().__init__()
-        if reduction not in REDUCTIONS:
-            raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
+        check_reduction(reduction)
         if isinstance(alpha, (list, tuple)):
             alpha = [float(a) for a in alpha]
         elif isinstance(alpha, (int, float)):
@@ -195,20 +186,13 @@ class SegFocalLoss(nn.Module):
             raise TypeError(f'alpha must be a float or a list of floats, got {type(alpha)}')
         if class_weight is not None:
             class_weight = [float(w) for w in class_weight]
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f'loss_name must start with "loss_", got {loss_name!r}')
+        self._set_loss_name(loss_name)
         self.gamma = float(gamma)
         self.alpha = alpha
         self.reduction = reduction
         self.class_weight = class_weight
         self.loss_weight = float(loss_weight)
         self.ignore_index = int(ignore_index)
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """str: Name of the loss item in the losses dict."""
-        return self._loss_name
 
     def forward(self,
                 cls_score: Tensor,
@@ -232,7 +216,7 @@ class SegFocalLoss(nn.Module):
         Returns:
             Tensor: The loss (a scalar, or (N, C, *spatial) for ``'none'``).
         """
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(self.reduction, reduction_override)
         if ignore_index is None:
             ignore_index = self.ignore_index
         return self.loss_weight * seg_sigmoid_focal_loss(

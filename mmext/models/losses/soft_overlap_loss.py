@@ -45,6 +45,7 @@ from torch.autograd.function import once_differentiable
 
 from mmext.registry import MODELS
 from .empty_batch import empty_batch_loss
+from .utils import LossNameMixin, check_reduction, resolve_reduction
 
 
 def _valid_labels(cls_score: Tensor, label: Tensor, weight: Optional[Tensor],
@@ -216,7 +217,7 @@ class _SoftOverlapRatio(torch.autograd.Function):
         return p.to(logits.dtype), None, None, None, None, None, None
 
 
-class SoftOverlapLoss(nn.Module):
+class SoftOverlapLoss(LossNameMixin, nn.Module):
     """Shared implementation of :class:`SoftDiceLoss` and :class:`SoftIoULoss`.
 
     Subclasses set :attr:`mode` (``'dice'`` or ``'iou'``) and the default loss name. The
@@ -260,24 +261,15 @@ class SoftOverlapLoss(nn.Module):
         super().__init__()
         if self.mode not in ('dice', 'iou'):
             raise TypeError('use SoftDiceLoss or SoftIoULoss')
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f'reduction must be none|mean|sum, got {reduction!r}')
+        check_reduction(reduction)
         if smooth < 0:
             raise ValueError(f'smooth must be >= 0, got {smooth}')
-        loss_name = loss_name or self.default_name
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f'loss_name must start with "loss_", got {loss_name!r}')
+        self._set_loss_name(loss_name or self.default_name)
         self.loss_weight = float(loss_weight)
         self.smooth = float(smooth)
         self.class_weight = None if class_weight is None else [float(w) for w in class_weight]
         self.reduction = reduction
         self.per_image = bool(per_image)
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """str: Name of the loss item (mmseg sums items named ``loss_*``)."""
-        return self._loss_name
 
     def extra_repr(self) -> str:
         return (f'loss_weight={self.loss_weight}, smooth={self.smooth}, '
@@ -307,9 +299,7 @@ class SoftOverlapLoss(nn.Module):
             Tensor: The loss (a scalar, or with reduction ``'none'`` ``(C,)``, ``(N, C)``
             with ``per_image``). NaN when ``cls_score`` holds a NaN or +-inf.
         """
-        reduction = reduction_override or self.reduction
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f'reduction must be none|mean|sum, got {reduction!r}')
+        reduction = resolve_reduction(self.reduction, reduction_override)
         if cls_score.dim() < 2:
             raise ValueError(f'cls_score must be (N, C, ...), got {tuple(cls_score.shape)}')
         lab, valid, m = _valid_labels(cls_score, label, weight, ignore_index)

@@ -53,6 +53,7 @@ from mmengine.fileio import load
 
 from mmext.registry import MODELS
 from .empty_batch import empty_batch_loss
+from .utils import LossNameMixin, check_reduction, resolve_reduction
 
 LEVELS = ('image', 'class')
 
@@ -144,8 +145,7 @@ def tilted_cross_entropy(pred: torch.Tensor,
     """
     if level not in LEVELS:
         raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
-    if reduction not in ('mean', 'sum', 'none'):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    check_reduction(reduction)
     if reduction == 'none' and level == 'image':
         raise ValueError("reduction='none' is undefined for level='image': Eq. 2 tilts "
                          'across images into one value; use level=\'class\' or mean/sum')
@@ -249,7 +249,7 @@ def read_class_weight(class_weight: Union[Sequence[float], np.ndarray, str]) -> 
 
 
 @MODELS.register_module()
-class TiltedCrossEntropyLoss(nn.Module):
+class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
     """Tilted cross-entropy (TCE paper, Eqs. 2/3), a drop-in for mmseg's ``loss_decode``.
 
     ``forward`` has the signature of mmseg's ``CrossEntropyLoss``; mmseg's decode heads call
@@ -286,15 +286,13 @@ class TiltedCrossEntropyLoss(nn.Module):
         super().__init__()
         if level not in LEVELS:
             raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
-        if reduction not in ('mean', 'sum', 'none'):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        check_reduction(reduction)
         if reduction == 'none' and level == 'image':
             raise ValueError("reduction='none' is undefined for level='image'")
         tilt = float(tilt)
         if not np.isfinite(tilt):
             raise ValueError(f'tilt must be finite, got {tilt}')
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f"loss_name must start with 'loss_', got {loss_name!r}")
+        self._set_loss_name(loss_name)
         if class_weight is not None:
             class_weight = read_class_weight(class_weight)
         self.tilt = tilt
@@ -303,7 +301,6 @@ class TiltedCrossEntropyLoss(nn.Module):
         self.ignore_index = ignore_index
         self.reduction = reduction
         self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 cls_score: torch.Tensor,
@@ -327,9 +324,7 @@ class TiltedCrossEntropyLoss(nn.Module):
         Returns:
             Tensor: ``loss_weight`` times the tilted CE.
         """
-        if reduction_override not in (None, 'none', 'mean', 'sum'):
-            raise ValueError(f'invalid reduction_override {reduction_override!r}')
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(self.reduction, reduction_override)
         class_weight = None
         if self.class_weight is not None:
             if len(self.class_weight) != cls_score.shape[1]:
@@ -348,11 +343,6 @@ class TiltedCrossEntropyLoss(nn.Module):
             avg_factor=avg_factor,
             ignore_index=ignore)
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """str: Name of the loss item (starts with ``loss_``)."""
-        return self._loss_name
 
     def extra_repr(self) -> str:
         """Extra repr."""

@@ -12,7 +12,6 @@ Usage: ``python -m torch.distributed.run --nproc_per_node 2 dist_balance_batch_w
 import json
 import os.path as osp
 import sys
-import types
 
 import numpy as np
 import torch
@@ -21,21 +20,11 @@ from mmengine.dataset import BaseDataset, DefaultSampler
 from torch.utils.data import DataLoader
 
 
-def _import_sampler():
-    """Import only the sampler module: ``import mmext`` loads mmdet, mmseg and mmpretrain
-    (several seconds per process), which this test does not need."""
-    root = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'mmext')
-    for name, sub in (('mmext', ''), ('mmext.datasets', 'datasets'),
-                      ('mmext.datasets.samplers', osp.join('datasets', 'samplers'))):
-        if name not in sys.modules:
-            pkg = types.ModuleType(name)
-            pkg.__path__ = [osp.normpath(osp.join(root, sub))]
-            sys.modules[name] = pkg
-    from mmext.datasets.samplers.balance_batch_sampler import BalanceBatchSampler
-    return BalanceBatchSampler
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
+from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
 
-
-BalanceBatchSampler = _import_sampler()
+BalanceBatchSampler = import_light(
+    'mmext.datasets.samplers.balance_batch_sampler')[0].BalanceBatchSampler
 
 
 class CatDataset(BaseDataset):

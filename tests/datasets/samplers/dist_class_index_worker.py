@@ -14,27 +14,16 @@ import json
 import os.path as osp
 import sys
 import time
-import types
 from datetime import timedelta
 
 import torch.distributed as dist
 
 
-def _import_sampler():
-    """Import only the sampler module (``import mmext`` would load mmdet, mmseg and
-    mmpretrain, several seconds per process, which this test does not need)."""
-    root = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'mmext')
-    for name, sub in (('mmext', ''), ('mmext.datasets', 'datasets'),
-                      ('mmext.datasets.samplers', osp.join('datasets', 'samplers'))):
-        if name not in sys.modules:
-            pkg = types.ModuleType(name)
-            pkg.__path__ = [osp.normpath(osp.join(root, sub))]
-            sys.modules[name] = pkg
-    from mmext.datasets.samplers.tilted_class_sampler import TiltedClassSampler
-    return TiltedClassSampler
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
+from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
 
-
-TiltedClassSampler = _import_sampler()
+TiltedClassSampler = import_light(
+    'mmext.datasets.samplers.tilted_class_sampler')[0].TiltedClassSampler
 NUM_CLASSES = 4
 
 

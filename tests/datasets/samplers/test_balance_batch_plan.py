@@ -34,15 +34,15 @@ def test_top_up_prefers_new_classes_then_unused_then_used_images():
     cfg = PlanConfig(batch_max=4, batch_cl=1, max_retries=1, max_scan=10,
                      fallback_candidates=4, fixed_size=True)
     plan = PartPlan(part, masks_of(index), index, cfg, random.Random(0))
-    plan.nxt[0] = 1  # position 0 used: it seeds the batch
+    plan.mark_used([0])  # position 0 used: it seeds the batch
     members = [0]
     bmask = plan.top_up(members, 0b001, 1, plan.rng)
     # 2 (class 1) and 4 (class 2) add classes, then the first unused image 1
     assert members == [0, 2, 4, 1] and bmask == 0b111
-    assert [plan.find(i) for i in range(5)] == [3, 3, 3, 3, 5]  # only 3 is left
+    assert [plan.first_unused(i) for i in range(5)] == [3, 3, 3, 3, 5]  # only 3 is left
     assert plan.stats['reused_fillers'] == 0
     # next batch: seed 3, the rank has no unused image left -> used images fill it
-    plan.nxt[3] = 4
+    plan.mark_used([3])
     members = [3]
     bmask = plan.top_up(members, 0b001, 4, plan.rng)
     assert len(members) == len(set(members)) == 4 and members[0] == 3

@@ -10,7 +10,6 @@ Usage: ``python -m torch.distributed.run --nproc_per_node 2 dist_tilted_class_wo
 import json
 import os.path as osp
 import sys
-import types
 from types import SimpleNamespace
 
 import torch
@@ -21,25 +20,14 @@ from mmengine.structures import BaseDataElement
 from torch.utils.data import DataLoader
 
 
-def _import_modules():
-    """Import only the sampler and hook modules (``import mmext`` would load mmdet,
-    mmseg and mmpretrain, several seconds per process, which this test does not need)."""
-    root = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'mmext')
-    for name, sub in (('mmext', ''), ('mmext.datasets', 'datasets'),
-                      ('mmext.datasets.samplers', osp.join('datasets', 'samplers')),
-                      ('mmext.engine', 'engine'), ('mmext.engine.hooks',
-                                                   osp.join('engine', 'hooks'))):
-        if name not in sys.modules:
-            pkg = types.ModuleType(name)
-            pkg.__path__ = [osp.normpath(osp.join(root, sub))]
-            sys.modules[name] = pkg
-    from mmext.datasets.samplers.class_index import ClassIndex
-    from mmext.datasets.samplers.tilted_class_sampler import TiltedClassSampler
-    from mmext.engine.hooks.tilted_class_hook import TiltedClassHook
-    return ClassIndex, TiltedClassSampler, TiltedClassHook
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
+from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
 
-
-ClassIndex, TiltedClassSampler, TiltedClassHook = _import_modules()
+_index, _sampler, _hook = import_light('mmext.datasets.samplers.class_index',
+                                       'mmext.datasets.samplers.tilted_class_sampler',
+                                       'mmext.engine.hooks.tilted_class_hook')
+ClassIndex, TiltedClassSampler = _index.ClassIndex, _sampler.TiltedClassSampler
+TiltedClassHook = _hook.TiltedClassHook
 ROWS = [[i % 5, (i * 7) % 5] for i in range(60)]
 
 
