@@ -39,7 +39,12 @@ model = dict(
         lambda_mu=lambda_mu,
         lambda_sigma=lambda_sigma))
 
+# no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
+# rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={
+        '.means': dict(decay_mult=0.),
+        '.log_vars': dict(decay_mult=0.)}),
     optimizer=dict(type='Adam', lr=lr, weight_decay=weight_decay))
 param_scheduler = dict(
     type='MultiStepLR',
