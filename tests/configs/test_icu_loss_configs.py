@@ -31,7 +31,7 @@ def _pipelines(dataset_cfg):
 
 
 def test_configs_found():
-    assert len(CONFIGS) == 38
+    assert len(CONFIGS) == 40
 
 
 def _check_no_decay_on_gaussians(model, cfg, softmax):
