@@ -27,8 +27,12 @@ optimiser), weight decay 1e-3 on every weight except the Gaussian means / log-va
 90 %, validation at 4 points (the harness's convergence check), 3 seeds.
 
 **Budget and the cut.** Budget: <= 45 min wall on 2 cores (``--jobs 2``), ~90 CPU-minutes.
-Measured (pilot, ``tools/train.py``, one thread, loaded machine, so upper bounds):
-``COST_NOTE``. The full grid (6 arms x {2-D, 100-D} x {balanced, LT10, LT100} x 3 seeds =
+Measured (pilot: ``tools/train.py`` of the ICU digits config with ``CONV_CHANNELS``, batch
+128, one thread, on the loaded shared machine, so upper bounds): 8.2 CPU-s for a 1-iteration
+run (start-up, data build, one validation) and 31.5 CPU-s for 201 iterations, i.e. ~0.115
+CPU-s per iteration at batch 128 (~0.06 at batch 64; the configs' 32/32/64/64 LeNet++ costs
+about 4x that). At ``ITERS`` = 1,200 iterations of batch 64 a run costs about
+1,200 x 0.06 + 10 = 82 CPU-s, so 63 runs take ~86 CPU-minutes. The full grid (6 arms x {2-D, 100-D} x {balanced, LT10, LT100} x 3 seeds =
 108 runs) does not fit; kept: all 6 arms at 2-D balanced and 2-D long-tailed 100 (36 runs),
 softmax / L-GM / ICU at 2-D long-tailed 10 and at 100-D balanced and long-tailed 100
 (27 runs); cut: the ablations outside 2-D balanced / LT100 and 100-D long-tailed 10. To fit,
@@ -59,12 +63,11 @@ from tools.experiments.harness import (Claim, Study, Variant,  # noqa: E402
 
 # --- settings (fixed before running; see the module docstring) --------------------------
 SEEDS = (0, 1, 2)
-ITERS = 1600
+ITERS = 1200
 BATCH = 64
 CONV_CHANNELS = (16, 16, 32, 32)
 POOL = 400  # train digits of class 0
 SHOTS = (100, 20)  # many-shot: > 100 train images, few-shot: < 20
-COST_NOTE = 'see the report setup'
 #: (feature dim, imbalance ratio) -> the arms trained there
 GRID = {
     (2, 1): ('softmax', 'L-GM', 'ICU', 'ICU no alpha', 'ICU no gamma', 'ICU no reg'),
