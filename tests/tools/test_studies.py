@@ -112,15 +112,18 @@ def test_icu_variants(tmp_path):
     assert len(study.variants) == 21
     for v in study.variants:
         cfg = resolved(study, v, tmp_path)
-        assert cfg.train_cfg.max_iters == icu.ITERS and cfg.train_cfg.val_interval * 4 == icu.ITERS
-        assert cfg.optim_wrapper.optimizer.lr == 0.01 and cfg.train_dataloader.batch_size == icu.BATCH
+        assert cfg.train_cfg.max_iters == icu.ITERS
+        assert cfg.train_cfg.val_interval * 4 == icu.ITERS
+        assert cfg.optim_wrapper.optimizer.lr == 0.01
+        assert cfg.train_dataloader.batch_size == icu.BATCH
         assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.means'].decay_mult == 0.
         assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.log_vars'].decay_mult == 0.
         dim = 100 if v.name.split()[-2] == '100-D' else 2
         assert cfg.model.backbone.out_channels == dim == cfg.model.head.in_channels
         ratio = 1. if v.group.endswith('balanced') else float(v.group.split('LT')[1])
         ds = cfg.train_dataloader.dataset
-        assert ds.imbalance_ratio == ratio and ds.data_root == cfg.val_dataloader.dataset.data_root
+        assert ds.imbalance_ratio == ratio
+        assert ds.data_root == cfg.val_dataloader.dataset.data_root
         metric = cfg.val_evaluator[2]
         assert metric.type == 'mmext.ClassAccuracyMetric'
         # floor(400 * ratio^(-k/9)), written out by hand for the three ratios

@@ -30,9 +30,9 @@ optimiser), weight decay 1e-3 on every weight except the Gaussian means / log-va
 Measured (pilot: ``tools/train.py`` of the ICU digits config with ``CONV_CHANNELS``, batch
 128, one thread, on the loaded shared machine, so upper bounds): 8.2 CPU-s for a 1-iteration
 run (start-up, data build, one validation) and 31.5 CPU-s for 201 iterations, i.e. ~0.115
-CPU-s per iteration at batch 128 (~0.06 at batch 64; the configs' 32/32/64/64 LeNet++ costs
-about 4x that). At ``ITERS`` = 1,200 iterations of batch 64 a run costs about
-1,200 x 0.06 + 10 = 82 CPU-s, so 63 runs take ~86 CPU-minutes. The full grid (6 arms x {2-D, 100-D} x {balanced, LT10, LT100} x 3 seeds =
+CPU-s per iteration at batch 128 (~0.06 at batch 64, assuming linear scaling). At ``ITERS`` = 1,200 iterations of batch 64 a run costs about
+1,200 x 0.06 + 10 = 82 CPU-s, so 63 runs take ~86 CPU-minutes. The full grid (6 arms x
+{2-D, 100-D} x {balanced, LT10, LT100} x 3 seeds =
 108 runs) does not fit; kept: all 6 arms at 2-D balanced and 2-D long-tailed 100 (36 runs),
 softmax / L-GM / ICU at 2-D long-tailed 10 and at 100-D balanced and long-tailed 100
 (27 runs); cut: the ablations outside 2-D balanced / LT100 and 100-D long-tailed 10. To fit,

@@ -43,7 +43,8 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         use_log_det (bool): ICU decision distance (True) or L-GM's (False).
         regularize_background (bool): Include the background class in Eq. 14.
         reg_reduction (str): ``'mean'`` (default, as in ``ICUClsHead``: Eq. 14 divided by
-            the number of classes present × D) or ``'sum'`` (Eq. 14's own scale). With RoI features of
+            the number of classes present × D) or ``'sum'`` (Eq. 14's own scale). With RoI
+            features of
             hundreds of dimensions the sum scale makes the regulariser's feature gradient
             (cubic in the feature spread through the σ² term) dominate: a tiny Faster
             R-CNN (256-d RoI features) trained from scratch with SGD lr 0.01 diverged

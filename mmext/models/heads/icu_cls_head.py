@@ -156,7 +156,8 @@ class ICUClsHead(ClsHead):
             **kwargs: Unused (ClsHead contract).
 
         Returns:
-            dict[str, Tensor]: ``loss_icu_cls`` (``loss_lgm`` in L-GM mode), ``loss_icu_reg`` (and ``accuracy_top-k``
+            dict[str, Tensor]: ``loss_icu_cls`` (``loss_lgm`` in L-GM mode),
+            ``loss_icu_reg`` (and ``accuracy_top-k``
             with ``cal_acc``). An empty batch (no data sample) gives loss zeros that keep
             the graph (the policy of every mmext loss,
             :mod:`mmext.models.losses.empty_batch`) and no accuracy.

@@ -47,8 +47,8 @@ multiplied by :math:`1+\\alpha`):
   single :math:`\\ln(1+\\gamma)` whatever D (Eq. 21 with γ replaced by
   :math:`(1+\\gamma)^{1/D}-1`).
 
-:class:`LGMLoss` is the loss of L-GM (Wan et al., CVPR 2018, Eq. 17-18 of that paper) on
-the same distances, the baseline the ICU paper compares to.
+:class:`~mmext.models.losses.LGMLoss` (``lgm_loss.py``) is the loss of L-GM (Wan et al.,
+CVPR 2018) on the same distances, the baseline the ICU paper compares to.
 
 The regulariser of Eq. 14 acts on the Gaussian parameters and the features; it is computed
 (fused with the distances) by :meth:`GaussianClassifier.forward_train
