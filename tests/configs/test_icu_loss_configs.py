@@ -31,7 +31,26 @@ def _pipelines(dataset_cfg):
 
 
 def test_configs_found():
-    assert len(CONFIGS) == 38
+    assert len(CONFIGS) == 40
+
+
+def _check_no_decay_on_gaussians(model, cfg, softmax):
+    """The optim wrapper built from the config: weight decay 0 on every Gaussian mean and
+    log-variance, the config's decay on the other weights."""
+    from mmengine.optim import build_optim_wrapper
+    optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    decay = {}
+    for group in optim.optimizer.param_groups:
+        for p in group['params']:
+            decay[id(p)] = group.get('weight_decay', 0.)
+    names = dict(model.named_parameters())
+    gaussian = [n for n in names if n.endswith(('.means', '.log_vars'))]
+    assert bool(gaussian) != softmax, gaussian
+    assert all(decay[id(names[n])] == 0. for n in gaussian)
+    base_decay = cfg.optim_wrapper.optimizer.get('weight_decay', 0.)
+    assert base_decay > 0
+    # (frozen backbone stages are in no param group)
+    assert any(decay.get(id(p)) == base_decay for n, p in names.items() if n not in gaussian)
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -46,6 +65,7 @@ def test_config_parses_and_builds(name):
             registry.TRANSFORMS.build(copy.deepcopy(transform))
     model = registry.MODELS.build(copy.deepcopy(cfg.model))
     base = osp.basename(name)
+    _check_no_decay_on_gaussians(model, cfg, base.startswith('softmax'))
     if scope == 'mmdet':
         head = model.roi_head.bbox_head
         assert type(head).__name__ == 'ICUBBoxHead'
@@ -55,14 +75,17 @@ def test_config_parses_and_builds(name):
     method = base.split('_')[0]
     assert type(head).__name__ == ('LinearClsHead' if method == 'softmax' else 'ICUClsHead')
     if method != 'softmax':
-        assert head.classifier.use_log_det == (method == 'icu')
-        alpha, gamma = head.loss_module.alpha, head.loss_module.gamma
-        expected = {'no-margin': (0., 0.), 'alpha-only': (1e-4, 0.),
-                    'gamma-only': (0., 1e-3)}.get(base.split('_')[2], (1e-4, 1e-3))
-        if method == 'lgm':
-            expected = (1e-4, 0.)
-        assert (alpha, gamma) == expected
-        assert (head.lambda_mu, head.lambda_sigma) == (0.1, 0.1)
+        assert head.classifier.use_log_det
+        if method == 'lgm':  # the L-GM loss: margin + likelihood term, no Eq. 14
+            assert type(head.loss_module).__name__ == 'LGMLoss' and head.mode == 'lgm'
+            assert (head.loss_module.alpha, head.loss_module.lambda_lkd) == (0.1, 0.01)
+            assert (head.lambda_mu, head.lambda_sigma) == (0., 0.)
+        else:
+            alpha, gamma = head.loss_module.alpha, head.loss_module.gamma
+            expected = {'no-margin': (0., 0.), 'alpha-only': (1e-4, 0.),
+                        'gamma-only': (0., 1e-3)}.get(base.split('_')[2], (1e-4, 1e-3))
+            assert (alpha, gamma) == expected
+            assert (head.lambda_mu, head.lambda_sigma) == (0.1, 0.1)
     ratio = re.search(r'-lt(\d+)\.py$', base)
     if ratio and 'digits' not in name:
         assert cfg.train_dataloader.dataset.type == 'mmext.LongTailSubset'
@@ -92,6 +115,7 @@ def test_vgg13_gradient_clipping_keeps_eq14_sum_scale_stable():
     cfg = Config.fromfile(osp.join(FOLDER, 'cifar',
                                    'icu_vgg13bn_1xb128-nesterov-307e_cifar100.py'))
     assert cfg.optim_wrapper.clip_grad == dict(max_norm=5.)
+    cfg.model.head.reg_reduction = 'sum'  # the head's default is 'mean' since issue 11
     init_default_scope('mmpretrain')
     registry = importlib.import_module('mmpretrain.registry')
     totals = {}

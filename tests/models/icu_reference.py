@@ -63,3 +63,63 @@ def eq14_terms(x: torch.Tensor, labels: Sequence[int], means: torch.Tensor,
             reg_mu = reg_mu + (means[k, j] - mean_j)**2
             reg_sigma = reg_sigma + (torch.exp(log_vars[k, j]) - var_j)**2
     return reg_mu, reg_sigma
+
+
+def eq18_readings_loss(x: torch.Tensor, means: torch.Tensor, log_vars: torch.Tensor,
+                       labels: Sequence[int], alpha: float, gamma: float,
+                       reading: str) -> torch.Tensor:
+    """Eq. 17 with the three readings of Eq. 18, from the features, mean over samples.
+
+    d_z^γ = ½[(x−μ_z)ᵀΣ_z⁻¹(x−μ_z) + L], L = ln|(1+γ)Σ_z| ('covariance', every variance
+    scaled), (1+γ) ln|Σ_z| ('log_det', the ICU authors' code) or ln(1+γ) + ln|Σ_z|
+    ('literal'); true logit −(1+α) d_z^γ, other logits −d_k (Eq. 9).
+    """
+    terms = []
+    for i, z in enumerate(labels):
+        z = int(z)
+        logits = []
+        for k in range(means.shape[0]):
+            maha = 0.
+            for j in range(x.shape[1]):
+                maha = maha + (x[i, j] - means[k, j])**2 / torch.exp(log_vars[k, j])
+            if k != z:
+                logits.append(-0.5 * (maha + torch.log(torch.prod(torch.exp(log_vars[k])))))
+                continue
+            cov = torch.exp(log_vars[k])
+            if reading == 'covariance':
+                log_det = torch.log(torch.prod((1. + gamma) * cov))
+            elif reading == 'log_det':
+                log_det = (1. + gamma) * torch.log(torch.prod(cov))
+            else:
+                log_det = math.log(1. + gamma) + torch.log(torch.prod(cov))
+            logits.append(-(1. + alpha) * 0.5 * (maha + log_det))
+        logits = torch.stack(logits)
+        terms.append(torch.log(torch.exp(logits).sum()) - logits[z])
+    return torch.stack(terms).mean()
+
+
+def lgm_loss(x: torch.Tensor, means: torch.Tensor, log_vars: torch.Tensor,
+             labels: Sequence[int], alpha: float, lambda_: float) -> torch.Tensor:
+    """L-GM (Wan et al., CVPR 2018): L_cls,m + λ L_lkd, mean over samples.
+
+    d_k = ½(x−μ_k)ᵀΛ_k⁻¹(x−μ_k); logits −d_k(1 + α[k=z]) − ½ln|Λ_k| (equal priors);
+    L_lkd = d_z + ½ln|Λ_z|.
+    """
+    terms = []
+    for i, z in enumerate(labels):
+        z = int(z)
+        logits = []
+        half_log_dets = []
+        d = []
+        for k in range(means.shape[0]):
+            maha = 0.
+            for j in range(x.shape[1]):
+                maha = maha + (x[i, j] - means[k, j])**2 / torch.exp(log_vars[k, j])
+            d.append(0.5 * maha)
+            half_log_dets.append(0.5 * torch.log(torch.prod(torch.exp(log_vars[k]))))
+            margin = 1. + alpha if k == z else 1.
+            logits.append(-d[k] * margin - half_log_dets[k])
+        logits = torch.stack(logits)
+        cls = -torch.log(torch.exp(logits[z]) / torch.exp(logits).sum())
+        terms.append(cls + lambda_ * (d[z] + half_log_dets[z]))
+    return torch.stack(terms).mean()

@@ -12,6 +12,7 @@ from tests.scripts import load_script
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 bb = load_script('tools/experiments/balance_batch_digits.py')
 tce = load_script('tools/experiments/tce_digits.py')
+icu = load_script('tools/experiments/icu_digits.py')
 
 
 def resolved(study, variant, tmp_path):
@@ -96,3 +97,63 @@ def test_control_batch_sizes_are_the_rounded_balance_batch_means():
         assert bb.CONTROL_BATCH[cl] == int(round(mean)), (cl, mean)
     # fixed-size mode: exactly batch_max images, i.e. the baseline's batch size
     assert bb.mean_batch_sizes((bb.FIXED_CL,), epochs=2, fixed=True) == {bb.FIXED_CL: bb.BATCH}
+
+
+def test_icu_variants(tmp_path):
+    """The ICU study's grid, one schedule for every arm, the arms' heads, the shot metric
+    and no weight decay on the Gaussian parameters."""
+    study = icu.STUDY
+    assert study.seeds == (0, 1, 2) and study.primary == 'accuracy/top1'
+    names = {v.name for v in study.variants}
+    for setting in ('2-D balanced', '2-D LT100'):
+        assert {f'{m} {setting}' for m in icu.METHODS} <= names
+    for setting in ('2-D LT10', '100-D balanced', '100-D LT100'):
+        assert {f'{m} {setting}' for m in ('softmax', 'L-GM', 'ICU')} <= names
+    assert len(study.variants) == 21
+    for v in study.variants:
+        cfg = resolved(study, v, tmp_path)
+        assert cfg.train_cfg.max_iters == icu.ITERS
+        assert cfg.train_cfg.val_interval * 4 == icu.ITERS
+        assert cfg.optim_wrapper.optimizer.lr == 0.01
+        assert cfg.train_dataloader.batch_size == icu.BATCH
+        assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.means'].decay_mult == 0.
+        assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.log_vars'].decay_mult == 0.
+        dim = 100 if v.name.split()[-2] == '100-D' else 2
+        assert cfg.model.backbone.out_channels == dim == cfg.model.head.in_channels
+        ratio = 1. if v.group.endswith('balanced') else float(v.group.split('LT')[1])
+        ds = cfg.train_dataloader.dataset
+        assert ds.imbalance_ratio == ratio
+        assert ds.data_root == cfg.val_dataloader.dataset.data_root
+        metric = cfg.val_evaluator[2]
+        assert metric.type == 'mmext.ClassAccuracyMetric'
+        # floor(400 * ratio^(-k/9)), written out by hand for the three ratios
+        assert metric.class_counts == {
+            1.: [400] * 10,
+            10.: [400, 309, 239, 185, 143, 111, 86, 66, 51, 40],
+            100.: [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]}[ratio]
+        head = cfg.model.head
+        method = v.name.rsplit(' ', 2)[0]
+        if method == 'softmax':
+            assert head.type == 'LinearClsHead'
+        elif method == 'L-GM':
+            assert head.mode == 'lgm' and head.lambda_mu == head.lambda_sigma == 0.
+        else:
+            assert head.get('mode', 'icu') == 'icu'
+            assert (head.alpha, head.gamma) == {'ICU no alpha': (0., 1e-3),
+                                                'ICU no gamma': (1e-4, 0.)}.get(
+                                                    method, (1e-4, 1e-3))
+            assert (head.lambda_mu == 0.) == (method == 'ICU no reg')
+
+
+def test_icu_quick_end_to_end(tmp_path):
+    work = tmp_path / 'runs'
+    md = icu.run(['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir',
+                  str(tmp_path)])
+    data = json.loads((tmp_path / 'icu_digits.json').read_text())
+    assert data['quick'] and len(data['runs']) == len(icu.STUDY.variants)
+    assert all(len(r['val']) == 4 for r in data['runs'])  # validated at 4 points
+    lt100 = next(r for r in data['runs'] if r['variant'] == 'ICU 2-D LT100')
+    assert {'class_acc/many', 'class_acc/medium', 'class_acc/few'} <= set(lt100['final'])
+    assert (tmp_path / 'icu_digits.png').stat().st_size > 0
+    assert (tmp_path / 'icu_digits_features.png').stat().st_size > 0
+    assert '## Verdicts' in md and 'many / medium / few-shot' in md

@@ -42,10 +42,16 @@ model = dict(
 train_dataloader = dict(batch_size=batch_size)
 val_dataloader = dict(batch_size=100)
 test_dataloader = val_dataloader
-# Not in the paper: gradient clipping. With Eq. 14 at its sum scale on 512-d VGG features,
+# Not in the paper: gradient clipping (added when the head's default was Eq. 14's sum
+# scale). With Eq. 14 at its sum scale on 512-d VGG features,
 # SGD at lr 0.1 diverged within the first iterations of a short synthetic-data check; the
 # softmax baseline inherits the same optimiser.
+# no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
+# rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={
+        '.means': dict(decay_mult=0.),
+        '.log_vars': dict(decay_mult=0.)}),
     optimizer=dict(
         type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True),
     clip_grad=dict(max_norm=grad_max_norm))

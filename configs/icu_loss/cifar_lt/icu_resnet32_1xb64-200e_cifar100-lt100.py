@@ -54,7 +54,12 @@ train_dataloader = dict(
 val_dataloader = dict(batch_size=100)
 test_dataloader = val_dataloader
 
+# no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
+# rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={
+        '.means': dict(decay_mult=0.),
+        '.log_vars': dict(decay_mult=0.)}),
     optimizer=dict(type='SGD', lr=lr, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [
     dict(

@@ -1,5 +1,10 @@
-# ICU loss, Table 2 "CIFAR-100-LT", imbalance ratio 50, row L-GM: Gaussian head without
-# ln|Sigma| in the decision distance (L-GM's Eq. 5); gamma has nothing to act on and is 0.
+# ICU loss, Table 2 "CIFAR-100-LT", imbalance ratio 50, row L-GM:
+# the L-GM loss (Wan et al., CVPR 2018; mmext.LGMLoss via ICUClsHead mode='lgm'): margin
+# alpha on the true class's Mahalanobis term, likelihood term lambda_lkd * (d_z +
+# 1/2 ln|Lambda_z|); no gamma, no Eq. 14 regulariser. alpha 0.1 and
+# lambda 0.01 are the values of the L-GM authors' released code.
 _base_ = ['./icu_resnet32_1xb64-200e_cifar100-lt50.py']
 
-model = dict(head=dict(use_log_det=False, gamma=0.))
+model = dict(
+    head=dict(
+        mode='lgm', alpha=0.1, gamma=0., lambda_lkd=0.01, lambda_mu=0., lambda_sigma=0.))

@@ -31,7 +31,12 @@ model = dict(
 
 # Not in the paper: gradient clipping, as a safeguard for Eq. 14 at its sum scale on 2048-d
 # features under SGD (see the CIFAR-100 VGG-13 config); the baseline inherits it.
+# no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
+# rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={
+        '.means': dict(decay_mult=0.),
+        '.log_vars': dict(decay_mult=0.)}),
     optimizer=dict(lr=lr, weight_decay=weight_decay),
     clip_grad=dict(max_norm=grad_max_norm))
 param_scheduler = dict(milestones=[50, 75])

@@ -38,7 +38,12 @@ model = dict(
         lambda_mu=lambda_mu,
         lambda_sigma=lambda_sigma))
 
+# no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
+# rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={
+        '.means': dict(decay_mult=0.),
+        '.log_vars': dict(decay_mult=0.)}),
     optimizer=dict(_delete_=True, type='Adam', lr=lr, weight_decay=weight_decay))
 param_scheduler = dict(milestones=milestones)
 train_cfg = dict(max_epochs=max_epochs)

@@ -9,6 +9,7 @@ from torch import Tensor
 from mmext.registry import MODELS
 from ..layers.gaussian_classifier import GaussianClassifier
 from ..losses.icu_loss import ICULoss
+from ..losses.lgm_loss import LGMLoss
 
 
 @MODELS.register_module()
@@ -41,8 +42,9 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         lambda_sigma (float): λ_σ of Eq. 14. Defaults to 0.1.
         use_log_det (bool): ICU decision distance (True) or L-GM's (False).
         regularize_background (bool): Include the background class in Eq. 14.
-        reg_reduction (str): ``'mean'`` (default here: Eq. 14 divided by the number of
-            classes present × D) or ``'sum'`` (Eq. 14's own scale). With RoI features of
+        reg_reduction (str): ``'mean'`` (default, as in ``ICUClsHead``: Eq. 14 divided by
+            the number of classes present × D) or ``'sum'`` (Eq. 14's own scale). With RoI
+            features of
             hundreds of dimensions the sum scale makes the regulariser's feature gradient
             (cubic in the feature spread through the σ² term) dominate: a tiny Faster
             R-CNN (256-d RoI features) trained from scratch with SGD lr 0.01 diverged
@@ -52,7 +54,10 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         init_std (float): Std of the initial means. Defaults to 0.01 (the upstream
             ``fc_cls`` init std): all K+1 classes start equidistant, i.e. a uniform
             initial posterior, which suits fine-tuning a pretrained detector.
-        loss_cls (dict): Config of the :class:`ICULoss` (α, γ, loss weight).
+        loss_cls (dict): Config of the :class:`ICULoss` (α, γ, ``gamma_reading``, loss
+            weight), or of an :class:`~mmext.models.losses.LGMLoss` (L-GM; then set
+            ``lambda_mu=lambda_sigma=0`` for L-GM without Eq. 14). As for ``ICUClsHead``,
+            exempt ``.means`` / ``.log_vars`` from weight decay in the optimiser config.
         **kwargs: ``Shared2FCBBoxHead`` arguments (``cls_predictor_cfg`` excluded).
     """
 
@@ -81,11 +86,15 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             init_std=init_std)
         super().__init__(
             cls_predictor_cfg=cls_predictor_cfg, loss_cls=loss_cls, **kwargs)
-        if not isinstance(self.loss_cls, ICULoss):
+        if not isinstance(self.loss_cls, (ICULoss, LGMLoss)):
             raise TypeError("ICUBBoxHead needs loss_cls=dict(type='mmext.ICULoss', ...) "
+                            "or dict(type='mmext.LGMLoss', ...) "
                             f'(use _delete_=True over a base config), got '
                             f'{type(self.loss_cls).__name__}')
-        if not use_log_det and self.loss_cls.gamma != 0:
+        if isinstance(self.loss_cls, LGMLoss) and not use_log_det:
+            raise ValueError('LGMLoss needs use_log_det=True (its posterior includes '
+                             'ln|Lambda|)')
+        if not use_log_det and getattr(self.loss_cls, 'gamma', 0) != 0:
             raise ValueError('gamma acts on ln|Sigma|, which the L-GM mode '
                              '(use_log_det=False) removes: set loss_cls.gamma=0')
         self.lambda_mu = lambda_mu
@@ -203,7 +212,8 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             label_weights,
             avg_factor=avg_factor,
             reduction_override=reduction_override,
-            num_dims=num_dims)
+            num_dims=num_dims,
+            log_dets=self.fc_cls.log_dets() if self.loss_cls.needs_log_dets else None)
         losses['acc'] = accuracy(cls_score, labels)
         losses['loss_icu_reg'] = self.lambda_mu * reg_mu + self.lambda_sigma * reg_sigma
         return losses

@@ -10,6 +10,7 @@ from torch import Tensor
 from mmext.registry import MODELS
 from ..layers.gaussian_classifier import GaussianClassifier
 from ..losses.icu_loss import ICULoss
+from ..losses.lgm_loss import LGMLoss
 
 
 @MODELS.register_module()
@@ -23,8 +24,22 @@ class ICUClsHead(ClsHead):
     label argmin_k d_k (Eq. 9). The Gaussian parameters are ``head.means`` (K×D) and
     ``head.log_vars`` (K×D).
 
-    Ablations (Table 3): ``alpha=0`` and/or ``gamma=0``. L-GM mode: ``use_log_det=False``
-    (no ln|Σ| in the decision distance; then ``gamma`` must be 0).
+    Ablations (Table 3): ``alpha=0`` and/or ``gamma=0``; ``lambda_mu=lambda_sigma=0`` removes
+    the regulariser. ``use_log_det=False``: the ICU loss on L-GM's decision distance (no
+    ln|Σ|; then ``gamma`` must be 0). ``mode='lgm'``: the L-GM loss itself
+    (:class:`~mmext.models.losses.LGMLoss`: margin ``alpha`` on the Mahalanobis part of the
+    true class, likelihood term ``lambda_lkd``·(d_z + ½ln|Λ_z|); set ``gamma=0`` and
+    usually ``lambda_mu=lambda_sigma=0``, L-GM having no moment regulariser), reported as
+    ``loss_lgm`` (+ ``loss_icu_reg``).
+
+    Weight decay: the cross-entropy of Gaussian distances is invariant to rescaling the
+    features, means and standard deviations jointly, so weight decay on ``means`` /
+    ``log_vars`` shrinks them with nothing resisting; exempt them in the optimiser config::
+
+        optim_wrapper = dict(..., paramwise_cfg=dict(custom_keys={
+            '.means': dict(decay_mult=0.), '.log_vars': dict(decay_mult=0.)}))
+
+    (every ``configs/icu_loss`` config does).
 
     Args:
         num_classes (int): Number of classes K.
@@ -34,7 +49,14 @@ class ICUClsHead(ClsHead):
         lambda_mu (float): λ_μ of Eq. 14. Defaults to 0.1 (paper).
         lambda_sigma (float): λ_σ of Eq. 14. Defaults to 0.1 (paper).
         use_log_det (bool): ICU decision distance (True) or L-GM's (False).
-        reg_reduction (str): ``'sum'`` (Eq. 14) or ``'mean'`` (over classes present × D).
+        reg_reduction (str): ``'mean'`` (default: Eq. 14 divided by the number of classes
+            present × D; trains stably from D = 2 to 2048, ``benchmarks/icu_reg_scale.py``)
+            or ``'sum'`` (Eq. 14's own scale).
+        mode (str): ``'icu'`` (default) or ``'lgm'`` (see above).
+        lambda_lkd (float): λ of L-GM's likelihood term (``mode='lgm'``). Defaults to 0.01
+            (L-GM authors' code).
+        gamma_reading (str): Reading of Eq. 18 (``'covariance'``, ``'log_det'`` = the ICU
+            authors' code, ``'literal'``; :mod:`mmext.models.losses.icu_loss`).
         log_var_range (Sequence[float]): Clamp range of the log-variances.
         init_std (float): Std of the initial means. Defaults to 1.0 (the authors'
             ``torch.randn``); a tiny std puts all classes at one point at the start, where
@@ -53,7 +75,10 @@ class ICUClsHead(ClsHead):
                  lambda_mu: float = 0.1,
                  lambda_sigma: float = 0.1,
                  use_log_det: bool = True,
-                 reg_reduction: str = 'sum',
+                 reg_reduction: str = 'mean',
+                 mode: str = 'icu',
+                 lambda_lkd: float = 0.01,
+                 gamma_reading: str = 'covariance',
                  log_var_range: Sequence[float] = (-10., 10.),
                  init_std: float = 1.0,
                  loss_weight: float = 1.0,
@@ -68,8 +93,18 @@ class ICUClsHead(ClsHead):
                              f'{lambda_mu}, {lambda_sigma}')
         if reg_reduction not in ('sum', 'mean'):
             raise ValueError(f"reg_reduction must be 'sum' or 'mean', got {reg_reduction!r}")
+        if mode not in ('icu', 'lgm'):
+            raise ValueError(f"mode must be 'icu' or 'lgm', got {mode!r}")
+        if mode == 'lgm' and (gamma != 0 or not use_log_det):
+            raise ValueError("mode='lgm' needs gamma=0 (L-GM has no intra-class margin) "
+                             'and use_log_det=True (its posterior includes ln|Lambda|)')
+        if mode == 'lgm':
+            loss = LGMLoss(alpha=alpha, lambda_lkd=lambda_lkd, loss_weight=loss_weight)
+        else:
+            loss = ICULoss(alpha=alpha, gamma=gamma, gamma_reading=gamma_reading,
+                           loss_weight=loss_weight)
         super().__init__(
-            loss=ICULoss(alpha=alpha, gamma=gamma, loss_weight=loss_weight),
+            loss=loss,
             topk=topk,
             cal_acc=cal_acc,
             init_cfg=init_cfg)
@@ -78,6 +113,7 @@ class ICUClsHead(ClsHead):
         self.lambda_mu = lambda_mu
         self.lambda_sigma = lambda_sigma
         self.reg_reduction = reg_reduction
+        self.mode = mode
         self.classifier = GaussianClassifier(
             in_channels,
             num_classes,
@@ -120,7 +156,8 @@ class ICUClsHead(ClsHead):
             **kwargs: Unused (ClsHead contract).
 
         Returns:
-            dict[str, Tensor]: ``loss_icu_cls``, ``loss_icu_reg`` (and ``accuracy_top-k``
+            dict[str, Tensor]: ``loss_icu_cls`` (``loss_lgm`` in L-GM mode),
+            ``loss_icu_reg`` (and ``accuracy_top-k``
             with ``cal_acc``). An empty batch (no data sample) gives loss zeros that keep
             the graph (the policy of every mmext loss,
             :mod:`mmext.models.losses.empty_batch`) and no accuracy.
@@ -139,8 +176,10 @@ class ICUClsHead(ClsHead):
             x, labels, reg_reduction=self.reg_reduction)
         num_dims = self.in_channels if self.classifier.use_log_det else 0
         losses = dict()
-        losses['loss_icu_cls'] = self.loss_module(
-            distances, labels, avg_factor=distances.size(0), num_dims=num_dims)
+        log_dets = self.classifier.log_dets() if self.loss_module.needs_log_dets else None
+        losses[self.loss_module.loss_name] = self.loss_module(
+            distances, labels, avg_factor=distances.size(0), num_dims=num_dims,
+            log_dets=log_dets)
         losses['loss_icu_reg'] = self.lambda_mu * reg_mu + self.lambda_sigma * reg_sigma
         if self.cal_acc and labels.numel():  # no accuracy of an empty batch
             acc = Accuracy.calculate(-distances.detach(), labels, topk=self.topk)

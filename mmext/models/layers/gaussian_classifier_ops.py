@@ -129,10 +129,12 @@ class GaussianDistances(torch.autograd.Function):
         xc = x - ref
         neg_half_x2 = torch.mul(xc, xc).mul_(-0.5)
         neg_x = torch.neg(xc)
+        if half_log_det is not None:  # ½ ln|Σ_k| rides in the GEMM bias
+            half_bias.add_(half_log_det)
         dist = torch.addmm(half_bias, neg_half_x2, w.t(), alpha=-1.)
-        dist.addmm_(neg_x, mw.t()).clamp_(min=0.)
-        if half_log_det is not None:
-            dist.add_(half_log_det)
+        dist.addmm_(neg_x, mw.t())
+        # the Mahalanobis part is >= 0: clamp at ½ ln|Σ_k| (one pass for clamp + log-det)
+        dist.clamp_(min=half_log_det if half_log_det is not None else 0.)
         ctx.use_log_det, ctx.lo, ctx.hi = use_log_det, lo, hi
         ctx.with_labels = labels is not None
         reg_mu = reg_sigma = x.new_zeros(())
@@ -178,13 +180,17 @@ class GaussianDistances(torch.autograd.Function):
         # softmax gradients of far-away classes underflow to subnormal floats, which make
         # CPU GEMMs orders of magnitude slower; they carry nothing at float precision
         g = F.hardshrink(grad_dist, torch.finfo(grad_dist.dtype).tiny)  # a fresh tensor
-        half_g_all = g.sum(0).mul_(0.5).unsqueeze(1) if ctx.use_log_det else None
+        half_g_all = g.sum(0).mul_(0.5).unsqueeze(1)  # ½ Σ_i G_ik, (K, 1)
+        half_g = half_g_all
         if ctx.with_labels:
             (labels, diff, diff_w, reg_index, classes, local, inv_n, e1, e2,
              v) = saved[6:]
             g_true = g.gather(1, labels.view(-1, 1))  # (N, 1)
             g.scatter_(1, labels.view(-1, 1), 0.)  # true entries: exact path below
-        half_g = g.sum(0).mul_(0.5).unsqueeze(1)  # ½ g_k, (K, 1)
+            # ½ g_k without the true entries: ½ Σ_i G_ik − ½ Σ_{i: z_i = k} G_{i z_i}
+            half_g = half_g_all.index_add(0, labels, g_true, alpha=-0.5)
+        if not ctx.use_log_det:
+            half_g_all = None
         # ∂x = x∘(G w) − G(μ∘w) = −[(−x)∘(G w) + G(μ∘w)]
         grad_x = torch.addcmul(g @ mw, neg_x, g @ w).neg_()
         # the (K, D) gradients are formed in place in the two GEMM outputs

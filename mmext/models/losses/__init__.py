@@ -1,11 +1,12 @@
 """mmext's losses (registered in :data:`mmext.registry.MODELS`) and their shared contract."""
 from .icu_loss import ICULoss
 from .label_smooth_cross_entropy_loss import LabelSmoothCrossEntropyLoss
+from .lgm_loss import LGMLoss
 from .seg_focal_loss import SegFocalLoss
 from .soft_overlap_loss import SoftDiceLoss, SoftIoULoss
 from .tilted_cross_entropy_loss import TiltedCrossEntropyLoss
 
 __all__ = [
-    'ICULoss', 'LabelSmoothCrossEntropyLoss', 'SegFocalLoss', 'SoftDiceLoss', 'SoftIoULoss',
-    'TiltedCrossEntropyLoss'
+    'ICULoss', 'LabelSmoothCrossEntropyLoss', 'LGMLoss', 'SegFocalLoss', 'SoftDiceLoss',
+    'SoftIoULoss', 'TiltedCrossEntropyLoss'
 ]

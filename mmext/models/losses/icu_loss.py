@@ -35,6 +35,21 @@ margins therefore change only the true-class logit:
 :math:`d_z` can be negative (tiny variances); the multiplicative margin then favours the true
 class instead of penalising it, exactly as Eq. 17 is written. At inference α = γ = 0.
 
+**Three readings of Eq. 18** (``gamma_reading``; the bracket is always halved and then
+multiplied by :math:`1+\\alpha`):
+
+* ``'covariance'`` (default, the reading above): :math:`\\ln|(1+\\gamma)\\Sigma_z|
+  = \\ln|\\Sigma_z| + D\\ln(1+\\gamma)`; the only one that gives Eq. 21 for every D;
+* ``'log_det'`` (the ICU authors' released code): :math:`(1+\\gamma)\\ln|\\Sigma_z|`; the
+  margin scales with the log-determinant itself (it vanishes for unit variances and changes
+  sign with :math:`\\ln|\\Sigma_z|`), so the loss needs :math:`\\ln|\\Sigma_k|` (``log_dets``);
+* ``'literal'`` (the print taken at face value): :math:`\\ln(1+\\gamma) + \\ln|\\Sigma_z|`, a
+  single :math:`\\ln(1+\\gamma)` whatever D (Eq. 21 with γ replaced by
+  :math:`(1+\\gamma)^{1/D}-1`).
+
+:class:`~mmext.models.losses.LGMLoss` (``lgm_loss.py``) is the loss of L-GM (Wan et al.,
+CVPR 2018) on the same distances, the baseline the ICU paper compares to.
+
 The regulariser of Eq. 14 acts on the Gaussian parameters and the features; it is computed
 (fused with the distances) by :meth:`GaussianClassifier.forward_train
 <mmext.models.layers.GaussianClassifier.forward_train>` and reported by the heads under its
@@ -68,32 +83,65 @@ def check_labels(labels: Tensor, num_classes: int) -> None:
                          f'[{int(labels.min())}, {int(labels.max())}]')
 
 
+GAMMA_READINGS = ('covariance', 'log_det', 'literal')
+
+
+def gamma_shift(gamma: float, num_dims: int, reading: str = 'covariance') -> float:
+    """Constant added to the true-class distance by the intra-class margin (Eq. 18).
+
+    Args:
+        gamma (float): Intra-class margin γ.
+        num_dims (int): Log-variance terms in :math:`\\ln|\\Sigma|` (D; 0 for the L-GM
+            distance).
+        reading (str): ``'covariance'`` (:math:`\\frac D2\\ln(1+\\gamma)`) or ``'literal'``
+            (:math:`\\frac12\\ln(1+\\gamma)`, 0 without log-determinant). ``'log_det'``
+            shifts by :math:`\\frac\\gamma2\\ln|\\Sigma_z|`, per sample: no constant (0 here).
+
+    Returns:
+        float: The shift.
+    """
+    if reading == 'covariance':
+        return 0.5 * num_dims * math.log1p(gamma)
+    if reading == 'literal':
+        return 0.5 * math.log1p(gamma) if num_dims else 0.
+    return 0.
+
+
 def icu_margin_logits(distances: Tensor,
                       labels: Tensor,
                       alpha: float,
                       gamma: float,
-                      num_dims: int) -> Tensor:
+                      num_dims: int,
+                      reading: str = 'covariance') -> Tensor:
     """Training logits of Eq. 17 with the margins of Eq. 17/18.
 
     Args:
-        distances (Tensor): Decision distances :math:`d` (N, K) of Eq. 9/19.
+        distances (Tensor): Decision distances :math:`d` (N, K) of Eq. 9/19 (for the
+            ``'log_det'`` reading with :math:`\\frac\\gamma2\\ln|\\Sigma_z|` already added to the
+            true-class entries).
         labels (Tensor): Ground-truth classes :math:`z_i`, shape (N,).
         alpha (float): Inter-class margin α (Eq. 17).
         gamma (float): Intra-class margin γ (Eq. 18).
         num_dims (int): Number of log-variance terms in :math:`\\ln|\\Sigma|`: the feature
             dimension D for the ICU distance, 0 for the L-GM distance.
+        reading (str): Reading of Eq. 18 (module notes). Defaults to ``'covariance'``.
 
     Returns:
         Tensor: logits (N, K): :math:`-d_k` off the true class,
-        :math:`-(1+\\alpha)(d_z + \\frac{D}{2}\\ln(1+\\gamma))` on it.
+        :math:`-(1+\\alpha)(d_z + s)` on it, ``s`` = :func:`gamma_shift`.
     """
+    return _margin_logits(distances, labels, alpha, gamma_shift(gamma, num_dims, reading))
+
+
+def _margin_logits(distances: Tensor, labels: Tensor, alpha: float, shift: float) -> Tensor:
+    """``-d`` with the true-class entry replaced by ``-(1+α)(d_z + shift)``."""
     labels = labels.long().view(-1, 1)
     d_true = distances.gather(1, labels)
-    d_true = (1. + alpha) * (d_true + 0.5 * num_dims * math.log1p(gamma))
+    d_true = (1. + alpha) * (d_true + shift)
     return distances.neg().scatter_(1, labels, d_true.neg_())
 
 
-class _ICUCrossEntropy(torch.autograd.Function):
+class ICUCrossEntropyFunction(torch.autograd.Function):
     """Per-sample −log softmax of the margin logits of Eq. 17, from distances (N, K).
 
     Written out (instead of ``F.cross_entropy`` on :func:`icu_margin_logits`) for speed:
@@ -108,10 +156,10 @@ class _ICUCrossEntropy(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, distances: Tensor, labels: Tensor, alpha: float, gamma: float,
-                num_dims: int) -> Tensor:  # noqa: D102
+    def forward(ctx, distances: Tensor, labels: Tensor, alpha: float,
+                shift: float) -> Tensor:  # noqa: D102
         labels = labels.view(-1, 1)
-        logits = icu_margin_logits(distances, labels, alpha, gamma, num_dims)
+        logits = _margin_logits(distances, labels, alpha, shift)
         logits.sub_(logits.amax(1, keepdim=True))
         true_logit = logits.gather(1, labels).view(-1)
         floor = 0.7 * math.log(torch.finfo(logits.dtype).tiny)
@@ -131,7 +179,12 @@ class _ICUCrossEntropy(torch.autograd.Function):
         grad_d = prob * -grad.view(-1, 1)  # −p_k · g
         true = grad_d.gather(1, labels)
         grad_d.scatter_(1, labels, (1. + ctx.alpha) * (true + grad.view(-1, 1)))
-        return grad_d, None, None, None, None
+        return grad_d, None, None, None
+
+
+def add_to_true_class(distances: Tensor, labels: Tensor, values: Tensor) -> Tensor:
+    """``distances`` with ``values`` (N,) added to the true-class entries (out of place)."""
+    return distances.scatter_add(1, labels.view(-1, 1), values.view(-1, 1))
 
 
 @MODELS.register_module()
@@ -148,6 +201,10 @@ class ICULoss(LossNameMixin, nn.Module):
     Args:
         alpha (float): Inter-class margin α >= 0 (Eq. 17). Paper: 1e-4.
         gamma (float): Intra-class margin γ >= 0 (Eq. 18). Paper: 1e-3.
+        gamma_reading (str): Reading of Eq. 18: ``'covariance'`` (default,
+            :math:`\\ln|(1+\\gamma)\\Sigma_z|`), ``'log_det'`` (the authors' code,
+            :math:`(1+\\gamma)\\ln|\\Sigma_z|`; ``forward`` then needs ``log_dets``) or
+            ``'literal'`` (:math:`\\ln(1+\\gamma)+\\ln|\\Sigma_z|`); see the module notes.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
         loss_name (str): Name of the loss item. Defaults to ``'loss_icu_cls'``.
@@ -156,6 +213,7 @@ class ICULoss(LossNameMixin, nn.Module):
     def __init__(self,
                  alpha: float = 1e-4,
                  gamma: float = 1e-3,
+                 gamma_reading: str = 'covariance',
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_icu_cls') -> None:
@@ -163,8 +221,12 @@ class ICULoss(LossNameMixin, nn.Module):
         if alpha < 0 or gamma < 0:
             raise ValueError(f'ICULoss margins must be >= 0, got alpha={alpha}, '
                              f'gamma={gamma}')
+        if gamma_reading not in GAMMA_READINGS:
+            raise ValueError(f'gamma_reading must be one of {GAMMA_READINGS}, got '
+                             f'{gamma_reading!r}')
         self.alpha = alpha
         self.gamma = gamma
+        self.gamma_reading = gamma_reading
         self.reduction = check_reduction(reduction)
         self.loss_weight = loss_weight
         self._set_loss_name(loss_name)
@@ -176,6 +238,7 @@ class ICULoss(LossNameMixin, nn.Module):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None,
                 num_dims: Optional[int] = None,
+                log_dets: Optional[Tensor] = None,
                 **kwargs) -> Tensor:
         """Compute the loss.
 
@@ -188,6 +251,9 @@ class ICULoss(LossNameMixin, nn.Module):
             reduction_override (str, optional): Overrides ``reduction``.
             num_dims (int, optional): Log-variance terms in :math:`\\ln|\\Sigma|` (D for the
                 ICU distance, 0 for L-GM). Required when ``gamma > 0``.
+            log_dets (Tensor, optional): :math:`\\ln|\\Sigma_k|` (K,) with gradient
+                (:meth:`GaussianClassifier.log_dets`). Required by the ``'log_det'`` reading
+                when ``gamma > 0``; ignored otherwise.
             **kwargs: Ignored (host heads may pass extra arguments).
 
         Returns:
@@ -205,10 +271,27 @@ class ICULoss(LossNameMixin, nn.Module):
         distances = distances.to(torch.promote_types(distances.dtype, torch.float32))
         if distances.shape[0] == 0 and reduction != 'none':
             return self.loss_weight * empty_batch_loss(distances)
-        loss = _ICUCrossEntropy.apply(distances, label.long(), self.alpha, self.gamma,
-                                      num_dims or 0)
+        label = label.long()
+        shift = gamma_shift(self.gamma, num_dims or 0, self.gamma_reading)
+        if self.needs_log_dets and num_dims:
+            if log_dets is None:
+                raise ValueError("ICULoss(gamma_reading='log_det') needs log_dets, "
+                                 'ln|Sigma_k| of every class (K,)')
+            # (1 + γ) ln|Σ_z| inside the halved bracket: + γ/2 ln|Σ_z| on the true entry
+            half_gamma = 0.5 * self.gamma
+            distances = add_to_true_class(distances, label,
+                                     log_dets.to(distances.dtype)[label] * half_gamma)
+        loss = ICUCrossEntropyFunction.apply(distances, label, self.alpha, shift)
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
 
+    @property
+    def needs_log_dets(self) -> bool:
+        """bool: whether ``forward`` needs ``log_dets`` (the ``'log_det'`` reading, γ > 0)."""
+        return self.gamma_reading == 'log_det' and self.gamma > 0
+
     def extra_repr(self) -> str:  # noqa: D102
-        return (f'alpha={self.alpha}, gamma={self.gamma}, reduction={self.reduction}, '
+        return (f'alpha={self.alpha}, gamma={self.gamma}, gamma_reading='
+                f'{self.gamma_reading}, reduction={self.reduction}, '
                 f'loss_weight={self.loss_weight}')
+
+

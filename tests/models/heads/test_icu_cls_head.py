@@ -174,3 +174,15 @@ def test_empty_batch_gives_zero_losses_that_keep_the_graph(use_log_det, gamma):
     assert x.grad.shape == (0, 3)
     for param in (head.means, head.log_vars):  # every parameter takes part (DDP)
         assert param.grad is not None and torch.all(param.grad == 0)
+
+
+def test_one_regulariser_scale_default():
+    """Both ICU heads default to the mean scale of Eq. 14 (stable from D = 2 to 2048,
+    benchmarks/results/icu_reg_scale.md); the sum scale stays an option."""
+    import inspect
+
+    from mmext.models.heads.icu_bbox_head import ICUBBoxHead
+    defaults = [inspect.signature(cls).parameters['reg_reduction'].default
+                for cls in (ICUClsHead, ICUBBoxHead)]
+    assert defaults == ['mean', 'mean']
+    assert ICUClsHead(num_classes=4, in_channels=3, reg_reduction='sum').reg_reduction == 'sum'
