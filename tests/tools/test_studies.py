@@ -12,6 +12,8 @@ from tests.scripts import load_script
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 bb = load_script('tools/experiments/balance_batch_digits.py')
 tce = load_script('tools/experiments/tce_digits.py')
+fb_mixup = load_script('tools/experiments/freebies_mixup_digits.py')
+fb_frcnn = load_script('tools/experiments/freebies_frcnn_digits.py')
 
 
 def resolved(study, variant, tmp_path):
@@ -96,3 +98,21 @@ def test_control_batch_sizes_are_the_rounded_balance_batch_means():
         assert bb.CONTROL_BATCH[cl] == int(round(mean)), (cl, mean)
     # fixed-size mode: exactly batch_max images, i.e. the baseline's batch size
     assert bb.mean_batch_sizes((bb.FIXED_CL,), epochs=2, fixed=True) == {bb.FIXED_CL: bb.BATCH}
+
+
+@pytest.mark.parametrize('script', [fb_frcnn, fb_mixup], ids=['table3', 'table1-reduced'])
+def test_freebies_quick_end_to_end(script, tmp_path):
+    # detection mAP through the harness: fractions reported in percent, a validation that
+    # detects nothing counts as AP 0; the Table 2 configs' freebies are all in the
+    # 'whole bag' variant of the mixup study (each Table 2 config is built in
+    # test_freebies_digits.py)
+    study = script.STUDY
+    md = script.run(['--quick', '--jobs', '2', '--work-dir', str(tmp_path / 'runs'),
+                     '--out-dir', str(tmp_path)])
+    data = json.loads((tmp_path / f'{study.name}.json').read_text())
+    assert data['quick'] and len(data['runs']) == len(study.variants)
+    assert all(len(r['val']) == 4 for r in data['runs'])  # validated at 4 points
+    for r in data['runs']:
+        assert 0.0 <= r['final']['coco/bbox_mAP_50'] <= 1.0
+    assert (tmp_path / f'{study.name}.png').stat().st_size > 0
+    assert '## Verdicts' in md and '| mAP@0.5 | mAP@[.5:.95] | mAP@0.75 |' in md
