@@ -33,6 +33,8 @@ YOLO_WARMUP_EPOCHS = 1
 YOLO_STEPS = (18, 21)
 YOLO_MIXUP_OFF_EPOCHS = 2
 REDUCED_TRAIN = 250  # reduced-data variant: the first 250 train images, same iterations
+PRETRAINED_YOLO_EPOCHS = 12  # Tables 5/6: pre-trained backbones, half the schedule
+PRETRAINED_FRCNN_ITERS = 1000  # the configs' own schedule
 
 # --- tiny Faster R-CNN (iteration-based) ------------------------------------------------
 FRCNN_ITERS = 2000
@@ -55,7 +57,8 @@ COST_NOTE = ('Cost (short niced runs on the loaded 2-core machine, upper bounds)
              '`tools/experiments/freebies_digits_settings.py`.')
 
 
-def yolo_schedule(mixup: bool, cosine: bool, num_train: int = NUM_TRAIN) -> Tuple[str, ...]:
+def yolo_schedule(mixup: bool, cosine: bool, num_train: int = NUM_TRAIN,
+                  epochs: int = YOLO_EPOCHS) -> Tuple[str, ...]:
     """``--cfg-options`` of a tiny YOLOv3 digits config for the study schedule.
 
     With fewer train images the epochs are multiplied so that the number of iterations (and
@@ -67,23 +70,27 @@ def yolo_schedule(mixup: bool, cosine: bool, num_train: int = NUM_TRAIN) -> Tupl
         cosine (bool): The config's scheduler is one ``mmext.WarmupCosineLR``; otherwise
             ``LinearLR`` warm-up then ``MultiStepLR``.
         num_train (int): Train images.
+        epochs (int): Epochs of the 1,000-image schedule; the decay steps and the mixup-off
+            period scale with them (steps at 3/4 and 7/8, mixup off for the last 1/12).
 
     Returns:
         Tuple[str, ...]: The options.
     """
     per_epoch = math.ceil(num_train / BATCH)
     factor = max(1, round(math.ceil(NUM_TRAIN / BATCH) / per_epoch))
-    epochs = YOLO_EPOCHS * factor
-    warmup = YOLO_WARMUP_EPOCHS * factor
+    steps = [round(s * epochs / YOLO_EPOCHS) for s in YOLO_STEPS]
+    off = max(1, round(YOLO_MIXUP_OFF_EPOCHS * epochs / YOLO_EPOCHS))
+    epochs, warmup = epochs * factor, YOLO_WARMUP_EPOCHS * factor
     opts = [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs // VAL_POINTS}',
             f'default_hooks.checkpoint.interval={epochs}', 'default_hooks.logger.interval=25']
     if cosine:
         opts += [f'param_scheduler.0.warmup={warmup}', f'param_scheduler.0.end={epochs}']
     else:
-        steps = ','.join(str(s * factor) for s in YOLO_STEPS)
-        opts += [f'param_scheduler.0.end={warmup}', f'param_scheduler.1.milestones=[{steps}]']
+        milestones = ','.join(str(s * factor) for s in steps)
+        opts += [f'param_scheduler.0.end={warmup}',
+                 f'param_scheduler.1.milestones=[{milestones}]']
     if mixup:
-        opts.append(f'custom_hooks.0.switch_epoch={epochs - YOLO_MIXUP_OFF_EPOCHS * factor}')
+        opts.append(f'custom_hooks.0.switch_epoch={epochs - off * factor}')
     if num_train != NUM_TRAIN:
         key = 'dataset.dataset' if mixup else 'dataset'
         opts.append(f'train_dataloader.{key}.indices={num_train}')
@@ -98,18 +105,24 @@ def yolo_quick(mixup: bool) -> Tuple[str, ...]:
     return opts + (('custom_hooks.0.switch_epoch=3',) if mixup else ())
 
 
-FRCNN_SCHEDULE = LOADERS + (
-    f'train_cfg.max_iters={FRCNN_ITERS}', f'train_cfg.val_interval={FRCNN_ITERS // VAL_POINTS}',
-    f'default_hooks.checkpoint.interval={FRCNN_ITERS}', 'default_hooks.logger.interval=50')
+def frcnn_loop(iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
+    """Loop options of a tiny Faster R-CNN digits config: ``iters``, 4 validations."""
+    return (f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters // VAL_POINTS}',
+            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=50')
+
+
+FRCNN_SCHEDULE = LOADERS + frcnn_loop()
 FRCNN_QUICK = ('train_cfg.max_iters=4', 'train_cfg.val_interval=1',
                'default_hooks.checkpoint.interval=4') + QUICK_VAL
 
 
-def frcnn_schedule(cosine: bool) -> Tuple[str, ...]:
-    """Scheduler options of a tiny Faster R-CNN digits config for :data:`FRCNN_ITERS`."""
+def frcnn_schedule(cosine: bool, iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
+    """Scheduler options of a tiny Faster R-CNN digits config for ``iters`` iterations
+    (step decay at 70 % and 90 %)."""
     if cosine:
-        return (f'param_scheduler.0.end={FRCNN_ITERS}',)
-    return ('param_scheduler.1.milestones=[' + ','.join(map(str, FRCNN_STEPS)) + ']',)
+        return (f'param_scheduler.0.end={iters}',)
+    steps = [round(s * iters / FRCNN_ITERS) for s in FRCNN_STEPS]
+    return ('param_scheduler.1.milestones=[' + ','.join(map(str, steps)) + ']',)
 
 
 DATA_LINE = ('- data: `mmext.DigitsCocoDataset` of the digits detection configs '

@@ -101,6 +101,8 @@ class Study:
         quick (Tuple[str, ...]): ``--cfg-options`` added by ``--quick``.
         prepare (Callable, optional): Called once before the runs (e.g. builds the data, so
             that parallel runs do not race to build it).
+        quick_prepare (Callable, optional): Called instead of ``prepare`` by ``--quick``
+            (e.g. a shortened pre-training). Defaults to ``prepare``.
         sections (Callable, optional): ``sections(study, runs) -> List[str]``: extra report
             sections (markdown lines) computed from the finished runs.
         train_scalars (Tuple[str, ...]): Prefixes of training scalars kept in ``run.json``
@@ -125,6 +127,7 @@ class Study:
     converge_tol: float = 1.0
     quick: Tuple[str, ...] = ()
     prepare: Optional[Callable[['Study'], None]] = None
+    quick_prepare: Optional[Callable[['Study'], None]] = None
     sections: Optional[Callable[['Study', List[dict]], List[str]]] = None
     train_scalars: Tuple[str, ...] = ()
     baselines: List[str] = field(default_factory=list)
@@ -369,8 +372,9 @@ def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str
     work_dir = args.work_dir or osp.join(REPO, 'work_dirs', 'studies', study.name + suffix)
     out_dir = args.out_dir or (work_dir if args.quick else osp.join(REPO, 'docs', 'results'))
     t0 = time.time()
-    if study.prepare is not None:
-        study.prepare(study)
+    prepare = (study.quick_prepare or study.prepare) if args.quick else study.prepare
+    if prepare is not None:
+        prepare(study)
     runs = Runner(study, work_dir, args.jobs, args.quick).run()
     command = ' '.join(['python', osp.relpath(osp.abspath(script), REPO)] + argv)
     return write_report(study, runs, out_dir, command=command, wall_s=time.time() - t0,
