@@ -36,7 +36,7 @@ def yolo_row(cfg):
     loss = cfg.model.bbox_head.loss_cls
     mixed = cfg.train_dataloader.dataset.type == 'MultiImageMixDataset'
     return dict(
-        aug={'Expand', 'MinIoURandomCrop', 'PhotoMetricDistortion'} <= set(steps),
+        aug={'Expand', 'RandomCrop', 'PhotoMetricDistortion'} <= set(steps),
         shapes=bool(cfg.model.data_preprocessor.get('batch_augments')),
         cosine=cfg.param_scheduler[0].type == 'mmext.WarmupCosineLR',
         smooth=loss.type == 'mmext.LabelSmoothCrossEntropyLoss',

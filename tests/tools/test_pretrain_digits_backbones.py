@@ -26,13 +26,12 @@ def checkpoints(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('pretrain')
     data = str(tmp / 'digits_cls')
     opts = ['train_cfg.max_iters=1', 'train_cfg.val_interval=1',
-            'default_hooks.checkpoint.interval=1', 'param_scheduler.0.end=1',
-            'param_scheduler.1.begin=1', 'param_scheduler.1.end=1', 'param_scheduler.1.T_max=1',
-            f'train_dataloader.dataset.data_root={data}', 'train_dataloader.batch_size=4',
+            'default_hooks.checkpoint.interval=1', 'train_dataloader.batch_size=4',
+            f'train_dataloader.dataset.data_root={data}',
             'train_dataloader.dataset.max_per_class=10', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False', f'val_dataloader.dataset.data_root={data}',
-            'val_dataloader.dataset.max_per_class=2', 'val_dataloader.dataset.indices=4',
-            'val_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            f'val_dataloader.dataset.data_root={data}', 'val_dataloader.dataset.max_per_class=2',
+            'val_dataloader.dataset.indices=4', 'val_dataloader.num_workers=0',
             'val_dataloader.persistent_workers=False']
     out = tmp / 'pretrained'
     paths = script.main(['--out-dir', str(out), '--work-dir', str(tmp / 'work'),

@@ -1,12 +1,13 @@
 """Settings shared by the Bag of Freebies digits studies (fixed before any study run).
 
-Three study files, each within the CPU budget of one study (45 min wall with ``--jobs 2``,
-about 90 CPU-minutes, 3 seeds):
+Four study files, each meant to fit the CPU budget of one study (45 min wall with
+``--jobs 2``, about 90 CPU-minutes, 3 seeds; see :data:`COST_NOTE`'s comment):
 
 * :mod:`tools.experiments.freebies_yolo_digits` -- Table 2 (tiny YOLOv3, stacked freebies);
 * :mod:`tools.experiments.freebies_mixup_digits` -- Table 1 (mixup variants on the tiny
   YOLOv3) and the reduced-data variant (250 train images, same iterations);
-* :mod:`tools.experiments.freebies_frcnn_digits` -- Table 3 (tiny Faster R-CNN, stacked).
+* :mod:`tools.experiments.freebies_frcnn_digits` -- Table 3 (tiny Faster R-CNN, stacked);
+* :mod:`tools.experiments.freebies_pretrain_digits` -- Tables 5/6 (mixup-pretrained backbones).
 
 Data: the digits detection configs' own ``data/digits_det`` (96x96, 1,000 train images with
 imbalance ratio 10, 200 balanced val images); metric: mmdet's ``CocoMetric``
@@ -53,7 +54,16 @@ LOADERS = (
 )
 QUICK_VAL = ('val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=1')
 
-COST_NOTE = ('Cost (short niced runs on the loaded 2-core machine, upper bounds): see '
+#: Measured cost (CPU seconds = user + sys of ``tools/train.py``, 10- and 50-iteration runs
+#: differenced, niced on the loaded 2-core machine at load ~10, so upper bounds):
+#: tiny YOLOv3 without augmentation 0.060 s/iteration; tiny Faster R-CNN with the whole bag
+#: 0.16 s/iteration; a YOLOv3 validation of the 200 val images ~3 s; start-up ~13 s per run.
+#: Data: 0.6 ms per image without augmentation, 2 ms with expand + RandomCrop + photometric
+#: (mmdet's MinIoURandomCrop alone took 17.6 ms, so it is not used), about twice that with
+#: mixup. Estimated totals: Table 2 ~80 CPU-min (18 runs x 3,000 iterations at 0.06-0.1 s),
+#: Table 1 + reduced data ~85, Table 3 ~75 (12 x 2,000 at <= 0.16 s), Tables 5/6 ~70
+#: (12 x 1,500 YOLOv3 + 12 x 1,000 Faster R-CNN + 2 pre-trainings).
+COST_NOTE = ('Cost: measured upper bounds and per-study estimates in '
              '`tools/experiments/freebies_digits_settings.py`.')
 
 

@@ -49,7 +49,8 @@ def _combos(detector: str, configs, schedules, quick) -> list:
         for det in (False, True):
             name = f'{detector}: {"+" if pre == "mixup" else "-"} pre, {"+" if det else "-"} det'
             ckpt = (f'model.backbone.init_cfg.checkpoint={CKPT[pre]}',)
-            qckpt = (f'model.backbone.init_cfg.checkpoint={osp.join(QUICK_DIR, osp.basename(CKPT[pre]))}',)  # noqa: E501
+            quick_ckpt = osp.join(QUICK_DIR, osp.basename(CKPT[pre]))
+            qckpt = (f'model.backbone.init_cfg.checkpoint={quick_ckpt}',)
             out.append(Variant(name, configs[det], schedules[det] + ckpt,
                                None if name == base else base, f'Table {detector}',
                                quick=quick[det] + qckpt))

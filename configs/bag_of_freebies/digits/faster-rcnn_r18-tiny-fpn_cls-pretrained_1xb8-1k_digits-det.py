@@ -10,4 +10,5 @@ pretrained = 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth'
 
 model = dict(
     data_preprocessor=dict(mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=True),
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+    backbone=dict(init_cfg=dict(
+        _delete_=True, type='Pretrained', checkpoint=pretrained, prefix='backbone.')))

@@ -26,7 +26,7 @@ model = dict(
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead', num_classes=10, in_channels=8 * width,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, use_soft=True)))
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 data_preprocessor = dict(
     num_classes=10, mean=[0., 0., 0.], std=[255., 255., 255.], to_rgb=True)
 train_pipeline = [

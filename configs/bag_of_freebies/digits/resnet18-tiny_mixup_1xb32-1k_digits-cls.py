@@ -5,4 +5,6 @@ _base_ = './resnet18-tiny_1xb32-1k_digits-cls.py'
 
 mixup_alpha = 0.2
 
-model = dict(train_cfg=dict(augments=dict(type='Mixup', alpha=mixup_alpha)))
+model = dict(
+    head=dict(loss=dict(use_soft=True)),  # mixed one-hot targets
+    train_cfg=dict(augments=dict(type='Mixup', alpha=mixup_alpha)))
