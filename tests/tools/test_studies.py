@@ -111,8 +111,9 @@ def test_freebies_quick_end_to_end(script, tmp_path):
                      '--out-dir', str(tmp_path)])
     data = json.loads((tmp_path / f'{study.name}.json').read_text())
     assert data['quick'] and len(data['runs']) == len(study.variants)
-    assert all(len(r['val']) == 4 for r in data['runs'])  # validated at 4 points
     for r in data['runs']:
+        steps = [v['step'] for v in r['val']]
+        assert len(steps) == 4 and steps == sorted(set(steps))  # 4 distinct validations
         assert 0.0 <= r['final']['coco/bbox_mAP_50'] <= 1.0
     assert (tmp_path / f'{study.name}.png').stat().st_size > 0
     assert '## Verdicts' in md and '| mAP@0.5 | mAP@[.5:.95] | mAP@0.75 |' in md

@@ -118,7 +118,10 @@ def yolo_quick(mixup: bool) -> Tuple[str, ...]:
 def frcnn_loop(iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
     """Loop options of a tiny Faster R-CNN digits config: ``iters``, 4 validations."""
     return (f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters // VAL_POINTS}',
-            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=50')
+            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=50',
+            # validation records stepped by iteration (the host's LoggerHook logs them by
+            # epoch, i.e. all at step 0 in an iteration-based loop)
+            'default_hooks.logger.log_metric_by_epoch=False')
 
 
 FRCNN_SCHEDULE = LOADERS + frcnn_loop()
