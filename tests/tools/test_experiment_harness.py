@@ -150,3 +150,54 @@ def test_study_rejects_unknown_variants():
         harness.Study('s', 't', v, (0,), (), [], [harness.Claim('c', 'a', 'b', 'mIoU')], [])
     with pytest.raises(ValueError, match='duplicate'):
         harness.Study('s', 't', v + v, (0,), (), [], [], [])
+
+
+def test_variant_quick_options_come_last(fake_runner):
+    study = make_study()
+    study.quick = ('q=1',)
+    study.variants[1] = harness.Variant('better', CFG, ('a=2',), 'base', quick=('v=1',))
+    assert harness.Runner(study, '/x', quick=True).options(study.variants[1]) == [
+        's=1', 'a=2', 'q=1', 'v=1']
+    assert harness.Runner(study, '/x').options(study.variants[1]) == ['s=1', 'a=2']
+
+
+def test_read_scalars_fills_an_empty_validation(tmp_path):
+    # mmdet's CocoMetric returns no AP when nothing is detected: mmengine then logs a
+    # validation record with the timings only
+    d = tmp_path / '20260101_000000' / 'vis_data'
+    d.mkdir(parents=True)
+    lines = [{'loss': 2.0, 'lr': 0.1, 'time': 1.0, 'data_time': 0.1, 'step': 5},
+             {'time': 0.5, 'data_time': 0.1, 'step': 5},
+             {'coco/bbox_mAP_50': 0.25, 'time': 0.5, 'data_time': 0.1, 'step': 10}]
+    (d / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines) + '\n')
+    key = 'coco/bbox_mAP_50'
+    plain = harness.read_scalars(str(tmp_path), key)
+    assert [v['step'] for v in plain['val']] == [10]  # without fill: unchanged behaviour
+    filled = harness.read_scalars(str(tmp_path), key, fill={key: 0.0, 'coco/bbox_mAP': 0.0})
+    assert [(v['step'], v[key], v['coco/bbox_mAP']) for v in filled['val']] == [
+        (5, 0.0, 0.0), (10, 0.25, 0.0)]
+    assert filled['loss'] == [[5, 2.0]]
+
+
+def test_report_scale(tmp_path):
+    # metrics logged as fractions, reported in percent: scale 100 everywhere
+    v = [harness.Variant('base', CFG), harness.Variant('m', CFG, ('a=1',), 'base')]
+    study = harness.Study('frac', 'Fractions', v, (0, 1), (), [('AP', 'ap')],
+                          [harness.Claim('m up', 'm', 'base', 'ap')], ['- x'], primary='ap',
+                          scale=100.0, converge_tol=1.0)
+
+    def rec(name, seed, curve):
+        val = [{'ap': a, 'step': 10 * (k + 1)} for k, a in enumerate(curve)]
+        return dict(variant=name, seed=seed, run_dir='r', command='tools/train.py c '
+                    '--work-dir r', wall_s=1.0, cpu_s=1.0, final=val[-1], val=val, loss=[],
+                    scalars=[])
+    runs = [rec('base', 0, [0.10, 0.200]), rec('base', 1, [0.10, 0.220]),
+            rec('m', 0, [0.10, 0.230]), rec('m', 1, [0.10, 0.260])]
+    md = report.write_report(study, runs, str(tmp_path), command='c', wall_s=1.0)
+    assert '| base | 21.00 ± 1.41 |' in md  # 20 and 22 percent
+    # paired differences 3 and 4 points; the baseline gained 11 > tol 1 in its last interval
+    assert '| m | base | +3.00 | +4.00 | +3.50' in md
+    assert md.split('\n')[2].startswith('**Baseline not converged: base**')
+    data = json.loads((tmp_path / 'frac.json').read_text())
+    assert data['convergence'][0]['gain'] == pytest.approx(11.0)
+    assert data['claims'][0]['diffs'] == pytest.approx([3.0, 4.0])

@@ -1,87 +1,137 @@
-"""Tests of the tiny YOLOv3 configs of configs/bag_of_freebies/digits and tools/experiments/freebies_digits.py.
-
-The configs parse and build; the mixup configs wire CoherentMixUp, the weighted head and the
-PipelineSwitchHook; one short end-to-end run trains the mixup variant for two tiny epochs
-(mixup switched off for the second) and evaluates it with pycocotools; the report is
-assembled from per-run results.
-"""
-import argparse
-import os.path as osp
+"""The Bag of Freebies digits studies (tools/experiments/freebies_{yolo,mixup,frcnn}_digits.py):
+every variant's config, resolved with the study's options, is the row of the paper's table it
+claims to be, and builds. The ``--quick`` runs are in test_studies.py."""
+import math
 
 import pytest
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from mmext.registry import MODELS
 from tests.scripts import load_script
 
+from mmext.registry import MODELS
+from tools.experiments.harness import load_config
+
+yolo = load_script('tools/experiments/freebies_yolo_digits.py')
+mixup = load_script('tools/experiments/freebies_mixup_digits.py')
+frcnn = load_script('tools/experiments/freebies_frcnn_digits.py')
 
 
-script = load_script('tools/experiments/freebies_digits.py')
+def resolved(study, variant):
+    return load_config(variant.config, list(study.schedule) + list(variant.options))
 
 
-@pytest.mark.parametrize('variant', list(script.VARIANTS))
-def test_configs_parse_and_build(variant):
-    cfg = Config.fromfile(osp.join(script.CONFIG_DIR, script.VARIANTS[variant][0]))
+def train_set(cfg):
+    ds = cfg.train_dataloader.dataset
+    return ds.dataset if ds.type == 'MultiImageMixDataset' else ds
+
+
+def iterations(cfg):
+    """Training iterations of an epoch-based digits config: epochs x ceil(images / 8)."""
+    n = train_set(cfg).get('indices', 1000)
+    return cfg.train_cfg.max_epochs * math.ceil(n / cfg.train_dataloader.batch_size)
+
+
+def yolo_row(cfg):
+    """The Table 2 ingredients present in a resolved tiny YOLOv3 config."""
+    steps = [t['type'] for t in train_set(cfg).pipeline]
+    loss = cfg.model.bbox_head.loss_cls
+    mixed = cfg.train_dataloader.dataset.type == 'MultiImageMixDataset'
+    return dict(
+        aug={'Expand', 'RandomCrop', 'PhotoMetricDistortion'} <= set(steps),
+        shapes=bool(cfg.model.data_preprocessor.get('batch_augments')),
+        cosine=cfg.param_scheduler[0].type == 'mmext.WarmupCosineLR',
+        smooth=loss.type == 'mmext.LabelSmoothCrossEntropyLoss',
+        mixup=mixed)
+
+
+def test_table2_rows_stack_one_freebie_each():
     init_default_scope('mmdet')
-    head = MODELS.build(cfg.model).bbox_head
-    mixup = variant in ('mixup', 'all')
-    assert type(head).__name__ == ('WeightedYOLOV3Head' if mixup else 'YOLOV3Head')
-    assert cfg.train_cfg.type == 'EpochBasedTrainLoop' and cfg.train_cfg.max_epochs == 8
-    if mixup:
-        dataset = cfg.train_dataloader.dataset
-        assert dataset.type == 'MultiImageMixDataset'
-        assert [t['type'] for t in dataset.pipeline] == [
-            'mmext.CoherentMixUp', 'mmext.PackDetInputsWithWeights']
-        assert (dataset.pipeline[0]['alpha'], dataset.pipeline[0]['beta']) == (1.5, 1.5)
-        hook, = cfg.custom_hooks
-        assert hook.type == 'PipelineSwitchHook' and hook.switch_epoch == 7
-        assert hook.switch_pipeline == [dict(type='mmext.PackDetInputsWithWeights')]
-    smooth = variant in ('label_smooth', 'all')
-    assert (head.loss_cls.__class__.__name__ == 'LabelSmoothCrossEntropyLoss') == smooth
-    cosine = variant in ('cosine', 'all')
-    assert (cfg.param_scheduler[0].type == 'mmext.WarmupCosineLR') == cosine
+    flags = ['aug', 'shapes', 'cosine', 'smooth', 'mixup']
+    expected = {name: dict(zip(flags, [k >= i + 1 for i in range(5)]))
+                for k, name in enumerate(['- data augmentation', 'baseline', '+ random shapes',
+                                          '+ cosine', '+ label smoothing', '+ mixup'])}
+    for v in yolo.STUDY.variants:
+        cfg = resolved(yolo.STUDY, v)
+        assert yolo_row(cfg) == expected[v.name], v.name
+        assert cfg.train_cfg.max_epochs == 24 and cfg.train_cfg.val_interval == 6
+        assert iterations(cfg) == 3000  # 3x the configs' 1,000 iterations
+        assert cfg.optim_wrapper.optimizer.lr == 0.01
+        sched = cfg.param_scheduler
+        if expected[v.name]['cosine']:
+            assert (sched[0].warmup, sched[0].end) == (1, 24)
+        else:
+            assert sched[0].end == 1 and sched[1].milestones == [18, 21]
+        if expected[v.name]['smooth']:
+            loss = cfg.model.bbox_head.loss_cls
+            # GluonCV: eps = min(1 / K, 1 / 40) with K = 10 digits
+            assert loss.sigmoid_mode == 'gluoncv' and loss.label_smooth_val == 0.025
+            assert loss.use_sigmoid and loss.reduction == 'sum'
+        if expected[v.name]['shapes']:
+            resize, = cfg.model.data_preprocessor.batch_augments
+            assert resize.random_size_range == (64, 128) and resize.size_divisor == 32
+        if expected[v.name]['mixup']:
+            assert cfg.model.bbox_head.type == 'mmext.WeightedYOLOV3Head'
+            assert cfg.custom_hooks[0].switch_epoch == 22  # mixup off for the last 2 epochs
+        MODELS.build(cfg.model)
+    assert [v.baseline for v in yolo.STUDY.variants] == [
+        None, '- data augmentation', 'baseline', '+ random shapes', '+ cosine',
+        '+ label smoothing']
 
 
-def test_adapt_config_scales_schedule_and_data():
-    cfg = Config.fromfile(osp.join(script.CONFIG_DIR, script.VARIANTS['all'][0]))
-    script.adapt_config(cfg, epochs=4, num_train=40, num_val=10, data_root='/tmp/x')
-    assert cfg.train_cfg.max_epochs == 4 and cfg.train_cfg.val_interval == 5
-    assert cfg.custom_hooks[0].switch_epoch == 3
-    assert cfg.param_scheduler[0].end == 4 and cfg.param_scheduler[0].warmup == 1
-    inner = cfg.train_dataloader.dataset.dataset
-    assert (inner.num_images, inner.data_root) == (40, '/tmp/x')
-    assert cfg.val_evaluator.ann_file == '/tmp/x/annotations/instances_val.json'
-    base = Config.fromfile(osp.join(script.CONFIG_DIR, script.VARIANTS['baseline'][0]))
-    script.adapt_config(base, epochs=4, num_train=40, num_val=10, data_root='/tmp/x')
-    assert base.param_scheduler[1].milestones == [3, 4]
+def test_table1_mixup_variants_and_reduced_data():
+    init_default_scope('mmdet')
+    got = {}
+    for v in mixup.STUDY.variants:
+        cfg = resolved(mixup.STUDY, v)
+        if cfg.train_dataloader.dataset.type == 'MultiImageMixDataset':
+            mix = cfg.train_dataloader.dataset.pipeline[0]
+            got[v.name] = (mix.get('ratio'), mix.alpha, mix.beta, cfg.model.bbox_head.type)
+        MODELS.build(cfg.model)
+        if '250 images' in v.name:
+            assert train_set(cfg).indices == 250
+            # same number of iterations as the 1,000-image schedule (96 x 32 = 3,072)
+            assert abs(iterations(cfg) - 3000) / 3000 < 0.03
+            assert cfg.train_cfg.val_interval == 24
+        else:
+            assert iterations(cfg) == 3000 and 'indices' not in train_set(cfg)
+            assert not yolo_row(cfg)['shapes'] and not yolo_row(cfg)['cosine']
+            assert yolo_row(cfg)['aug']  # Table 1's baseline is Table 2's
+    assert got == {
+        '0.5:0.5 evenly': (0.5, 1.5, 1.5, 'YOLOV3Head'),  # every weight 0.5, unweighted head
+        'Beta(1, 1) weighted': (None, 1.0, 1.0, 'mmext.WeightedYOLOV3Head'),
+        'Beta(1.5, 1.5) weighted': (None, 1.5, 1.5, 'mmext.WeightedYOLOV3Head'),
+        'whole bag, 250 images': (None, 1.5, 1.5, 'mmext.WeightedYOLOV3Head')}
+    bag = resolved(mixup.STUDY, mixup.STUDY.variant('whole bag, 250 images'))
+    assert yolo_row(bag) == dict(aug=True, shapes=True, cosine=True, smooth=True, mixup=True)
+    assert bag.custom_hooks[0].switch_epoch == 88 and bag.param_scheduler[0].warmup == 4
+    base = resolved(mixup.STUDY, mixup.STUDY.variant('baseline, 250 images'))
+    assert base.param_scheduler[1].milestones == [72, 84] and base.param_scheduler[0].end == 4
 
 
-def test_end_to_end_mixup_run_and_report(tmp_path):
-    args = script.parse_args(['--quick', '--work-dir', str(tmp_path / 'work')])
-    args.num_train, args.num_val, args.data_root = 16, 8, str(tmp_path / 'data')
-    script.build_data(args)
-    result = script.run_single('mixup', 0, args)
-    assert result['mixup_switched_off'] and result['epochs'] == 2
-    assert 0.0 <= result['metrics']['coco/bbox_mAP'] <= 1.0
-    assert osp.isfile(tmp_path / 'work' / 'mixup_s0' / 'result.json')
-    # the report: mean over seeds, delta to the baseline, head/tail class AP
-    def fake(variant, seed, value):
-        metrics = {'coco/bbox_mAP': value, 'coco/bbox_mAP_50': 2 * value}
-        metrics.update({f'coco/{c}_precision': value * (c < 5) for c in range(10)})
-        return dict(variant=variant, seed=seed, train_s=1.0, metrics=metrics)
-    table = script.summarize(
-        [fake('baseline', 0, 0.10), fake('baseline', 1, 0.20), fake('mixup', 0, 0.30),
-         fake('mixup', 1, 0.30)], args, 60.0)
-    assert '| baseline | baseline | 15.00 ± 7.07 |  | 30.00 ± 14.14 | 15.00 | 0.00 |' in table
-    assert '| mixup | + mixup | 30.00 ± 0.00 | +15.00 |' in table
-    assert 'Quick mode' in table
+def test_table3_rows_stack_one_freebie_each():
+    init_default_scope('mmdet')
+    for k, v in enumerate(frcnn.STUDY.variants):
+        cfg = resolved(frcnn.STUDY, v)
+        assert cfg.train_cfg.max_iters == 2000 and cfg.train_cfg.val_interval == 500
+        assert cfg.optim_wrapper.optimizer.lr == 2e-3
+        sched = cfg.param_scheduler
+        if k == 0:
+            assert sched[0].end == 100 and sched[1].milestones == [1400, 1800]
+        else:
+            assert sched[0].type == 'mmext.WarmupCosineLR' and sched[0].end == 2000
+            assert sched[0].warmup == 100
+        loss = cfg.model.roi_head.bbox_head.loss_cls
+        assert (loss.type == 'mmext.LabelSmoothCrossEntropyLoss') == (k >= 2)
+        if k >= 2:
+            assert loss.label_smooth_val == 0.1 and not loss.use_sigmoid
+        mixed = cfg.train_dataloader.dataset.type == 'MultiImageMixDataset'
+        assert mixed == (k == 3)
+        assert (cfg.model.roi_head.type == 'mmext.WeightedStandardRoIHead') == (k == 3)
+        MODELS.build(cfg.model)
 
 
-def test_parse_args_quick_and_default_paths():
-    args = script.parse_args([])
-    assert args.seeds == [0, 1, 2] and args.data_root == 'data/digits_det'
-    quick = script.parse_args(['--quick'])
-    assert (quick.seeds, quick.epochs, quick.num_train) == ([0], 2, 48)
-    assert quick.data_root == 'data/digits_det_48_24'
-    assert isinstance(quick, argparse.Namespace)
+@pytest.mark.parametrize('study', [yolo.STUDY, mixup.STUDY, frcnn.STUDY])
+def test_studies_report_map_in_percent(study):
+    assert study.primary == 'coco/bbox_mAP_50' and study.scale == 100.0
+    assert study.seeds == (0, 1, 2)
+    assert set(study.fill) >= {k for _, k in study.metrics} and not any(study.fill.values())
+    assert all(c.metric in dict((k, k) for _, k in study.metrics) for c in study.claims)

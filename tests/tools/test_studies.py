@@ -13,6 +13,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 bb = load_script('tools/experiments/balance_batch_digits.py')
 tce = load_script('tools/experiments/tce_digits.py')
 icu = load_script('tools/experiments/icu_digits.py')
+fb_mixup = load_script('tools/experiments/freebies_mixup_digits.py')
+fb_frcnn = load_script('tools/experiments/freebies_frcnn_digits.py')
 
 
 def resolved(study, variant, tmp_path):
@@ -157,3 +159,22 @@ def test_icu_quick_end_to_end(tmp_path):
     assert (tmp_path / 'icu_digits.png').stat().st_size > 0
     assert (tmp_path / 'icu_digits_features.png').stat().st_size > 0
     assert '## Verdicts' in md and 'many / medium / few-shot' in md
+
+
+@pytest.mark.parametrize('script', [fb_frcnn, fb_mixup], ids=['table3', 'table1-reduced'])
+def test_freebies_quick_end_to_end(script, tmp_path):
+    # detection mAP through the harness: fractions reported in percent, a validation that
+    # detects nothing counts as AP 0; the Table 2 configs' freebies are all in the
+    # 'whole bag' variant of the mixup study (each Table 2 config is built in
+    # test_freebies_digits.py)
+    study = script.STUDY
+    md = script.run(['--quick', '--jobs', '2', '--work-dir', str(tmp_path / 'runs'),
+                     '--out-dir', str(tmp_path)])
+    data = json.loads((tmp_path / f'{study.name}.json').read_text())
+    assert data['quick'] and len(data['runs']) == len(study.variants)
+    for r in data['runs']:
+        steps = [v['step'] for v in r['val']]
+        assert len(steps) == 4 and steps == sorted(set(steps))  # 4 distinct validations
+        assert 0.0 <= r['final']['coco/bbox_mAP_50'] <= 1.0
+    assert (tmp_path / f'{study.name}.png').stat().st_size > 0
+    assert '## Verdicts' in md and '| mAP@0.5 | mAP@[.5:.95] | mAP@0.75 |' in md

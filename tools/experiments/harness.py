@@ -48,12 +48,15 @@ class Variant:
         options (Tuple[str, ...]): ``--cfg-options`` of this arm (after the study's schedule).
         baseline (str, optional): Name of the variant its paired differences are taken to.
         group (str): Panel of the curves figure / block of the tables.
+        quick (Tuple[str, ...]): ``--cfg-options`` of this arm added after the study's
+            ``quick`` ones by ``--quick`` (e.g. the dataset-size key of a wrapped dataset).
     """
     name: str
     config: str
     options: Tuple[str, ...] = ()
     baseline: Optional[str] = None
     group: str = ''
+    quick: Tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -98,10 +101,19 @@ class Study:
         quick (Tuple[str, ...]): ``--cfg-options`` added by ``--quick``.
         prepare (Callable, optional): Called once before the runs (e.g. builds the data, so
             that parallel runs do not race to build it).
+        quick_prepare (Callable, optional): Called instead of ``prepare`` by ``--quick``
+            (e.g. a shortened pre-training). Defaults to ``prepare``.
         sections (Callable, optional): ``sections(study, runs) -> List[str]``: extra report
             sections (markdown lines) computed from the finished runs.
         train_scalars (Tuple[str, ...]): Prefixes of training scalars kept in ``run.json``
             (e.g. ``'tce/weight/'``).
+        scale (float): Factor applied to every metric value in the report and the progress
+            lines (100 for metrics logged as fractions, e.g. mmdet's COCO mAP); the report's
+            tables, curves and ``converge_tol`` are in the scaled units. Defaults to 1.
+        fill (Dict[str, float]): Values of metrics that a validation record lacks. mmdet's
+            ``CocoMetric`` logs no AP at all when the model detects nothing on the whole val
+            set (an AP of 0): with ``primary`` in ``fill``, a validation record without any
+            metric is kept and completed from ``fill``. Defaults to none.
     """
     name: str
     title: str
@@ -115,9 +127,12 @@ class Study:
     converge_tol: float = 1.0
     quick: Tuple[str, ...] = ()
     prepare: Optional[Callable[['Study'], None]] = None
+    quick_prepare: Optional[Callable[['Study'], None]] = None
     sections: Optional[Callable[['Study', List[dict]], List[str]]] = None
     train_scalars: Tuple[str, ...] = ()
     baselines: List[str] = field(default_factory=list)
+    scale: float = 1.0
+    fill: Dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.variants]
@@ -184,8 +199,12 @@ def build_datasets(config: str, options: Sequence[str] = (),
         os.chdir(cwd)
 
 
-def read_scalars(work_dir: str, primary: str,
-                 prefixes: Sequence[str] = ()) -> Dict[str, list]:
+#: keys of a validation record of mmengine's LoggerHook whose evaluator returned no metric
+EMPTY_VAL_KEYS = frozenset({'step', 'time', 'data_time'})
+
+
+def read_scalars(work_dir: str, primary: str, prefixes: Sequence[str] = (),
+                 fill: Optional[Dict[str, float]] = None) -> Dict[str, list]:
     """Validation records, training losses and requested training scalars of one run.
 
     Args:
@@ -193,20 +212,25 @@ def read_scalars(work_dir: str, primary: str,
             ``<timestamp>/vis_data/scalars.json`` below it).
         primary (str): A key present in every validation record.
         prefixes (Sequence[str]): Training-scalar prefixes to keep.
+        fill (Dict[str, float], optional): Values of metrics missing from a validation
+            record (see :class:`Study`); with ``primary`` in it, a record holding only
+            :data:`EMPTY_VAL_KEYS` counts as a validation record.
 
     Returns:
         dict: ``val`` (records with ``step``), ``loss`` (``[step, loss]`` pairs) and
         ``scalars`` (``[step, {key: value}]`` pairs of the requested prefixes).
     """
     import glob
+    fill = dict(fill or {})
     val, loss, scalars = [], [], []
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
             for line in f:
                 rec = json.loads(line)
                 step = rec.get('step', rec.get('iter'))
-                if primary in rec:
-                    val.append(rec)
+                empty_val = primary in fill and 'time' in rec and set(rec) <= EMPTY_VAL_KEYS
+                if primary in rec or empty_val:
+                    val.append({**fill, **rec})
                     continue
                 if 'loss' in rec:
                     loss.append([step, rec['loss']])
@@ -231,7 +255,7 @@ class Runner:
 
     def options(self, variant: Variant) -> List[str]:
         opts = list(self.study.schedule) + list(variant.options)
-        return opts + list(self.study.quick) if self.quick else opts
+        return opts + list(self.study.quick) + list(variant.quick) if self.quick else opts
 
     def run_dir(self, variant: Variant, seed: int) -> str:
         if variant.config not in self._digests:
@@ -252,7 +276,8 @@ class Runner:
             with open(result) as f:
                 rec = json.load(f)
             # re-read the logged curves, so a report can use scalars asked for later
-            rec.update(read_scalars(run_dir, self.study.primary, self.study.train_scalars))
+            rec.update(read_scalars(run_dir, self.study.primary, self.study.train_scalars,
+                                    self.study.fill))
             rec['cached'] = True
             return rec
         os.makedirs(run_dir, exist_ok=True)
@@ -269,7 +294,8 @@ class Runner:
         if proc.returncode != 0:
             raise RuntimeError(f'{variant.name} seed {seed} failed (exit {proc.returncode}); '
                                f'see {osp.join(run_dir, "train.log")}')
-        curves = read_scalars(run_dir, self.study.primary, self.study.train_scalars)
+        curves = read_scalars(run_dir, self.study.primary, self.study.train_scalars,
+                              self.study.fill)
         if not curves['val']:
             raise RuntimeError(f'{variant.name} seed {seed}: no validation record with '
                                f'{self.study.primary!r} in {run_dir}')
@@ -301,7 +327,8 @@ class Runner:
                 eta = (sum(trained) / len(trained) * left / self.jobs) if trained else 0.0
                 took = 'cached' if rec['cached'] else f'{rec["wall_s"]:.0f}s'
                 print(f'[{done[0]:3d}/{total}] {rec["variant"]:32s} seed {rec["seed"]}: '
-                      f'{self.study.primary} {rec["final"][self.study.primary]:6.2f}  {took}'
+                      f'{self.study.primary} '
+                      f'{self.study.scale * rec["final"][self.study.primary]:6.2f}  {took}'
                       f' | elapsed {elapsed / 60:5.1f} min, ETA {eta / 60:5.1f} min',
                       flush=True)
             return rec
@@ -345,8 +372,9 @@ def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str
     work_dir = args.work_dir or osp.join(REPO, 'work_dirs', 'studies', study.name + suffix)
     out_dir = args.out_dir or (work_dir if args.quick else osp.join(REPO, 'docs', 'results'))
     t0 = time.time()
-    if study.prepare is not None:
-        study.prepare(study)
+    prepare = (study.quick_prepare or study.prepare) if args.quick else study.prepare
+    if prepare is not None:
+        prepare(study)
     runs = Runner(study, work_dir, args.jobs, args.quick).run()
     command = ' '.join(['python', osp.relpath(osp.abspath(script), REPO)] + argv)
     return write_report(study, runs, out_dir, command=command, wall_s=time.time() - t0,

@@ -49,16 +49,17 @@ def by_variant(runs: Sequence[dict]) -> 'OrderedDict[str, Dict[int, dict]]':
     return out
 
 
-def metric(run: dict, key: str) -> float:
+def metric(run: dict, key: str, scale: float = 1.0) -> float:
+    """Final validation value of ``key`` times ``scale`` (NaN when missing)."""
     value = run['final'].get(key)
-    return float('nan') if value is None else float(value)
+    return float('nan') if value is None else scale * float(value)
 
 
-def curve(runs: Dict[int, dict], key: str):
-    """Validation steps and the mean / min / max over seeds of ``key`` at each."""
+def curve(runs: Dict[int, dict], key: str, scale: float = 1.0):
+    """Validation steps and the mean / min / max over seeds of ``key`` (times ``scale``)."""
     steps = [v['step'] for v in next(iter(runs.values()))['val']]
-    vals = np.array([[rec.get(key, np.nan) for rec in r['val']][:len(steps)]
-                     for r in runs.values()], dtype=float)
+    vals = scale * np.array([[rec.get(key, np.nan) for rec in r['val']][:len(steps)]
+                             for r in runs.values()], dtype=float)
     return np.array(steps), vals.mean(0), vals.min(0), vals.max(0)
 
 
@@ -66,7 +67,7 @@ def convergence(study: Study, grouped) -> List[dict]:
     """Last-interval gain of every baseline's mean curve."""
     rows = []
     for name in study.baselines:
-        steps, mean, _, _ = curve(grouped[name], study.primary)
+        steps, mean, _, _ = curve(grouped[name], study.primary, study.scale)
         gain = float(mean[-1] - mean[-2]) if len(mean) > 1 else float('nan')
         rows.append(dict(variant=name, steps=steps.tolist(), mean=mean.tolist(), gain=gain,
                          converged=bool(np.isfinite(gain) and gain <= study.converge_tol)))
@@ -84,7 +85,7 @@ def plot_curves(study: Study, grouped, path: str) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
     for ax, group in zip(axes.flat, groups):
         for v in (v for v in study.variants if v.group == group):
-            steps, mean, lo, hi = curve(grouped[v.name], study.primary)
+            steps, mean, lo, hi = curve(grouped[v.name], study.primary, study.scale)
             style = '--' if v.name in study.baselines else '-'
             line, = ax.plot(steps, mean, style, marker='o', ms=3, label=v.name)
             ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.15)
@@ -142,7 +143,8 @@ def write_report(study: Study, runs: Sequence[dict], out_dir: str, command: str,
               '| variant | ' + ' | '.join(lbl for lbl, _ in study.metrics) + ' |',
               '|---|' + '---|' * len(study.metrics)]
     for v in study.variants:
-        cells = [fmt_pm(mean_std([metric(r, k) for r in grouped[v.name].values()]))
+        cells = [fmt_pm(mean_std([metric(r, k, study.scale)
+                                  for r in grouped[v.name].values()]))
                  for _, k in study.metrics]
         lines.append(f'| {v.name} | ' + ' | '.join(cells) + ' |')
     lines += ['', f'## Paired differences in {study.primary} (variant - its baseline)', '',
@@ -150,8 +152,9 @@ def write_report(study: Study, runs: Sequence[dict], out_dir: str, command: str,
               '| variant | baseline | ' + ' | '.join(f'seed {s}' for s in study.seeds) +
               ' | mean Δ [95 % CI] |', '|---|---|' + '---|' * (len(study.seeds) + 1)]
     for v in (v for v in study.variants if v.baseline):
-        p = paired_difference({s: metric(r, study.primary) for s, r in grouped[v.name].items()},
-                              {s: metric(r, study.primary)
+        p = paired_difference({s: metric(r, study.primary, study.scale)
+                               for s, r in grouped[v.name].items()},
+                              {s: metric(r, study.primary, study.scale)
                                for s, r in grouped[v.baseline].items()})
         diffs = dict(zip(p['seeds'], p['diffs']))
         lines.append(f'| {v.name} | {v.baseline} | ' +
@@ -164,8 +167,10 @@ def write_report(study: Study, runs: Sequence[dict], out_dir: str, command: str,
               '|---|---|---|---|---|---|']
     claims = []
     for c in study.claims:
-        p = paired_difference({s: metric(r, c.metric) for s, r in grouped[c.method].items()},
-                              {s: metric(r, c.metric) for s, r in grouped[c.baseline].items()})
+        p = paired_difference({s: metric(r, c.metric, study.scale)
+                               for s, r in grouped[c.method].items()},
+                              {s: metric(r, c.metric, study.scale)
+                               for s, r in grouped[c.baseline].items()})
         v = verdict(p['lo'], p['hi'], c.direction)
         claims.append(dict(claim=c.name, method=c.method, baseline=c.baseline,
                            metric=c.metric, direction=c.direction, verdict=v, **p))
@@ -179,7 +184,7 @@ def write_report(study: Study, runs: Sequence[dict], out_dir: str, command: str,
               ' |', '|---|---|---|---|---|---|']
     for r in runs:
         lines.append(f'| {r["variant"]} | {r["seed"]} | `{r["run_dir"]}` | {r["wall_s"]:.0f} '
-                     f'| {r["cpu_s"]:.0f} | {metric(r, study.primary):.2f} |')
+                     f'| {r["cpu_s"]:.0f} | {metric(r, study.primary, study.scale):.2f} |')
     lines += ['', 'Each run is `python ' + runs[0]['command'].split(' --work-dir')[0] +
               ' --work-dir <run folder> --cfg-options randomness.seed=<seed> <options>`; the '
               'exact command of every run is in the json next to this file.', '']

@@ -1,0 +1,148 @@
+"""Settings shared by the Bag of Freebies digits studies (fixed before any study run).
+
+Four study files, each meant to fit the CPU budget of one study (45 min wall with
+``--jobs 2``, about 90 CPU-minutes, 3 seeds; see :data:`COST_NOTE`'s comment):
+
+* :mod:`tools.experiments.freebies_yolo_digits` -- Table 2 (tiny YOLOv3, stacked freebies);
+* :mod:`tools.experiments.freebies_mixup_digits` -- Table 1 (mixup variants on the tiny
+  YOLOv3) and the reduced-data variant (250 train images, same iterations);
+* :mod:`tools.experiments.freebies_frcnn_digits` -- Table 3 (tiny Faster R-CNN, stacked);
+* :mod:`tools.experiments.freebies_pretrain_digits` -- Tables 5/6 (mixup-pretrained backbones).
+
+Data: the digits detection configs' own ``data/digits_det`` (96x96, 1,000 train images with
+imbalance ratio 10, 200 balanced val images); metric: mmdet's ``CocoMetric``
+(pycocotools), primary mAP@0.5 (the VOC metric of Tables 1-3), also mAP@[.5:.95].
+
+Schedules (measured costs in :data:`COST_NOTE`): the configs' 8 epochs / 1,000 iterations
+leave the from-scratch tiny YOLOv3 far from converged (14.1 mAP), so the YOLOv3 studies train
+3x longer (24 epochs = 3,000 iterations, step decay at epochs 18 and 21 as the configs' 6 and
+7 of 8, mixup off for the last 2 epochs as GluonCV's 20 of 200) and the Faster R-CNN study 2x
+(2,000 iterations, step decay at 70 % / 90 %); every run validates at 4 points so the report
+marks a baseline still gaining more than 1 point in its last quarter as "not converged".
+"""
+import math
+from typing import Tuple
+
+SEEDS = (0, 1, 2)
+VAL_POINTS = 4
+NUM_TRAIN = 1000
+BATCH = 8
+
+# --- tiny YOLOv3 (epoch-based: PipelineSwitchHook switches mixup off by epoch) -----------
+YOLO_EPOCHS = 24
+YOLO_WARMUP_EPOCHS = 1
+YOLO_STEPS = (18, 21)
+YOLO_MIXUP_OFF_EPOCHS = 2
+REDUCED_TRAIN = 250  # reduced-data variant: the first 250 train images, same iterations
+PRETRAINED_YOLO_EPOCHS = 12  # Tables 5/6: pre-trained backbones, half the schedule
+PRETRAINED_FRCNN_ITERS = 1000  # the configs' own schedule
+
+# --- tiny Faster R-CNN (iteration-based) ------------------------------------------------
+FRCNN_ITERS = 2000
+FRCNN_STEPS = (1400, 1800)
+
+PRIMARY = 'coco/bbox_mAP_50'
+METRICS = [('mAP@0.5', 'coco/bbox_mAP_50'), ('mAP@[.5:.95]', 'coco/bbox_mAP'),
+           ('mAP@0.75', 'coco/bbox_mAP_75')]
+# CocoMetric logs no AP when a model detects nothing on the whole val set: that is an AP of 0
+FILL = {key: 0.0 for _, key in METRICS}
+
+LOADERS = (
+    'default_hooks.visualization.draw=False',
+    'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+)
+QUICK_VAL = ('val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=1')
+
+#: Measured cost (CPU seconds = user + sys of ``tools/train.py``, 10- and 50-iteration runs
+#: differenced, niced on the loaded 2-core machine at load ~10, so upper bounds):
+#: tiny YOLOv3 without augmentation 0.060 s/iteration; tiny Faster R-CNN with the whole bag
+#: 0.16 s/iteration; a YOLOv3 validation of the 200 val images ~3 s; start-up ~13 s per run.
+#: Data: 0.6 ms per image without augmentation, 2 ms with expand + RandomCrop + photometric
+#: (mmdet's MinIoURandomCrop alone took 17.6 ms, so it is not used), about twice that with
+#: mixup. Estimated totals: Table 2 ~80 CPU-min (18 runs x 3,000 iterations at 0.06-0.1 s),
+#: Table 1 + reduced data ~85, Table 3 ~75 (12 x 2,000 at <= 0.16 s), Tables 5/6 ~70
+#: (12 x 1,500 YOLOv3 + 12 x 1,000 Faster R-CNN + 2 pre-trainings).
+COST_NOTE = ('Cost: measured upper bounds and per-study estimates in '
+             '`tools/experiments/freebies_digits_settings.py`.')
+
+
+def yolo_schedule(mixup: bool, cosine: bool, num_train: int = NUM_TRAIN,
+                  epochs: int = YOLO_EPOCHS) -> Tuple[str, ...]:
+    """``--cfg-options`` of a tiny YOLOv3 digits config for the study schedule.
+
+    With fewer train images the epochs are multiplied so that the number of iterations (and
+    the epochs of warm-up, decay steps and mixup-off in iterations) stays that of the
+    1,000-image schedule.
+
+    Args:
+        mixup (bool): The config has a ``PipelineSwitchHook`` (``custom_hooks.0``).
+        cosine (bool): The config's scheduler is one ``mmext.WarmupCosineLR``; otherwise
+            ``LinearLR`` warm-up then ``MultiStepLR``.
+        num_train (int): Train images.
+        epochs (int): Epochs of the 1,000-image schedule; the decay steps and the mixup-off
+            period scale with them (steps at 3/4 and 7/8, mixup off for the last 1/12).
+
+    Returns:
+        Tuple[str, ...]: The options.
+    """
+    per_epoch = math.ceil(num_train / BATCH)
+    factor = max(1, round(math.ceil(NUM_TRAIN / BATCH) / per_epoch))
+    steps = [round(s * epochs / YOLO_EPOCHS) for s in YOLO_STEPS]
+    off = max(1, round(YOLO_MIXUP_OFF_EPOCHS * epochs / YOLO_EPOCHS))
+    epochs, warmup = epochs * factor, YOLO_WARMUP_EPOCHS * factor
+    opts = [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs // VAL_POINTS}',
+            f'default_hooks.checkpoint.interval={epochs}', 'default_hooks.logger.interval=25']
+    if cosine:
+        opts += [f'param_scheduler.0.warmup={warmup}', f'param_scheduler.0.end={epochs}']
+    else:
+        milestones = ','.join(str(s * factor) for s in steps)
+        opts += [f'param_scheduler.0.end={warmup}',
+                 f'param_scheduler.1.milestones=[{milestones}]']
+    if mixup:
+        opts.append(f'custom_hooks.0.switch_epoch={epochs - off * factor}')
+    if num_train != NUM_TRAIN:
+        key = 'dataset.dataset' if mixup else 'dataset'
+        opts.append(f'train_dataloader.{key}.indices={num_train}')
+    return tuple(opts)
+
+
+def yolo_quick(mixup: bool) -> Tuple[str, ...]:
+    """``--quick`` options of a YOLOv3 variant: 4 epochs of 2 iterations, 4 validations."""
+    key = 'dataset.dataset' if mixup else 'dataset'
+    opts = ('train_cfg.max_epochs=4', 'train_cfg.val_interval=1',
+            'default_hooks.checkpoint.interval=4', f'train_dataloader.{key}.indices=16')
+    return opts + (('custom_hooks.0.switch_epoch=3',) if mixup else ())
+
+
+def frcnn_loop(iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
+    """Loop options of a tiny Faster R-CNN digits config: ``iters``, 4 validations."""
+    return (f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters // VAL_POINTS}',
+            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=50',
+            # validation records stepped by iteration (the host's LoggerHook logs them by
+            # epoch, i.e. all at step 0 in an iteration-based loop)
+            'default_hooks.logger.log_metric_by_epoch=False')
+
+
+FRCNN_SCHEDULE = LOADERS + frcnn_loop()
+FRCNN_QUICK = ('train_cfg.max_iters=4', 'train_cfg.val_interval=1',
+               'default_hooks.checkpoint.interval=4') + QUICK_VAL
+
+
+def frcnn_schedule(cosine: bool, iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
+    """Scheduler options of a tiny Faster R-CNN digits config for ``iters`` iterations
+    (step decay at 70 % and 90 %)."""
+    if cosine:
+        return (f'param_scheduler.0.end={iters}',)
+    steps = [round(s * iters / FRCNN_ITERS) for s in FRCNN_STEPS]
+    return ('param_scheduler.1.milestones=[' + ','.join(map(str, steps)) + ']',)
+
+
+DATA_LINE = ('- data: `mmext.DigitsCocoDataset` of the digits detection configs '
+             '(`data/digits_det`: 96x96 canvases with 2-4 real MNIST digits of 12-40 px, '
+             '10 classes, 1,000 train images with imbalance ratio 10, 200 balanced val '
+             'images from a disjoint digit pool); no flips anywhere (a mirrored digit is '
+             'another digit);')
+METRIC_LINE = ('- metric: COCO-style AP by pycocotools (mmdet `CocoMetric`) in percent; the '
+               'primary metric is mAP@0.5, the VOC metric of the paper\'s Tables 1-3; '
+               'a model that detects nothing counts as AP 0.')
