@@ -1,16 +1,19 @@
 """mmext's datasets (registered in :data:`mmext.registry.DATASETS`), samplers and transforms."""
+from .class_indexed_dataset import ClassIndexedDataset
 from .digits_builders import SEG_CLASSES, build_digits_cls, build_digits_det, build_digits_seg
 from .digits_common import DIGIT_NAMES
 from .digits_datasets import DigitsClsDataset, DigitsCocoDataset, DigitsSegDataset
 from .long_tail import long_tail_counts, long_tail_profile
 from .long_tail_subset import LongTailSubset
 from .samplers import BalanceBatchSampler, ClassIndex, TiltedClassSampler, build_class_index
-from .transforms import CoherentMixUp, KeepInstanceWeights, PackDetInputsWithWeights
+from .transforms import (CoherentMixUp, KeepInstanceWeights, LoadInstanceWeights,
+                         PackDetInputsWithWeights)
+from .weighted_coco import CocoDatasetWithWeights
 
 __all__ = [
-    'DigitsClsDataset', 'DigitsCocoDataset', 'DigitsSegDataset', 'LongTailSubset',
+    'ClassIndexedDataset', 'CocoDatasetWithWeights', 'DigitsClsDataset', 'DigitsCocoDataset', 'DigitsSegDataset', 'LongTailSubset',
     'BalanceBatchSampler', 'ClassIndex', 'TiltedClassSampler', 'build_class_index',
-    'CoherentMixUp', 'KeepInstanceWeights', 'PackDetInputsWithWeights', 'SEG_CLASSES',
+    'CoherentMixUp', 'KeepInstanceWeights', 'LoadInstanceWeights', 'PackDetInputsWithWeights', 'SEG_CLASSES',
     'DIGIT_NAMES', 'build_digits_cls', 'build_digits_det', 'build_digits_seg',
     'long_tail_counts', 'long_tail_profile'
 ]

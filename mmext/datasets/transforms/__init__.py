@@ -1,5 +1,8 @@
 """mmext's data transforms (registered in :data:`mmext.registry.TRANSFORMS`)."""
 from .coherent_mixup import CoherentMixUp, KeepInstanceWeights
 from .formatting import PackDetInputsWithWeights
+from .instance_weights import LoadInstanceWeights
 
-__all__ = ['CoherentMixUp', 'KeepInstanceWeights', 'PackDetInputsWithWeights']
+__all__ = [
+    'CoherentMixUp', 'KeepInstanceWeights', 'LoadInstanceWeights', 'PackDetInputsWithWeights'
+]

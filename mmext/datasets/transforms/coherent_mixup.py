@@ -8,7 +8,9 @@ ratio of the image it came from as a loss weight (``gt_weights``), which the wei
 :mod:`mmext.models.heads` honour ("weighted loss", Table 1).
 
 Use it inside mmdet's ``MultiImageMixDataset`` (which calls :meth:`CoherentMixUp.get_indexes`
-and fills ``results['mix_results']``) and pack with ``mmext.PackDetInputsWithWeights``.
+and fills ``results['mix_results']``), or with ``use_cached=True`` directly in a dataset's own
+pipeline (the partner comes from a cache of recently loaded samples, no wrapper), and pack with
+``mmext.PackDetInputsWithWeights``.
 """
 from typing import List, Optional, Sequence, Union
 
@@ -18,6 +20,7 @@ from mmdet.structures.bbox import BaseBoxes
 
 from mmext.registry import TRANSFORMS
 from mmext.utils.instance_weights import check_instance_weights
+from .mixup_partners import PartnerCache, draw_other_index, same_image
 
 #: instance-level keys merged by :class:`CoherentMixUp` (besides ``gt_masks``)
 _INSTANCE_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags')
@@ -109,7 +112,9 @@ class CoherentMixUp(BaseTransform):
     - gt_masks (BitmapMasks | PolygonMasks) (optional, both images or neither)
     - gt_weights (np.float32) (optional, from an earlier mixup)
     - mix_results (List[dict]): one sample with the same keys, filled by
-      ``MultiImageMixDataset`` (only needed when the mix is applied)
+      ``MultiImageMixDataset`` (only without ``use_cached`` and when the mix is applied)
+    - sample_idx / img_path / img_id (optional): identify the image, so that it is never
+      mixed with itself
 
     Modified Keys:
 
@@ -134,13 +139,29 @@ class CoherentMixUp(BaseTransform):
         ratio (float, optional): A fixed blending ratio in [0, 1] used instead of sampling
             (Table 1 "0.5:0.5 evenly" is ``ratio=0.5``). Defaults to None.
         prob (float): Probability of mixing a sample, in [0, 1]. Defaults to 1.0.
+        use_cached (bool): Take the partner from a cache of the last ``max_cached_images``
+            samples this transform has seen (mmdet ``CachedMixUp``'s idea) instead of
+            ``results['mix_results']``, so the transform works in a plain dataset pipeline
+            without ``MultiImageMixDataset``. The geometry, ratio and weights are the same.
+            The first sample a worker sees has no partner yet and is returned unmixed (with
+            ``mixup_ratio = 1.0``). Defaults to False.
+        max_cached_images (int): Cache size with ``use_cached``, >= 2. Defaults to 20.
+        random_pop (bool): With ``use_cached``, a full cache drops a random entry (True, as
+            ``CachedMixUp``) or the oldest. Defaults to True.
+
+    In both modes the partner is never the sample's own image: a cached copy of the same
+    image (same ``sample_idx``, else ``img_path`` / ``img_id``) is not drawn, and when
+    ``MultiImageMixDataset`` hands the sample itself as partner another index is drawn.
     """
 
     def __init__(self,
                  alpha: float = 1.5,
                  beta: float = 1.5,
                  ratio: Optional[float] = None,
-                 prob: float = 1.0) -> None:
+                 prob: float = 1.0,
+                 use_cached: bool = False,
+                 max_cached_images: int = 20,
+                 random_pop: bool = True) -> None:
         if not (alpha > 0 and beta > 0):
             raise ValueError(f'alpha and beta must be > 0, got alpha={alpha}, beta={beta}')
         if ratio is not None and not 0.0 <= ratio <= 1.0:
@@ -151,6 +172,11 @@ class CoherentMixUp(BaseTransform):
         self.beta = float(beta)
         self.ratio = None if ratio is None else float(ratio)
         self.prob = float(prob)
+        self.use_cached = bool(use_cached)
+        self.max_cached_images = int(max_cached_images)
+        self.random_pop = bool(random_pop)
+        self._cache = PartnerCache(max_cached_images, random_pop) if use_cached else None
+        self._wrapped = None  # the dataset MultiImageMixDataset draws partners from
 
     def get_indexes(self, dataset: Sequence) -> int:
         """Pick the partner image uniformly at random (as GluonCV's ``MixupDetection``).
@@ -161,6 +187,7 @@ class CoherentMixUp(BaseTransform):
         Returns:
             int: Index of the image to mix with.
         """
+        self._wrapped = dataset
         return int(np.random.randint(0, len(dataset)))
 
     def _sample_ratio(self) -> float:
@@ -183,17 +210,29 @@ class CoherentMixUp(BaseTransform):
                 transforms), naming the required keys and the fix.
         """
         _check_loaded(results, 'the sample')
+        if self._cache is not None:
+            self._cache.push(results)
         if self.prob < 1.0 and np.random.rand() >= self.prob:
-            results['gt_weights'] = read_gt_weights(results)
-            results['mixup_ratio'] = 1.0
-            return results
-        mix = results.get('mix_results', None)
-        if not mix or len(mix) != 1:
-            raise ValueError(
-                'CoherentMixUp needs exactly one partner sample in results["mix_results"]: '
-                'wrap the dataset in mmdet MultiImageMixDataset with CoherentMixUp in its '
-                f'pipeline (got {None if mix is None else len(mix)} partners)')
-        other = mix[0]
+            return self._unmixed(results)
+        if self._cache is not None:
+            other = self._cache.draw(results)
+            if other is None:  # nothing else cached yet
+                return self._unmixed(results)
+        else:
+            mix = results.get('mix_results', None)
+            if not mix or len(mix) != 1:
+                raise ValueError(
+                    'CoherentMixUp needs exactly one partner sample in results["mix_results"]: '
+                    'wrap the dataset in mmdet MultiImageMixDataset with CoherentMixUp in its '
+                    'pipeline, or use CoherentMixUp(use_cached=True) in a plain pipeline '
+                    f'(got {None if mix is None else len(mix)} partners)')
+            other = mix[0]
+            if same_image(other, results):  # the wrapper drew the sample itself
+                other = (None if self._wrapped is None else
+                         draw_other_index(self._wrapped, results))
+                if other is None:
+                    return self._unmixed(results)
+        results.pop('mix_results', None)
         _check_loaded(other, 'its partner results["mix_results"][0]')
         for key in ('gt_seg_map', 'gt_keypoints'):
             if key in results or key in other:
@@ -213,6 +252,14 @@ class CoherentMixUp(BaseTransform):
             results['ori_shape'] = (int(round(height / scale[1])),
                                     int(round(width / scale[0])))
         results['mixup_ratio'] = lam
+        return results
+
+    @staticmethod
+    def _unmixed(results: dict) -> dict:
+        """The sample as it is, with the keys of a mixed one (weights, ``mixup_ratio = 1``)."""
+        results.pop('mix_results', None)
+        results['gt_weights'] = read_gt_weights(results)
+        results['mixup_ratio'] = 1.0
         return results
 
     @staticmethod
@@ -278,8 +325,12 @@ class CoherentMixUp(BaseTransform):
             [w1 * np.float32(lam), w2 * np.float32(1.0 - lam)]).astype(np.float32)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(alpha={self.alpha}, beta={self.beta}, '
-                f'ratio={self.ratio}, prob={self.prob})')
+        text = (f'{self.__class__.__name__}(alpha={self.alpha}, beta={self.beta}, '
+                f'ratio={self.ratio}, prob={self.prob}')
+        if self.use_cached:
+            text += (f', use_cached=True, max_cached_images={self.max_cached_images}, '
+                     f'random_pop={self.random_pop}')
+        return text + ')'
 
 
 @TRANSFORMS.register_module()

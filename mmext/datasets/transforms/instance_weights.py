@@ -1,0 +1,80 @@
+"""Per-object loss weights read from the annotations (beyond mixup; mmdet#10870)."""
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmext.registry import TRANSFORMS
+from .coherent_mixup import read_gt_weights
+
+
+@TRANSFORMS.register_module()
+class LoadInstanceWeights(BaseTransform):
+    """Read a per-instance loss weight from the annotations into ``gt_weights``.
+
+    ``gt_weights`` is the path the weighted heads honour (``mmext.PackDetInputsWithWeights``
+    packs it into ``gt_instances.weights`` / ``ignored_instances.weights``;
+    ``mmext.WeightedYOLOV3Head`` and ``mmext.WeightedStandardRoIHead`` weight each object's
+    loss by it). ``results['instances']`` holds the objects in the order mmdet's
+    ``LoadAnnotations`` turned them into ``gt_bboxes`` (ignored ones included), so the weights
+    line up with the boxes. With COCO json files use ``mmext.CocoDatasetWithWeights``, which
+    keeps the field in the instances (mmdet's ``CocoDataset`` drops unknown fields). A later
+    ``mmext.CoherentMixUp`` multiplies these weights by the blending ratio.
+
+    The weights are validated as ``CoherentMixUp`` and the pack step validate them
+    (``coherent_mixup.read_gt_weights``: one finite, non-negative value per box).
+
+    Required Keys:
+
+    - instances (List[dict]): the data info's objects, each optionally with ``key``
+    - gt_bboxes (after ``LoadAnnotations``)
+
+    Added Keys:
+
+    - gt_weights (np.float32, shape (N,))
+
+    Args:
+        key (str): Field of an instance holding its weight. Defaults to ``'weight'``.
+        default (float, optional): Weight of an instance without ``key``; None makes a missing
+            weight an error. Defaults to 1.0.
+    """
+
+    def __init__(self, key: str = 'weight', default: Optional[float] = 1.0) -> None:
+        self.key = key
+        self.default = None if default is None else float(default)
+
+    def transform(self, results: dict) -> dict:
+        """Add ``gt_weights``.
+
+        Args:
+            results (dict): The sample after ``LoadAnnotations``.
+
+        Returns:
+            dict: The sample with ``gt_weights``.
+
+        Raises:
+            KeyError: if an instance has no ``key`` and ``default`` is None, or the sample has
+                no ``instances``.
+            ValueError: if the weights do not match the boxes or are negative / not finite.
+        """
+        if 'instances' not in results:
+            raise KeyError('LoadInstanceWeights reads results["instances"] (the data info of '
+                           'an mmdet dataset); got the keys ' + str(sorted(results)))
+        weights = []
+        for i, instance in enumerate(results['instances']):
+            if self.key in instance:
+                weights.append(float(instance[self.key]))
+            elif self.default is None:
+                raise KeyError(f'instance {i} of {results.get("img_path", "the sample")} has '
+                               f'no {self.key!r} and LoadInstanceWeights(default=None)')
+            else:
+                weights.append(self.default)
+        results['gt_weights'] = np.asarray(weights, dtype=np.float32)
+        try:
+            results['gt_weights'] = read_gt_weights(results)
+        except ValueError as err:
+            raise ValueError(f'{results.get("img_path", "sample")}: {err}') from None
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(key={self.key!r}, default={self.default})'
