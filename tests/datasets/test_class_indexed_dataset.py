@@ -1,6 +1,5 @@
 """mmext.ClassIndexedDataset: get_cat_ids for mmseg datasets, so that mmengine's
 ClassBalancedDataset and mmdet's ClassAwareSampler train on segmentation data (mmseg#3104)."""
-import copy
 import math
 import os.path as osp
 

@@ -6,8 +6,6 @@ resume after a failure, the statistics and the report can be checked against num
 computed here by hand.
 """
 import json
-import os
-import os.path as osp
 import sys
 
 import pytest

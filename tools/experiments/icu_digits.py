@@ -46,7 +46,6 @@ Writes ``docs/results/icu_digits.{md,json,png}`` and ``icu_digits_features.png``
 style: 2-D val/train features of softmax, L-GM and ICU, balanced, seed 0, with the Gaussians'
 1-sigma / 2-sigma ellipses).
 """
-import math
 import os
 import os.path as osp
 import sys
