@@ -25,6 +25,7 @@ a reference is used, a defined reference IoU). Their ``IoU.<name>`` entry stays 
 written as ``null`` in the JSON dump. A class that is predicted but absent from the ground
 truth has IoU 0 and counts, exactly as in mmseg's ``mIoU``.
 """
+import csv
 import json
 import math
 import os
@@ -195,6 +196,12 @@ class FairIoUMetric(IoUMetric):
             dir (the parent of the current logger's log-file folder, else the current
             directory); a string is the file path (relative paths are resolved against that
             work dir). Defaults to False.
+        per_image_csv (str, optional): Also write the per-image x per-class IoU table
+            (mmseg#3228) to this CSV after every evaluation (main process only; relative
+            paths resolved like ``dump_json``): one row per image (``image`` = the file name
+            of ``img_path``), one column per class, IoU in percent with 4 decimals, empty
+            where the class is in neither the image's ground truth nor its prediction
+            (0/0). Defaults to None (no per-image table).
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         output_dir (str, optional): Prediction output dir (mmseg). Defaults to None.
         format_only (bool): Only format results (mmseg). Defaults to False.
@@ -216,6 +223,7 @@ class FairIoUMetric(IoUMetric):
                  fraction: float = 0.25,
                  per_class: bool = True,
                  dump_json: Union[bool, str] = False,
+                 per_image_csv: Optional[str] = None,
                  collect_device: str = 'cpu',
                  output_dir: Optional[str] = None,
                  format_only: bool = False,
@@ -239,6 +247,21 @@ class FairIoUMetric(IoUMetric):
         self.fraction = fraction
         self.per_class = per_class
         self.dump_json = dump_json
+        self.per_image_csv = per_image_csv
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """mmseg's ``process``; with ``per_image_csv`` each image's row also keeps its name.
+
+        Args:
+            data_batch (dict): A batch of data from the dataloader.
+            data_samples (Sequence[dict]): A batch of outputs from the model.
+        """
+        start = len(self.results)
+        super().process(data_batch, data_samples)
+        if self.per_image_csv and not self.format_only:
+            for i, sample in zip(range(start, len(self.results)), data_samples):
+                # a 5th entry travels with the row through the distributed collection
+                self.results[i] = (*self.results[i], osp.basename(sample.get('img_path', '')))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Compute mmseg's metrics and the fairness metrics.
@@ -250,6 +273,10 @@ class FairIoUMetric(IoUMetric):
         Returns:
             Dict[str, float]: The metric values (percent, 2 decimals).
         """
+        names = None
+        if results and len(results[0]) == 5:  # per_image_csv: (..., image name)
+            names = [r[4] for r in results]
+            results = [r[:4] for r in results]
         metrics = super().compute_metrics(results)
         if self.format_only:
             return metrics
@@ -275,14 +302,33 @@ class FairIoUMetric(IoUMetric):
                 metrics[f'IoU.{name}'] = float(np.round(val * 100, 2))
         if self.dump_json and is_main_process():
             self._dump(class_names, iou, acc, np.asarray(area_label, np.float64), metrics)
+        if names is not None and is_main_process():
+            self._dump_per_image(class_names, names, results)
         return metrics
 
-    def _json_path(self) -> str:
-        """Resolve the JSON dump path (see ``dump_json``)."""
+    def _json_path(self, name: Optional[str] = None) -> str:
+        """Resolve a dump path (``dump_json`` by default) against the work dir."""
         log_file = getattr(MMLogger.get_current_instance(), 'log_file', None)
         work_dir = osp.dirname(osp.dirname(osp.abspath(log_file))) if log_file else os.getcwd()
-        name = self.dump_json if isinstance(self.dump_json, str) else 'fair_iou.json'
+        if name is None:
+            name = self.dump_json if isinstance(self.dump_json, str) else 'fair_iou.json'
         return name if osp.isabs(name) else osp.join(work_dir, name)
+
+    def _dump_per_image(self, class_names: List[str], names: List[str],
+                        results: list) -> None:
+        """Write the per-image x per-class IoU CSV (see ``per_image_csv``)."""
+        path = self._json_path(self.per_image_csv)
+        os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+        with open(path, 'w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow(['image', *class_names])
+            for name, (inter, union, _, _) in zip(names, results):
+                inter, union = (np.asarray(t.cpu().double() if isinstance(t, torch.Tensor)
+                                           else t, np.float64) for t in (inter, union))
+                cells = ['' if u == 0 else f'{100 * i / u:.4f}' for i, u in zip(inter, union)]
+                writer.writerow([name, *cells])
+        print_log(f'FairIoUMetric: per-image IoU table ({len(names)} images) written to '
+                  f'{path}', logger='current')
 
     def _dump(self, class_names: List[str], iou: np.ndarray, acc: np.ndarray,
               area_label: np.ndarray, metrics: Dict[str, float]) -> None:

@@ -181,3 +181,29 @@ def test_registry_build():
     init_default_scope('mmseg')
     metric = METRICS.build(dict(type='mmext.FairIoUMetric', per_class=False))
     assert isinstance(metric, FairIoUMetric)
+
+
+def _sample(gt, pred, name):
+    return dict(gt_sem_seg=dict(data=torch.tensor([gt])),
+                pred_sem_seg=dict(data=torch.tensor([pred])), img_path=f'/data/{name}.png')
+
+
+def test_per_image_csv_by_hand(tmp_path):
+    import csv
+    samples = [
+        # image a (the 255 pixel is ignored, with the 2 predicted there): class 0 inter 1,
+        # union 3 (gt 0 at 2 px, pred 0 at 2 px, 1 shared); class 1: inter 0, union 2;
+        # class 2 in neither -> empty cell
+        _sample([[0, 0], [1, 255]], [[0, 1], [0, 2]], 'a'),
+        # image b: everything right (the 255 pixel is ignored) -> 100 / 100 / 100
+        _sample([[2, 2], [1, 0]], [[2, 2], [1, 0]], 'b'),
+    ]
+    out = tmp_path / 'per_image.csv'
+    metrics = _evaluate(FairIoUMetric(per_image_csv=str(out)), samples, ('x', 'y', 'z'))
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ['image', 'x', 'y', 'z']
+    assert rows[1] == ['a.png', f'{100 / 3:.4f}', '0.0000', '']
+    assert rows[2] == ['b.png', '100.0000', '100.0000', '100.0000']
+    # the dataset-level numbers are unchanged by the option
+    plain = _evaluate(FairIoUMetric(), samples, ('x', 'y', 'z'))
+    assert metrics == plain
