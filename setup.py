@@ -1,4 +1,5 @@
 """Install mmext: ``pip install -e .`` (see README for the full environment)."""
+
 import os
 import os.path as osp
 import re
@@ -22,8 +23,7 @@ def parse_requirements(fname: str) -> list:
             if not line:
                 continue
             if line.startswith('-r '):
-                reqs += parse_requirements(
-                    osp.join(osp.dirname(fname), line[3:].strip()))
+                reqs += parse_requirements(osp.join(osp.dirname(fname), line[3:].strip()))
             else:
                 reqs.append(line)
     return reqs
@@ -75,21 +75,29 @@ setup(
     description='OpenMMLab plugin: balance-batch, tilted CE, bag of freebies '
     'for detection and ICU loss as registered modules',
     long_description=open(osp.join(here, 'README.md')).read()
-    if osp.exists(osp.join(here, 'README.md')) else '',
+    if osp.exists(osp.join(here, 'README.md'))
+    else '',
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     include_package_data=True,
-    package_data={'mmext': ['.mim/model-index.yml', '.mim/configs/**/*.py',
-                            '.mim/configs/**/*.yml', '.mim/configs/**/*.md',
-                            '.mim/tools/*.py', '.mim/tools/*.sh', '.mim/tools/**/*.py']},
+    package_data={
+        'mmext': [
+            '.mim/model-index.yml',
+            '.mim/configs/**/*.py',
+            '.mim/configs/**/*.yml',
+            '.mim/configs/**/*.md',
+            '.mim/tools/*.py',
+            '.mim/tools/*.sh',
+            '.mim/tools/**/*.py',
+        ]
+    },
     python_requires='>=3.9',
-    install_requires=parse_requirements(
-        osp.join(here, 'requirements', 'runtime.txt')),
+    install_requires=parse_requirements(osp.join(here, 'requirements', 'runtime.txt')),
     extras_require=dict(
         tests=parse_requirements(osp.join(here, 'requirements', 'tests.txt')),
         mim=parse_requirements(osp.join(here, 'requirements', 'mim.txt')),
-        optional=parse_requirements(
-            osp.join(here, 'requirements', 'optional.txt'))),
+        optional=parse_requirements(osp.join(here, 'requirements', 'optional.txt')),
+    ),
     license='Apache License 2.0',
     zip_safe=False,
 )

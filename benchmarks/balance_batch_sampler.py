@@ -33,6 +33,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/balance_batch_sampler.py [--quick]
     OMP_NUM_THREADS=1 python benchmarks/balance_batch_sampler.py --sections index
 """
+
 import argparse
 import io
 import os
@@ -48,11 +49,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.dataset import DefaultSampler, pseudo_collate  # noqa: E402
 from PIL import Image  # noqa: E402
+from timing import machine_info, median, timed, verdict, write_results  # noqa: E402
 from torch.utils.data import BatchSampler, DataLoader  # noqa: E402
 
-from mmext.datasets.samplers import (BalanceBatchSampler, ClassIndex,  # noqa: E402
-                                     build_class_index)
-from timing import machine_info, median, timed, verdict, write_results  # noqa: E402
+from mmext.datasets.samplers import BalanceBatchSampler, ClassIndex, build_class_index  # noqa: E402
 
 
 def make_index(num_images: int, num_classes: int, seed: int = 0) -> ClassIndex:
@@ -78,8 +78,7 @@ class PngDataset:
         self.num_images = num_images
         img, lab = io.BytesIO(), io.BytesIO()
         Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(img, 'PNG')
-        Image.fromarray(rng.integers(0, num_classes, (size, size), dtype=np.uint8)).save(
-            lab, 'PNG')
+        Image.fromarray(rng.integers(0, num_classes, (size, size), dtype=np.uint8)).save(lab, 'PNG')
         self.img, self.lab = img.getvalue(), lab.getvalue()
 
     def __len__(self) -> int:
@@ -107,17 +106,25 @@ def time_plans(index: ClassIndex, batch_max: int, batch_cl: int, world: int) -> 
     base = DefaultSampler(Sized(len(index), index.num_classes), seed=0)
     base.rank, base.world_size = 0, world
     t0 = time.perf_counter()
-    sampler = BalanceBatchSampler(base, batch_size=batch_max, batch_cl=batch_cl,
-                                  class_index=index)
+    sampler = BalanceBatchSampler(base, batch_size=batch_max, batch_cl=batch_cl, class_index=index)
     build = time.perf_counter() - t0
     lengths = []
-    times = [timed(lambda: lengths.append(len(sampler.plan(epoch))), clock=time.perf_counter)()
-             for epoch in range(3)]
+    times = [
+        timed(lambda: lengths.append(len(sampler.plan(epoch))), clock=time.perf_counter)()
+        for epoch in range(3)
+    ]
     plan = sampler.plan(2)
-    return dict(batch_max=batch_max, batch_cl=batch_cl, world_size=world,
-                build_s=round(build, 3), plan_s=round(median(times), 3),
-                batches=len(plan), batches_per_epoch=lengths, mean_batch_size=round(
-                    float(np.mean([len(b) for b in plan])), 2), **sampler.epoch_stats)
+    return dict(
+        batch_max=batch_max,
+        batch_cl=batch_cl,
+        world_size=world,
+        build_s=round(build, 3),
+        plan_s=round(median(times), 3),
+        batches=len(plan),
+        batches_per_epoch=lengths,
+        mean_batch_size=round(float(np.mean([len(b) for b in plan])), 2),
+        **sampler.epoch_stats,
+    )
 
 
 def epoch_throughput(dataset, batch_sampler) -> float:
@@ -128,8 +135,9 @@ def epoch_throughput(dataset, batch_sampler) -> float:
     processes sharing the cores (wall time on a shared machine varied by +-10 % between
     epochs).
     """
-    loader = DataLoader(dataset, batch_sampler=batch_sampler, num_workers=0,
-                        collate_fn=pseudo_collate)
+    loader = DataLoader(
+        dataset, batch_sampler=batch_sampler, num_workers=0, collate_fn=pseudo_collate
+    )
     images = []
     seconds = timed(lambda: images.append(sum(len(batch['idx']) for batch in loader)))()
     return images[0] / seconds
@@ -149,23 +157,34 @@ def loader_throughput(n: int, size: int, num_classes: int, repeats: int) -> dict
     ours, ref, same = [], [], []
     sizes = []
     for rep in range(repeats):
-        ref.append(epoch_throughput(
-            dataset, BatchSampler(DefaultSampler(dataset, seed=rep), 8, drop_last=False)))
-        balance = BalanceBatchSampler(DefaultSampler(dataset, seed=rep), batch_size=8,
-                                      batch_cl=8, class_index=index)
+        ref.append(
+            epoch_throughput(
+                dataset, BatchSampler(DefaultSampler(dataset, seed=rep), 8, drop_last=False)
+            )
+        )
+        balance = BalanceBatchSampler(
+            DefaultSampler(dataset, seed=rep), batch_size=8, batch_cl=8, class_index=index
+        )
         sizes = [len(b) for b in balance.plan(rep + 1)]
         order = list(DefaultSampler(dataset, seed=rep))
         cuts = np.cumsum([0] + sizes)
-        chunks = [order[a % n:a % n + (b - a)] for a, b in zip(cuts[:-1], cuts[1:])]
+        chunks = [order[a % n : a % n + (b - a)] for a, b in zip(cuts[:-1], cuts[1:])]
         same.append(epoch_throughput(dataset, chunks))
         ours.append(epoch_throughput(dataset, balance))
     ours_m, ref_m, same_m = (median(v) for v in (ours, ref, same))
-    return dict(image_size=size, images=n, balance=ours_m, default=ref_m, same_sizes=same_m,
-                ratio=ours_m / ref_m, ratio_same_sizes=ours_m / same_m,
-                mean_batch_size=float(np.mean(sizes)),
-                balance_images_per_s=[round(x, 1) for x in ours],
-                default_images_per_s=[round(x, 1) for x in ref],
-                same_sizes_images_per_s=[round(x, 1) for x in same])
+    return dict(
+        image_size=size,
+        images=n,
+        balance=ours_m,
+        default=ref_m,
+        same_sizes=same_m,
+        ratio=ours_m / ref_m,
+        ratio_same_sizes=ours_m / same_m,
+        mean_batch_size=float(np.mean(sizes)),
+        balance_images_per_s=[round(x, 1) for x in ours],
+        default_images_per_s=[round(x, 1) for x in ref],
+        same_sizes_images_per_s=[round(x, 1) for x in same],
+    )
 
 
 def write_label_maps(root: str, num_images: int, width: int, height: int) -> None:
@@ -179,7 +198,7 @@ def write_label_maps(root: str, num_images: int, width: int, height: int) -> Non
             x0, y0 = rng.integers(0, width - 40), rng.integers(0, height - 40)
             x1, y1 = x0 + rng.integers(20, 200), y0 + rng.integers(20, 200)
             seg[y0:y1, x0:x1] = 255
-            seg[y0 + 2:y1 - 2, x0 + 2:x1 - 2] = rng.integers(1, 21)
+            seg[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2] = rng.integers(1, 21)
         Image.fromarray(seg).save(osp.join(root, 'ann', f'{i:06d}.png'))
         open(osp.join(root, 'img', f'{i:06d}.jpg'), 'wb').close()  # listed, never read
 
@@ -187,15 +206,20 @@ def write_label_maps(root: str, num_images: int, width: int, height: int) -> Non
 def time_index_cache(args: argparse.Namespace) -> dict:
     """First build, second load and rebuild after a change of the class index."""
     from mmseg.datasets import BaseSegDataset
+
     tmp = tempfile.mkdtemp(prefix='mmext_index_bench_')
     try:
         t0 = time.perf_counter()
         write_label_maps(osp.join(tmp, 'd'), args.index_images, 500, 375)
         print(f'wrote {args.index_images} label maps in {time.perf_counter() - t0:.1f} s')
         dataset = BaseSegDataset(
-            data_root=osp.join(tmp, 'd'), data_prefix=dict(img_path='img', seg_map_path='ann'),
-            img_suffix='.jpg', seg_map_suffix='.png', pipeline=[],
-            metainfo=dict(classes=tuple(f'c{i}' for i in range(21))))
+            data_root=osp.join(tmp, 'd'),
+            data_prefix=dict(img_path='img', seg_map_path='ann'),
+            img_suffix='.jpg',
+            seg_map_suffix='.png',
+            pipeline=[],
+            metainfo=dict(classes=tuple(f'c{i}' for i in range(21))),
+        )
         cache = osp.join(tmp, 'cache')
         workers = min(8, os.cpu_count() or 1)
         t0 = time.perf_counter()
@@ -206,33 +230,45 @@ def time_index_cache(args: argparse.Namespace) -> dict:
             t0 = time.perf_counter()
             again = build_class_index(dataset, cache_dir=cache, progress=False)
             loads.append(time.perf_counter() - t0)
-        same = bool(np.array_equal(first.classes, again.classes)
-                    and np.array_equal(first.offsets, again.offsets))
+        same = bool(
+            np.array_equal(first.classes, again.classes)
+            and np.array_equal(first.offsets, again.offsets)
+        )
         changed = osp.join(tmp, 'd', 'ann', f'{0:06d}.png')
         Image.fromarray(np.full((375, 500), 7, np.uint8)).save(changed)
         os.utime(changed, ns=(time.time_ns(), time.time_ns() + 10**9))
         t0 = time.perf_counter()
-        rebuilt = build_class_index(dataset, cache_dir=cache, progress=False,
-                                    num_workers=workers)
+        rebuilt = build_class_index(dataset, cache_dir=cache, progress=False, num_workers=workers)
         rebuild_s = time.perf_counter() - t0
-        return dict(label_maps=len(dataset), map_size='500x375', threads=workers,
-                    first_build_s=round(first_s, 2),
-                    second_load_s=round(median(loads), 3),
-                    second_load_runs_s=[round(x, 3) for x in loads], same_index=same,
-                    rebuild_after_change_s=round(rebuild_s, 2),
-                    rebuilt_sees_change=rebuilt.image_classes[0].tolist() == [7],
-                    cache_files=len(os.listdir(cache)))
+        return dict(
+            label_maps=len(dataset),
+            map_size='500x375',
+            threads=workers,
+            first_build_s=round(first_s, 2),
+            second_load_s=round(median(loads), 3),
+            second_load_runs_s=[round(x, 3) for x in loads],
+            same_index=same,
+            rebuild_after_change_s=round(rebuild_s, 2),
+            rebuilt_sees_change=rebuilt.image_classes[0].tolist() == [7],
+            cache_files=len(os.listdir(cache)),
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_index_results(res: dict) -> None:
     """benchmarks/results/balance_batch_class_index.{json,md}."""
-    res = dict(benchmark='balance_batch_class_index', target='second_load_s <= ~1 s',
-               passed=bool(res['second_load_s'] <= 1.0 and res['same_index']
-                           and res['rebuilt_sees_change']), **res)
+    res = dict(
+        benchmark='balance_batch_class_index',
+        target='second_load_s <= ~1 s',
+        passed=bool(
+            res['second_load_s'] <= 1.0 and res['same_index'] and res['rebuilt_sees_change']
+        ),
+        **res,
+    )
     write_results(
-        'balance_batch_class_index', res,
+        'balance_batch_class_index',
+        res,
         'Written by `benchmarks/balance_batch_sampler.py --sections index` (CPU, '
         f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}, {os.cpu_count()} cores '
         'shared with other jobs).\n\n'
@@ -247,7 +283,8 @@ def write_index_results(res: dict) -> None:
         f'\n\nSecond load returns the same index: {res["same_index"]}; the rebuild sees '
         f'the changed map: {res["rebuilt_sees_change"]}; cache files: '
         f'{res["cache_files"]}. Target: second load <= ~1 s: '
-        f'{verdict(res["passed"])}.\n')
+        f'{verdict(res["passed"])}.\n',
+    )
 
 
 def main() -> None:
@@ -255,30 +292,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--images', type=int, default=100_000, help='plan benchmark size')
     parser.add_argument('--classes', type=int, default=150)
-    parser.add_argument('--loader-images', type=int, default=2_000,
-                        help='throughput dataset size (the ratio does not depend on it: '
-                        'plan and loading both scale linearly)')
+    parser.add_argument(
+        '--loader-images',
+        type=int,
+        default=2_000,
+        help='throughput dataset size (the ratio does not depend on it: '
+        'plan and loading both scale linearly)',
+    )
     parser.add_argument('--image-size', type=int, default=128)
-    parser.add_argument('--repeats', type=int, default=21,
-                        help='alternating epochs per sampler (short epochs, many rounds: '
-                        'the medians resist other tenants of a shared machine)')
-    parser.add_argument('--index-images', type=int, default=10_582,
-                        help='label maps of the class-index cache benchmark (VOC aug)')
-    parser.add_argument('--sections', nargs='+', default=['sampler', 'index'],
-                        choices=['sampler', 'index'],
-                        help='sampler: plan + DataLoader; index: class-index cache')
-    parser.add_argument('--quick', action='store_true',
-                        help='10k images, 2k loader images, 500 label maps; writes nothing')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=21,
+        help='alternating epochs per sampler (short epochs, many rounds: '
+        'the medians resist other tenants of a shared machine)',
+    )
+    parser.add_argument(
+        '--index-images',
+        type=int,
+        default=10_582,
+        help='label maps of the class-index cache benchmark (VOC aug)',
+    )
+    parser.add_argument(
+        '--sections',
+        nargs='+',
+        default=['sampler', 'index'],
+        choices=['sampler', 'index'],
+        help='sampler: plan + DataLoader; index: class-index cache',
+    )
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='10k images, 2k loader images, 500 label maps; writes nothing',
+    )
     args = parser.parse_args()
     if args.quick:
         args.images, args.loader_images, args.repeats = 10_000, 2_000, 1
         args.index_images = 500
     if 'index' in args.sections:
         res = time_index_cache(args)
-        print(f'class index, {res["label_maps"]} label maps: first build '
-              f'{res["first_build_s"]:.2f} s, second load {res["second_load_s"]:.3f} s '
-              f'(target ~1 s), rebuild after a change {res["rebuild_after_change_s"]:.2f} s, '
-              f'same index {res["same_index"]}, change seen {res["rebuilt_sees_change"]}')
+        print(
+            f'class index, {res["label_maps"]} label maps: first build '
+            f'{res["first_build_s"]:.2f} s, second load {res["second_load_s"]:.3f} s '
+            f'(target ~1 s), rebuild after a change {res["rebuild_after_change_s"]:.2f} s, '
+            f'same index {res["same_index"]}, change seen {res["rebuilt_sees_change"]}'
+        )
         if not args.quick:
             write_index_results(res)
     if 'sampler' in args.sections:
@@ -292,36 +350,52 @@ def bench_sampler(args: argparse.Namespace) -> None:
     plans = [time_plans(index, 8, cl, 1) for cl in (4, 8, 12)]
     plans.append(time_plans(index, 8, 8, 8))
     for p in plans:
-        print(f'plan {args.images} images x {args.classes} classes, batch_max {p["batch_max"]}, '
-              f'batch_cl {p["batch_cl"]}, world {p["world_size"]}: {p["plan_s"]:.3f} s '
-              f'(construction {p["build_s"]:.3f} s, batches per epoch '
-              f'{p["batches_per_epoch"]}, mean size '
-              f'{p["mean_batch_size"]}, short {p["short_batches"]})')
+        print(
+            f'plan {args.images} images x {args.classes} classes, batch_max {p["batch_max"]}, '
+            f'batch_cl {p["batch_cl"]}, world {p["world_size"]}: {p["plan_s"]:.3f} s '
+            f'(construction {p["build_s"]:.3f} s, batches per epoch '
+            f'{p["batches_per_epoch"]}, mean size '
+            f'{p["mean_batch_size"]}, short {p["short_batches"]})'
+        )
     plan_ok = all(p['plan_s'] <= 0.5 for p in plans)
 
-    loads = [loader_throughput(n, size, args.classes, args.repeats)
-             for size, n in loader_cases(args)]
+    loads = [
+        loader_throughput(n, size, args.classes, args.repeats) for size, n in loader_cases(args)
+    ]
     for r in loads:
-        print(f'DataLoader {r["images"]} images of {r["image_size"]}x{r["image_size"]}, '
-              f'images/s: BalanceBatchSampler {r["balance"]:.0f} vs DefaultSampler + '
-              f'BatchSampler(8) {r["default"]:.0f}: ratio {r["ratio"]:.3f} (target >= 0.98); '
-              f'vs DefaultSampler cut into the same batch sizes {r["same_sizes"]:.0f}: ratio '
-              f'{r["ratio_same_sizes"]:.3f}')
+        print(
+            f'DataLoader {r["images"]} images of {r["image_size"]}x{r["image_size"]}, '
+            f'images/s: BalanceBatchSampler {r["balance"]:.0f} vs DefaultSampler + '
+            f'BatchSampler(8) {r["default"]:.0f}: ratio {r["ratio"]:.3f} (target >= 0.98); '
+            f'vs DefaultSampler cut into the same batch sizes {r["same_sizes"]:.0f}: ratio '
+            f'{r["ratio_same_sizes"]:.3f}'
+        )
     result = dict(
-        benchmark='balance_batch_sampler', images=args.images, classes=args.classes,
-        plans=plans, plan_target='plan_s <= 0.5', plan_passed=plan_ok, loader=loads,
+        benchmark='balance_batch_sampler',
+        images=args.images,
+        classes=args.classes,
+        plans=plans,
+        plan_target='plan_s <= 0.5',
+        plan_passed=plan_ok,
+        loader=loads,
         throughput_target='ratio >= 0.98 (vs DefaultSampler + BatchSampler(8))',
         throughput_passed=[r['ratio'] >= 0.98 for r in loads],
-        **machine_info())
-    print(f'plan target: {verdict(plan_ok)}; throughput target: ' + ', '.join(
-        f'{r["image_size"]}px {verdict(r["ratio"] >= 0.98)}' for r in loads))
+        **machine_info(),
+    )
+    print(
+        f'plan target: {verdict(plan_ok)}; throughput target: '
+        + ', '.join(f'{r["image_size"]}px {verdict(r["ratio"] >= 0.98)}' for r in loads)
+    )
     if not args.quick:
         rows = '\n'.join(
             f'| {p["batch_max"]} | {p["batch_cl"]} | {p["world_size"]} | {p["plan_s"]:.3f} | '
             f'{p["build_s"]:.3f} | {", ".join(map(str, p["batches_per_epoch"]))} | '
-            f'{p["mean_batch_size"]} | {p["short_batches"]} |' for p in plans)
+            f'{p["mean_batch_size"]} | {p["short_batches"]} |'
+            for p in plans
+        )
         write_results(
-            'balance_batch_sampler', result,
+            'balance_batch_sampler',
+            result,
             f'Written by `benchmarks/balance_batch_sampler.py` (CPU, OMP_NUM_THREADS='
             f'{result["threads"]}).\n\n'
             f'Epoch plan, {args.images} images x {args.classes} classes (target <= 0.5 s):'
@@ -333,7 +407,7 @@ def bench_sampler(args: argparse.Namespace) -> None:
             'and label map of the given size. "same sizes" is DefaultSampler\'s order cut '
             'into the batch sizes of the Balance-batch plan: the ratio against it is the '
             'cost of the sampler itself; the rest of the gap to BatchSampler(8) is the '
-            'DataLoader\'s per-batch cost of the smaller batches that batch_cl asks for '
+            "DataLoader's per-batch cost of the smaller batches that batch_cl asks for "
             '(the paper limits every batch to batch_cl classes).\n\n'
             '| image size | images | DefaultSampler + BatchSampler(8) | same sizes | '
             'BalanceBatchSampler(8, batch_cl=8) | ratio (target >= 0.98) | '
@@ -342,7 +416,12 @@ def bench_sampler(args: argparse.Namespace) -> None:
                 f'| {r["image_size"]} | {r["images"]} | {r["default"]:.0f} | '
                 f'{r["same_sizes"]:.0f} | {r["balance"]:.0f} | {r["ratio"]:.3f} '
                 f'{verdict(r["ratio"] >= 0.98)} | {r["ratio_same_sizes"]:.3f} | '
-                f'{r["mean_batch_size"]:.2f} |' for r in loads) + '\n')
+                f'{r["mean_batch_size"]:.2f} |'
+                for r in loads
+            )
+            + '\n',
+        )
+
 
 if __name__ == '__main__':
     main()

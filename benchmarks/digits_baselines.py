@@ -1,7 +1,8 @@
 """Train the tiny digits baseline configs and record their wall time and final metrics.
 
     python benchmarks/digits_baselines.py                     # every config in configs/digits
-    python benchmarks/digits_baselines.py --configs configs/digits/resnet-tiny_1xb32-1k_digits-cls.py
+    python benchmarks/digits_baselines.py \
+        --configs configs/digits/resnet-tiny_1xb32-1k_digits-cls.py
     python benchmarks/digits_baselines.py --quick             # 1/10 of the iterations
 
 Each config is trained with MMEngine's ``Runner.from_cfg`` (no launcher, CPU when no GPU)
@@ -10,6 +11,7 @@ separately: the first call builds, later calls reuse the cache). Writes
 ``benchmarks/results/digits_baselines.json`` and ``.md`` (``*_quick`` with ``--quick``).
 Run with ``OMP_NUM_THREADS`` set to the cores you mean to use.
 """
+
 import argparse
 import glob
 import json
@@ -29,8 +31,9 @@ from mmengine.runner import Runner
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import mmext  # noqa: E402,F401  (registration)
 from timing import write_results  # noqa: E402
+
+import mmext  # noqa: E402,F401  (registration)
 
 
 class _KeepMetrics(Hook):
@@ -55,8 +58,7 @@ def _scale_iters(cfg: Config, factor: float) -> None:
                 scheduler[key] = min(max_iters, max(1, int(scheduler[key] * factor)))
 
 
-def run_one(config: str, work_root: str, factor: float,
-            cfg_options: Optional[dict] = None) -> dict:
+def run_one(config: str, work_root: str, factor: float, cfg_options: Optional[dict] = None) -> dict:
     """Build the config's datasets, train it and return timings and final metrics.
 
     Args:
@@ -100,44 +102,61 @@ def run_one(config: str, work_root: str, factor: float,
         max_iters=cfg.train_cfg.max_iters,
         threads=torch.get_num_threads(),
         load_avg=round(os.getloadavg()[0], 1),
-        metrics={k: round(float(v), 4) for k, v in keep.metrics.items()
-                 if isinstance(v, (int, float, np.number))})
+        metrics={
+            k: round(float(v), 4)
+            for k, v in keep.metrics.items()
+            if isinstance(v, (int, float, np.number))
+        },
+    )
 
 
 def _markdown(rows: List[dict]) -> str:
-    lines = ['| config | iters | threads | load avg | data build (s) | train + val (s) | '
-             'CPU (s) | metrics |', '|---|---|---|---|---|---|---|---|']
+    lines = [
+        '| config | iters | threads | load avg | data build (s) | train + val (s) | '
+        'CPU (s) | metrics |',
+        '|---|---|---|---|---|---|---|---|',
+    ]
     for row in rows:
         metrics = ', '.join(f'{k}={v}' for k, v in row['metrics'].items())
-        lines.append(f"| `{row['config']}` | {row['max_iters']} | {row['threads']} | "
-                     f"{row['load_avg']} | {row['build_s']} | {row['train_s']} | "
-                     f"{row['cpu_s']} | {metrics} |")
+        lines.append(
+            f'| `{row["config"]}` | {row["max_iters"]} | {row["threads"]} | '
+            f'{row["load_avg"]} | {row["build_s"]} | {row["train_s"]} | '
+            f'{row["cpu_s"]} | {metrics} |'
+        )
     return '\n'.join(lines) + '\n'
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--configs', nargs='*', default=None)
-    parser.add_argument('--quick', action='store_true',
-                        help='train 1/10 of each schedule')
+    parser.add_argument('--quick', action='store_true', help='train 1/10 of each schedule')
     parser.add_argument('--work-root', default='/tmp/mmext_digits_baselines')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='overrides applied to every config, key=value')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='overrides applied to every config, key=value',
+    )
     parser.add_argument('--out', default=osp.join(REPO, 'benchmarks', 'results'))
     args = parser.parse_args(argv)
     os.chdir(REPO)
-    configs = args.configs or sorted(glob.glob(osp.join(REPO, 'configs', 'digits',
-                                                        '*.py')))
+    configs = args.configs or sorted(glob.glob(osp.join(REPO, 'configs', 'digits', '*.py')))
     rows = []
     for config in configs:
-        row = run_one(osp.abspath(config), args.work_root, 0.1 if args.quick else 1,
-                      args.cfg_options)
+        row = run_one(
+            osp.abspath(config), args.work_root, 0.1 if args.quick else 1, args.cfg_options
+        )
         if args.cfg_options:
             row['cfg_options'] = args.cfg_options
         print(json.dumps(row), flush=True)
         rows.append(row)
-    write_results('digits_baselines' + ('_quick' if args.quick else ''), rows,
-                  _markdown(rows), result_dir=args.out, indent=1)
+    write_results(
+        'digits_baselines' + ('_quick' if args.quick else ''),
+        rows,
+        _markdown(rows),
+        result_dir=args.out,
+        indent=1,
+    )
     print(_markdown(rows))
 
 

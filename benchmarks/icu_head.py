@@ -33,6 +33,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/icu_head.py [--quick] [--device cpu|cuda] [--profile]
         [--no-sweep]
 """
+
 import argparse
 import os.path as osp
 import platform
@@ -62,15 +63,16 @@ def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], N
     import mmext  # noqa: F401
     from mmext.models.layers import GaussianClassifier
     from mmext.models.losses import ICULoss
+
     init_default_scope('mmpretrain')
     g = torch.Generator().manual_seed(0)
     feats = torch.randn(n, d, generator=g).to(device)
-    labels = torch.randint(0, k, (n, ), generator=g).to(device)
+    labels = torch.randint(0, k, (n,), generator=g).to(device)
     samples = [DataSample().set_gt_label(int(z)) for z in labels.cpu()]
-    linear_head = MODELS.build(dict(type='LinearClsHead', num_classes=k, in_channels=d,
-                                    loss=dict(type='CrossEntropyLoss'))).to(device)
-    icu_head = MODELS.build(dict(type='mmext.ICUClsHead', num_classes=k,
-                                 in_channels=d)).to(device)
+    linear_head = MODELS.build(
+        dict(type='LinearClsHead', num_classes=k, in_channels=d, loss=dict(type='CrossEntropyLoss'))
+    ).to(device)
+    icu_head = MODELS.build(dict(type='mmext.ICUClsHead', num_classes=k, in_channels=d)).to(device)
     linear = torch.nn.Linear(d, k).to(device)
     gauss = GaussianClassifier(d, k).to(device)
     icu_loss = ICULoss()
@@ -87,12 +89,12 @@ def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], N
 
     def head_linear() -> None:
         reset(linear_head)
-        losses = linear_head.loss((leaf(), ), samples)
+        losses = linear_head.loss((leaf(),), samples)
         sum(losses.values()).backward()
 
     def head_icu() -> None:
         reset(icu_head)
-        losses = icu_head.loss((leaf(), ), samples)
+        losses = icu_head.loss((leaf(),), samples)
         sum(losses.values()).backward()
 
     def core_linear() -> None:
@@ -117,8 +119,14 @@ def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], N
         for _ in range(2):
             gemm_linear()
 
-    return dict(head_linear=head_linear, head_icu=head_icu, core_linear=core_linear,
-                core_icu=core_icu, gemm_linear=gemm_linear, gemm_gauss=gemm_gauss)
+    return dict(
+        head_linear=head_linear,
+        head_icu=head_icu,
+        core_linear=core_linear,
+        core_icu=core_icu,
+        gemm_linear=gemm_linear,
+        gemm_gauss=gemm_gauss,
+    )
 
 
 SWEEP_K = (10, 100, 10000)
@@ -128,14 +136,16 @@ TARGET = 2.0
 def measure(steps: Dict[str, Callable[[], None]], rounds: int, device: str) -> Dict:
     """Median seconds per step (3 warm-up rounds), candidates interleaved in every round."""
     clock = time.thread_time if device == 'cpu' else time.perf_counter
-    timed_steps = {name: timed(step, clock=clock, sync=lambda: _sync(device))
-                   for name, step in steps.items()}
+    timed_steps = {
+        name: timed(step, clock=clock, sync=lambda: _sync(device)) for name, step in steps.items()
+    }
     return medians(run_interleaved(timed_steps, rounds, warmup=3))
 
 
 def profile(steps: Dict[str, Callable[[], None]], repeats: int = 10) -> None:
     """Print the operators of the core ICU and linear steps by self CPU time."""
     from torch.profiler import profile as torch_profile
+
     for name in ('core_icu', 'core_linear'):
         for _ in range(3):
             steps[name]()
@@ -143,8 +153,11 @@ def profile(steps: Dict[str, Callable[[], None]], repeats: int = 10) -> None:
             for _ in range(repeats):
                 steps[name]()
         print(f'== {name}: {repeats} steps')
-        print(prof.key_averages(group_by_input_shape=True).table(
-            sort_by='self_cpu_time_total', row_limit=30))
+        print(
+            prof.key_averages(group_by_input_shape=True).table(
+                sort_by='self_cpu_time_total', row_limit=30
+            )
+        )
 
 
 def main() -> None:
@@ -154,10 +167,14 @@ def main() -> None:
     parser.add_argument('--n', type=int, default=256)
     parser.add_argument('--d', type=int, default=512)
     parser.add_argument('--k', type=int, default=1000)
-    parser.add_argument('--profile', action='store_true',
-                        help='print torch.profiler tables of the core steps and exit')
-    parser.add_argument('--no-sweep', action='store_true',
-                        help='skip the K = 10 / 100 / 10,000 head-API ratios')
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='print torch.profiler tables of the core steps and exit',
+    )
+    parser.add_argument(
+        '--no-sweep', action='store_true', help='skip the K = 10 / 100 / 10,000 head-API ratios'
+    )
     args = parser.parse_args()
     rounds = 10 if args.quick else 60
     steps = build_steps(args.n, args.d, args.k, args.device)
@@ -171,8 +188,7 @@ def main() -> None:
         'gemm_floor': med['gemm_gauss'] / med['gemm_linear'],
         # lower bound: six GEMMs + the linear baseline's own non-GEMM work (bias, softmax
         # cross-entropy over the same (N, K) logits, which the ICU loss needs as well)
-        'floor': (med['gemm_gauss'] + med['core_linear'] - med['gemm_linear']) /
-        med['core_linear'],
+        'floor': (med['gemm_gauss'] + med['core_linear'] - med['gemm_linear']) / med['core_linear'],
     }
     sweep = {}
     if not args.no_sweep:
@@ -180,56 +196,86 @@ def main() -> None:
             both = build_steps(args.n, args.d, k, args.device)
             both = dict(head_linear=both['head_linear'], head_icu=both['head_icu'])
             m = measure(both, max(5, rounds // (4 if k > 1000 else 1)), args.device)
-            sweep[k] = dict(linear_ms=m['head_linear'] * 1e3, icu_ms=m['head_icu'] * 1e3,
-                            ratio=m['head_icu'] / m['head_linear'])
+            sweep[k] = dict(
+                linear_ms=m['head_linear'] * 1e3,
+                icu_ms=m['head_icu'] * 1e3,
+                ratio=m['head_icu'] / m['head_linear'],
+            )
             print(f'K={k:6d}: head ratio {sweep[k]["ratio"]:.2f}x')
-    device_name = (torch.cuda.get_device_name() if args.device == 'cuda' else
-                   platform.processor() or platform.machine())
+    device_name = (
+        torch.cuda.get_device_name()
+        if args.device == 'cuda'
+        else platform.processor() or platform.machine()
+    )
     result = dict(
-        sizes=dict(n=args.n, d=args.d, k=args.k), device=args.device,
-        device_name=device_name, threads=torch.get_num_threads(), rounds=rounds,
-        torch=torch.__version__, median_ms={k: v * 1e3 for k, v in med.items()},
-        ratios=ratios, target=TARGET, meets_target=ratios['head'] <= TARGET,
-        sweep_k={str(k): v for k, v in sweep.items()})
+        sizes=dict(n=args.n, d=args.d, k=args.k),
+        device=args.device,
+        device_name=device_name,
+        threads=torch.get_num_threads(),
+        rounds=rounds,
+        torch=torch.__version__,
+        median_ms={k: v * 1e3 for k, v in med.items()},
+        ratios=ratios,
+        target=TARGET,
+        meets_target=ratios['head'] <= TARGET,
+        sweep_k={str(k): v for k, v in sweep.items()},
+    )
     for name, value in med.items():
         print(f'{name:12s} {value * 1e3:8.3f} ms')
     for name, value in ratios.items():
         print(f'ratio {name:10s} {value:.2f}x')
     tag = '' if args.device == 'cpu' else f'_{args.device}'
     lines = [
-        f'# ICU head vs linear + CE, forward+backward ({args.device})', '',
+        f'# ICU head vs linear + CE, forward+backward ({args.device})',
+        '',
         f'`python benchmarks/icu_head.py{" --quick" if args.quick else ""} --device '
         f'{args.device}`: N={args.n}, D={args.d}, K={args.k}, {device_name}, '
         f'{torch.get_num_threads()} thread(s), torch {torch.__version__}, median of '
-        f'{rounds} interleaved rounds ({"thread CPU time" if args.device == "cpu" else "wall time"}).',
+        f'{rounds} interleaved rounds '
+        f'({"thread CPU time" if args.device == "cpu" else "wall time"}).',
         '',
-        '| comparison | linear + CE (ms) | ICU (ms) | ratio |', '|---|---|---|---|',
+        '| comparison | linear + CE (ms) | ICU (ms) | ratio |',
+        '|---|---|---|---|',
         f'| head API (`loss` + backward) | {med["head_linear"] * 1e3:.2f} | '
         f'{med["head_icu"] * 1e3:.2f} | {ratios["head"]:.2f}x |',
         f'| core tensors | {med["core_linear"] * 1e3:.2f} | {med["core_icu"] * 1e3:.2f} '
         f'| {ratios["core"]:.2f}x |',
         f'| GEMMs only (3 vs 6 of N·K·D) | {med["gemm_linear"] * 1e3:.2f} | '
-        f'{med["gemm_gauss"] * 1e3:.2f} | {ratios["gemm_floor"]:.2f}x |', '',
+        f'{med["gemm_gauss"] * 1e3:.2f} | {ratios["gemm_floor"]:.2f}x |',
+        '',
         f'Target <= {TARGET}x: {"met" if result["meets_target"] else "not met"} (head API).',
-        '']
+        '',
+    ]
     if sweep:
-        lines += ['## Other numbers of classes (head API, N and D as above)', '',
-                  '| K | linear + CE (ms) | ICU (ms) | ratio |', '|---|---|---|---|']
-        for k, v in sorted({**sweep, args.k: dict(
-                linear_ms=med['head_linear'] * 1e3, icu_ms=med['head_icu'] * 1e3,
-                ratio=ratios['head'])}.items()):
-            lines.append(f'| {k} | {v["linear_ms"]:.2f} | {v["icu_ms"]:.2f} | '
-                         f'{v["ratio"]:.2f}x |')
+        lines += [
+            '## Other numbers of classes (head API, N and D as above)',
+            '',
+            '| K | linear + CE (ms) | ICU (ms) | ratio |',
+            '|---|---|---|---|',
+        ]
+        for k, v in sorted(
+            {
+                **sweep,
+                args.k: dict(
+                    linear_ms=med['head_linear'] * 1e3,
+                    icu_ms=med['head_icu'] * 1e3,
+                    ratio=ratios['head'],
+                ),
+            }.items()
+        ):
+            lines.append(f'| {k} | {v["linear_ms"]:.2f} | {v["icu_ms"]:.2f} | {v["ratio"]:.2f}x |')
         lines.append('')
     lines += [
-        '## Floor', '',
+        '## Floor',
+        '',
         'A diagonal Gaussian needs the contractions of both x∘x and x with per-class (K, D) '
         'matrices: 2 GEMMs of N·K·D forward (linear: 1) and 4 backward (linear: 2), so exact '
         'arithmetic costs twice the GEMM work of a linear layer (measured above: '
         f'{ratios["gemm_floor"]:.2f}x). The ICU step also needs at least the work the linear '
         'step does besides its GEMMs (softmax cross-entropy over the same (N, K) logits; '
         f'{(med["core_linear"] - med["gemm_linear"]) * 1e3:.2f} ms), so its time is at least '
-        'the six GEMMs + that: ' f'{ratios["floor"]:.2f}x the linear step (core tensors; '
+        'the six GEMMs + that: '
+        f'{ratios["floor"]:.2f}x the linear step (core tensors; '
         f'≈ 1 + the GEMM share of the linear step): the {TARGET}x target is '
         f'{"below" if ratios["floor"] > TARGET else "above"} this floor at these sizes. The ICU '
         f'step spends {(med["core_icu"] - med["gemm_gauss"]) * 1e3:.2f} ms beyond the six '
@@ -239,7 +285,8 @@ def main() -> None:
         'softmax, the exact true-class terms and Eq. 14 (small (N, D) operations), and '
         'the GEMMs running '
         'slower between these passes than back to back. '
-        '`--profile` prints the operator table.', ''
+        '`--profile` prints the operator table.',
+        '',
     ]
     write_results(f'icu_head{tag}', result, lines)
 

@@ -20,6 +20,7 @@ Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/soft_overlap_losses.py [--quick]
 """
+
 import argparse
 import functools
 import json
@@ -45,14 +46,18 @@ def build_loss(name: str):
     """The loss module ``name`` (mmseg's via its registry, mmext's directly)."""
     sys.path.insert(0, REPO)
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmseg')
     from mmseg.registry import MODELS
+
     import mmext  # noqa: F401
+
     cfg = dict(
         ce=dict(type='CrossEntropyLoss', loss_weight=1.0),
         mmseg_dice=dict(type='DiceLoss', use_sigmoid=False, loss_weight=1.0),
         soft_dice=dict(type='mmext.SoftDiceLoss'),
-        soft_iou=dict(type='mmext.SoftIoULoss'))[name]
+        soft_iou=dict(type='mmext.SoftIoULoss'),
+    )[name]
     return MODELS.build(cfg)
 
 
@@ -62,6 +67,7 @@ def worker(name: str, shape, repeats: int) -> dict:
     import warnings
 
     import torch
+
     warnings.filterwarnings('ignore')
     loss_fn = build_loss(name)
     n, c, h, w = shape
@@ -79,19 +85,37 @@ def worker(name: str, shape, repeats: int) -> dict:
     def reset_grad() -> None:
         logits.grad = None
 
-    step = timed(lambda _: loss_fn(logits, label, ignore_index=255).backward(),
-                 clock=time.perf_counter, prepare=reset_grad)
+    step = timed(
+        lambda _: loss_fn(logits, label, ignore_index=255).backward(),
+        clock=time.perf_counter,
+        prepare=reset_grad,
+    )
     times = [step() for _ in range(repeats)]
     return dict(loss=name, extra_memory_x_logits=extra, time_s=median(times))
 
 
 def run_worker(name: str, shape, repeats: int) -> dict:
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072',
-               OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
+    env = dict(
+        os.environ,
+        MALLOC_MMAP_THRESHOLD_='131072',
+        OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'),
+    )
     out = subprocess.run(
-        [sys.executable, osp.abspath(__file__), '--worker', name, '--shape',
-         ','.join(map(str, shape)), '--repeats', str(repeats)],
-        capture_output=True, text=True, env=env, check=True)
+        [
+            sys.executable,
+            osp.abspath(__file__),
+            '--worker',
+            name,
+            '--shape',
+            ','.join(map(str, shape)),
+            '--repeats',
+            str(repeats),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -111,42 +135,58 @@ def main() -> None:
         return
     runs = run_interleaved(
         {name: functools.partial(run_worker, name, shape, args.repeats) for name in LOSSES},
-        args.rounds)
+        args.rounds,
+    )
     summary = {}
     for name in LOSSES:
         summary[name] = dict(
             time_s=median([r['time_s'] for r in runs[name]]),
-            extra_memory_x_logits=median([r['extra_memory_x_logits'] for r in runs[name]]))
+            extra_memory_x_logits=median([r['extra_memory_x_logits'] for r in runs[name]]),
+        )
     ce_time = summary['ce']['time_s']
     for name in LOSSES:
         summary[name]['time_vs_ce'] = summary[name]['time_s'] / ce_time
-    passed = all(summary[k]['time_vs_ce'] <= 1.3 and summary[k]['extra_memory_x_logits'] <= 2
-                 for k in ('soft_dice', 'soft_iou'))
+    passed = all(
+        summary[k]['time_vs_ce'] <= 1.3 and summary[k]['extra_memory_x_logits'] <= 2
+        for k in ('soft_dice', 'soft_iou')
+    )
     lines = []
     for name in LOSSES:
         s = summary[name]
-        lines.append(f'| {LABELS[name]} | {1e3 * s["time_s"]:.0f} | {s["time_vs_ce"]:.2f} | '
-                     f'{s["extra_memory_x_logits"]:.2f} |')
-        print(f'{LABELS[name]:28s} fwd+bwd {1e3 * s["time_s"]:7.1f} ms  '
-              f'{s["time_vs_ce"]:.2f}x CE  extra peak memory {s["extra_memory_x_logits"]:.2f}x '
-              'logits')
-    print(f'targets (soft losses <= 1.3x CE time, <= 2x logits extra memory): '
-          f'{verdict(passed)}')
+        lines.append(
+            f'| {LABELS[name]} | {1e3 * s["time_s"]:.0f} | {s["time_vs_ce"]:.2f} | '
+            f'{s["extra_memory_x_logits"]:.2f} |'
+        )
+        print(
+            f'{LABELS[name]:28s} fwd+bwd {1e3 * s["time_s"]:7.1f} ms  '
+            f'{s["time_vs_ce"]:.2f}x CE  extra peak memory {s["extra_memory_x_logits"]:.2f}x '
+            'logits'
+        )
+    print(f'targets (soft losses <= 1.3x CE time, <= 2x logits extra memory): {verdict(passed)}')
     if not args.quick:
-        result = dict(benchmark='soft_overlap_losses', shape=shape, rounds=args.rounds,
-                      repeats=args.repeats, summary=summary, runs=runs, passed=passed,
-                      **machine_info())
+        result = dict(
+            benchmark='soft_overlap_losses',
+            shape=shape,
+            rounds=args.rounds,
+            repeats=args.repeats,
+            summary=summary,
+            runs=runs,
+            passed=passed,
+            **machine_info(),
+        )
         write_results(
-            'soft_overlap_losses', result,
+            'soft_overlap_losses',
+            result,
             f'Written by `benchmarks/soft_overlap_losses.py`: logits {shape} float32, '
             f'10 % ignored pixels, CPU, OMP_NUM_THREADS={result["threads"]}, median of '
             f'{args.rounds} fresh processes x {args.repeats} passes. Extra memory: peak '
             'RSS increase of one forward+backward over the allocated inputs, in units '
-            'of the logits\' bytes (the logits\' gradient, 1x, included).\n\n'
+            "of the logits' bytes (the logits' gradient, 1x, included).\n\n"
             '| loss | fwd+bwd ms | time / CE | extra peak memory / logits |\n'
             '|---|---|---|---|\n' + '\n'.join(lines) + '\n\n'
             'Targets for the mmext losses: time <= 1.3x CE, extra memory <= 2x logits: '
-            f'{verdict(passed)}.\n')
+            f'{verdict(passed)}.\n',
+        )
 
 
 if __name__ == '__main__':

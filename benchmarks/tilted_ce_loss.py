@@ -15,6 +15,7 @@ Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/tilted_ce_loss.py [--quick]
 """
+
 import argparse
 import functools
 import json
@@ -30,8 +31,7 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from timing import (machine_info, medians, ratios, run_interleaved, timed,  # noqa: E402
-                    verdict, write_results)
+from timing import machine_info, medians, ratios, run_interleaved, timed, verdict, write_results  # noqa: E402
 
 LOSSES = ('mmseg_ce', 'tce_image', 'tce_class')
 
@@ -40,8 +40,10 @@ def build_loss(name: str) -> torch.nn.Module:
     """The loss module called ``name`` (see :data:`LOSSES`)."""
     if name == 'mmseg_ce':
         from mmseg.models.losses import CrossEntropyLoss
+
         return CrossEntropyLoss()
     from mmext.models.losses import TiltedCrossEntropyLoss
+
     return TiltedCrossEntropyLoss(tilt=1.0, level=name.split('_')[1])
 
 
@@ -84,7 +86,11 @@ def measure_memory(name: str, shape: Tuple[int, ...]) -> int:
     """Peak RSS increase of ``name`` measured in a fresh subprocess."""
     out = subprocess.run(
         [sys.executable, __file__, '--memory-child', name, '--shape', *map(str, shape)],
-        check=True, capture_output=True, text=True, env=dict(os.environ))
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
     return int(json.loads(out.stdout.strip().splitlines()[-1])['extra'])
 
 
@@ -104,42 +110,61 @@ def main() -> None:
         shape, args.rounds = (2, 19, 128, 256), 3
     logits, label = make_inputs(shape)
     losses = {n: build_loss(n) for n in LOSSES}
-    steps = {n: timed(functools.partial(step, losses[n], logits, label),
-                      clock=time.perf_counter) for n in LOSSES}
+    steps = {
+        n: timed(functools.partial(step, losses[n], logits, label), clock=time.perf_counter)
+        for n in LOSSES
+    }
     med = medians(run_interleaved(steps, args.rounds, warmup=1))
     ms = {n: 1e3 * t for n, t in med.items()}
     time_ratios = ratios(ms, 'mmseg_ce')
     mem = {n: measure_memory(n, shape) for n in LOSSES}
     logits_bytes = logits.numel() * logits.element_size()
-    result = dict(benchmark='tilted_ce_loss', shape=list(shape), rounds=args.rounds,
-                  **machine_info(), torch=torch.__version__, logits_mib=round(logits_bytes / 2**20, 1),
-                  targets='time_ratio <= 1.3, extra_memory / logits_bytes <= 2')
-    lines = ['| loss | fwd+bwd ms | time ratio | peak RSS increase MiB | extra vs mmseg CE '
-             '(x logits) |', '|---|---|---|---|---|']
+    result = dict(
+        benchmark='tilted_ce_loss',
+        shape=list(shape),
+        rounds=args.rounds,
+        **machine_info(),
+        torch=torch.__version__,
+        logits_mib=round(logits_bytes / 2**20, 1),
+        targets='time_ratio <= 1.3, extra_memory / logits_bytes <= 2',
+    )
+    lines = [
+        '| loss | fwd+bwd ms | time ratio | peak RSS increase MiB | extra vs mmseg CE (x logits) |',
+        '|---|---|---|---|---|',
+    ]
     passed = True
     for n in LOSSES:
         ratio = time_ratios[n]
         extra = (mem[n] - mem['mmseg_ce']) / logits_bytes
-        result[n] = dict(ms=round(ms[n], 2), time_ratio=round(ratio, 3),
-                         peak_rss_increase_mib=round(mem[n] / 2**20, 1),
-                         extra_memory_x_logits=round(extra, 3))
+        result[n] = dict(
+            ms=round(ms[n], 2),
+            time_ratio=round(ratio, 3),
+            peak_rss_increase_mib=round(mem[n] / 2**20, 1),
+            extra_memory_x_logits=round(extra, 3),
+        )
         if n != 'mmseg_ce':
             passed &= ratio <= 1.3 and extra <= 2
-        lines.append(f'| {n} | {ms[n]:.1f} | {ratio:.3f} | {mem[n] / 2**20:.1f} | '
-                     f'{extra:+.3f} |')
-        print(f'{n:10s} {ms[n]:8.1f} ms  time ratio {ratio:.3f}  peak RSS +'
-              f'{mem[n] / 2**20:.1f} MiB  extra vs CE {extra:+.3f} x logits')
+        lines.append(f'| {n} | {ms[n]:.1f} | {ratio:.3f} | {mem[n] / 2**20:.1f} | {extra:+.3f} |')
+        print(
+            f'{n:10s} {ms[n]:8.1f} ms  time ratio {ratio:.3f}  peak RSS +'
+            f'{mem[n] / 2**20:.1f} MiB  extra vs CE {extra:+.3f} x logits'
+        )
     result['passed'] = bool(passed)
-    print(f'logits {logits_bytes / 2**20:.1f} MiB; targets time <= 1.3x, extra memory <= 2x '
-          f'logits: {verdict(passed)}')
+    print(
+        f'logits {logits_bytes / 2**20:.1f} MiB; targets time <= 1.3x, extra memory <= 2x '
+        f'logits: {verdict(passed)}'
+    )
     if not args.quick:
         write_results(
-            'tilted_ce_loss', result,
+            'tilted_ce_loss',
+            result,
             f'Logits {tuple(shape)} float32 ({logits_bytes / 2**20:.1f} MiB), CPU, '
-            f'OMP_NUM_THREADS={result["threads"]}, median of {args.rounds} rounds.\n\n' +
-            '\n'.join(lines) + '\n\n' +
-            f'Targets (issue): time ratio <= 1.3 and extra memory <= 2x logits for '
-            f'both levels: {verdict(passed)}.\n')
+            f'OMP_NUM_THREADS={result["threads"]}, median of {args.rounds} rounds.\n\n'
+            + '\n'.join(lines)
+            + '\n\n'
+            + f'Targets (issue): time ratio <= 1.3 and extra memory <= 2x logits for '
+            f'both levels: {verdict(passed)}.\n',
+        )
 
 
 if __name__ == '__main__':

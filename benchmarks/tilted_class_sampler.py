@@ -14,6 +14,7 @@ Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/tilted_class_sampler.py [--quick]
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -27,11 +28,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.dataset import BaseDataset, DefaultSampler  # noqa: E402
 from mmengine.logging import MessageHub  # noqa: E402
 from mmengine.visualization import Visualizer  # noqa: E402
+from timing import machine_info, median, verdict, write_results  # noqa: E402
 from torch.utils.data import BatchSampler  # noqa: E402
 
 from mmext.datasets.samplers import ClassIndex, TiltedClassSampler  # noqa: E402
 from mmext.engine.hooks import TiltedClassHook  # noqa: E402
-from timing import machine_info, median, verdict, write_results  # noqa: E402
 
 
 class PathDataset(BaseDataset):
@@ -44,8 +45,10 @@ class PathDataset(BaseDataset):
         super().__init__(serialize_data=True, lazy_init=False)
 
     def load_data_list(self):
-        return [dict(img_path=f'images/{i:06d}.jpg', seg_map_path=f'ann/{i:06d}.png')
-                for i in range(self.num_images)]
+        return [
+            dict(img_path=f'images/{i:06d}.jpg', seg_map_path=f'ann/{i:06d}.png')
+            for i in range(self.num_images)
+        ]
 
 
 def make_index(num_images: int, num_classes: int, seed: int = 0) -> ClassIndex:
@@ -53,8 +56,10 @@ def make_index(num_images: int, num_classes: int, seed: int = 0) -> ClassIndex:
     rng = np.random.default_rng(seed)
     pop = 1.0 / np.arange(1, num_classes + 1)
     pop /= pop.sum()
-    rows = [rng.choice(num_classes, size=int(rng.integers(1, 21)), replace=False, p=pop)
-            for _ in range(num_images)]
+    rows = [
+        rng.choice(num_classes, size=int(rng.integers(1, 21)), replace=False, p=pop)
+        for _ in range(num_images)
+    ]
     return ClassIndex.from_lists(rows, num_classes)
 
 
@@ -74,21 +79,30 @@ def main() -> None:
     bs = args.batch_size
 
     # --- hook overhead per iteration ---------------------------------------------------
-    sampler = TiltedClassSampler(batch_size=bs, dataset=dataset, class_index=index, seed=0,
-                                 infinite=True)
+    sampler = TiltedClassSampler(
+        batch_size=bs, dataset=dataset, class_index=index, seed=0, infinite=True
+    )
     hook = TiltedClassHook(tilt=1.0, gamma=0.1, log_interval=50)
     runner = SimpleNamespace(
         train_dataloader=SimpleNamespace(batch_sampler=sampler, dataset=dataset),
         message_hub=MessageHub.get_instance('tce_benchmark'),
-        visualizer=Visualizer.get_instance('tce_benchmark'), iter=0, train_loop=None)
+        visualizer=Visualizer.get_instance('tce_benchmark'),
+        iter=0,
+        train_loop=None,
+    )
     hook.before_train(runner)
     it = iter(sampler)
     rng = np.random.default_rng(0)
     batches = []
     for _ in range(args.iters):  # draw first: only the hook is timed
         idx = next(it)
-        batches.append(dict(data_samples=[
-            SimpleNamespace(metainfo=dict(img_path=f'images/{i:06d}.jpg')) for i in idx]))
+        batches.append(
+            dict(
+                data_samples=[
+                    SimpleNamespace(metainfo=dict(img_path=f'images/{i:06d}.jpg')) for i in idx
+                ]
+            )
+        )
     losses = rng.uniform(0.2, 3.0, args.iters)
     hook_times = []
     for i, (data_batch, loss) in enumerate(zip(batches, losses)):
@@ -102,8 +116,9 @@ def main() -> None:
 
     # --- sampler throughput vs DefaultSampler + BatchSampler ----------------------------
     n_batches = args.iters
-    sampler2 = TiltedClassSampler(batch_size=bs, dataset=dataset, class_index=index, seed=1,
-                                  infinite=True)
+    sampler2 = TiltedClassSampler(
+        batch_size=bs, dataset=dataset, class_index=index, seed=1, infinite=True
+    )
     sampler2.set_class_weights(hook.weights())
     it2 = iter(sampler2)
     t0 = time.perf_counter()
@@ -122,21 +137,34 @@ def main() -> None:
     ref_us = 1e6 * (time.perf_counter() - t0) / n_batches
 
     result = dict(
-        benchmark='tilted_class_sampler', images=args.images, classes=args.classes,
-        batch_size=bs, iters=args.iters, hook_ms_per_iter=round(hook_ms, 4),
+        benchmark='tilted_class_sampler',
+        images=args.images,
+        classes=args.classes,
+        batch_size=bs,
+        iters=args.iters,
+        hook_ms_per_iter=round(hook_ms, 4),
         hook_median_ms=round(hook_median, 4),
-        hook_p99_ms=round(hook_p99, 4), sampler_us_per_batch=round(ours_us, 2),
+        hook_p99_ms=round(hook_p99, 4),
+        sampler_us_per_batch=round(ours_us, 2),
         default_sampler_us_per_batch=round(ref_us, 2),
         sampler_time_ratio=round(ours_us / ref_us, 3),
-        target='hook_ms_per_iter <= 1', passed=bool(hook_ms <= 1.0), **machine_info())
-    print(f'TiltedClassHook.after_train_iter: {hook_ms:.3f} ms/iter (median {hook_median:.3f}, '
-          f'p99 {hook_p99:.3f} ms), '
-          f'{args.classes} classes (target <= 1 ms): {verdict(result["passed"])}')
-    print(f'TiltedClassSampler {ours_us:.1f} us/batch vs DefaultSampler+BatchSampler '
-          f'{ref_us:.1f} us/batch: ratio {ours_us / ref_us:.2f}')
+        target='hook_ms_per_iter <= 1',
+        passed=bool(hook_ms <= 1.0),
+        **machine_info(),
+    )
+    print(
+        f'TiltedClassHook.after_train_iter: {hook_ms:.3f} ms/iter (median {hook_median:.3f}, '
+        f'p99 {hook_p99:.3f} ms), '
+        f'{args.classes} classes (target <= 1 ms): {verdict(result["passed"])}'
+    )
+    print(
+        f'TiltedClassSampler {ours_us:.1f} us/batch vs DefaultSampler+BatchSampler '
+        f'{ref_us:.1f} us/batch: ratio {ours_us / ref_us:.2f}'
+    )
     if not args.quick:
         write_results(
-            'tilted_class_sampler', result,
+            'tilted_class_sampler',
+            result,
             f'{args.images} images, {args.classes} classes, batch size {bs}, '
             f'{args.iters} iterations, CPU, OMP_NUM_THREADS={result["threads"]}.\n\n'
             '| measurement | value |\n|---|---|\n'
@@ -149,7 +177,9 @@ def main() -> None:
             f'Target (issue): hook mean <= 1 ms per iteration at {args.classes} '
             f'classes: {verdict(result["passed"])}. The sampler throughput '
             'has no numeric target: the ratio compares it with the index arithmetic '
-            'of DefaultSampler + BatchSampler.\n')
+            'of DefaultSampler + BatchSampler.\n',
+        )
+
 
 if __name__ == '__main__':
     main()

@@ -14,6 +14,7 @@ A benchmark compares an mmext module with the OpenMMLab module it replaces in on
 The scripts are run as ``python benchmarks/<script>.py``, which puts this folder on
 ``sys.path``.
 """
+
 import json
 import os
 import os.path as osp
@@ -26,10 +27,12 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Unio
 RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
 
 
-def timed(step: Callable[..., Any],
-          clock: Callable[[], float] = time.thread_time,
-          sync: Optional[Callable[[], None]] = None,
-          prepare: Optional[Callable[[], Any]] = None) -> Callable[[], float]:
+def timed(
+    step: Callable[..., Any],
+    clock: Callable[[], float] = time.thread_time,
+    sync: Optional[Callable[[], None]] = None,
+    prepare: Optional[Callable[[], Any]] = None,
+) -> Callable[[], float]:
     """A zero-argument callable that runs ``step`` once and returns its duration.
 
     Args:
@@ -46,7 +49,7 @@ def timed(step: Callable[..., Any],
     """
 
     def run() -> float:
-        args = () if prepare is None else (prepare(), )
+        args = () if prepare is None else (prepare(),)
         if sync is not None:
             sync()
         start = clock()
@@ -58,10 +61,9 @@ def timed(step: Callable[..., Any],
     return run
 
 
-def run_interleaved(steps: Dict[str, Callable[[], Any]],
-                    rounds: int,
-                    warmup: int = 0,
-                    alternate: bool = False) -> Dict[str, List[Any]]:
+def run_interleaved(
+    steps: Dict[str, Callable[[], Any]], rounds: int, warmup: int = 0, alternate: bool = False
+) -> Dict[str, List[Any]]:
     """Run every step once per round, in turn, and collect what the steps return.
 
     Args:
@@ -107,15 +109,19 @@ def verdict(passed: bool) -> str:
 
 def machine_info() -> Dict[str, Optional[str]]:
     """``threads`` (``$OMP_NUM_THREADS``) and ``machine`` of a result record."""
-    return dict(threads=os.environ.get('OMP_NUM_THREADS'),
-                machine=platform.processor() or platform.machine())
+    return dict(
+        threads=os.environ.get('OMP_NUM_THREADS'),
+        machine=platform.processor() or platform.machine(),
+    )
 
 
-def write_results(name: str,
-                  result: Any,
-                  markdown: Union[str, Sequence[str]],
-                  result_dir: str = RESULT_DIR,
-                  indent: int = 2) -> None:
+def write_results(
+    name: str,
+    result: Any,
+    markdown: Union[str, Sequence[str]],
+    result_dir: str = RESULT_DIR,
+    indent: int = 2,
+) -> None:
     """Write ``<result_dir>/<name>.json`` and ``<result_dir>/<name>.md``.
 
     Args:

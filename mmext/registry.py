@@ -11,18 +11,18 @@ Inside mmext code, build host modules (losses, samplers, ...) through these regi
 plain type names: while a runner is active its default scope (e.g. ``mmdet``) is consulted
 first, so ``dict(type='CrossEntropyLoss')`` still finds the host's class.
 """
+
 import sys
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
-from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
-
 
 #: The module of mmengine's build functions (``build_from_cfg`` and the model, runner and
 #: scheduler builders): a miss met while one of them runs is a failed build.
@@ -70,39 +70,44 @@ class MMExtRegistry(Registry):
             if scope is None or scope == self.scope:
                 names = ', '.join(sorted(self.module_dict)) or '(none)'
                 raise KeyError(
-                    f'{real_key!r} is not registered in mmext\'s {self.name!r} '
+                    f"{real_key!r} is not registered in mmext's {self.name!r} "
                     f'registry. Registered names: {names}. A module of mmdet, mmseg '
-                    'or mmpretrain is written without the `mmext.` prefix.')
+                    'or mmpretrain is written without the `mmext.` prefix.'
+                )
         return obj
 
 
 def _node(name: str, parent: Registry, location: str) -> MMExtRegistry:
-    return MMExtRegistry(
-        name, parent=parent, scope='mmext', locations=[location])
+    return MMExtRegistry(name, parent=parent, scope='mmext', locations=[location])
 
 
 #: models: losses, heads, layers
 MODELS = _node('model', MMENGINE_MODELS, 'mmext.models')
 #: batch samplers and samplers for ``train_dataloader.(batch_)sampler``
-DATA_SAMPLERS = _node('data sampler', MMENGINE_DATA_SAMPLERS,
-                      'mmext.datasets.samplers')
+DATA_SAMPLERS = _node('data sampler', MMENGINE_DATA_SAMPLERS, 'mmext.datasets.samplers')
 #: data transforms (mmcv ``BaseTransform`` subclasses)
-TRANSFORMS = _node('transform', MMENGINE_TRANSFORMS,
-                   'mmext.datasets.transforms')
+TRANSFORMS = _node('transform', MMENGINE_TRANSFORMS, 'mmext.datasets.transforms')
 #: datasets (the offline digits datasets)
 DATASETS = _node('dataset', MMENGINE_DATASETS, 'mmext.datasets')
 #: runner hooks
 HOOKS = _node('hook', MMENGINE_HOOKS, 'mmext.engine.hooks')
 #: learning-rate / momentum schedulers
-PARAM_SCHEDULERS = _node('parameter scheduler', MMENGINE_PARAM_SCHEDULERS,
-                         'mmext.engine.schedulers')
+PARAM_SCHEDULERS = _node(
+    'parameter scheduler', MMENGINE_PARAM_SCHEDULERS, 'mmext.engine.schedulers'
+)
 #: optimizer wrappers (CPU autocast for ``--amp``)
-OPTIM_WRAPPERS = _node('optim_wrapper', MMENGINE_OPTIM_WRAPPERS,
-                       'mmext.engine.optimizers')
+OPTIM_WRAPPERS = _node('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, 'mmext.engine.optimizers')
 #: evaluation metrics
 METRICS = _node('metric', MMENGINE_METRICS, 'mmext.evaluation.metrics')
 
 __all__ = [
-    'MMExtRegistry', 'MODELS', 'DATA_SAMPLERS', 'TRANSFORMS', 'DATASETS',
-    'HOOKS', 'PARAM_SCHEDULERS', 'OPTIM_WRAPPERS', 'METRICS'
+    'MMExtRegistry',
+    'MODELS',
+    'DATA_SAMPLERS',
+    'TRANSFORMS',
+    'DATASETS',
+    'HOOKS',
+    'PARAM_SCHEDULERS',
+    'OPTIM_WRAPPERS',
+    'METRICS',
 ]

@@ -1,4 +1,5 @@
 """Damaged files for the tests of error messages: a PNG cut short by an interrupted copy."""
+
 import os
 
 

@@ -5,6 +5,7 @@ torchrun workers of the distributed tests need only a sampler or a hook module, 
 register empty package modules for mmext's packages on the way (pointing at their folders)
 and import just the modules they use.
 """
+
 import importlib
 import os.path as osp
 import sys

@@ -1,4 +1,5 @@
 """Import the repo's command-line scripts (``tools/``, ``benchmarks/``) as modules in tests."""
+
 import importlib.util
 import os.path as osp
 from types import ModuleType

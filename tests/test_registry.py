@@ -1,4 +1,5 @@
 """mmext's registry nodes resolve ``type='mmext.X'`` from every host's scope."""
+
 import subprocess
 import sys
 import textwrap
@@ -10,8 +11,16 @@ import mmext  # noqa: F401
 from mmext import registry as mmext_registry
 
 HOSTS = ('mmdet', 'mmseg', 'mmpretrain')
-NODES = ('MODELS', 'DATA_SAMPLERS', 'TRANSFORMS', 'DATASETS', 'HOOKS',
-         'PARAM_SCHEDULERS', 'OPTIM_WRAPPERS', 'METRICS')
+NODES = (
+    'MODELS',
+    'DATA_SAMPLERS',
+    'TRANSFORMS',
+    'DATASETS',
+    'HOOKS',
+    'PARAM_SCHEDULERS',
+    'OPTIM_WRAPPERS',
+    'METRICS',
+)
 
 
 def _host_registry(host: str, node: str):
@@ -21,6 +30,7 @@ def _host_registry(host: str, node: str):
 
 def test_nodes_are_children_of_mmengine_roots():
     import mmengine.registry as root
+
     for node in NODES:
         reg = getattr(mmext_registry, node)
         assert reg.scope == 'mmext'
@@ -42,15 +52,18 @@ def test_every_mmext_module_resolves_from_host_scope(host):
 
 @pytest.mark.parametrize('host', HOSTS)
 def test_build_mmext_module_from_host_registry(host):
-    from mmengine.optim import OptimWrapper
     import torch
+    from mmengine.optim import OptimWrapper
+
     init_default_scope(host)
     host_reg = _host_registry(host, 'OPTIM_WRAPPERS')
     model = torch.nn.Linear(2, 2)
     wrapper = host_reg.build(
         dict(
             type='mmext.CPUAutocastOptimWrapper',
-            optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        )
+    )
     assert isinstance(wrapper, OptimWrapper)
     assert wrapper.cast_dtype is torch.bfloat16
 
@@ -58,6 +71,7 @@ def test_build_mmext_module_from_host_registry(host):
 def test_unknown_mmext_type_lists_registered_names():
     init_default_scope('mmseg')
     from mmseg.registry import OPTIM_WRAPPERS
+
     with pytest.raises(KeyError) as err:
         OPTIM_WRAPPERS.build(dict(type='mmext.NoSuchWrapper', optimizer=None))
     msg = str(err.value)
@@ -73,7 +87,8 @@ def test_custom_imports_registers_in_fresh_interpreter(host, tmp_path):
         textwrap.dedent(f"""
         default_scope = '{host}'
         custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
-        """))
+        """)
+    )
     code = textwrap.dedent(f"""
         from mmengine.config import Config
         from mmengine.registry import init_default_scope
@@ -84,8 +99,7 @@ def test_custom_imports_registers_in_fresh_interpreter(host, tmp_path):
         assert cls is not None and cls.__module__.startswith('mmext.'), cls
         print('ok')
         """)
-    out = subprocess.run([sys.executable, '-c', code],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith('ok')
 
@@ -104,6 +118,7 @@ def test_membership_keeps_the_parent_contract(node):
 def test_unknown_mmext_type_in_model_build_lists_registered_names():
     init_default_scope('mmdet')
     from mmdet.registry import MODELS
+
     with pytest.raises(KeyError) as err:
         MODELS.build(dict(type='mmext.SoftDiceLos'))
     assert 'SoftDiceLoss' in str(err.value) and 'ICULoss' in str(err.value)
@@ -119,6 +134,7 @@ def test_every_registered_class_is_public_in_its_subpackage(node):
     """``from mmext.<subpackage> import X`` works for every registered X, and is in
     ``__all__`` there and in every package above it up to ``mmext.<top>``."""
     import importlib
+
     for name, cls in getattr(mmext_registry, node).module_dict.items():
         parts = cls.__module__.split('.')
         assert parts[0] == 'mmext', cls
@@ -133,8 +149,8 @@ def test_issue_examples_import():
     from mmext.engine.schedulers import WarmupCosineLR
     from mmext.models.heads import ICUClsHead
     from mmext.models.losses import LabelSmoothCrossEntropyLoss
+
     assert mmext_registry.MODELS.get('ICUClsHead') is ICUClsHead
-    assert mmext_registry.MODELS.get('LabelSmoothCrossEntropyLoss') is \
-        LabelSmoothCrossEntropyLoss
+    assert mmext_registry.MODELS.get('LabelSmoothCrossEntropyLoss') is LabelSmoothCrossEntropyLoss
     assert mmext_registry.TRANSFORMS.get('CoherentMixUp') is CoherentMixUp
     assert mmext_registry.PARAM_SCHEDULERS.get('WarmupCosineLR') is WarmupCosineLR

@@ -1,4 +1,5 @@
-"""Write (or check) the OpenMMLab model index: ``configs/<paper>/metafile.yml`` + ``model-index.yml``.
+"""Write (or check) the OpenMMLab model index: ``configs/<paper>/metafile.yml`` and
+``model-index.yml``.
 
     python tools/model_index.py           # regenerate the committed files
     python tools/model_index.py --check   # exit 1 when a committed file is out of date
@@ -24,6 +25,7 @@ Where the numbers come from:
 The output is a pure function of the configs folder and those result files, so rerunning a
 study and then this script updates the index (the test checks the committed files are current).
 """
+
 import argparse
 import functools
 import glob
@@ -44,39 +46,60 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 COLLECTIONS: Dict[str, dict] = {
     'balance_batch': dict(
         Name='Balance-batch',
-        Metadata=dict(Architecture=['DeepLabV3', 'BalanceBatchSampler', 'Soft Dice loss',
-                                    'Soft IoU loss']),
-        Paper=dict(Title='Balance-batch: An Optimized Method for Semantic Segmentation '
-                   'Loss Functions', Authors='Yifeng Huang et al.',
-                   Text='shared/papers/balance-batch.txt'),
-        README='configs/balance_batch/README.md'),
+        Metadata=dict(
+            Architecture=['DeepLabV3', 'BalanceBatchSampler', 'Soft Dice loss', 'Soft IoU loss']
+        ),
+        Paper=dict(
+            Title='Balance-batch: An Optimized Method for Semantic Segmentation Loss Functions',
+            Authors='Yifeng Huang et al.',
+            Text='shared/papers/balance-batch.txt',
+        ),
+        README='configs/balance_batch/README.md',
+    ),
     'tilted_ce': dict(
         Name='Tilted Cross-Entropy',
-        Metadata=dict(Architecture=['DeepLabV3+', 'TiltedCrossEntropyLoss',
-                                    'TiltedClassSampler']),
-        Paper=dict(Title='Tilted Cross-Entropy (TCE): Promoting Fairness in Semantic '
-                   'Segmentation', Authors='Attila Szabó, Hadi Jamali-Rad, Siva-Datta Mannava',
-                   Text='shared/papers/tilted-cross-entropy.txt'),
-        README='configs/tilted_ce/README.md'),
+        Metadata=dict(Architecture=['DeepLabV3+', 'TiltedCrossEntropyLoss', 'TiltedClassSampler']),
+        Paper=dict(
+            Title='Tilted Cross-Entropy (TCE): Promoting Fairness in Semantic Segmentation',
+            Authors='Attila Szabó, Hadi Jamali-Rad, Siva-Datta Mannava',
+            Text='shared/papers/tilted-cross-entropy.txt',
+        ),
+        README='configs/tilted_ce/README.md',
+    ),
     'bag_of_freebies': dict(
         Name='Bag of Freebies',
-        Metadata=dict(Architecture=['YOLOv3', 'Faster R-CNN', 'CoherentMixUp',
-                                    'Label smoothing', 'Warmup cosine']),
-        Paper=dict(Title='Bag of Freebies for Training Object Detection Neural Networks',
-                   Authors='Zhi Zhang, Tong He, Hang Zhang, Zhongyuan Zhang, Junyuan Xie, Mu Li',
-                   URL='https://arxiv.org/abs/1902.04103',
-                   Text='shared/papers/bag-of-freebies-detection.txt'),
-        README='configs/bag_of_freebies/README.md'),
+        Metadata=dict(
+            Architecture=[
+                'YOLOv3',
+                'Faster R-CNN',
+                'CoherentMixUp',
+                'Label smoothing',
+                'Warmup cosine',
+            ]
+        ),
+        Paper=dict(
+            Title='Bag of Freebies for Training Object Detection Neural Networks',
+            Authors='Zhi Zhang, Tong He, Hang Zhang, Zhongyuan Zhang, Junyuan Xie, Mu Li',
+            URL='https://arxiv.org/abs/1902.04103',
+            Text='shared/papers/bag-of-freebies-detection.txt',
+        ),
+        README='configs/bag_of_freebies/README.md',
+    ),
     'icu_loss': dict(
         Name='ICU Loss',
         Metadata=dict(Architecture=['GaussianClassifier', 'ICUClsHead', 'ICUBBoxHead']),
-        Paper=dict(Title='Intra-Class Uncertainty Loss Function for Classification',
-                   Authors='He Zhu, Shan Yu', Text='shared/papers/icu-loss.txt'),
-        README='configs/icu_loss/README.md'),
+        Paper=dict(
+            Title='Intra-Class Uncertainty Loss Function for Classification',
+            Authors='He Zhu, Shan Yu',
+            Text='shared/papers/icu-loss.txt',
+        ),
+        README='configs/icu_loss/README.md',
+    ),
     'digits': dict(
         Name='Digits baselines',
         Metadata=dict(Architecture=['DeepLabV3+', 'Faster R-CNN', 'YOLOv3', 'ResNet']),
-        README='configs/digits/README.md'),
+        README='configs/digits/README.md',
+    ),
 }
 
 _BOF = 'Zhang et al. 2019'
@@ -92,153 +115,220 @@ def _p(source: str, where: str, metrics: dict) -> dict:
 #: the papers' reported numbers, per config (path relative to ``configs/``)
 PAPER_RESULTS: Dict[str, dict] = {
     # Bag of freebies, Table 1 (YOLOv3, VOC07 test, mAP@0.5)
-    'bag_of_freebies/yolov3_d53_mixup-even_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 1, 0.5:0.5 evenly', {'mAP': 83.05}),
-    'bag_of_freebies/yolov3_d53_mixup-beta1-weighted_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 1, beta(1.0, 1.0) weighted loss', {'mAP': 83.48}),
-    'bag_of_freebies/yolov3_d53_mixup-beta1.5-weighted_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 1, beta(1.5, 1.5) weighted loss', {'mAP': 83.54}),
+    'bag_of_freebies/yolov3_d53_mixup-even_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 1, 0.5:0.5 evenly', {'mAP': 83.05}
+    ),
+    'bag_of_freebies/yolov3_d53_mixup-beta1-weighted_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 1, beta(1.0, 1.0) weighted loss', {'mAP': 83.48}
+    ),
+    'bag_of_freebies/yolov3_d53_mixup-beta1.5-weighted_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 1, beta(1.5, 1.5) weighted loss', {'mAP': 83.54}
+    ),
     # Table 2 (YOLOv3, VOC07 test, 416x416, mAP@0.5); Table 1 reports 81.5 for its baseline
-    'bag_of_freebies/yolov3_d53_no-aug_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 2, - data augmentation', {'mAP': 64.26}),
-    'bag_of_freebies/yolov3_d53_baseline_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 2, baseline (Table 1 baseline: 81.5)', {'mAP': 80.25}),
-    'bag_of_freebies/yolov3_d53_syncbn_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 2, + synchronize BN', {'mAP': 80.81}),
-    'bag_of_freebies/yolov3_d53_syncbn-rs_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 2, + random training shapes', {'mAP': 81.23}),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 2, + cosine lr schedule', {'mAP': 81.69}),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 2, + class label smoothing', {'mAP': 82.14}),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py':
-        _p(_BOF, 'Table 2, + mixup', {'mAP': 83.68}),
+    'bag_of_freebies/yolov3_d53_no-aug_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 2, - data augmentation', {'mAP': 64.26}
+    ),
+    'bag_of_freebies/yolov3_d53_baseline_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 2, baseline (Table 1 baseline: 81.5)', {'mAP': 80.25}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 2, + synchronize BN', {'mAP': 80.81}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn-rs_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 2, + random training shapes', {'mAP': 81.23}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 2, + cosine lr schedule', {'mAP': 81.69}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 2, + class label smoothing', {'mAP': 82.14}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py': _p(
+        _BOF, 'Table 2, + mixup', {'mAP': 83.68}
+    ),
     # Table 3 (Faster R-CNN, VOC07 test, 600x1000, mAP@0.5)
-    'bag_of_freebies/faster-rcnn_r50-fpn_no-aug_8xb2-1x_voc0712.py':
-        _p(_BOF, 'Table 3, - data augmentation', {'mAP': 77.61}),
-    'bag_of_freebies/faster-rcnn_r50-fpn_baseline_8xb2-1x_voc0712.py':
-        _p(_BOF, 'Table 3, baseline', {'mAP': 77.77}),
-    'bag_of_freebies/faster-rcnn_r50-fpn_cos_8xb2-1x_voc0712.py':
-        _p(_BOF, 'Table 3, + cosine lr schedule', {'mAP': 79.59}),
-    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls_8xb2-1x_voc0712.py':
-        _p(_BOF, 'Table 3, + class label smoothing', {'mAP': 80.23}),
-    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_voc0712.py':
-        _p(_BOF, 'Table 3, + mixup', {'mAP': 81.32}),
+    'bag_of_freebies/faster-rcnn_r50-fpn_no-aug_8xb2-1x_voc0712.py': _p(
+        _BOF, 'Table 3, - data augmentation', {'mAP': 77.61}
+    ),
+    'bag_of_freebies/faster-rcnn_r50-fpn_baseline_8xb2-1x_voc0712.py': _p(
+        _BOF, 'Table 3, baseline', {'mAP': 77.77}
+    ),
+    'bag_of_freebies/faster-rcnn_r50-fpn_cos_8xb2-1x_voc0712.py': _p(
+        _BOF, 'Table 3, + cosine lr schedule', {'mAP': 79.59}
+    ),
+    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls_8xb2-1x_voc0712.py': _p(
+        _BOF, 'Table 3, + class label smoothing', {'mAP': 80.23}
+    ),
+    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_voc0712.py': _p(
+        _BOF, 'Table 3, + mixup', {'mAP': 81.32}
+    ),
     # Table 4 (COCO val2017, AP 0.5:0.95); Tables 5 / 6 for the mixup pre-training grid
-    'bag_of_freebies/faster-rcnn_r50-fpn_baseline_8xb2-1x_coco.py':
-        _p(_BOF, 'Table 4, Faster-RCNN R50 Orig', {'bbox_mAP': 36.5}),
-    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_coco.py':
-        _p(_BOF, 'Table 4, Faster-RCNN R50 Our BoF', {'bbox_mAP': 37.6}),
-    'bag_of_freebies/faster-rcnn_r101-fpn_baseline_8xb2-1x_coco.py':
-        _p(_BOF, 'Table 4, Faster-RCNN R101 Orig', {'bbox_mAP': 39.4}),
-    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls_8xb2-1x_coco.py':
-        _p(_BOF, 'Table 6, -Mixup R101 / -Mixup FRCNN', {'bbox_mAP': 39.9}),
-    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls-mixup_8xb2-1x_coco.py':
-        _p(_BOF, 'Table 6, -Mixup R101 / +Mixup FRCNN', {'bbox_mAP': 40.1}),
-    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls_mixup-pretrain_8xb2-1x_coco.py':
-        _p(_BOF, 'Table 6, +Mixup R101 / -Mixup FRCNN', {'bbox_mAP': 40.1}),
-    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls-mixup_mixup-pretrain_8xb2-1x_coco.py':
-        _p(_BOF, 'Table 6, +Mixup R101 / +Mixup FRCNN (= Table 4 R101 Our BoF)',
-           {'bbox_mAP': 41.1}),
-    'bag_of_freebies/yolov3_d53_baseline_8xb8-273e_coco.py':
-        _p(_BOF, 'Table 4, YOLOv3 Orig', {'bbox_mAP': 33.0}),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_8xb8-273e_coco.py':
-        _p(_BOF, 'Table 5, -Mixup darknet53 / -Mixup YOLO3', {'bbox_mAP': 35.0}),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-273e_coco.py':
-        _p(_BOF, 'Table 5, -Mixup darknet53 / +Mixup YOLO3', {'bbox_mAP': 35.3}),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_mixup-pretrain_8xb8-273e_coco.py':
-        _p(_BOF, 'Table 5, +Mixup darknet53 / -Mixup YOLO3', {'bbox_mAP': 36.4}),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_mixup-pretrain_8xb8-273e_coco.py':
-        _p(_BOF, 'Table 5, +Mixup darknet53 / +Mixup YOLO3 (= Table 4 YOLOv3 Our BoF)',
-           {'bbox_mAP': 37.0}),
+    'bag_of_freebies/faster-rcnn_r50-fpn_baseline_8xb2-1x_coco.py': _p(
+        _BOF, 'Table 4, Faster-RCNN R50 Orig', {'bbox_mAP': 36.5}
+    ),
+    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_coco.py': _p(
+        _BOF, 'Table 4, Faster-RCNN R50 Our BoF', {'bbox_mAP': 37.6}
+    ),
+    'bag_of_freebies/faster-rcnn_r101-fpn_baseline_8xb2-1x_coco.py': _p(
+        _BOF, 'Table 4, Faster-RCNN R101 Orig', {'bbox_mAP': 39.4}
+    ),
+    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls_8xb2-1x_coco.py': _p(
+        _BOF, 'Table 6, -Mixup R101 / -Mixup FRCNN', {'bbox_mAP': 39.9}
+    ),
+    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls-mixup_8xb2-1x_coco.py': _p(
+        _BOF, 'Table 6, -Mixup R101 / +Mixup FRCNN', {'bbox_mAP': 40.1}
+    ),
+    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls_mixup-pretrain_8xb2-1x_coco.py': _p(
+        _BOF, 'Table 6, +Mixup R101 / -Mixup FRCNN', {'bbox_mAP': 40.1}
+    ),
+    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls-mixup_mixup-pretrain_8xb2-1x_coco.py': _p(
+        _BOF, 'Table 6, +Mixup R101 / +Mixup FRCNN (= Table 4 R101 Our BoF)', {'bbox_mAP': 41.1}
+    ),
+    'bag_of_freebies/yolov3_d53_baseline_8xb8-273e_coco.py': _p(
+        _BOF, 'Table 4, YOLOv3 Orig', {'bbox_mAP': 33.0}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_8xb8-273e_coco.py': _p(
+        _BOF, 'Table 5, -Mixup darknet53 / -Mixup YOLO3', {'bbox_mAP': 35.0}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-273e_coco.py': _p(
+        _BOF, 'Table 5, -Mixup darknet53 / +Mixup YOLO3', {'bbox_mAP': 35.3}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_mixup-pretrain_8xb8-273e_coco.py': _p(
+        _BOF, 'Table 5, +Mixup darknet53 / -Mixup YOLO3', {'bbox_mAP': 36.4}
+    ),
+    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_mixup-pretrain_8xb8-273e_coco.py': _p(
+        _BOF,
+        'Table 5, +Mixup darknet53 / +Mixup YOLO3 (= Table 4 YOLOv3 Our BoF)',
+        {'bbox_mAP': 37.0},
+    ),
     # Balance-batch, section III text (VOC 2012 aug val; PA = aAcc, MA = mAcc)
-    'balance_batch/deeplabv3_r101-d8_ce_1xb9-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-A, CE batch size 9',
-           {'mIoU': 76.353, 'fwIoU': 90.419, 'mAcc': 86.087, 'aAcc': 94.635}),
-    'balance_batch/deeplabv3_r101-d8_ce-bb-cl2_1xb9-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-A, CE batch_cl 2', {'mIoU': 73.232}),
-    'balance_batch/deeplabv3_r101-d8_ce-bb-cl8_1xb9-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-A, CE batch_cl 8', {'mIoU': 76.658}),
-    'balance_batch/deeplabv3_r101-d8_ce-bb-cl12_1xb9-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-A, CE batch_cl 12', {'mIoU': 76.788}),
-    'balance_batch/deeplabv3_r101-d8_soft-iou_1xb4-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-B, Soft IoU batch size 4',
-           {'mIoU': 61.945, 'fwIoU': 87.287, 'mAcc': 75.418, 'aAcc': 92.365}),
-    'balance_batch/deeplabv3_r101-d8_soft-iou-bb-cl3_1xb4-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-B, Soft IoU batch_cl 3', {'mIoU': 65.389}),
-    'balance_batch/deeplabv3_r101-d8_soft-iou-bb-cl4_1xb4-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-B, Soft IoU batch_cl 4',
-           {'mIoU': 65.700, 'fwIoU': 87.443, 'mAcc': 81.407, 'aAcc': 92.318}),
-    'balance_batch/deeplabv3_r101-d8_soft-dice_1xb6-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-C, Soft Dice batch size 6',
-           {'mIoU': 73.062, 'fwIoU': 88.775, 'mAcc': 87.959, 'aAcc': 93.351}),
-    'balance_batch/deeplabv3_r101-d8_soft-dice-bb-cl7_1xb6-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-C, Soft Dice batch_cl 7', {'mIoU': 73.211}),
-    'balance_batch/deeplabv3_r101-d8_soft-dice-bb-cl8_1xb6-20k_voc12aug-512x512.py':
-        _p(_BB, 'Sec. III-C, Soft Dice batch_cl 8', {'mIoU': 73.964}),
+    'balance_batch/deeplabv3_r101-d8_ce_1xb9-20k_voc12aug-512x512.py': _p(
+        _BB,
+        'Sec. III-A, CE batch size 9',
+        {'mIoU': 76.353, 'fwIoU': 90.419, 'mAcc': 86.087, 'aAcc': 94.635},
+    ),
+    'balance_batch/deeplabv3_r101-d8_ce-bb-cl2_1xb9-20k_voc12aug-512x512.py': _p(
+        _BB, 'Sec. III-A, CE batch_cl 2', {'mIoU': 73.232}
+    ),
+    'balance_batch/deeplabv3_r101-d8_ce-bb-cl8_1xb9-20k_voc12aug-512x512.py': _p(
+        _BB, 'Sec. III-A, CE batch_cl 8', {'mIoU': 76.658}
+    ),
+    'balance_batch/deeplabv3_r101-d8_ce-bb-cl12_1xb9-20k_voc12aug-512x512.py': _p(
+        _BB, 'Sec. III-A, CE batch_cl 12', {'mIoU': 76.788}
+    ),
+    'balance_batch/deeplabv3_r101-d8_soft-iou_1xb4-20k_voc12aug-512x512.py': _p(
+        _BB,
+        'Sec. III-B, Soft IoU batch size 4',
+        {'mIoU': 61.945, 'fwIoU': 87.287, 'mAcc': 75.418, 'aAcc': 92.365},
+    ),
+    'balance_batch/deeplabv3_r101-d8_soft-iou-bb-cl3_1xb4-20k_voc12aug-512x512.py': _p(
+        _BB, 'Sec. III-B, Soft IoU batch_cl 3', {'mIoU': 65.389}
+    ),
+    'balance_batch/deeplabv3_r101-d8_soft-iou-bb-cl4_1xb4-20k_voc12aug-512x512.py': _p(
+        _BB,
+        'Sec. III-B, Soft IoU batch_cl 4',
+        {'mIoU': 65.700, 'fwIoU': 87.443, 'mAcc': 81.407, 'aAcc': 92.318},
+    ),
+    'balance_batch/deeplabv3_r101-d8_soft-dice_1xb6-20k_voc12aug-512x512.py': _p(
+        _BB,
+        'Sec. III-C, Soft Dice batch size 6',
+        {'mIoU': 73.062, 'fwIoU': 88.775, 'mAcc': 87.959, 'aAcc': 93.351},
+    ),
+    'balance_batch/deeplabv3_r101-d8_soft-dice-bb-cl7_1xb6-20k_voc12aug-512x512.py': _p(
+        _BB, 'Sec. III-C, Soft Dice batch_cl 7', {'mIoU': 73.211}
+    ),
+    'balance_batch/deeplabv3_r101-d8_soft-dice-bb-cl8_1xb6-20k_voc12aug-512x512.py': _p(
+        _BB, 'Sec. III-C, Soft Dice batch_cl 8', {'mIoU': 73.964}
+    ),
     # TCE (Cityscapes val); the text we have gives only these cells of Tables 1 and 3
-    'tilted_ce/deeplabv3plus_r101-d8_mcce_4xb2-80k_cityscapes-512x1024.py':
-        _p(_TCE, 'Table 1, MCCE', {'mIoU': 75.79, 'worstIoU': 48.46}),
-    'tilted_ce/deeplabv3plus_r101-d8_stce-t1_4xb2-80k_cityscapes-512x1024.py':
-        _p(_TCE, 'Table 3, TCE t = 1 (worst, std, sorted bottom / top 25 %)',
-           {'worstIoU': 53.47, 'stdIoU': 13.57, 'bottom25_mIoU': 64.29,
-            'top25_mIoU': 94.66}),
+    'tilted_ce/deeplabv3plus_r101-d8_mcce_4xb2-80k_cityscapes-512x1024.py': _p(
+        _TCE, 'Table 1, MCCE', {'mIoU': 75.79, 'worstIoU': 48.46}
+    ),
+    'tilted_ce/deeplabv3plus_r101-d8_stce-t1_4xb2-80k_cityscapes-512x1024.py': _p(
+        _TCE,
+        'Table 3, TCE t = 1 (worst, std, sorted bottom / top 25 %)',
+        {'worstIoU': 53.47, 'stdIoU': 13.57, 'bottom25_mIoU': 64.29, 'top25_mIoU': 94.66},
+    ),
     # ICU loss, Table 1 (top-1 accuracy; ImageNet also top-5), Table 2, Table 3
-    'icu_loss/mnist/softmax_lenetpp-2d_1xb128-adam-50e_mnist.py':
-        _p(_ICU, 'Table 1, Baseline, MNIST 2-D', {'Top 1 Accuracy': 98.18}),
-    'icu_loss/mnist/lgm_lenetpp-2d_1xb128-adam-50e_mnist.py':
-        _p(_ICU, 'Table 1, L-GM, MNIST 2-D', {'Top 1 Accuracy': 98.83}),
-    'icu_loss/mnist/icu_lenetpp-2d_1xb128-adam-50e_mnist.py':
-        _p(_ICU, 'Table 1, ICU, MNIST 2-D', {'Top 1 Accuracy': 99.04}),
-    'icu_loss/mnist/softmax_lenetpp-100d_1xb128-adam-50e_mnist.py':
-        _p(_ICU, 'Table 1, Baseline, MNIST 100-D', {'Top 1 Accuracy': 99.32}),
-    'icu_loss/mnist/lgm_lenetpp-100d_1xb128-adam-50e_mnist.py':
-        _p(_ICU, 'Table 1, L-GM, MNIST 100-D', {'Top 1 Accuracy': 99.61}),
-    'icu_loss/mnist/icu_lenetpp-100d_1xb128-adam-50e_mnist.py':
-        _p(_ICU, 'Table 1, ICU, MNIST 100-D', {'Top 1 Accuracy': 99.66}),
-    'icu_loss/cifar/softmax_resnet18_1xb256-adam-200e_cifar10.py':
-        _p(_ICU, 'Table 1, Baseline, CIFAR-10', {'Top 1 Accuracy': 93.41}),
-    'icu_loss/cifar/lgm_resnet18_1xb256-adam-200e_cifar10.py':
-        _p(_ICU, 'Table 1, L-GM, CIFAR-10', {'Top 1 Accuracy': 93.99}),
-    'icu_loss/cifar/icu_resnet18_1xb256-adam-200e_cifar10.py':
-        _p(_ICU, 'Table 1, ICU, CIFAR-10', {'Top 1 Accuracy': 94.38}),
-    'icu_loss/cifar/softmax_vgg13bn_1xb128-nesterov-307e_cifar100.py':
-        _p(_ICU, 'Table 1 / Table 3, Baseline, CIFAR-100', {'Top 1 Accuracy': 74.39}),
-    'icu_loss/cifar/lgm_vgg13bn_1xb128-nesterov-307e_cifar100.py':
-        _p(_ICU, 'Table 1, L-GM, CIFAR-100', {'Top 1 Accuracy': 76.06}),
-    'icu_loss/cifar/icu_vgg13bn_1xb128-nesterov-307e_cifar100.py':
-        _p(_ICU, 'Table 1 / Table 3, ICU (alpha + gamma), CIFAR-100', {'Top 1 Accuracy': 77.80}),
-    'icu_loss/cifar/icu_vgg13bn_no-margin_1xb128-nesterov-307e_cifar100.py':
-        _p(_ICU, 'Table 3, ICU loss without margins, CIFAR-100', {'Top 1 Accuracy': 76.52}),
-    'icu_loss/cifar/icu_vgg13bn_alpha-only_1xb128-nesterov-307e_cifar100.py':
-        _p(_ICU, 'Table 3, + alpha, CIFAR-100', {'Top 1 Accuracy': 77.06}),
-    'icu_loss/cifar/icu_vgg13bn_gamma-only_1xb128-nesterov-307e_cifar100.py':
-        _p(_ICU, 'Table 3, + gamma, CIFAR-100', {'Top 1 Accuracy': 77.37}),
-    'icu_loss/imagenet/softmax_resnet101_8xb32-100e_in1k.py':
-        _p(_ICU, 'Table 1, Baseline, ImageNet',
-           {'Top 1 Accuracy': 76.50, 'Top 5 Accuracy': 92.45}),
-    'icu_loss/imagenet/lgm_resnet101_8xb32-100e_in1k.py':
-        _p(_ICU, 'Table 1, L-GM, ImageNet', {'Top 1 Accuracy': 76.65, 'Top 5 Accuracy': 92.84}),
-    'icu_loss/imagenet/icu_resnet101_8xb32-100e_in1k.py':
-        _p(_ICU, 'Table 1, ICU, ImageNet', {'Top 1 Accuracy': 77.10, 'Top 5 Accuracy': 93.29}),
-    'icu_loss/cifar_lt/softmax_resnet32_1xb64-200e_cifar100-lt10.py':
-        _p(_ICU, 'Table 3, Baseline, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 55.8}),
-    'icu_loss/cifar_lt/icu_resnet32_no-margin_1xb64-200e_cifar100-lt10.py':
-        _p(_ICU, 'Table 3, ICU loss without margins, LT-CIFAR-100 ratio 10',
-           {'Top 1 Accuracy': 58.0}),
-    'icu_loss/cifar_lt/icu_resnet32_alpha-only_1xb64-200e_cifar100-lt10.py':
-        _p(_ICU, 'Table 3, + alpha, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 58.2}),
-    'icu_loss/cifar_lt/icu_resnet32_gamma-only_1xb64-200e_cifar100-lt10.py':
-        _p(_ICU, 'Table 3, + gamma, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 58.4}),
+    'icu_loss/mnist/softmax_lenetpp-2d_1xb128-adam-50e_mnist.py': _p(
+        _ICU, 'Table 1, Baseline, MNIST 2-D', {'Top 1 Accuracy': 98.18}
+    ),
+    'icu_loss/mnist/lgm_lenetpp-2d_1xb128-adam-50e_mnist.py': _p(
+        _ICU, 'Table 1, L-GM, MNIST 2-D', {'Top 1 Accuracy': 98.83}
+    ),
+    'icu_loss/mnist/icu_lenetpp-2d_1xb128-adam-50e_mnist.py': _p(
+        _ICU, 'Table 1, ICU, MNIST 2-D', {'Top 1 Accuracy': 99.04}
+    ),
+    'icu_loss/mnist/softmax_lenetpp-100d_1xb128-adam-50e_mnist.py': _p(
+        _ICU, 'Table 1, Baseline, MNIST 100-D', {'Top 1 Accuracy': 99.32}
+    ),
+    'icu_loss/mnist/lgm_lenetpp-100d_1xb128-adam-50e_mnist.py': _p(
+        _ICU, 'Table 1, L-GM, MNIST 100-D', {'Top 1 Accuracy': 99.61}
+    ),
+    'icu_loss/mnist/icu_lenetpp-100d_1xb128-adam-50e_mnist.py': _p(
+        _ICU, 'Table 1, ICU, MNIST 100-D', {'Top 1 Accuracy': 99.66}
+    ),
+    'icu_loss/cifar/softmax_resnet18_1xb256-adam-200e_cifar10.py': _p(
+        _ICU, 'Table 1, Baseline, CIFAR-10', {'Top 1 Accuracy': 93.41}
+    ),
+    'icu_loss/cifar/lgm_resnet18_1xb256-adam-200e_cifar10.py': _p(
+        _ICU, 'Table 1, L-GM, CIFAR-10', {'Top 1 Accuracy': 93.99}
+    ),
+    'icu_loss/cifar/icu_resnet18_1xb256-adam-200e_cifar10.py': _p(
+        _ICU, 'Table 1, ICU, CIFAR-10', {'Top 1 Accuracy': 94.38}
+    ),
+    'icu_loss/cifar/softmax_vgg13bn_1xb128-nesterov-307e_cifar100.py': _p(
+        _ICU, 'Table 1 / Table 3, Baseline, CIFAR-100', {'Top 1 Accuracy': 74.39}
+    ),
+    'icu_loss/cifar/lgm_vgg13bn_1xb128-nesterov-307e_cifar100.py': _p(
+        _ICU, 'Table 1, L-GM, CIFAR-100', {'Top 1 Accuracy': 76.06}
+    ),
+    'icu_loss/cifar/icu_vgg13bn_1xb128-nesterov-307e_cifar100.py': _p(
+        _ICU, 'Table 1 / Table 3, ICU (alpha + gamma), CIFAR-100', {'Top 1 Accuracy': 77.80}
+    ),
+    'icu_loss/cifar/icu_vgg13bn_no-margin_1xb128-nesterov-307e_cifar100.py': _p(
+        _ICU, 'Table 3, ICU loss without margins, CIFAR-100', {'Top 1 Accuracy': 76.52}
+    ),
+    'icu_loss/cifar/icu_vgg13bn_alpha-only_1xb128-nesterov-307e_cifar100.py': _p(
+        _ICU, 'Table 3, + alpha, CIFAR-100', {'Top 1 Accuracy': 77.06}
+    ),
+    'icu_loss/cifar/icu_vgg13bn_gamma-only_1xb128-nesterov-307e_cifar100.py': _p(
+        _ICU, 'Table 3, + gamma, CIFAR-100', {'Top 1 Accuracy': 77.37}
+    ),
+    'icu_loss/imagenet/softmax_resnet101_8xb32-100e_in1k.py': _p(
+        _ICU, 'Table 1, Baseline, ImageNet', {'Top 1 Accuracy': 76.50, 'Top 5 Accuracy': 92.45}
+    ),
+    'icu_loss/imagenet/lgm_resnet101_8xb32-100e_in1k.py': _p(
+        _ICU, 'Table 1, L-GM, ImageNet', {'Top 1 Accuracy': 76.65, 'Top 5 Accuracy': 92.84}
+    ),
+    'icu_loss/imagenet/icu_resnet101_8xb32-100e_in1k.py': _p(
+        _ICU, 'Table 1, ICU, ImageNet', {'Top 1 Accuracy': 77.10, 'Top 5 Accuracy': 93.29}
+    ),
+    'icu_loss/cifar_lt/softmax_resnet32_1xb64-200e_cifar100-lt10.py': _p(
+        _ICU, 'Table 3, Baseline, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 55.8}
+    ),
+    'icu_loss/cifar_lt/icu_resnet32_no-margin_1xb64-200e_cifar100-lt10.py': _p(
+        _ICU, 'Table 3, ICU loss without margins, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 58.0}
+    ),
+    'icu_loss/cifar_lt/icu_resnet32_alpha-only_1xb64-200e_cifar100-lt10.py': _p(
+        _ICU, 'Table 3, + alpha, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 58.2}
+    ),
+    'icu_loss/cifar_lt/icu_resnet32_gamma-only_1xb64-200e_cifar100-lt10.py': _p(
+        _ICU, 'Table 3, + gamma, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 58.4}
+    ),
 }
-for _ds, _cells in (('cifar100', (('100', 37.3, 39.8), ('50', 41.7, 45.4), ('10', 57.9, 58.8))),
-                    ('cifar10', (('100', 72.0, 73.4), ('50', 77.1, 79.2), ('10', 87.3, 87.7)))):
+for _ds, _cells in (
+    ('cifar100', (('100', 37.3, 39.8), ('50', 41.7, 45.4), ('10', 57.9, 58.8))),
+    ('cifar10', (('100', 72.0, 73.4), ('50', 77.1, 79.2), ('10', 87.3, 87.7))),
+):
     for _ratio, _lgm, _icu in _cells:
         _name = 'CIFAR-100-LT' if _ds == 'cifar100' else 'CIFAR-10-LT'
         PAPER_RESULTS[f'icu_loss/cifar_lt/lgm_resnet32_1xb64-200e_{_ds}-lt{_ratio}.py'] = _p(
-            _ICU, f'Table 2, L-GM, {_name} {_ratio}', {'Top 1 Accuracy': _lgm})
+            _ICU, f'Table 2, L-GM, {_name} {_ratio}', {'Top 1 Accuracy': _lgm}
+        )
         PAPER_RESULTS[f'icu_loss/cifar_lt/icu_resnet32_1xb64-200e_{_ds}-lt{_ratio}.py'] = _p(
-            _ICU, f'Table 2, ICU, {_name} {_ratio}', {'Top 1 Accuracy': _icu})
+            _ICU, f'Table 2, ICU, {_name} {_ratio}', {'Top 1 Accuracy': _icu}
+        )
 
 #: dataset suffix of a config name -> (task, dataset)
 DATASETS: List[Tuple[str, str, str]] = [
@@ -280,8 +370,10 @@ def task_dataset(rel: str) -> Tuple[str, str]:
     for key, task, dataset in DATASETS:
         if dataset_part.startswith(key):
             return task, dataset
-    raise ValueError(f'{rel}: no dataset known for the name part {dataset_part!r}; '
-                     'add it to DATASETS in tools/model_index.py')
+    raise ValueError(
+        f'{rel}: no dataset known for the name part {dataset_part!r}; '
+        'add it to DATASETS in tools/model_index.py'
+    )
 
 
 def _mean(values: List[float]) -> float:
@@ -305,10 +397,10 @@ def _is_noop(config: str, options: List[str]) -> bool:
     if not options:
         return True
     from mmengine.config import Config, DictAction
+
     if config not in _CONFIGS:
         try:
-            _CONFIGS[config] = Config.fromfile(osp.join(REPO, config),
-                                               import_custom_modules=False)
+            _CONFIGS[config] = Config.fromfile(osp.join(REPO, config), import_custom_modules=False)
         except Exception:  # e.g. a config that needs a data file to load
             _CONFIGS[config] = None
     cfg = _CONFIGS[config]
@@ -343,25 +435,29 @@ def harness_results(path: str) -> Dict[str, dict]:
     for run in study['runs']:
         argv = shlex.split(run['command'])
         config = argv[1]
-        opts = argv[argv.index('--cfg-options') + 1:] if '--cfg-options' in argv else []
+        opts = argv[argv.index('--cfg-options') + 1 :] if '--cfg-options' in argv else []
         extra = [o for o in opts if not o.startswith('randomness.seed=')]
-        if extra[:len(schedule)] != schedule or not _is_noop(config,
-                                                               extra[len(schedule):]):
+        if extra[: len(schedule)] != schedule or not _is_noop(config, extra[len(schedule) :]):
             continue
         by_config.setdefault(config, []).append(run)
     out = {}
     rel_json = osp.relpath(path, REPO)
     for config, runs in by_config.items():
         runs = sorted(runs, key=lambda r: r['seed'])
-        metrics = {k: _mean([r['final'][k] for r in runs]) for k in SEG_KEYS
-                   if all(k in r['final'] for r in runs)}
+        metrics = {
+            k: _mean([r['final'][k] for r in runs])
+            for k in SEG_KEYS
+            if all(k in r['final'] for r in runs)
+        }
         out[config.replace('configs/', '', 1)] = dict(
             metrics=metrics,
-            command=f"python {study['command'].split('python ', 1)[-1]}",
+            command=f'python {study["command"].split("python ", 1)[-1]}',
             source=rel_json,
-            setting=(f"mean of seeds {[r['seed'] for r in runs]}; --cfg-options "
-                     + ' '.join(schedule)),
-            weights=_checkpoint(runs[0]['run_dir'], schedule, config))
+            setting=(
+                f'mean of seeds {[r["seed"] for r in runs]}; --cfg-options ' + ' '.join(schedule)
+            ),
+            weights=_checkpoint(runs[0]['run_dir'], schedule, config),
+        )
     return out
 
 
@@ -385,10 +481,12 @@ def freebies_results(path: str) -> Dict[str, dict]:
             continue
         variant = cells[0]
         out[f'bag_of_freebies/digits/{name}'] = dict(
-            metrics={'bbox_mAP': bbox_map, 'bbox_mAP_50': map50}, command=command,
+            metrics={'bbox_mAP': bbox_map, 'bbox_mAP_50': map50},
+            command=command,
             source=osp.relpath(path, REPO),
             setting='mean of seeds 0, 1, 2; the script adapts epochs and data (see the file)',
-            weights=f'work_dirs/freebies_digits/{variant}_s0/epoch_8.pth')
+            weights=f'work_dirs/freebies_digits/{variant}_s0/epoch_8.pth',
+        )
     return out
 
 
@@ -409,9 +507,13 @@ def baseline_results(path: str) -> Dict[str, dict]:
             elif key == 'accuracy/top1':
                 metrics['Top 1 Accuracy'] = value
         stem = osp.splitext(osp.basename(rel))[0]
-        out[rel] = dict(metrics=metrics, command='python benchmarks/digits_baselines.py',
-                        source=osp.relpath(path, REPO), setting='seed of the config, one run',
-                        weights=f"/tmp/mmext_digits_baselines/{stem}/iter_{run['max_iters']}.pth")
+        out[rel] = dict(
+            metrics=metrics,
+            command='python benchmarks/digits_baselines.py',
+            source=osp.relpath(path, REPO),
+            setting='seed of the config, one run',
+            weights=f'/tmp/mmext_digits_baselines/{stem}/iter_{run["max_iters"]}.pth',
+        )
     return out
 
 
@@ -433,17 +535,25 @@ def measured_results() -> Dict[str, dict]:
 def model_entry(rel: str, collection: str, measured: Dict[str, dict]) -> dict:
     """One ``Models`` entry."""
     task, dataset = task_dataset(rel)
-    entry = dict(Name=osp.splitext(osp.basename(rel))[0], **{'In Collection': collection},
-                 Config=f'configs/{rel}', Metadata={'Training Data': dataset})
+    entry = dict(
+        Name=osp.splitext(osp.basename(rel))[0],
+        **{'In Collection': collection},
+        Config=f'configs/{rel}',
+        Metadata={'Training Data': dataset},
+    )
     if rel in PAPER_RESULTS:
         paper = PAPER_RESULTS[rel]
-        entry['Metadata']['Results From'] = f"paper: {paper['source']}, {paper['where']}"
+        entry['Metadata']['Results From'] = f'paper: {paper["source"]}, {paper["where"]}'
         entry['Results'] = [dict(Task=task, Dataset=dataset, Metrics=paper['metrics'])]
     elif rel in measured and measured[rel]['metrics']:
         run = measured[rel]
-        entry['Metadata'].update({
-            'Results From': f"mmext measurement: {run['source']}",
-            'Command': run['command'], 'Setting': run['setting']})
+        entry['Metadata'].update(
+            {
+                'Results From': f'mmext measurement: {run["source"]}',
+                'Command': run['command'],
+                'Setting': run['setting'],
+            }
+        )
         entry['Results'] = [dict(Task=task, Dataset=dataset, Metrics=run['metrics'])]
         entry['Weights'] = run['weights']
     return entry
@@ -465,12 +575,16 @@ def build() -> Dict[str, str]:
     header = '# Generated by tools/model_index.py; do not edit by hand.\n'
     for top in sorted(groups):
         coll = COLLECTIONS[top]
-        doc = dict(Collections=[coll],
-                   Models=[model_entry(rel, coll['Name'], measured) for rel in groups[top]])
+        doc = dict(
+            Collections=[coll],
+            Models=[model_entry(rel, coll['Name'], measured) for rel in groups[top]],
+        )
         files[f'configs/{top}/metafile.yml'] = header + yaml.safe_dump(
-            doc, sort_keys=False, allow_unicode=True, width=100)
+            doc, sort_keys=False, allow_unicode=True, width=100
+        )
     files['model-index.yml'] = header + yaml.safe_dump(
-        dict(Import=[f'configs/{top}/metafile.yml' for top in sorted(groups)]), sort_keys=False)
+        dict(Import=[f'configs/{top}/metafile.yml' for top in sorted(groups)]), sort_keys=False
+    )
     return files
 
 
@@ -486,20 +600,25 @@ def index_problems(index_path: str) -> List[str]:
         that does not exist, and per config listed twice; empty when the index is complete.
     """
     from modelindex.load_model_index import load
+
     listed = [m.config for m in load(index_path).models]
-    problems = [f'{c}: listed but not a file' for c in listed
-                if not osp.isfile(osp.join(REPO, c))]
-    problems += [f'{c}: listed {listed.count(c)} times' for c in sorted(set(listed))
-                 if listed.count(c) > 1]
-    problems += [f'configs/{c}: not in the index' for c in config_files()
-                 if f'configs/{c}' not in listed]
+    problems = [f'{c}: listed but not a file' for c in listed if not osp.isfile(osp.join(REPO, c))]
+    problems += [
+        f'{c}: listed {listed.count(c)} times' for c in sorted(set(listed)) if listed.count(c) > 1
+    ]
+    problems += [
+        f'configs/{c}: not in the index' for c in config_files() if f'configs/{c}' not in listed
+    ]
     return problems
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--check', action='store_true',
-                        help='compare with the committed files instead of writing them')
+    parser.add_argument(
+        '--check',
+        action='store_true',
+        help='compare with the committed files instead of writing them',
+    )
     args = parser.parse_args(argv)
     files = build()
     stale = []

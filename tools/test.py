@@ -16,6 +16,7 @@ image per test image under DIR (mmdet: ``DIR/<image name>``; mmseg:
 a message pointing to ``--show-dir`` on a machine without one. ``--tta`` tests with the
 config's ``tta_model`` and ``tta_pipeline`` (:func:`mmext.utils.evaluation_flags.enable_tta`).
 """
+
 import argparse
 import json
 import os
@@ -26,10 +27,8 @@ from typing import List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmext  # noqa: E402,F401
-from mmext.utils.evaluation_flags import (enable_tta,  # noqa: E402
-                                          trigger_visualization_hook)
-from mmext.utils.launch import (build_runner, common_args,  # noqa: E402
-                                prepare_cfg, set_local_rank_env)
+from mmext.utils.evaluation_flags import enable_tta, trigger_visualization_hook  # noqa: E402
+from mmext.utils.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -39,18 +38,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument(
-        '--show',
-        action='store_true',
-        help='show the predictions in a window (needs a display)')
+        '--show', action='store_true', help='show the predictions in a window (needs a display)'
+    )
     parser.add_argument(
-        '--show-dir',
-        help='write the images with the predictions drawn under this directory')
+        '--show-dir', help='write the images with the predictions drawn under this directory'
+    )
     parser.add_argument(
-        '--wait-time', type=float, default=2, help='seconds each --show window stays')
+        '--wait-time', type=float, default=2, help='seconds each --show window stays'
+    )
     parser.add_argument(
         '--tta',
         action='store_true',
-        help="test-time augmentation with the config's tta_model and tta_pipeline")
+        help="test-time augmentation with the config's tta_model and tta_pipeline",
+    )
     common_args(parser)
     args = parser.parse_args(argv)
     set_local_rank_env(args.local_rank)
@@ -77,9 +77,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
         work_dir=args.work_dir,
         cfg_options=args.cfg_options,
         launcher=args.launcher,
-        load_from=args.checkpoint)
+        load_from=args.checkpoint,
+    )
     trigger_visualization_hook(
-        cfg, show=args.show, show_dir=args.show_dir, wait_time=args.wait_time)
+        cfg, show=args.show, show_dir=args.show_dir, wait_time=args.wait_time
+    )
     if args.tta:
         enable_tta(cfg)
     runner = build_runner(cfg)

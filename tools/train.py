@@ -13,6 +13,7 @@ bare ``--resume`` after CONFIG (``nargs='?'`` would take CONFIG as the checkpoin
 ``--auto-scale-lr`` scales the learning rate by ``world_size * batch_size / base_batch_size``
 of the config's ``auto_scale_lr``.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -21,8 +22,7 @@ from typing import List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmext  # noqa: E402,F401  (compat shims + registration)
-from mmext.utils.launch import (build_runner, common_args,  # noqa: E402
-                                prepare_cfg, set_local_rank_env)
+from mmext.utils.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -35,16 +35,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from this checkpoint file; without a path, from the latest (intact) '
-        'checkpoint in the work_dir')
+        'checkpoint in the work_dir',
+    )
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic mixed precision (bfloat16 autocast on CPU)')
+        help='enable automatic mixed precision (bfloat16 autocast on CPU)',
+    )
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the ratio of the real total batch size to the '
-        "config's auto_scale_lr.base_batch_size")
+        "config's auto_scale_lr.base_batch_size",
+    )
     common_args(parser)
     args = parser.parse_args(argv)
     set_local_rank_env(args.local_rank)
@@ -61,7 +64,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         launcher=args.launcher,
         amp=args.amp,
         resume=args.resume,
-        auto_scale_lr=args.auto_scale_lr)
+        auto_scale_lr=args.auto_scale_lr,
+    )
     runner = build_runner(cfg)
     runner.train()
 

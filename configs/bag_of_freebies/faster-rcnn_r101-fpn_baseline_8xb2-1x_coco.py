@@ -4,6 +4,5 @@
 _base_ = './faster-rcnn_r50-fpn_baseline_8xb2-1x_coco.py'
 
 model = dict(
-    backbone=dict(
-        depth=101,
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')))
+    backbone=dict(depth=101, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101'))
+)

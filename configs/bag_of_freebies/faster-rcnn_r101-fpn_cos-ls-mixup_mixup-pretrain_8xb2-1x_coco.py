@@ -6,5 +6,5 @@ _base_ = './faster-rcnn_r101-fpn_cos-ls-mixup_8xb2-1x_coco.py'
 mixup_pretrained = 'work_dirs/resnet101_8xb32-mixup_in1k/epoch_100.pth'
 
 model = dict(
-    backbone=dict(
-        init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=mixup_pretrained)))
+    backbone=dict(init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=mixup_pretrained))
+)

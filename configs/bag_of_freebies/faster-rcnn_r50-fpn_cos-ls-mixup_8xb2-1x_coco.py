@@ -19,7 +19,8 @@ train_pipeline = [
         alpha=mixup_alpha,
         beta=mixup_beta,
         use_cached=True,
-        max_cached_images=mixup_cached_images),
+        max_cached_images=mixup_cached_images,
+    ),
     dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='mmext.PackDetInputsWithWeights'),
@@ -32,5 +33,6 @@ custom_hooks = [
     dict(
         type='PipelineSwitchHook',
         switch_epoch=_base_.max_epochs - mixup_off_epochs,
-        switch_pipeline=train_pipeline[:2] + train_pipeline[3:])
+        switch_pipeline=train_pipeline[:2] + train_pipeline[3:],
+    )
 ]

@@ -26,7 +26,11 @@ train_dataloader = dict(
             dataset=dict(
                 type='ConcatDataset',
                 ignore_keys=_voc.ignore_keys,
-                datasets=[dict(voc, pipeline=load_pipeline) for voc in _voc.datasets]),
-            pipeline=train_pipeline)))
+                datasets=[dict(voc, pipeline=load_pipeline) for voc in _voc.datasets],
+            ),
+            pipeline=train_pipeline,
+        )
+    )
+)
 del _voc
 model = dict(roi_head=dict(type='mmext.WeightedStandardRoIHead'))

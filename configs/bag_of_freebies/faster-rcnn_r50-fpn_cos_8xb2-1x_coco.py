@@ -7,13 +7,13 @@ warmup_iters = 500
 eta_min = 0.0
 
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=warmup_iters),
     dict(
         type='CosineAnnealingLR',
         eta_min=eta_min,
         begin=0,
         end=_base_.max_epochs,
         by_epoch=True,
-        convert_to_iter_based=True),
+        convert_to_iter_based=True,
+    ),
 ]

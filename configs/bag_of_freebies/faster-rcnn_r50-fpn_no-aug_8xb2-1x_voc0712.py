@@ -11,7 +11,11 @@ train_pipeline = [
 # VOC2007 and VOC2012 trainval with the new pipeline (a list is replaced as a whole)
 train_dataloader = dict(
     dataset=dict(
-        dataset=dict(datasets=[
-            dict(voc, pipeline=train_pipeline)
-            for voc in _base_.train_dataloader.dataset.dataset.datasets
-        ])))
+        dataset=dict(
+            datasets=[
+                dict(voc, pipeline=train_pipeline)
+                for voc in _base_.train_dataloader.dataset.dataset.datasets
+            ]
+        )
+    )
+)

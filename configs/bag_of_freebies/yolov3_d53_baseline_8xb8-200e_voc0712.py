@@ -29,10 +29,7 @@ load_pipeline = [
 ]
 train_pipeline = [
     dict(type='Expand', mean=[0, 0, 0], to_rgb=True, ratio_range=(1, 2)),
-    dict(
-        type='MinIoURandomCrop',
-        min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-        min_crop_size=0.3),
+    dict(type='MinIoURandomCrop', min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9), min_crop_size=0.3),
     dict(type='Resize', scale=input_size, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -44,7 +41,8 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'),
+    ),
 ]
 
 train_dataloader = dict(
@@ -66,7 +64,8 @@ train_dataloader = dict(
                     data_prefix=dict(sub_data_root='VOC2007/'),
                     filter_cfg=dict(filter_empty_gt=True, min_size=32),
                     pipeline=load_pipeline,
-                    backend_args=backend_args),
+                    backend_args=backend_args,
+                ),
                 dict(
                     type=dataset_type,
                     data_root=data_root,
@@ -74,9 +73,13 @@ train_dataloader = dict(
                     data_prefix=dict(sub_data_root='VOC2012/'),
                     filter_cfg=dict(filter_empty_gt=True, min_size=32),
                     pipeline=load_pipeline,
-                    backend_args=backend_args),
-            ]),
-        pipeline=train_pipeline))
+                    backend_args=backend_args,
+                ),
+            ],
+        ),
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     dataset=dict(
         _delete_=True,
@@ -86,7 +89,9 @@ val_dataloader = dict(
         data_prefix=dict(sub_data_root='VOC2007/'),
         test_mode=True,
         pipeline=test_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    )
+)
 test_dataloader = val_dataloader
 # VOC2007 test is evaluated with the 11-point mAP@0.5 of the VOC devkit (paper, section 4)
 val_evaluator = dict(_delete_=True, type='VOCMetric', metric='mAP', eval_mode='11points')
@@ -102,6 +107,7 @@ param_scheduler = [
         begin=0,
         end=warmup_epochs,
         by_epoch=True,
-        convert_to_iter_based=True),
+        convert_to_iter_based=True,
+    ),
     dict(type='MultiStepLR', by_epoch=True, milestones=lr_steps, gamma=0.1),
 ]

@@ -14,10 +14,10 @@ train_pipeline = [
         type='mmext.KeepInstanceWeights',
         transforms=[
             dict(
-                type='MinIoURandomCrop',
-                min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-                min_crop_size=0.3)
-        ]),
+                type='MinIoURandomCrop', min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9), min_crop_size=0.3
+            )
+        ],
+    ),
     dict(type='Resize', scale=_base_.input_size, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),

@@ -15,10 +15,10 @@ train_pipeline = [
         type='mmext.KeepInstanceWeights',
         transforms=[
             dict(
-                type='MinIoURandomCrop',
-                min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-                min_crop_size=0.3)
-        ]),
+                type='MinIoURandomCrop', min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9), min_crop_size=0.3
+            )
+        ],
+    ),
     dict(type='Resize', scale=_base_.input_size, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -33,5 +33,6 @@ custom_hooks = [
     dict(
         type='PipelineSwitchHook',
         switch_epoch=_base_.max_epochs - mixup_off_epochs,
-        switch_pipeline=train_pipeline[1:])
+        switch_pipeline=train_pipeline[1:],
+    )
 ]

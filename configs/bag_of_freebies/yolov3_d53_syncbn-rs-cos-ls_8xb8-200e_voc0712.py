@@ -15,4 +15,7 @@ model = dict(
             use_sigmoid=True,
             sigmoid_mode='gluoncv',
             loss_weight=1.0,
-            reduction='sum')))
+            reduction='sum',
+        )
+    )
+)

@@ -6,5 +6,5 @@ _base_ = './yolov3_d53_syncbn-rs-cos-ls_8xb8-273e_coco.py'
 mixup_pretrained = 'work_dirs/darknet53_8xb32-mixup_in1k/epoch_100.pth'
 
 model = dict(
-    backbone=dict(
-        init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=mixup_pretrained)))
+    backbone=dict(init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=mixup_pretrained))
+)

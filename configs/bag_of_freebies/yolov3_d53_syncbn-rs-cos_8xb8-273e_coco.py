@@ -15,5 +15,6 @@ param_scheduler = [
         begin=0,
         end=_base_.max_epochs,
         by_epoch=True,
-        convert_to_iter_based=True)
+        convert_to_iter_based=True,
+    )
 ]

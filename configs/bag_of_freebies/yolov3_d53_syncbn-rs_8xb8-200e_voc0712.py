@@ -7,10 +7,14 @@ random_size_range = (320, 608)
 random_size_interval = 10
 
 model = dict(
-    data_preprocessor=dict(batch_augments=[
-        dict(
-            type='BatchSyncRandomResize',
-            random_size_range=random_size_range,
-            interval=random_size_interval,
-            size_divisor=32)
-    ]))
+    data_preprocessor=dict(
+        batch_augments=[
+            dict(
+                type='BatchSyncRandomResize',
+                random_size_range=random_size_range,
+                interval=random_size_interval,
+                size_divisor=32,
+            )
+        ]
+    )
+)

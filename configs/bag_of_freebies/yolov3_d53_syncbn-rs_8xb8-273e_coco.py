@@ -10,10 +10,7 @@ train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Expand', mean=[0, 0, 0], to_rgb=True, ratio_range=(1, 2)),
-    dict(
-        type='MinIoURandomCrop',
-        min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-        min_crop_size=0.3),
+    dict(type='MinIoURandomCrop', min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9), min_crop_size=0.3),
     dict(type='Resize', scale=_base_.input_size, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -21,10 +18,14 @@ train_pipeline = [
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 model = dict(
-    data_preprocessor=dict(batch_augments=[
-        dict(
-            type='BatchSyncRandomResize',
-            random_size_range=random_size_range,
-            interval=random_size_interval,
-            size_divisor=32)
-    ]))
+    data_preprocessor=dict(
+        batch_augments=[
+            dict(
+                type='BatchSyncRandomResize',
+                random_size_range=random_size_range,
+                interval=random_size_interval,
+                size_divisor=32,
+            )
+        ]
+    )
+)

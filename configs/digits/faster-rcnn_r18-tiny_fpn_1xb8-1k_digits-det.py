@@ -15,6 +15,7 @@ randomness = dict(seed=0)
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(
-        type='mmext.SafeCheckpointHook',
-        by_epoch=False, interval=500, max_keep_ckpts=1))
+        type='mmext.SafeCheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1
+    ),
+)
 log_processor = dict(by_epoch=False)

@@ -10,7 +10,7 @@
 # 19 floats (that is not the paper's setting).
 _base_ = [
     './deeplabv3plus_r101-d8_mcce_4xb2-80k_cityscapes-512x1024.py',
-    './_base_/focal_alpha_cityscapes.py'
+    './_base_/focal_alpha_cityscapes.py',
 ]
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
@@ -27,4 +27,7 @@ model = dict(
             use_sigmoid=True,
             gamma=focal_gamma,
             alpha=focal_alpha,
-            loss_weight=1.0)))
+            loss_weight=1.0,
+        )
+    )
+)

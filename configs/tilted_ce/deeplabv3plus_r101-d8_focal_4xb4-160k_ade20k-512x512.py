@@ -10,7 +10,7 @@
 # 150 floats (that is not the paper's setting).
 _base_ = [
     './deeplabv3plus_r101-d8_mcce_4xb4-160k_ade20k-512x512.py',
-    './_base_/focal_alpha_ade20k.py'
+    './_base_/focal_alpha_ade20k.py',
 ]
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
@@ -27,4 +27,7 @@ model = dict(
             use_sigmoid=True,
             gamma=focal_gamma,
             alpha=focal_alpha,
-            loss_weight=1.0)))
+            loss_weight=1.0,
+        )
+    )
+)

@@ -14,8 +14,6 @@ fairness_fraction = 0.25  # bottom/top group size and percentile of Table 3
 # ----------------------------------------------------------------------------------------
 
 val_evaluator = dict(
-    type='mmext.FairIoUMetric',
-    iou_metrics=['mIoU'],
-    fraction=fairness_fraction,
-    dump_json=True)
+    type='mmext.FairIoUMetric', iou_metrics=['mIoU'], fraction=fairness_fraction, dump_json=True
+)
 test_evaluator = val_evaluator

@@ -13,12 +13,14 @@ class_prior = 'uniform'  # Algorithm 1; 'image_count' multiplies w by class imag
 # ----------------------------------------------------------------------------------------
 
 train_dataloader = dict(
-    batch_sampler=dict(type='mmext.TiltedClassSampler', ignore_index=255, infinite=True))
+    batch_sampler=dict(type='mmext.TiltedClassSampler', ignore_index=255, infinite=True)
+)
 custom_hooks = [
     dict(
         type='mmext.TiltedClassHook',
         tilt=tilt,
         gamma=gamma,
         loss_key='decode.loss_ce',
-        class_prior=class_prior)
+        class_prior=class_prior,
+    )
 ]

@@ -16,4 +16,7 @@ model = dict(
             type='mmext.TiltedCrossEntropyLoss',
             tilt=tilt,
             level=level,
-            loss_weight=1.0)))
+            loss_weight=1.0,
+        )
+    )
+)

@@ -13,7 +13,7 @@
 # 11 floats (that is not the paper's setting).
 _base_ = [
     './deeplabv3plus_r18-tiny_mcce_1xb8-2k_digits-seg.py',
-    './_base_/focal_alpha_digits-seg.py'
+    './_base_/focal_alpha_digits-seg.py',
 ]
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
@@ -29,4 +29,7 @@ model = dict(
             type='mmext.SegFocalLoss',
             gamma=focal_gamma,
             alpha=focal_alpha,
-            loss_weight=1.0)))
+            loss_weight=1.0,
+        )
+    )
+)

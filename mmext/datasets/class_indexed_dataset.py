@@ -18,12 +18,14 @@ without ``ignore_index`` (decoded once, in threads, cached on disk).
         sampler=dict(type='mmdet.ClassAwareSampler', num_sample_class=1),
         dataset=dict(type='mmext.ClassIndexedDataset', dataset=seg_dataset_cfg))
 """
+
 import copy
 from typing import Any, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
 from mmext.registry import DATASETS
+
 from .samplers.class_index import ClassIndex, build_class_index
 
 
@@ -47,12 +49,14 @@ class ClassIndexedDataset(BaseDataset):
             :meth:`full_init`. Defaults to False.
     """
 
-    def __init__(self,
-                 dataset: Union[dict, Any],
-                 ignore_index: int = 255,
-                 exclude_classes: Sequence[Union[int, str]] = (),
-                 cache_dir: Optional[Union[str, bool]] = None,
-                 lazy_init: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: Union[dict, Any],
+        ignore_index: int = 255,
+        exclude_classes: Sequence[Union[int, str]] = (),
+        cache_dir: Optional[Union[str, bool]] = None,
+        lazy_init: bool = False,
+    ) -> None:
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
         self._metainfo = self.dataset.metainfo
         self.ignore_index = int(ignore_index)
@@ -75,8 +79,12 @@ class ClassIndexedDataset(BaseDataset):
         if hasattr(self.dataset, 'full_init'):
             self.dataset.full_init()
         self.index = build_class_index(
-            self.dataset, ignore_index=self.ignore_index,
-            exclude_classes=self.exclude_classes, cache_dir=self.cache_dir, progress=False)
+            self.dataset,
+            ignore_index=self.ignore_index,
+            exclude_classes=self.exclude_classes,
+            cache_dir=self.cache_dir,
+            progress=False,
+        )
         self._fully_initialized = True
 
     def get_cat_ids(self, idx: int) -> List[int]:
@@ -105,6 +113,8 @@ class ClassIndexedDataset(BaseDataset):
         return len(self.dataset)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(dataset={type(self.dataset).__name__}, '
-                f'ignore_index={self.ignore_index}, '
-                f'exclude_classes={self.exclude_classes})')
+        return (
+            f'{self.__class__.__name__}(dataset={type(self.dataset).__name__}, '
+            f'ignore_index={self.ignore_index}, '
+            f'exclude_classes={self.exclude_classes})'
+        )

@@ -17,6 +17,7 @@ digits / boxes) of each class; for classification to the number of images.
 IoU/AP/accuracy of the rare classes is measured on as many samples as the head classes;
 any ratio may be passed to build a val split with the train profile instead.
 """
+
 import json
 import os
 import os.path as osp
@@ -26,30 +27,40 @@ import numpy as np
 from PIL import Image
 
 from .digits_canvas import check_canvas_params, compose_canvases
-from .digits_common import (DIGIT_NAMES, check_int, check_ratio, check_split,
-                            class_counts_dict, load_mnist_digits,
-                            split_pools, split_rng)
+from .digits_common import (
+    DIGIT_NAMES,
+    check_int,
+    check_ratio,
+    check_split,
+    class_counts_dict,
+    load_mnist_digits,
+    split_pools,
+    split_rng,
+)
 from .digits_store import materialize
 from .long_tail import long_tail_counts
 
 #: classes of the segmentation dataset: label 0 is background, label ``1 + k`` digit ``k``
-SEG_CLASSES: Tuple[str, ...] = ('background', ) + DIGIT_NAMES
+SEG_CLASSES: Tuple[str, ...] = ('background',) + DIGIT_NAMES
+
 
 def _save_png(array: np.ndarray, path: str) -> None:
     Image.fromarray(array).save(path, format='PNG', optimize=False)
 
 
-def build_digits_seg(data_root: str,
-                     split: str = 'train',
-                     num_images: int = 1000,
-                     imbalance_ratio: float = 10.,
-                     seed: int = 0,
-                     canvas_size: int = 64,
-                     digits_per_image: Sequence[int] = (2, 4),
-                     digit_size: Sequence[int] = (20, 32),
-                     ink_threshold: int = 100,
-                     noise_std: float = 8.,
-                     force: bool = False) -> dict:
+def build_digits_seg(
+    data_root: str,
+    split: str = 'train',
+    num_images: int = 1000,
+    imbalance_ratio: float = 10.0,
+    seed: int = 0,
+    canvas_size: int = 64,
+    digits_per_image: Sequence[int] = (2, 4),
+    digit_size: Sequence[int] = (20, 32),
+    ink_threshold: int = 100,
+    noise_std: float = 8.0,
+    force: bool = False,
+) -> dict:
     """Build one split of the long-tailed digits semantic segmentation dataset.
 
     mmseg folder format: ``img_dir/<split>/NNNNN.png`` (RGB canvases) and
@@ -81,18 +92,40 @@ def build_digits_seg(data_root: str,
         instances, ``pixel_counts`` per label).
     """
     check_split(split)
-    check_canvas_params(split, num_images, imbalance_ratio, canvas_size,
-                        digits_per_image, digit_size, ink_threshold, noise_std)
+    check_canvas_params(
+        split,
+        num_images,
+        imbalance_ratio,
+        canvas_size,
+        digits_per_image,
+        digit_size,
+        ink_threshold,
+        noise_std,
+    )
     params = dict(
-        num_images=num_images, imbalance_ratio=imbalance_ratio, seed=seed,
-        canvas_size=canvas_size, digits_per_image=list(digits_per_image),
-        digit_size=list(digit_size), ink_threshold=ink_threshold,
-        noise_std=noise_std)
+        num_images=num_images,
+        imbalance_ratio=imbalance_ratio,
+        seed=seed,
+        canvas_size=canvas_size,
+        digits_per_image=list(digits_per_image),
+        digit_size=list(digit_size),
+        ink_threshold=ink_threshold,
+        noise_std=noise_std,
+    )
 
     def write(tmp: str) -> dict:
-        canvases, counts = compose_canvases(split, num_images, imbalance_ratio, seed,
-                                            canvas_size, digits_per_image, digit_size,
-                                            ink_threshold, noise_std, 'seg')
+        canvases, counts = compose_canvases(
+            split,
+            num_images,
+            imbalance_ratio,
+            seed,
+            canvas_size,
+            digits_per_image,
+            digit_size,
+            ink_threshold,
+            noise_std,
+            'seg',
+        )
         img_dir = osp.join(tmp, 'img_dir', split)
         ann_dir = osp.join(tmp, 'ann_dir', split)
         os.makedirs(img_dir)
@@ -105,23 +138,27 @@ def build_digits_seg(data_root: str,
         return dict(
             num_images=len(canvases),
             class_counts=class_counts_dict(counts),
-            pixel_counts={c: int(n) for c, n in zip(SEG_CLASSES, pixels)})
+            pixel_counts={c: int(n) for c, n in zip(SEG_CLASSES, pixels)},
+        )
 
-    return materialize(data_root, split, 'seg', params,
-                       [f'img_dir/{split}', f'ann_dir/{split}'], write, force)
+    return materialize(
+        data_root, split, 'seg', params, [f'img_dir/{split}', f'ann_dir/{split}'], write, force
+    )
 
 
-def build_digits_det(data_root: str,
-                     split: str = 'train',
-                     num_images: int = 1000,
-                     imbalance_ratio: float = 10.,
-                     seed: int = 0,
-                     canvas_size: int = 96,
-                     digits_per_image: Sequence[int] = (2, 4),
-                     digit_size: Sequence[int] = (12, 40),
-                     ink_threshold: int = 100,
-                     noise_std: float = 8.,
-                     force: bool = False) -> dict:
+def build_digits_det(
+    data_root: str,
+    split: str = 'train',
+    num_images: int = 1000,
+    imbalance_ratio: float = 10.0,
+    seed: int = 0,
+    canvas_size: int = 96,
+    digits_per_image: Sequence[int] = (2, 4),
+    digit_size: Sequence[int] = (12, 40),
+    ink_threshold: int = 100,
+    noise_std: float = 8.0,
+    force: bool = False,
+) -> dict:
     """Build one split of the long-tailed digits object detection dataset (COCO format).
 
     Writes ``<split>/NNNNN.png`` (RGB canvases, digits at random scales) and
@@ -151,53 +188,92 @@ def build_digits_det(data_root: str,
         dict: The split's meta (parameters, ``num_images``, ``class_counts`` of boxes).
     """
     check_split(split)
-    check_canvas_params(split, num_images, imbalance_ratio, canvas_size,
-                        digits_per_image, digit_size, ink_threshold, noise_std)
+    check_canvas_params(
+        split,
+        num_images,
+        imbalance_ratio,
+        canvas_size,
+        digits_per_image,
+        digit_size,
+        ink_threshold,
+        noise_std,
+    )
     params = dict(
-        num_images=num_images, imbalance_ratio=imbalance_ratio, seed=seed,
-        canvas_size=canvas_size, digits_per_image=list(digits_per_image),
-        digit_size=list(digit_size), ink_threshold=ink_threshold,
-        noise_std=noise_std)
+        num_images=num_images,
+        imbalance_ratio=imbalance_ratio,
+        seed=seed,
+        canvas_size=canvas_size,
+        digits_per_image=list(digits_per_image),
+        digit_size=list(digit_size),
+        ink_threshold=ink_threshold,
+        noise_std=noise_std,
+    )
 
     def write(tmp: str) -> dict:
-        canvases, counts = compose_canvases(split, num_images, imbalance_ratio, seed,
-                                            canvas_size, digits_per_image, digit_size,
-                                            ink_threshold, noise_std, 'det')
+        canvases, counts = compose_canvases(
+            split,
+            num_images,
+            imbalance_ratio,
+            seed,
+            canvas_size,
+            digits_per_image,
+            digit_size,
+            ink_threshold,
+            noise_std,
+            'det',
+        )
         os.makedirs(osp.join(tmp, split))
         os.makedirs(osp.join(tmp, 'annotations'))
         coco: Dict[str, list] = dict(
-            images=[], annotations=[],
+            images=[],
+            annotations=[],
             categories=[
                 dict(id=k + 1, name=name, supercategory='digit')
                 for k, name in enumerate(DIGIT_NAMES)
-            ])
+            ],
+        )
         for i, (img, _, instances) in enumerate(canvases):
             file_name = f'{i:05d}.png'
             _save_png(img, osp.join(tmp, split, file_name))
             coco['images'].append(
-                dict(id=i + 1, file_name=file_name, height=img.shape[0],
-                     width=img.shape[1]))
+                dict(id=i + 1, file_name=file_name, height=img.shape[0], width=img.shape[1])
+            )
             for digit, x0, y0, x1, y1 in instances:
                 w, h = x1 - x0 + 1, y1 - y0 + 1
                 coco['annotations'].append(
-                    dict(id=len(coco['annotations']) + 1, image_id=i + 1,
-                         category_id=digit + 1, bbox=[x0, y0, w, h], area=w * h,
-                         iscrowd=0))
+                    dict(
+                        id=len(coco['annotations']) + 1,
+                        image_id=i + 1,
+                        category_id=digit + 1,
+                        bbox=[x0, y0, w, h],
+                        area=w * h,
+                        iscrowd=0,
+                    )
+                )
         with open(osp.join(tmp, 'annotations', f'instances_{split}.json'), 'w') as f:
             json.dump(coco, f)
         return dict(num_images=len(canvases), class_counts=class_counts_dict(counts))
 
-    return materialize(data_root, split, 'det', params,
-                       [split, f'annotations/instances_{split}.json'], write, force)
+    return materialize(
+        data_root,
+        split,
+        'det',
+        params,
+        [split, f'annotations/instances_{split}.json'],
+        write,
+        force,
+    )
 
 
-def build_digits_cls(data_root: str,
-                     split: str = 'train',
-                     imbalance_ratio: float = 10.,
-                     max_per_class: Optional[int] = None,
-                     image_size: int = 28,
-                     seed: int = 0,
-                     force: bool = False) -> dict:
+def build_digits_cls(
+    data_root: str,
+    split: str = 'train',
+    imbalance_ratio: float = 10.0,
+    max_per_class: Optional[int] = None,
+    image_size: int = 28,
+    seed: int = 0,
+    force: bool = False,
+) -> dict:
     """Build one split of the long-tailed digits classification dataset.
 
     Class ``k`` gets ``floor(max_per_class * imbalance_ratio ** (-k / 9))`` distinct real
@@ -233,16 +309,23 @@ def build_digits_cls(data_root: str,
         max_per_class = pool_size
     check_int('max_per_class', max_per_class, 1)
     if max_per_class > pool_size:
-        raise ValueError(f'max_per_class={max_per_class} exceeds the {pool_size} '
-                         f'distinct digits per class of the {split!r} pool')
+        raise ValueError(
+            f'max_per_class={max_per_class} exceeds the {pool_size} '
+            f'distinct digits per class of the {split!r} pool'
+        )
     counts = long_tail_counts(max_per_class, imbalance_ratio)
     if counts.min() < 1:
         raise ValueError(
             f'imbalance_ratio={imbalance_ratio} is too large for max_per_class='
             f'{max_per_class}: digit 9 would get no image (needs imbalance_ratio <= '
-            'max_per_class)')
-    params = dict(imbalance_ratio=imbalance_ratio, max_per_class=max_per_class,
-                  image_size=image_size, seed=seed)
+            'max_per_class)'
+        )
+    params = dict(
+        imbalance_ratio=imbalance_ratio,
+        max_per_class=max_per_class,
+        image_size=image_size,
+        seed=seed,
+    )
 
     def write(tmp: str) -> dict:
         images, _, _ = load_mnist_digits()
@@ -251,9 +334,9 @@ def build_digits_cls(data_root: str,
         lines = []
         for k, pool in enumerate(pools):
             os.makedirs(osp.join(tmp, split, str(k)))
-            for src in np.sort(rng.permutation(pool)[:counts[k]]):
+            for src in np.sort(rng.permutation(pool)[: counts[k]]):
                 canvas = np.zeros((image_size, image_size), dtype=np.uint8)
-                canvas[pad:pad + 28, pad:pad + 28] = images[src]
+                canvas[pad : pad + 28, pad : pad + 28] = images[src]
                 rel = f'{k}/{src:04d}.png'
                 _save_png(canvas, osp.join(tmp, split, rel))
                 lines.append(f'{rel} {k}\n')
@@ -262,5 +345,4 @@ def build_digits_cls(data_root: str,
             f.writelines(lines)
         return dict(num_images=len(lines), class_counts=class_counts_dict(counts))
 
-    return materialize(data_root, split, 'cls', params,
-                       [split, f'meta/{split}.txt'], write, force)
+    return materialize(data_root, split, 'cls', params, [split, f'meta/{split}.txt'], write, force)

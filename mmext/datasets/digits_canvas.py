@@ -7,24 +7,37 @@ The number of digit instances of class ``k`` is the largest-remainder apportionm
 the total over the profile ``imbalance_ratio ** (-k / 9)`` (see
 :mod:`mmext.datasets.digits_common`).
 """
+
 from typing import List, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
-from .digits_common import (NUM_DIGITS, apportion, check_int, check_range,
-                            check_ratio, check_split, ink_crop,
-                            load_mnist_digits, long_tail_profile, split_pools,
-                            split_rng)
+from .digits_common import (
+    NUM_DIGITS,
+    apportion,
+    check_int,
+    check_range,
+    check_ratio,
+    check_split,
+    ink_crop,
+    load_mnist_digits,
+    long_tail_profile,
+    split_pools,
+    split_rng,
+)
 
 # one composed canvas: image (H, W, 3) uint8, label map (H, W) uint8 and the instances as
 # (digit, x0, y0, x1, y1) with inclusive pixel bounds of the digit's ink
 Canvas = Tuple[np.ndarray, np.ndarray, List[Tuple[int, int, int, int, int]]]
 
 
-def _instance_counts(rng: np.random.Generator, num_images: int,
-                     digits_per_image: Tuple[int, int],
-                     imbalance_ratio: float) -> Tuple[np.ndarray, np.ndarray]:
+def _instance_counts(
+    rng: np.random.Generator,
+    num_images: int,
+    digits_per_image: Tuple[int, int],
+    imbalance_ratio: float,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Draw the digits per image and apportion their total over the class profile.
 
     Returns:
@@ -33,15 +46,15 @@ def _instance_counts(rng: np.random.Generator, num_images: int,
     Raises:
         ValueError: If a class would get no instance.
     """
-    per_image = rng.integers(
-        digits_per_image[0], digits_per_image[1] + 1, size=num_images)
+    per_image = rng.integers(digits_per_image[0], digits_per_image[1] + 1, size=num_images)
     counts = apportion(int(per_image.sum()), long_tail_profile(imbalance_ratio))
     if counts.min() < 1:
         raise ValueError(
             f'imbalance_ratio={imbalance_ratio} is too large for {int(per_image.sum())} '
             f'digit instances ({num_images} images): digit '
             f'{int(np.argmin(counts))} would get no instance; raise num_images or '
-            'lower imbalance_ratio')
+            'lower imbalance_ratio'
+        )
     return per_image, counts
 
 
@@ -55,10 +68,16 @@ def _tint(rng: np.random.Generator, dark: bool) -> np.ndarray:
     return rng.integers(low, high, size=3).astype(np.float64)
 
 
-def check_canvas_params(split: str, num_images: int, imbalance_ratio: float,
-                        canvas_size: int, digits_per_image: Sequence[int],
-                        digit_size: Sequence[int], ink_threshold: int,
-                        noise_std: float) -> Tuple[int, int]:
+def check_canvas_params(
+    split: str,
+    num_images: int,
+    imbalance_ratio: float,
+    canvas_size: int,
+    digits_per_image: Sequence[int],
+    digit_size: Sequence[int],
+    ink_threshold: int,
+    noise_std: float,
+) -> Tuple[int, int]:
     """Validate the parameters of :func:`compose_canvases`.
 
     Returns:
@@ -84,15 +103,23 @@ def check_canvas_params(split: str, num_images: int, imbalance_ratio: float,
         raise ValueError(
             f'canvas_size={canvas_size} is too small for {hi_n} digits of at least '
             f'{lo_s} px: the canvas holds a {grid}x{grid} grid of {cell}-px cells; use '
-            f'canvas_size >= {grid * lo_s}, fewer digits_per_image or a smaller digit_size')
+            f'canvas_size >= {grid * lo_s}, fewer digits_per_image or a smaller digit_size'
+        )
     return grid, cell
 
 
-def compose_canvases(split: str, num_images: int, imbalance_ratio: float,
-                     seed: int, canvas_size: int,
-                     digits_per_image: Sequence[int],
-                     digit_size: Sequence[int], ink_threshold: int,
-                     noise_std: float, task: str) -> Tuple[List[Canvas], np.ndarray]:
+def compose_canvases(
+    split: str,
+    num_images: int,
+    imbalance_ratio: float,
+    seed: int,
+    canvas_size: int,
+    digits_per_image: Sequence[int],
+    digit_size: Sequence[int],
+    ink_threshold: int,
+    noise_std: float,
+    task: str,
+) -> Tuple[List[Canvas], np.ndarray]:
     """Compose RGB canvases holding several long-tailed, tinted digits each.
 
     The canvas is divided into a ``g x g`` grid (``g = ceil(sqrt(max digits))``) and each
@@ -119,16 +146,22 @@ def compose_canvases(split: str, num_images: int, imbalance_ratio: float,
         tuple: The list of ``(image, label_map, instances)`` canvases and the per-class
         instance counts.
     """
-    grid, cell = check_canvas_params(split, num_images, imbalance_ratio,
-                                     canvas_size, digits_per_image, digit_size,
-                                     ink_threshold, noise_std)
+    grid, cell = check_canvas_params(
+        split,
+        num_images,
+        imbalance_ratio,
+        canvas_size,
+        digits_per_image,
+        digit_size,
+        ink_threshold,
+        noise_std,
+    )
     lo_n, hi_n = digits_per_image
     lo_s, hi_s = digit_size
     images, labels, _ = load_mnist_digits()
     pools = split_pools(labels, split)
     rng = split_rng(seed, split, task)
-    per_image, counts = _instance_counts(rng, num_images, (lo_n, hi_n),
-                                         imbalance_ratio)
+    per_image, counts = _instance_counts(rng, num_images, (lo_n, hi_n), imbalance_ratio)
     sequence = np.repeat(np.arange(NUM_DIGITS), counts)
     rng.shuffle(sequence)
     # cycle through a random permutation of each class's pool: uses are spread evenly
@@ -138,7 +171,7 @@ def compose_canvases(split: str, num_images: int, imbalance_ratio: float,
     canvases: List[Canvas] = []
     start = 0
     for n in per_image:
-        digits = sequence[start:start + n]
+        digits = sequence[start : start + n]
         start += n
         dark_background = bool(rng.random() < 0.5)
         background = _tint(rng, dark_background)
@@ -154,24 +187,33 @@ def compose_canvases(split: str, num_images: int, imbalance_ratio: float,
             scale = size / max(ink.shape)
             h = min(cell, max(1, int(round(ink.shape[0] * scale))))
             w = min(cell, max(1, int(round(ink.shape[1] * scale))))
-            patch = np.asarray(
-                Image.fromarray(ink).resize((w, h), Image.BILINEAR),
-                dtype=np.float64) / 255.
+            patch = (
+                np.asarray(Image.fromarray(ink).resize((w, h), Image.BILINEAR), dtype=np.float64)
+                / 255.0
+            )
             y0 = (cell_id // grid) * cell + int(rng.integers(0, cell - h + 1))
             x0 = (cell_id % grid) * cell + int(rng.integers(0, cell - w + 1))
             colour = _tint(rng, not dark_background)
-            region = img[y0:y0 + h, x0:x0 + w]
-            img[y0:y0 + h, x0:x0 + w] = (
-                region * (1 - patch[..., None]) + colour * patch[..., None])
-            mask = patch * 255. > ink_threshold
+            region = img[y0 : y0 + h, x0 : x0 + w]
+            img[y0 : y0 + h, x0 : x0 + w] = (
+                region * (1 - patch[..., None]) + colour * patch[..., None]
+            )
+            mask = patch * 255.0 > ink_threshold
             if not mask.any():  # tiny, faint digit: fall back to any ink
                 mask = patch > 0
-            label_map[y0:y0 + h, x0:x0 + w][mask] = 1 + digit
+            label_map[y0 : y0 + h, x0 : x0 + w][mask] = 1 + digit
             rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-            instances.append((int(digit), x0 + int(cols[0]), y0 + int(rows[0]),
-                              x0 + int(cols[-1]), y0 + int(rows[-1])))
+            instances.append(
+                (
+                    int(digit),
+                    x0 + int(cols[0]),
+                    y0 + int(rows[0]),
+                    x0 + int(cols[-1]),
+                    y0 + int(rows[-1]),
+                )
+            )
         if noise_std > 0:
-            img = img + rng.normal(0., noise_std, size=img.shape)
+            img = img + rng.normal(0.0, noise_std, size=img.shape)
         img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
         canvases.append((img, label_map, instances))
     return canvases, counts

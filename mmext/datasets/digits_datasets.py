@@ -18,6 +18,7 @@ profile is ``imbalance_ratio ** (-k / 9)`` for digit ``k`` (see the builders).
 A sample whose pipeline fails on a damaged file (e.g. a PNG truncated by an interrupted copy)
 raises an ``OSError`` naming that file (:class:`~mmext.utils.image_files.NameDamagedFiles`).
 """
+
 from typing import Optional, Union
 
 from mmdet.datasets import CocoDataset
@@ -26,14 +27,23 @@ from mmseg.datasets import BaseSegDataset
 
 from mmext.registry import DATASETS
 from mmext.utils.image_files import NameDamagedFiles
-from .digits_builders import (SEG_CLASSES, build_digits_cls, build_digits_det,
-                              build_digits_seg)
+
+from .digits_builders import SEG_CLASSES, build_digits_cls, build_digits_det, build_digits_seg
 from .digits_common import DIGIT_NAMES
 
 #: one visualisation colour per digit
-DIGIT_PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
-                 (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230),
-                 (210, 245, 60), (250, 190, 190)]
+DIGIT_PALETTE = [
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 190),
+]
 
 
 @DATASETS.register_module()
@@ -61,33 +71,40 @@ class DigitsSegDataset(NameDamagedFiles, BaseSegDataset):
         seg_map_suffix (str): Defaults to ``'.png'``.
         **kwargs: Other arguments of ``BaseSegDataset`` (``pipeline``, ...).
     """
+
     METAINFO = dict(classes=SEG_CLASSES, palette=[(0, 0, 0)] + DIGIT_PALETTE)
 
-    def __init__(self,
-                 data_root: str = 'data/digits_seg',
-                 split: str = 'train',
-                 num_images: int = 1000,
-                 imbalance_ratio: float = 10.,
-                 seed: int = 0,
-                 build_cfg: Optional[dict] = None,
-                 auto_build: bool = True,
-                 data_prefix: Optional[dict] = None,
-                 img_suffix: str = '.png',
-                 seg_map_suffix: str = '.png',
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        data_root: str = 'data/digits_seg',
+        split: str = 'train',
+        num_images: int = 1000,
+        imbalance_ratio: float = 10.0,
+        seed: int = 0,
+        build_cfg: Optional[dict] = None,
+        auto_build: bool = True,
+        data_prefix: Optional[dict] = None,
+        img_suffix: str = '.png',
+        seg_map_suffix: str = '.png',
+        **kwargs,
+    ) -> None:
         self.split = split
-        self.build_meta = build_digits_seg(
-            data_root, split, num_images, imbalance_ratio, seed,
-            **(build_cfg or {})) if auto_build else None
+        self.build_meta = (
+            build_digits_seg(
+                data_root, split, num_images, imbalance_ratio, seed, **(build_cfg or {})
+            )
+            if auto_build
+            else None
+        )
         if data_prefix is None:
-            data_prefix = dict(
-                img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}')
+            data_prefix = dict(img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}')
         super().__init__(
             data_root=data_root,
             data_prefix=data_prefix,
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,
-            **kwargs)
+            **kwargs,
+        )
 
 
 @DATASETS.register_module()
@@ -112,30 +129,36 @@ class DigitsCocoDataset(NameDamagedFiles, CocoDataset):
         data_prefix (dict, optional): Defaults to ``dict(img='<split>/')``.
         **kwargs: Other arguments of ``CocoDataset`` (``pipeline``, ``filter_cfg``, ...).
     """
+
     METAINFO = dict(classes=DIGIT_NAMES, palette=DIGIT_PALETTE)
 
-    def __init__(self,
-                 data_root: str = 'data/digits_det',
-                 split: str = 'train',
-                 num_images: int = 1000,
-                 imbalance_ratio: float = 10.,
-                 seed: int = 0,
-                 build_cfg: Optional[dict] = None,
-                 auto_build: bool = True,
-                 ann_file: Optional[str] = None,
-                 data_prefix: Optional[dict] = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        data_root: str = 'data/digits_det',
+        split: str = 'train',
+        num_images: int = 1000,
+        imbalance_ratio: float = 10.0,
+        seed: int = 0,
+        build_cfg: Optional[dict] = None,
+        auto_build: bool = True,
+        ann_file: Optional[str] = None,
+        data_prefix: Optional[dict] = None,
+        **kwargs,
+    ) -> None:
         self.split = split
-        self.build_meta = build_digits_det(
-            data_root, split, num_images, imbalance_ratio, seed,
-            **(build_cfg or {})) if auto_build else None
+        self.build_meta = (
+            build_digits_det(
+                data_root, split, num_images, imbalance_ratio, seed, **(build_cfg or {})
+            )
+            if auto_build
+            else None
+        )
         super().__init__(
             data_root=data_root,
-            ann_file=(f'annotations/instances_{split}.json'
-                      if ann_file is None else ann_file),
-            data_prefix=(dict(img=f'{split}/')
-                         if data_prefix is None else data_prefix),
-            **kwargs)
+            ann_file=(f'annotations/instances_{split}.json' if ann_file is None else ann_file),
+            data_prefix=(dict(img=f'{split}/') if data_prefix is None else data_prefix),
+            **kwargs,
+        )
 
 
 @DATASETS.register_module()
@@ -161,28 +184,36 @@ class DigitsClsDataset(NameDamagedFiles, CustomDataset):
         data_prefix (str | dict, optional): Defaults to ``'<split>'``.
         **kwargs: Other arguments of ``CustomDataset`` (``pipeline``, ...).
     """
+
     METAINFO = dict(classes=DIGIT_NAMES)
 
-    def __init__(self,
-                 data_root: str = 'data/digits_cls',
-                 split: str = 'train',
-                 imbalance_ratio: float = 10.,
-                 max_per_class: Optional[int] = None,
-                 seed: int = 0,
-                 build_cfg: Optional[dict] = None,
-                 auto_build: bool = True,
-                 ann_file: Optional[str] = None,
-                 data_prefix: Union[str, dict, None] = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        data_root: str = 'data/digits_cls',
+        split: str = 'train',
+        imbalance_ratio: float = 10.0,
+        max_per_class: Optional[int] = None,
+        seed: int = 0,
+        build_cfg: Optional[dict] = None,
+        auto_build: bool = True,
+        ann_file: Optional[str] = None,
+        data_prefix: Union[str, dict, None] = None,
+        **kwargs,
+    ) -> None:
         self.split = split
-        self.build_meta = build_digits_cls(
-            data_root, split, imbalance_ratio, max_per_class, seed=seed,
-            **(build_cfg or {})) if auto_build else None
+        self.build_meta = (
+            build_digits_cls(
+                data_root, split, imbalance_ratio, max_per_class, seed=seed, **(build_cfg or {})
+            )
+            if auto_build
+            else None
+        )
         super().__init__(
             data_root=data_root,
             ann_file=f'meta/{split}.txt' if ann_file is None else ann_file,
             data_prefix=split if data_prefix is None else data_prefix,
-            **kwargs)
+            **kwargs,
+        )
 
 
 __all__ = ['DigitsSegDataset', 'DigitsCocoDataset', 'DigitsClsDataset']

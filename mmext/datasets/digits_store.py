@@ -6,6 +6,7 @@ place, so concurrent DDP ranks and killed builders never leave a half-built spli
 files get the permissions of ordinary files (``0o666`` minus the umask), and the temporaries
 of builders killed midway are removed by the next build (:func:`remove_stale_temporaries`).
 """
+
 import contextlib
 import json
 import os
@@ -99,8 +100,7 @@ def _last_touched(path: str) -> float:
     return newest
 
 
-def remove_stale_temporaries(data_root: str,
-                             max_age: float = STALE_TEMP_SECONDS) -> List[str]:
+def remove_stale_temporaries(data_root: str, max_age: float = STALE_TEMP_SECONDS) -> List[str]:
     """Delete the temporaries that builders killed midway left in ``data_root``.
 
     A ``.tmp_*`` folder or ``.meta_*`` file is stale when its owner (the ``<pid>@<host>``
@@ -126,8 +126,12 @@ def remove_stale_temporaries(data_root: str,
         path = osp.join(data_root, name)
         pid, host = match.groups()
         try:
-            stale = (pid is not None and host == _host() and int(pid) != os.getpid()
-                     and not _pid_alive(int(pid))) or now - _last_touched(path) > max_age
+            stale = (
+                pid is not None
+                and host == _host()
+                and int(pid) != os.getpid()
+                and not _pid_alive(int(pid))
+            ) or now - _last_touched(path) > max_age
         except OSError:  # removed meanwhile
             continue
         if not stale:
@@ -162,9 +166,15 @@ def _write_json(data: dict, path: str, data_root: str) -> None:
         raise
 
 
-def materialize(data_root: str, split: str, builder: str, params: dict,
-                targets: Sequence[str], write: Callable[[str], dict],
-                force: bool = False) -> dict:
+def materialize(
+    data_root: str,
+    split: str,
+    builder: str,
+    params: dict,
+    targets: Sequence[str],
+    write: Callable[[str], dict],
+    force: bool = False,
+) -> dict:
     """Build one split unless ``data_root`` already holds it with the same parameters.
 
     Protocol (safe for concurrent DDP ranks that share a file system):
@@ -202,7 +212,8 @@ def materialize(data_root: str, split: str, builder: str, params: dict,
         builder=builder,
         split=split,
         params=json.loads(json.dumps(params)),
-        source_sha256=digest)
+        source_sha256=digest,
+    )
     data_root = osp.abspath(data_root)
     meta = read_meta(data_root, split)
     if not force and _same_build(meta, key):

@@ -6,6 +6,7 @@ keeps ``n_max``, class ``K - 1`` keeps ``n_max / imbalance_ratio``. Shared by
 :class:`~mmext.datasets.LongTailSubset`, the offline digits builders and the ICU MNIST
 experiment.
 """
+
 import math
 
 import numpy as np
@@ -13,11 +14,15 @@ import numpy as np
 
 def check_ratio(imbalance_ratio: float) -> None:
     """Raise a ValueError unless ``imbalance_ratio`` is a finite number >= 1."""
-    if (isinstance(imbalance_ratio, bool)
-            or not isinstance(imbalance_ratio, (int, float, np.number))
-            or not math.isfinite(imbalance_ratio) or imbalance_ratio < 1):
-        raise ValueError('imbalance_ratio must be a finite number >= 1 (1 = balanced), '
-                         f'got {imbalance_ratio!r}')
+    if (
+        isinstance(imbalance_ratio, bool)
+        or not isinstance(imbalance_ratio, (int, float, np.number))
+        or not math.isfinite(imbalance_ratio)
+        or imbalance_ratio < 1
+    ):
+        raise ValueError(
+            f'imbalance_ratio must be a finite number >= 1 (1 = balanced), got {imbalance_ratio!r}'
+        )
 
 
 def long_tail_profile(imbalance_ratio: float, num_classes: int = 10) -> np.ndarray:
@@ -32,11 +37,12 @@ def long_tail_profile(imbalance_ratio: float, num_classes: int = 10) -> np.ndarr
     """
     check_ratio(imbalance_ratio)
     k = np.arange(num_classes, dtype=np.float64)
-    return float(imbalance_ratio)**(-k / max(num_classes - 1, 1))
+    return float(imbalance_ratio) ** (-k / max(num_classes - 1, 1))
 
 
-def long_tail_counts(max_per_class: int, imbalance_ratio: float,
-                     num_classes: int = 10) -> np.ndarray:
+def long_tail_counts(
+    max_per_class: int, imbalance_ratio: float, num_classes: int = 10
+) -> np.ndarray:
     """Samples kept per class: ``floor(max_per_class * f_k)`` (see :func:`long_tail_profile`).
 
     A ``1e-9`` is added before the floor so that a count that is an integer in exact

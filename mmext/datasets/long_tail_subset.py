@@ -1,10 +1,12 @@
 """Long-tailed subset of a classification dataset (the long-tailed CIFAR recipe)."""
+
 import copy
 from typing import List, Optional, Union
 
 import numpy as np
 
 from mmext.registry import DATASETS
+
 from .long_tail import check_ratio, long_tail_counts
 
 
@@ -28,12 +30,14 @@ class LongTailSubset:
         lazy_init (bool): Defer loading and subsampling to :meth:`full_init`.
     """
 
-    def __init__(self,
-                 dataset: Union[dict, object],
-                 imbalance_ratio: float,
-                 max_per_class: Optional[int] = None,
-                 seed: int = 0,
-                 lazy_init: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: Union[dict, object],
+        imbalance_ratio: float,
+        max_per_class: Optional[int] = None,
+        seed: int = 0,
+        lazy_init: bool = False,
+    ) -> None:
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
         self.imbalance_ratio = float(imbalance_ratio)
         check_ratio(self.imbalance_ratio)
@@ -55,8 +59,9 @@ class LongTailSubset:
     def _all_labels(self) -> np.ndarray:
         if hasattr(self.dataset, 'get_gt_labels'):
             return np.asarray(self.dataset.get_gt_labels(), dtype=np.int64)
-        return np.asarray([self.dataset.get_cat_ids(i)[0]
-                           for i in range(len(self.dataset))], dtype=np.int64)
+        return np.asarray(
+            [self.dataset.get_cat_ids(i)[0] for i in range(len(self.dataset))], dtype=np.int64
+        )
 
     def full_init(self) -> None:
         """Load the wrapped dataset and choose the kept indices."""
@@ -75,14 +80,19 @@ class LongTailSubset:
         short = np.flatnonzero(counts > available)
         if short.size:
             k = int(short[0])
-            raise ValueError(f'LongTailSubset: class {k} needs {counts[k]} samples but '
-                             f'the dataset has {available[k]} (lower max_per_class)')
+            raise ValueError(
+                f'LongTailSubset: class {k} needs {counts[k]} samples but '
+                f'the dataset has {available[k]} (lower max_per_class)'
+            )
         if counts.min() < 1:
-            raise ValueError(f'imbalance_ratio={self.imbalance_ratio} leaves class '
-                             f'{num_classes - 1} empty with max_per_class={n_max}')
+            raise ValueError(
+                f'imbalance_ratio={self.imbalance_ratio} leaves class '
+                f'{num_classes - 1} empty with max_per_class={n_max}'
+            )
         rng = np.random.default_rng(self.seed)
-        keep = [rng.permutation(np.flatnonzero(labels == k))[:counts[k]]
-                for k in range(num_classes)]
+        keep = [
+            rng.permutation(np.flatnonzero(labels == k))[: counts[k]] for k in range(num_classes)
+        ]
         self.indices = np.sort(np.concatenate(keep)).tolist()
         self.class_counts = counts.tolist()
         self._fully_initialized = True

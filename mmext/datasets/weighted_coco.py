@@ -1,4 +1,5 @@
 """A COCO dataset that keeps per-annotation fields (e.g. a loss ``weight``) in its instances."""
+
 from typing import List, Sequence, Union
 
 from mmdet.datasets import CocoDataset
@@ -23,7 +24,7 @@ class CocoDatasetWithWeights(CocoDataset):
         **kwargs: ``CocoDataset`` arguments.
     """
 
-    def __init__(self, *args, instance_keys: Sequence[str] = ('weight', ), **kwargs) -> None:
+    def __init__(self, *args, instance_keys: Sequence[str] = ('weight',), **kwargs) -> None:
         self.instance_keys = tuple(instance_keys)
         super().__init__(*args, **kwargs)
 

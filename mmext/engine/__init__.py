@@ -1,9 +1,13 @@
 """mmext's engine parts: hooks, optimizer wrappers and parameter schedulers."""
+
 from .hooks import SafeCheckpointHook, TiltedClassHook
 from .optimizers import CPUAutocastOptimWrapper
 from .schedulers import WarmupCosineLR, WarmupCosineMomentum
 
 __all__ = [
-    'SafeCheckpointHook', 'TiltedClassHook', 'CPUAutocastOptimWrapper', 'WarmupCosineLR',
-    'WarmupCosineMomentum'
+    'SafeCheckpointHook',
+    'TiltedClassHook',
+    'CPUAutocastOptimWrapper',
+    'WarmupCosineLR',
+    'WarmupCosineMomentum',
 ]

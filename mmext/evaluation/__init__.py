@@ -1,4 +1,5 @@
 """mmext's evaluation metrics."""
-from .metrics import FairIoUMetric
 
-__all__ = ['FairIoUMetric']
+from .metrics import ClassAccuracyMetric, FairIoUMetric
+
+__all__ = ['ClassAccuracyMetric', 'FairIoUMetric']

@@ -15,6 +15,7 @@
   final name in one ``os.replace`` (after ``fsync``), so a crash leaves either the old or
   the new file, never a partial one.
 """
+
 import os
 import os.path as osp
 import re
@@ -77,15 +78,19 @@ def checkpoint_problem(path: str) -> Optional[str]:
     with open(path, 'rb') as f:
         head = f.read(4)
     if head[:2] == b'PK':  # local-file header of a zip whose end record is missing
-        return f'truncated or damaged: a torch zip archive without its central directory ' \
-               f'({size} bytes)'
+        return (
+            f'truncated or damaged: a torch zip archive without its central directory '
+            f'({size} bytes)'
+        )
     try:
         torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure means "not loadable"
         if _UNSUPPORTED_GLOBAL.search(str(exc)):
             return None  # a legacy pickle refused for its contents, as a zip archive would be
-        return f'not a torch checkpoint (neither a zip archive nor a legacy torch pickle; ' \
-               f'{size} bytes)'
+        return (
+            f'not a torch checkpoint (neither a zip archive nor a legacy torch pickle; '
+            f'{size} bytes)'
+        )
     return None
 
 
@@ -103,15 +108,19 @@ def invalid_checkpoint_message(path: str, error: BaseException) -> str:
     refused = _UNSUPPORTED_GLOBAL.search(str(error))
     problem = checkpoint_problem(path)
     if problem is None and refused is not None:
-        reason = (f'it references the Python object {refused.group(1)}, which is not on '
-                  'the list of types a checkpoint may contain (weights-only loading; '
-                  'mmext.utils.compat.checkpoint_safe_globals). It was not loaded.')
+        reason = (
+            f'it references the Python object {refused.group(1)}, which is not on '
+            'the list of types a checkpoint may contain (weights-only loading; '
+            'mmext.utils.compat.checkpoint_safe_globals). It was not loaded.'
+        )
     elif problem is None:
         detail = str(error).strip().split('\n')[0][:300]
         if any(word in detail for word in ('weights_only', 'arbitrary code', 'Unpickl')):
             detail = ''  # torch's advice to load unsafely is not repeated
-        reason = (f'its contents could not be read as a checkpoint ({type(error).__name__}'
-                  f'{": " + detail if detail else ""})')
+        reason = (
+            f'its contents could not be read as a checkpoint ({type(error).__name__}'
+            f'{": " + detail if detail else ""})'
+        )
     else:
         reason = f'the file is {problem}'
     return f'{path} is not a valid checkpoint: {reason}'
@@ -157,11 +166,13 @@ def install_local_checkpoint_loader() -> bool:
         bool: True if the loader was installed by this call.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
+
     current = CheckpointLoader._schemes.get('')
     if current is None or hasattr(current, '_mmext_wrapped'):
         return False
-    CheckpointLoader.register_scheme(prefixes='', loader=wrap_checkpoint_loader(current),
-                                     force=True)
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=wrap_checkpoint_loader(current), force=True
+    )
     return True
 
 
@@ -180,6 +191,7 @@ def load_local_checkpoint(filename: str, map_location=None) -> dict:
         InvalidCheckpointError: if the file is not a loadable checkpoint.
     """
     from mmengine.runner.checkpoint import load_from_local
+
     loader = getattr(load_from_local, '_mmext_wrapped', load_from_local)
     return wrap_checkpoint_loader(loader)(filename, map_location)
 
@@ -244,8 +256,7 @@ def temporary_name(path: str) -> str:
 def template_regex(filename_tmpl: str) -> 're.Pattern[str]':
     """Regex matching the names ``filename_tmpl.format(step)`` with the step as group 1."""
     if filename_tmpl.count('{}') != 1:
-        raise ValueError(f'filename_tmpl must contain exactly one "{{}}", got '
-                         f'{filename_tmpl!r}')
+        raise ValueError(f'filename_tmpl must contain exactly one "{{}}", got {filename_tmpl!r}')
     before, after = filename_tmpl.split('{}')
     return re.compile(f'^{re.escape(before)}(\\d+){re.escape(after)}$')
 
@@ -280,10 +291,12 @@ def read_last_checkpoint(work_dir: str) -> Optional[str]:
         return f.read().strip()
 
 
-def find_resume_checkpoint(work_dir: str,
-                           ckpt_dir: Optional[str] = None,
-                           filename_tmpl: str = 'iter_{}.pth',
-                           warn: Callable[[str], None] = print) -> Optional[str]:
+def find_resume_checkpoint(
+    work_dir: str,
+    ckpt_dir: Optional[str] = None,
+    filename_tmpl: str = 'iter_{}.pth',
+    warn: Callable[[str], None] = print,
+) -> Optional[str]:
     """The checkpoint an automatic ``--resume`` should start from.
 
     The file ``last_checkpoint`` names when it is intact (:func:`checkpoint_problem`);
@@ -319,31 +332,45 @@ def find_resume_checkpoint(work_dir: str,
     if named and osp.dirname(named) and osp.dirname(named) not in directories:
         directories.append(osp.dirname(named))
     candidates = sorted(
-        {c for d in directories for c in list_checkpoints(d, filename_tmpl)}, reverse=True)
+        {c for d in directories for c in list_checkpoints(d, filename_tmpl)}, reverse=True
+    )
     skipped = []
     for _, path in candidates:
         problem = checkpoint_problem(path)
         if problem is None:
             extra = ''.join(f'; skipped {p} ({why})' for p, why in skipped)
-            warn(f'{about}; resuming from {path} instead, the newest intact checkpoint'
-                 f'{extra}')
+            warn(f'{about}; resuming from {path} instead, the newest intact checkpoint{extra}')
             return path
         skipped.append((path, problem))
     if named is None:
         if skipped:
-            warn(f'{about} and no intact checkpoint (damaged: '
-                 f'{", ".join(p for p, _ in skipped)}); starting from scratch')
+            warn(
+                f'{about} and no intact checkpoint (damaged: '
+                f'{", ".join(p for p, _ in skipped)}); starting from scratch'
+            )
         return None
     listed = ', '.join(f'{p} ({why})' for p, why in skipped) or 'none'
     raise FileNotFoundError(
         f'cannot resume: {about}, and no intact checkpoint matching {filename_tmpl!r} was '
         f'found in {", ".join(directories)} (checked: {listed}). Delete '
-        f'{osp.join(work_dir, LAST_CHECKPOINT)} to start the run from scratch.')
+        f'{osp.join(work_dir, LAST_CHECKPOINT)} to start the run from scratch.'
+    )
 
 
 __all__ = [
-    'InvalidCheckpointError', 'checkpoint_problem', 'invalid_checkpoint_message',
-    'wrap_checkpoint_loader', 'install_local_checkpoint_loader', 'load_local_checkpoint',
-    'atomic_replace', 'atomic_write_text', 'temporary_name', 'fsync_dir', 'template_regex',
-    'list_checkpoints', 'read_last_checkpoint', 'find_resume_checkpoint', 'LAST_CHECKPOINT'
+    'InvalidCheckpointError',
+    'checkpoint_problem',
+    'invalid_checkpoint_message',
+    'wrap_checkpoint_loader',
+    'install_local_checkpoint_loader',
+    'load_local_checkpoint',
+    'atomic_replace',
+    'atomic_write_text',
+    'temporary_name',
+    'fsync_dir',
+    'template_regex',
+    'list_checkpoints',
+    'read_last_checkpoint',
+    'find_resume_checkpoint',
+    'LAST_CHECKPOINT',
 ]

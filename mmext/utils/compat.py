@@ -16,6 +16,7 @@ file and the problem and never suggests unsafe loading.
 Everything here is idempotent; it touches torch's global allow-list and mmengine's loader of
 local checkpoint files.
 """
+
 from typing import List
 
 import numpy as np
@@ -55,6 +56,7 @@ def checkpoint_safe_globals() -> List[object]:
         unless it is itself allow-listed.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
+
     return _numpy_globals() + [HistoryBuffer, getattr]
 
 
@@ -75,6 +77,7 @@ def apply_torch_load_compat() -> bool:
 def apply_checkpoint_compat() -> None:
     """Apply both parts: the allow-list and the wrapped local checkpoint loader."""
     from .checkpoint import install_local_checkpoint_loader
+
     apply_torch_load_compat()
     install_local_checkpoint_loader()
 

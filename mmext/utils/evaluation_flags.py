@@ -5,6 +5,7 @@ mmseg's and mmpretrain's own ``tools/test.py`` do (see :func:`trigger_visualizat
 and :func:`enable_tta` for where mmext differs). The shared launch path is
 :mod:`mmext.utils.launch`.
 """
+
 import copy
 import inspect
 import os
@@ -15,8 +16,9 @@ from typing import Mapping, Optional
 from mmengine.config import Config
 
 
-def has_display(environ: Optional[Mapping[str, str]] = None,
-                platform: Optional[str] = None) -> bool:
+def has_display(
+    environ: Optional[Mapping[str, str]] = None, platform: Optional[str] = None
+) -> bool:
     """Whether a window can be opened (``--show``).
 
     On Linux and other X11/Wayland systems a display needs ``DISPLAY`` or
@@ -42,20 +44,25 @@ def _hook_class(cfg: Config, hook_cfg: Mapping) -> type:
     if isinstance(hook_type, type):
         return hook_type
     from mmengine.registry import HOOKS
+
     # as build_from_cfg does: imports `<scope>.registry` and searches that child registry
     with HOOKS.switch_scope_and_registry(cfg.get('default_scope', None)) as registry:
         hook_cls = registry.get(hook_type)
     if hook_cls is None:
-        raise KeyError(f'the visualization hook {hook_type!r} is not registered in scope '
-                       f'{cfg.get("default_scope", None)!r}')
+        raise KeyError(
+            f'the visualization hook {hook_type!r} is not registered in scope '
+            f'{cfg.get("default_scope", None)!r}'
+        )
     return hook_cls
 
 
-def trigger_visualization_hook(cfg: Config,
-                               show: bool = False,
-                               show_dir: Optional[str] = None,
-                               wait_time: float = 2.0,
-                               environ: Optional[Mapping[str, str]] = None) -> Config:
+def trigger_visualization_hook(
+    cfg: Config,
+    show: bool = False,
+    show_dir: Optional[str] = None,
+    wait_time: float = 2.0,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Config:
     """``--show`` / ``--show-dir``: draw the test predictions with the host's visualization hook.
 
     As mmseg's and mmdet's ``tools/test.py``, the ``visualization`` entry of
@@ -96,19 +103,23 @@ def trigger_visualization_hook(cfg: Config,
         raise RuntimeError(
             '--show opens a window, but this machine has no display (DISPLAY and '
             'WAYLAND_DISPLAY are unset); use --show-dir DIR to write the drawn predictions '
-            'to image files instead')
+            'to image files instead'
+        )
     hook = cfg.get('default_hooks', {}).get('visualization', None)
     if hook is None:
         raise RuntimeError(
             '--show/--show-dir need a visualization hook in `default_hooks`, e.g. '
             "default_hooks = dict(visualization=dict(type='SegVisualizationHook')) (mmseg) "
-            "or dict(type='DetVisualizationHook') (mmdet)")
+            "or dict(type='DetVisualizationHook') (mmdet)"
+        )
     params = inspect.signature(_hook_class(cfg, hook).__init__).parameters
     switch = 'draw' if 'draw' in params else 'enable' if 'enable' in params else None
     if switch is None:
-        raise RuntimeError(f'the visualization hook {hook.get("type")!r} has neither a '
-                           '`draw` nor an `enable` argument; --show/--show-dir cannot turn '
-                           'it on')
+        raise RuntimeError(
+            f'the visualization hook {hook.get("type")!r} has neither a '
+            '`draw` nor an `enable` argument; --show/--show-dir cannot turn '
+            'it on'
+        )
     hook[switch] = True
     if 'interval' in params and 'interval' not in hook:
         hook['interval'] = 1
@@ -124,15 +135,17 @@ def trigger_visualization_hook(cfg: Config,
         else:
             if show:
                 raise RuntimeError(
-                    f'--show with --show-dir: {hook.get("type")!r} detaches the visualizer\'s '
+                    f"--show with --show-dir: {hook.get('type')!r} detaches the visualizer's "
                     'backends when it shows the images, so nothing would be written to '
-                    f'{show_dir}; use one of the two flags')
+                    f'{show_dir}; use one of the two flags'
+                )
             visualizer = cfg.get('visualizer', None)
             if not visualizer or not visualizer.get('vis_backends'):
                 raise RuntimeError(
                     f'--show-dir: the hook {hook.get("type")!r} saves through the '
-                    'visualizer\'s backends, but the config\'s `visualizer` has no '
-                    "`vis_backends`; add vis_backends=[dict(type='LocalVisBackend')]")
+                    "visualizer's backends, but the config's `visualizer` has no "
+                    "`vis_backends`; add vis_backends=[dict(type='LocalVisBackend')]"
+                )
             visualizer['save_dir'] = show_dir
     return cfg
 
@@ -161,7 +174,8 @@ def enable_tta(cfg: Config) -> Config:
             f'--tta needs {" and ".join(f"`{k}`" for k in missing)} in the config (e.g. '
             "mmseg: tta_model = dict(type='SegTTAModel'), tta_pipeline = [..., "
             "dict(type='TestTimeAug', transforms=[...])]; see mmseg's/mmdet's "
-            '_base_ configs)')
+            '_base_ configs)'
+        )
     dataset = cfg.test_dataloader.dataset
     while 'pipeline' not in dataset and 'dataset' in dataset:
         dataset = dataset['dataset']

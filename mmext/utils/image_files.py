@@ -7,6 +7,7 @@ decoders (the class index of the class-aware samplers, ``tools/analysis``) raise
 :func:`damaged_file_error` instead, and the datasets of mmext mix in
 :class:`NameDamagedFiles`, which names the damaged file of a sample whose pipeline fails.
 """
+
 from typing import Any, Dict, Optional
 
 #: data-info keys of the files a sample's loading transforms decode, and their description
@@ -24,9 +25,11 @@ def damaged_file_error(path: str, error: BaseException, what: str = 'image') -> 
     Returns:
         OSError: Raise it ``from error``.
     """
-    return OSError(f'{what} {path} cannot be decoded ({type(error).__name__}: {error}); the '
-                   'file is damaged or truncated (e.g. by an interrupted copy): restore or '
-                   'regenerate it')
+    return OSError(
+        f'{what} {path} cannot be decoded ({type(error).__name__}: {error}); the '
+        'file is damaged or truncated (e.g. by an interrupted copy): restore or '
+        'regenerate it'
+    )
 
 
 def image_file_problem(path: str) -> Optional[str]:
@@ -42,6 +45,7 @@ def image_file_problem(path: str) -> Optional[str]:
     import os.path as osp
 
     from PIL import Image
+
     if not osp.isfile(path):
         return 'missing'
     try:
@@ -67,18 +71,23 @@ def sample_error(error: BaseException, info: Dict[str, Any], idx: int) -> BaseEx
     Returns:
         BaseException: Raise it ``from error`` (the same object when it is ``error``).
     """
-    files = [(key, what, info[key]) for key, what in SAMPLE_FILE_KEYS
-             if isinstance(info.get(key), str)]
+    files = [
+        (key, what, info[key]) for key, what in SAMPLE_FILE_KEYS if isinstance(info.get(key), str)
+    ]
     for _, what, path in files:
         problem = image_file_problem(path)
         if problem is not None and problem != 'missing':
-            return OSError(f'dataset sample {idx}: {what} {path} cannot be decoded '
-                           f'({problem}; the pipeline raised {type(error).__name__}: '
-                           f'{error}); the file is damaged or truncated (e.g. by an '
-                           'interrupted copy): restore or regenerate it')
+            return OSError(
+                f'dataset sample {idx}: {what} {path} cannot be decoded '
+                f'({problem}; the pipeline raised {type(error).__name__}: '
+                f'{error}); the file is damaged or truncated (e.g. by an '
+                'interrupted copy): restore or regenerate it'
+            )
     if files:
-        error.add_note(f'while loading dataset sample {idx}: ' +
-                       ', '.join(f'{key}={path}' for key, _, path in files))
+        error.add_note(
+            f'while loading dataset sample {idx}: '
+            + ', '.join(f'{key}={path}' for key, _, path in files)
+        )
     return error
 
 

@@ -5,6 +5,7 @@
 heads multiply the per-object losses by them. At every step the weights must be one finite,
 non-negative value per box: a NaN weight would silently turn the loss into NaN.
 """
+
 from typing import Union
 
 import numpy as np
@@ -12,10 +13,9 @@ import torch
 from torch import Tensor
 
 
-def check_instance_weights(weights: Union[np.ndarray, Tensor],
-                           num_boxes: int,
-                           name: str = 'gt_weights',
-                           hint: str = '') -> None:
+def check_instance_weights(
+    weights: Union[np.ndarray, Tensor], num_boxes: int, name: str = 'gt_weights', hint: str = ''
+) -> None:
     """Raise unless ``weights`` holds one finite, non-negative value per box.
 
     Args:
@@ -30,8 +30,10 @@ def check_instance_weights(weights: Union[np.ndarray, Tensor],
     """
     shape = tuple(weights.shape)
     if len(shape) != 1 or shape[0] != num_boxes:
-        raise ValueError(f'{name} must have shape ({num_boxes},) (one entry per box; '
-                         f'{num_boxes} boxes), got {shape}{hint}')
+        raise ValueError(
+            f'{name} must have shape ({num_boxes},) (one entry per box; '
+            f'{num_boxes} boxes), got {shape}{hint}'
+        )
     if isinstance(weights, Tensor):
         bad = not bool(torch.isfinite(weights).all()) or bool((weights < 0).any())
     else:

@@ -14,6 +14,7 @@ mmengine 0.10.7:
 
 With a GPU nothing is changed: mmengine's own initialisation (NCCL) runs.
 """
+
 import logging
 import os
 import os.path as osp
@@ -35,7 +36,8 @@ def _env_int(*names: str, default: Optional[int] = None) -> int:
     if default is None:
         raise RuntimeError(
             f'none of the environment variables {names} is set: was the job '
-            'started by its launcher (torchrun, srun, mpirun)?')
+            'started by its launcher (torchrun, srun, mpirun)?'
+        )
     return default
 
 
@@ -47,17 +49,15 @@ def _launcher_env(launcher: str) -> None:
         os.environ['LOCAL_RANK'] = str(_env_int('SLURM_LOCALID', default=0))
         if 'MASTER_ADDR' not in os.environ:
             node_list = os.environ.get('SLURM_NODELIST', 'localhost')
-            addr = subprocess.getoutput(
-                f'scontrol show hostname {node_list} | head -n1').strip()
+            addr = subprocess.getoutput(f'scontrol show hostname {node_list} | head -n1').strip()
             os.environ['MASTER_ADDR'] = addr or 'localhost'
         os.environ.setdefault('MASTER_PORT', '29500')
     elif launcher == 'mpi':
-        os.environ['RANK'] = str(
-            _env_int('OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'RANK'))
-        os.environ['WORLD_SIZE'] = str(
-            _env_int('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'WORLD_SIZE'))
+        os.environ['RANK'] = str(_env_int('OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'RANK'))
+        os.environ['WORLD_SIZE'] = str(_env_int('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'WORLD_SIZE'))
         os.environ['LOCAL_RANK'] = str(
-            _env_int('OMPI_COMM_WORLD_LOCAL_RANK', 'LOCAL_RANK', default=0))
+            _env_int('OMPI_COMM_WORLD_LOCAL_RANK', 'LOCAL_RANK', default=0)
+        )
         os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
         os.environ.setdefault('MASTER_PORT', '29500')
     else:  # pytorch (torchrun sets everything)
@@ -65,7 +65,8 @@ def _launcher_env(launcher: str) -> None:
             if name not in os.environ:
                 raise RuntimeError(
                     f'--launcher pytorch needs {name} in the environment; '
-                    'start the job with torchrun or tools/dist_train.sh')
+                    'start the job with torchrun or tools/dist_train.sh'
+                )
         os.environ.setdefault('LOCAL_RANK', '0')
 
 
@@ -88,11 +89,13 @@ def init_cpu_distributed(launcher: str, timeout_s: int = 1800) -> bool:
         return False
     _launcher_env(launcher)
     from datetime import timedelta
+
     torch_dist.init_process_group(
         backend='gloo',
         rank=int(os.environ['RANK']),
         world_size=int(os.environ['WORLD_SIZE']),
-        timeout=timedelta(seconds=timeout_s))
+        timeout=timedelta(seconds=timeout_s),
+    )
     return True
 
 
@@ -108,25 +111,27 @@ def cpu_ddp_wrapper_cfg(cfg: Config) -> None:
             type='MMDistributedDataParallel',
             device_ids=None,
             broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False))
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+        )
         return
     from mmengine.registry import MODEL_WRAPPERS
     from torch.nn.parallel import DistributedDataParallel
-    wrapper_cls = MODEL_WRAPPERS.get(
-        wrapper.get('type', 'MMDistributedDataParallel'))
-    if wrapper_cls is not None and issubclass(wrapper_cls,
-                                              DistributedDataParallel):
+
+    wrapper_cls = MODEL_WRAPPERS.get(wrapper.get('type', 'MMDistributedDataParallel'))
+    if wrapper_cls is not None and issubclass(wrapper_cls, DistributedDataParallel):
         wrapper['device_ids'] = None
 
 
-def prepare_cfg(config: str,
-                work_dir: Optional[str] = None,
-                cfg_options: Optional[dict] = None,
-                launcher: str = 'none',
-                amp: bool = False,
-                resume: Union[bool, str, None] = False,
-                load_from: Optional[str] = None,
-                auto_scale_lr: bool = False) -> Config:
+def prepare_cfg(
+    config: str,
+    work_dir: Optional[str] = None,
+    cfg_options: Optional[dict] = None,
+    launcher: str = 'none',
+    amp: bool = False,
+    resume: Union[bool, str, None] = False,
+    load_from: Optional[str] = None,
+    auto_scale_lr: bool = False,
+) -> Config:
     """Load ``config`` and apply the command-line overrides of the train/test tools.
 
     Args:
@@ -164,8 +169,7 @@ def prepare_cfg(config: str,
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     if amp:
         _enable_amp(cfg)
     if auto_scale_lr:
@@ -192,12 +196,17 @@ def _enable_amp(cfg: Config) -> None:
         raise ValueError('--amp needs an `optim_wrapper` in the config')
     wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
     if wrapper_type == 'AmpOptimWrapper':
-        print_log('AMP training is already enabled in your config.',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            'AMP training is already enabled in your config.',
+            logger='current',
+            level=logging.WARNING,
+        )
         return
     if wrapper_type != 'OptimWrapper':
-        raise ValueError('--amp is only supported when the optimizer wrapper '
-                         f'type is `OptimWrapper`, got {wrapper_type}')
+        raise ValueError(
+            '--amp is only supported when the optimizer wrapper '
+            f'type is `OptimWrapper`, got {wrapper_type}'
+        )
     if torch.cuda.is_available():
         optim_wrapper.type = 'AmpOptimWrapper'
         optim_wrapper.loss_scale = 'dynamic'
@@ -215,25 +224,32 @@ def _check_resume_path(path: str) -> None:
     if not osp.exists(path):
         raise FileNotFoundError(f'--resume: checkpoint not found: {path}')
     if not osp.isfile(path):
-        raise FileNotFoundError(f'--resume: {path} is not a checkpoint file (a directory?); '
-                                'pass a file, or --resume alone to resume from the latest '
-                                'checkpoint of the work dir')
+        raise FileNotFoundError(
+            f'--resume: {path} is not a checkpoint file (a directory?); '
+            'pass a file, or --resume alone to resume from the latest '
+            'checkpoint of the work dir'
+        )
 
 
 def _enable_auto_scale_lr(cfg: Config) -> None:
     """``--auto-scale-lr``: switch on the config's ``auto_scale_lr`` (as mmdet's tool)."""
     scale_cfg = cfg.get('auto_scale_lr', None)
-    example = ('add `auto_scale_lr = dict(enable=False, base_batch_size=N)` to the config, N '
-               'being the total batch size (all processes) its learning rate was set for')
+    example = (
+        'add `auto_scale_lr = dict(enable=False, base_batch_size=N)` to the config, N '
+        'being the total batch size (all processes) its learning rate was set for'
+    )
     if not isinstance(scale_cfg, Mapping):
         raise ValueError(f'--auto-scale-lr: the config has no `auto_scale_lr`; {example}')
     base = scale_cfg.get('base_batch_size', None)
     if base is None:
-        raise ValueError('--auto-scale-lr: the config\'s `auto_scale_lr` has no '
-                         f'`base_batch_size`; {example}')
+        raise ValueError(
+            f"--auto-scale-lr: the config's `auto_scale_lr` has no `base_batch_size`; {example}"
+        )
     if isinstance(base, bool) or not isinstance(base, int) or base <= 0:
-        raise ValueError('--auto-scale-lr: `auto_scale_lr.base_batch_size` must be a '
-                         f'positive integer, got {base!r}')
+        raise ValueError(
+            '--auto-scale-lr: `auto_scale_lr.base_batch_size` must be a '
+            f'positive integer, got {base!r}'
+        )
     scale_cfg['enable'] = True
 
 
@@ -249,6 +265,7 @@ def build_runner(cfg: Config):
     init_cpu_distributed(cfg.get('launcher', 'none'))
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
@@ -262,12 +279,13 @@ def set_local_rank_env(local_rank: int) -> None:
 def common_args(parser) -> None:
     """Add the arguments shared by the train and test tools to ``parser``."""
     from mmengine.config import DictAction
+
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override settings of the config, key=value pairs')
-    parser.add_argument(
-        '--launcher', choices=list(LAUNCHERS), default='none', help='job launcher')
+        help='override settings of the config, key=value pairs',
+    )
+    parser.add_argument('--launcher', choices=list(LAUNCHERS), default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

@@ -1,9 +1,10 @@
 """Every config of configs/bag_of_freebies parses, builds its train pipeline and heads; a
 representative subset builds the whole model; the README maps every config; the schedule
 bases give the same learning rates as the rows that inline them."""
+
 import copy
-import importlib
 import glob
+import importlib
 import os.path as osp
 import re
 
@@ -78,12 +79,14 @@ def test_config_parses_and_builds(name):
     elif scope == 'mmpretrain':  # ResNet-101 classifier: build the head and the mixup
         registry.MODELS.build(model_cfg.head)
         from mmpretrain.models.utils import Mixup
+
         assert model_cfg.train_cfg.augments.type == 'Mixup'
         assert Mixup(alpha=model_cfg.train_cfg.augments.alpha) is not None
     elif scope == 'mmdet':
         if 'bbox_head' in model_cfg:  # YOLOv3
-            model_cfg.bbox_head.update(train_cfg=model_cfg.get('train_cfg'),
-                                       test_cfg=model_cfg.get('test_cfg'))
+            model_cfg.bbox_head.update(
+                train_cfg=model_cfg.get('train_cfg'), test_cfg=model_cfg.get('test_cfg')
+            )
             registry.MODELS.build(model_cfg.bbox_head)
         else:  # Faster R-CNN
             roi = model_cfg.roi_head
@@ -94,10 +97,14 @@ def test_config_parses_and_builds(name):
 
 def test_rows_change_what_they_claim():
     """A few cross-row facts the README states."""
-    voc = {n: _load(n) for n in (
-        'yolov3_d53_baseline_8xb8-200e_voc0712.py',
-        'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py',
-        'yolov3_d53_mixup-even_8xb8-200e_voc0712.py')}
+    voc = {
+        n: _load(n)
+        for n in (
+            'yolov3_d53_baseline_8xb8-200e_voc0712.py',
+            'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py',
+            'yolov3_d53_mixup-even_8xb8-200e_voc0712.py',
+        )
+    }
     base = voc['yolov3_d53_baseline_8xb8-200e_voc0712.py']
     bof = voc['yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py']
     even = voc['yolov3_d53_mixup-even_8xb8-200e_voc0712.py']
@@ -122,7 +129,11 @@ def test_rows_change_what_they_claim():
     no_aug = _load('faster-rcnn_r50-fpn_no-aug_8xb2-1x_voc0712.py')
     for voc_set in no_aug.train_dataloader.dataset.dataset.datasets:
         assert [t.type for t in voc_set.pipeline] == [
-            'LoadImageFromFile', 'LoadAnnotations', 'Resize', 'PackDetInputs']
+            'LoadImageFromFile',
+            'LoadAnnotations',
+            'Resize',
+            'PackDetInputs',
+        ]
 
 
 #: full-bag rows that switch mixup off for their last epochs -> number of mixup-free epochs
@@ -148,7 +159,7 @@ def test_mixup_switched_off_for_the_last_epochs(name):
     if name not in MIXUP_OFF:
         assert not hooks, name
         return
-    hook, = hooks
+    (hook,) = hooks
     assert cfg.train_cfg.type == 'EpochBasedTrainLoop'
     assert hook.switch_epoch == cfg.train_cfg.max_epochs - MIXUP_OFF[name]
     dataset = cfg.train_dataloader.dataset
@@ -157,8 +168,7 @@ def test_mixup_switched_off_for_the_last_epochs(name):
         assert mix == [0]
     else:  # wrapper-free: the partner comes from CoherentMixUp's own cache
         assert len(mix) == 1 and dataset.pipeline[mix[0]].use_cached
-    assert list(hook.switch_pipeline) == [t for i, t in enumerate(dataset.pipeline)
-                                          if i not in mix]
+    assert list(hook.switch_pipeline) == [t for i, t in enumerate(dataset.pipeline) if i not in mix]
 
 
 def test_every_row_extends_the_previous_row():
@@ -191,11 +201,14 @@ def test_readme_maps_every_config():
             assert any(osp.basename(n) == ref for n in NAMES), f'README names missing {ref}'
 
 
-@pytest.mark.parametrize('schedule, row', [
-    ('warmup_cosine_200e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py'),
-    ('warmup_cosine_273e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-273e_coco.py'),
-    ('warmup_cosine_12e.py', 'faster-rcnn_r50-fpn_cos_8xb2-1x_coco.py'),
-])
+@pytest.mark.parametrize(
+    'schedule, row',
+    [
+        ('warmup_cosine_200e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py'),
+        ('warmup_cosine_273e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-273e_coco.py'),
+        ('warmup_cosine_12e.py', 'faster-rcnn_r50-fpn_cos_8xb2-1x_coco.py'),
+    ],
+)
 def test_schedule_bases_equal_rows(schedule, row):
     """The LinearLR + CosineAnnealingLR bases give the rows' learning rates at every step."""
     tool = load_script('tools/analysis/plot_lr_schedule.py')
@@ -215,8 +228,10 @@ def test_sync_bn_conversion_of_a_built_model():
     """sync_bn='torch' -> mmengine converts every BN of the model (as the Runner does when
     distributed); on CPU SyncBatchNorm cannot synchronise (GPU only)."""
     from mmengine.model import convert_sync_batchnorm
+
     init_default_scope('mmdet')
     from mmdet.registry import MODELS
+
     cfg = _load('digits/yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py')
     model = convert_sync_batchnorm(MODELS.build(cfg.model), 'torch')
     norms = torch.nn.modules.batchnorm._BatchNorm
@@ -224,10 +239,13 @@ def test_sync_bn_conversion_of_a_built_model():
     assert kinds == {torch.nn.SyncBatchNorm}
 
 
-@pytest.mark.parametrize('name', [
-    'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py',
-    'faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_voc0712.py',
-])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py',
+        'faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_voc0712.py',
+    ],
+)
 def test_mixup_train_pipeline_runs_on_synthetic_images(name):
     """The BoF training pipeline of the config, in its MultiImageMixDataset wrapper, turns
     loaded samples into packed inputs whose per-object weights match the boxes."""
@@ -247,11 +265,16 @@ def test_mixup_train_pipeline_runs_on_synthetic_images(name):
             rng = np.random.default_rng(idx)
             h, w = 300 + 20 * idx, 400 - 30 * idx
             boxes = np.array([[10, 20, 120, 200], [150, 40, 290, 260]], dtype=np.float32)
-            return dict(img=rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
-                        img_shape=(h, w), ori_shape=(h, w), img_id=idx, img_path=f'{idx}.jpg',
-                        gt_bboxes=HorizontalBoxes(boxes + idx),
-                        gt_bboxes_labels=np.array([idx, idx + 1], dtype=np.int64),
-                        gt_ignore_flags=np.array([False, False]))
+            return dict(
+                img=rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                img_id=idx,
+                img_path=f'{idx}.jpg',
+                gt_bboxes=HorizontalBoxes(boxes + idx),
+                gt_bboxes_labels=np.array([idx, idx + 1], dtype=np.int64),
+                gt_ignore_flags=np.array([False, False]),
+            )
 
     init_default_scope('mmdet')
     cfg = _load(name)
@@ -279,13 +302,16 @@ def test_random_shapes_follow_section_3_6():
     from mmdet.structures import DetDataSample
     from mmengine.logging import MessageHub
     from mmengine.structures import InstanceData
+
     init_default_scope('mmdet')
     from mmdet.registry import MODELS
+
     cfg = _load('yolov3_d53_syncbn-rs_8xb8-200e_voc0712.py')
     resize = MODELS.build(copy.deepcopy(cfg.model.data_preprocessor.batch_augments[0]))
     hub = MessageHub.get_instance('bof_random_shapes')
     torch.manual_seed(0)
     import random
+
     random.seed(0)
     sizes = []
     for it in range(100):
@@ -308,16 +334,25 @@ def test_faster_rcnn_digits_bof_trains_with_weighted_roi_losses(tmp_path, monkey
     from mmengine.runner import Runner
 
     from mmext.models.heads.weighted_roi_head import WeightedStandardRoIHead
+
     cfg = copy.deepcopy(_load('digits/faster-rcnn_r18-tiny-fpn_bof-all_1xb8-1k_digits-det.py'))
     inner = cfg.train_dataloader.dataset.dataset
     inner.update(data_root=str(tmp_path / 'data'), num_images=16)
     cfg.train_dataloader.update(batch_size=4, num_workers=0, persistent_workers=False)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=3, val_interval=100000)
-    for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
-                'test_evaluator'):
+    for key in (
+        'val_dataloader',
+        'val_cfg',
+        'val_evaluator',
+        'test_dataloader',
+        'test_cfg',
+        'test_evaluator',
+    ):
         cfg[key] = None
-    cfg.default_hooks.update(checkpoint=dict(type='CheckpointHook', interval=100000),
-                             logger=dict(type='LoggerHook', interval=1))
+    cfg.default_hooks.update(
+        checkpoint=dict(type='CheckpointHook', interval=100000),
+        logger=dict(type='LoggerHook', interval=1),
+    )
     cfg.work_dir = str(tmp_path / 'work')
     seen, losses = [], []
     original = WeightedStandardRoIHead.sample_weights

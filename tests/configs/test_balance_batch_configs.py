@@ -2,10 +2,11 @@
 one config per loss builds its ASPP head and one the whole DeepLab model, and they train
 one step on a batch of one image; the generated leaves are up to date; the README maps
 every config."""
+
 import copy
-import re
 import glob
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -32,15 +33,25 @@ HEAD_BUILD = [
 class VocLikeDataset:
     """21 VOC classes; each image holds background and 1-4 objects (long-tailed)."""
 
-    metainfo = dict(classes=('background', ) + tuple(f'obj{i}' for i in range(20)))
+    metainfo = dict(classes=('background',) + tuple(f'obj{i}' for i in range(20)))
 
     def __init__(self, n=600, seed=0):
         rng = np.random.default_rng(seed)
         freq = 1.0 / np.arange(1, 21)
         freq /= freq.sum()
         self.index = ClassIndex.from_lists(
-            [[0] + (1 + rng.choice(20, size=int(rng.choice([1, 1, 2, 2, 3, 4])),
-                                   replace=False, p=freq)).tolist() for _ in range(n)], 21)
+            [
+                [0]
+                + (
+                    1
+                    + rng.choice(
+                        20, size=int(rng.choice([1, 1, 2, 2, 3, 4])), replace=False, p=freq
+                    )
+                ).tolist()
+                for _ in range(n)
+            ],
+            21,
+        )
 
     def __len__(self):
         return len(self.index)
@@ -48,9 +59,14 @@ class VocLikeDataset:
 
 def test_generated_leaves_are_current_and_counted():
     proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'experiments',
-                                  'make_balance_batch_configs.py'), '--check'],
-        capture_output=True, text=True)
+        [
+            sys.executable,
+            osp.join(REPO, 'tools', 'experiments', 'make_balance_batch_configs.py'),
+            '--check',
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # 3 losses x 12 batch sizes + batch_cl sweeps 2..12 (CE), 2..6 (IoU), 2..8 (Dice)
     assert len(NAMES) == 36 + 11 + 5 + 7
@@ -72,10 +88,14 @@ def test_digits_config_parses_and_builds(name):
     assert cfg.val_evaluator.type == 'mmext.FairIoUMetric'
     init_default_scope('mmseg')
     from mmseg.registry import MODELS
+
     loss = MODELS.build(copy.deepcopy(cfg.model.decode_head.loss_decode))
-    assert type(loss).__name__ == {'ce': 'CrossEntropyLoss', 'soft-dice': 'SoftDiceLoss',
-                                   'soft-iou': 'SoftIoULoss'}[
-        re.match(r'soft-dice|soft-iou|ce', name.split('_')[2]).group(0)]
+    assert (
+        type(loss).__name__
+        == {'ce': 'CrossEntropyLoss', 'soft-dice': 'SoftDiceLoss', 'soft-iou': 'SoftIoULoss'}[
+            re.match(r'soft-dice|soft-iou|ce', name.split('_')[2]).group(0)
+        ]
+    )
     sampler = cfg.train_dataloader.get('batch_sampler')
     assert ('-bb-cl11_' in name) == (sampler is not None)
     if sampler is not None:
@@ -94,9 +114,11 @@ def test_config_parses_and_builds_loss_and_sampler(name):
     assert cfg.val_evaluator.type == 'mmext.FairIoUMetric'
     init_default_scope('mmseg')
     from mmseg.registry import DATA_SAMPLERS, MODELS
+
     loss = MODELS.build(copy.deepcopy(cfg.model.decode_head.loss_decode))
     expected = {'soft-dice': 'SoftDiceLoss', 'soft-iou': 'SoftIoULoss'}.get(
-        name.split('_')[2].split('-bb')[0], 'CrossEntropyLoss')
+        name.split('_')[2].split('-bb')[0], 'CrossEntropyLoss'
+    )
     assert type(loss).__name__ == expected
     loader = cfg.train_dataloader
     if 'batch_sampler' not in loader:
@@ -105,8 +127,12 @@ def test_config_parses_and_builds_loss_and_sampler(name):
     dataset = VocLikeDataset()
     sampler = DATA_SAMPLERS.build(
         copy.deepcopy(loader.batch_sampler),
-        default_args=dict(sampler=InfiniteSampler(dataset, seed=0),
-                          batch_size=loader.batch_size, class_index=dataset.index))
+        default_args=dict(
+            sampler=InfiniteSampler(dataset, seed=0),
+            batch_size=loader.batch_size,
+            class_index=dataset.index,
+        ),
+    )
     assert isinstance(sampler, BalanceBatchSampler) and sampler.infinite
     assert f'-cl{sampler.batch_cl}_1xb{sampler.batch_max}-' in name
     plan = sampler.plan(0)
@@ -119,6 +145,7 @@ def test_head_trains_a_one_image_batch(name):
     cfg = Config.fromfile(osp.join(FOLDER, name))
     init_default_scope('mmseg')
     from mmseg.registry import MODELS
+
     head = MODELS.build(copy.deepcopy(cfg.model.decode_head))
     head.train()
     sample = _sample()
@@ -132,6 +159,7 @@ def test_head_trains_a_one_image_batch(name):
 def _sample(size=64):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
+
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(data=torch.randint(0, 21, (1, size, size)))
     sample.set_metainfo(dict(img_shape=(size, size), pad_shape=(size, size)))
@@ -142,6 +170,7 @@ def test_full_model_trains_a_one_image_batch():
     cfg = Config.fromfile(osp.join(FOLDER, HEAD_BUILD[-1]))
     init_default_scope('mmseg')
     from mmseg.registry import MODELS
+
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.pretrained = None
     model_cfg.backbone.norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN needs dist

@@ -1,6 +1,7 @@
 """Every config of configs/digits parses, builds its model and datasets (small, in a temp
 dir), trains one step with finite losses and is scored by its evaluator on a val batch;
 the README names every config."""
+
 import glob
 import os.path as osp
 
@@ -38,8 +39,7 @@ def _small(cfg: Config, root: str, task: str) -> None:
         else:
             loader.dataset.num_images = size
     if task == 'det':
-        cfg.val_evaluator.ann_file = osp.join(root, 'annotations',
-                                              'instances_val.json')
+        cfg.val_evaluator.ann_file = osp.join(root, 'annotations', 'instances_val.json')
 
 
 @pytest.mark.parametrize('name', NAMES)

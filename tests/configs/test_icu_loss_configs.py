@@ -1,9 +1,10 @@
 """Every config of configs/icu_loss parses, builds its model (and train pipeline) and has the
 head its name and the README promise; the README maps every config."""
+
 import copy
 import glob
-import math
 import importlib
+import math
 import os.path as osp
 import re
 
@@ -38,16 +39,17 @@ def _check_no_decay_on_gaussians(model, cfg, softmax):
     """The optim wrapper built from the config: weight decay 0 on every Gaussian mean and
     log-variance, the config's decay on the other weights."""
     from mmengine.optim import build_optim_wrapper
+
     optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
     decay = {}
     for group in optim.optimizer.param_groups:
         for p in group['params']:
-            decay[id(p)] = group.get('weight_decay', 0.)
+            decay[id(p)] = group.get('weight_decay', 0.0)
     names = dict(model.named_parameters())
     gaussian = [n for n in names if n.endswith(('.means', '.log_vars'))]
     assert bool(gaussian) != softmax, gaussian
-    assert all(decay[id(names[n])] == 0. for n in gaussian)
-    base_decay = cfg.optim_wrapper.optimizer.get('weight_decay', 0.)
+    assert all(decay[id(names[n])] == 0.0 for n in gaussian)
+    base_decay = cfg.optim_wrapper.optimizer.get('weight_decay', 0.0)
     assert base_decay > 0
     # (frozen backbone stages are in no param group)
     assert any(decay.get(id(p)) == base_decay for n, p in names.items() if n not in gaussian)
@@ -79,11 +81,14 @@ def test_config_parses_and_builds(name):
         if method == 'lgm':  # the L-GM loss: margin + likelihood term, no Eq. 14
             assert type(head.loss_module).__name__ == 'LGMLoss' and head.mode == 'lgm'
             assert (head.loss_module.alpha, head.loss_module.lambda_lkd) == (0.1, 0.01)
-            assert (head.lambda_mu, head.lambda_sigma) == (0., 0.)
+            assert (head.lambda_mu, head.lambda_sigma) == (0.0, 0.0)
         else:
             alpha, gamma = head.loss_module.alpha, head.loss_module.gamma
-            expected = {'no-margin': (0., 0.), 'alpha-only': (1e-4, 0.),
-                        'gamma-only': (0., 1e-3)}.get(base.split('_')[2], (1e-4, 1e-3))
+            expected = {
+                'no-margin': (0.0, 0.0),
+                'alpha-only': (1e-4, 0.0),
+                'gamma-only': (0.0, 1e-3),
+            }.get(base.split('_')[2], (1e-4, 1e-3))
             assert (alpha, gamma) == expected
             assert (head.lambda_mu, head.lambda_sigma) == (0.1, 0.1)
     ratio = re.search(r'-lt(\d+)\.py$', base)
@@ -112,9 +117,9 @@ def test_vgg13_gradient_clipping_keeps_eq14_sum_scale_stable():
     gradient clipping and trains with it."""
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.structures import DataSample
-    cfg = Config.fromfile(osp.join(FOLDER, 'cifar',
-                                   'icu_vgg13bn_1xb128-nesterov-307e_cifar100.py'))
-    assert cfg.optim_wrapper.clip_grad == dict(max_norm=5.)
+
+    cfg = Config.fromfile(osp.join(FOLDER, 'cifar', 'icu_vgg13bn_1xb128-nesterov-307e_cifar100.py'))
+    assert cfg.optim_wrapper.clip_grad == dict(max_norm=5.0)
     cfg.model.head.reg_reduction = 'sum'  # the head's default is 'mean' since issue 11
     init_default_scope('mmpretrain')
     registry = importlib.import_module('mmpretrain.registry')
@@ -131,7 +136,7 @@ def test_vgg13_gradient_clipping_keeps_eq14_sum_scale_stable():
         protos = torch.randn(100, 3, 32, 32, generator=g)
         history = []
         for _ in range(4):
-            labels = torch.randint(0, 100, (16, ), generator=g)
+            labels = torch.randint(0, 100, (16,), generator=g)
             images = protos[labels] + 0.5 * torch.randn(16, 3, 32, 32, generator=g)
             losses = model.loss(images, [DataSample().set_gt_label(int(z)) for z in labels])
             total = sum(losses.values())
@@ -140,5 +145,7 @@ def test_vgg13_gradient_clipping_keeps_eq14_sum_scale_stable():
         totals[clip] = history
     assert all(math.isfinite(v) for v in totals[True])
     assert totals[True][-1] < totals[True][0]
-    assert not all(math.isfinite(v) for v in totals[False]) or \
-        max(totals[False]) > 1e4 * totals[False][0]
+    assert (
+        not all(math.isfinite(v) for v in totals[False])
+        or max(totals[False]) > 1e4 * totals[False][0]
+    )

@@ -1,5 +1,6 @@
 """Every training config of configs/ saves checkpoints with mmext.SafeCheckpointHook (crash-safe
 saves; issue: a kill during mmengine's CheckpointHook save lost every checkpoint)."""
+
 import glob
 import os.path as osp
 
@@ -13,10 +14,11 @@ from tests.configs.test_tilted_ce_configs import write_alpha_files
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
-    osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
-                                            recursive=True)
+    osp.relpath(p, REPO)
+    for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     # configs/_base_/ holds fragments (model, dataset, schedule), not runnable configs
-    if not osp.relpath(p, REPO).startswith(osp.join('configs', '_base_')))
+    if not osp.relpath(p, REPO).startswith(osp.join('configs', '_base_'))
+)
 
 
 def test_configs_found():

@@ -2,6 +2,7 @@
 batch sampler and hook; two full-scale models are built and run one loss step; the Focal
 configs inherit alpha from the config base file the class-frequency tool writes and refuse to
 load without it; the README maps every config."""
+
 import copy
 import glob
 import json
@@ -19,9 +20,9 @@ from mmengine.registry import init_default_scope
 import mmext  # noqa: F401
 from mmext.datasets.samplers import TiltedClassSampler
 from mmext.engine.hooks import TiltedClassHook
-from tests.scripts import load_script
 from mmext.evaluation.metrics import FairIoUMetric
 from mmext.models.losses import TiltedCrossEntropyLoss
+from tests.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FOLDER = osp.join(REPO, 'configs', 'tilted_ce')
@@ -39,8 +40,10 @@ class CatDataset:
         rng = np.random.default_rng(seed)
         self.metainfo = dict(classes=tuple(f'c{i}' for i in range(num_classes)))
         # every class occurs: image i holds class i % K and two random ones
-        self.rows = [[i % num_classes] + rng.choice(num_classes, size=2).tolist()
-                     for i in range(max(40, num_classes))]
+        self.rows = [
+            [i % num_classes] + rng.choice(num_classes, size=2).tolist()
+            for i in range(max(40, num_classes))
+        ]
 
     def __len__(self):
         return len(self.rows)
@@ -75,10 +78,16 @@ def configs_with_alpha_bases(root):
     for k, base in ALPHA_BASES.items():
         inv = 1.0 / np.arange(1, k + 1)
         alphas[k] = (inv / inv.sum()).tolist()
-        tool.write_alpha_base(osp.join(folder, '_base_', base),
-                              dict(config='c.py', split='train',
-                                   classes=[str(c) for c in range(k)], focal_alpha=alphas[k]),
-                              ['c.py'])
+        tool.write_alpha_base(
+            osp.join(folder, '_base_', base),
+            dict(
+                config='c.py',
+                split='train',
+                classes=[str(c) for c in range(k)],
+                focal_alpha=alphas[k],
+            ),
+            ['c.py'],
+        )
     committed = Config.fromfile(osp.join(FOLDER, '_base_', 'focal_alpha_digits-seg.py'))
     alphas[11] = committed.focal_alpha
     return folder, alphas
@@ -99,6 +108,7 @@ def test_config_parses_and_builds(name, tmp_path):
         assert cfg.train_dataloader.batch_size * 4 == 8
     init_default_scope('mmseg')
     from mmseg.registry import DATA_SAMPLERS, HOOKS, METRICS, MODELS
+
     loss = MODELS.build(copy.deepcopy(cfg.model.decode_head.loss_decode))
     trick = name.split('_')[2]
     if trick.startswith('tce-'):
@@ -119,9 +129,10 @@ def test_config_parses_and_builds(name, tmp_path):
         bs_cfg = copy.deepcopy(cfg.train_dataloader.batch_sampler)
         fake = SimpleNamespace(dataset=CatDataset(num_classes), seed=0)
         sampler = DATA_SAMPLERS.build(
-            bs_cfg, default_args=dict(sampler=fake, batch_size=cfg.train_dataloader.batch_size))
+            bs_cfg, default_args=dict(sampler=fake, batch_size=cfg.train_dataloader.batch_size)
+        )
         assert isinstance(sampler, TiltedClassSampler) and sampler.infinite
-        (hook_cfg, ) = cfg.custom_hooks
+        (hook_cfg,) = cfg.custom_hooks
         hook = HOOKS.build(copy.deepcopy(hook_cfg))
         assert isinstance(hook, TiltedClassHook) and hook.loss_key == 'decode.loss_ce'
         assert hook.tilt == {'stce-t0p1': 0.1, 'stce-t1': 1.0}[trick]
@@ -137,6 +148,7 @@ def test_full_model_builds_and_computes_its_loss(name):
     from mmengine.structures import PixelData
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
+
     cfg = Config.fromfile(osp.join(FOLDER, name))
     init_default_scope('mmseg')
     cfg.model.pretrained = None  # no download
@@ -159,18 +171,32 @@ def test_focal_inherits_alpha_from_the_base_the_tool_writes(tmp_path):
     np.testing.assert_allclose(alpha, inv / inv.sum())  # Sec. 3, by hand
     shutil.copytree(osp.join(REPO, 'configs'), str(tmp_path / 'configs'))
     base = tmp_path / 'configs' / 'tilted_ce' / '_base_' / 'focal_alpha_cityscapes.py'
-    tool.write_alpha_base(str(base), dict(config='x.py', split='train',
-                                          classes=[f'c{i}' for i in range(19)],
-                                          focal_alpha=alpha.tolist()), ['x.py'])
+    tool.write_alpha_base(
+        str(base),
+        dict(
+            config='x.py',
+            split='train',
+            classes=[f'c{i}' for i in range(19)],
+            focal_alpha=alpha.tolist(),
+        ),
+        ['x.py'],
+    )
     text = base.read_text()
     assert 'class_pixel_frequency.py x.py' in text and 'focal_alpha = [' in text
-    cfg = Config.fromfile(str(tmp_path / 'configs' / 'tilted_ce' /
-                              'deeplabv3plus_r101-d8_focal_4xb2-80k_cityscapes-512x1024.py'))
+    cfg = Config.fromfile(
+        str(
+            tmp_path
+            / 'configs'
+            / 'tilted_ce'
+            / 'deeplabv3plus_r101-d8_focal_4xb2-80k_cityscapes-512x1024.py'
+        )
+    )
     assert cfg.model.decode_head.loss_decode.alpha == pytest.approx(alpha.tolist())
     assert cfg.model.decode_head.loss_decode.gamma == 2.0
     with pytest.raises(ValueError, match='must end with .py'):
-        tool.write_alpha_base(str(tmp_path / 'a.json'), dict(config='x', split='train',
-                                                              classes=[], focal_alpha=[]))
+        tool.write_alpha_base(
+            str(tmp_path / 'a.json'), dict(config='x', split='train', classes=[], focal_alpha=[])
+        )
 
 
 def test_digits_alpha_base_is_the_tools_output_on_the_digits_data():

@@ -1,5 +1,6 @@
 """mmext.ClassIndexedDataset: get_cat_ids for mmseg datasets, so that mmengine's
 ClassBalancedDataset and mmdet's ClassAwareSampler train on segmentation data (mmseg#3104)."""
+
 import math
 import os.path as osp
 
@@ -12,8 +13,12 @@ from PIL import Image
 
 from mmext.datasets import ClassIndexedDataset, DigitsSegDataset
 
-FOLDER = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
-                  'balance_batch', 'digits')
+FOLDER = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+    'configs',
+    'balance_batch',
+    'digits',
+)
 BUILD = dict(canvas_size=32, digits_per_image=(1, 3), digit_size=(10, 16))
 
 
@@ -23,8 +28,9 @@ def data_root(tmp_path_factory):
 
 
 def _seg(data_root, pipeline=()):
-    return DigitsSegDataset(data_root=data_root, split='train', num_images=24, build_cfg=BUILD,
-                            pipeline=list(pipeline))
+    return DigitsSegDataset(
+        data_root=data_root, split='train', num_images=24, build_cfg=BUILD, pipeline=list(pipeline)
+    )
 
 
 def _classes_from_png(dataset, i, drop_background=True):
@@ -55,11 +61,11 @@ def test_class_balanced_dataset_repeat_factors(data_root, tmp_path):
     thr = 0.3
     cbd = ClassBalancedDataset(
         ClassIndexedDataset(seg, exclude_classes=('background',), cache_dir=str(tmp_path)),
-        oversample_thr=thr)
+        oversample_thr=thr,
+    )
     cats = [_classes_from_png(seg, i) for i in range(len(seg))]
     freq = {c: sum(c in cs for cs in cats) / len(seg) for c in range(1, 11)}
-    repeat = [max([max(1.0, math.sqrt(thr / freq[c])) for c in cs], default=1.0)
-              for cs in cats]
+    repeat = [max([max(1.0, math.sqrt(thr / freq[c])) for c in cs], default=1.0) for cs in cats]
     expected = [i for i, r in enumerate(repeat) for _ in range(math.ceil(r))]
     assert len(cbd) == len(expected) > len(seg)
     assert [cbd._get_ori_dataset_idx(k) for k in range(len(cbd))] == expected
@@ -68,12 +74,12 @@ def test_class_balanced_dataset_repeat_factors(data_root, tmp_path):
 def test_class_aware_sampler_groups_images_by_class(data_root, tmp_path):
     init_default_scope('mmdet')
     from mmdet.datasets.samplers import ClassAwareSampler
+
     seg = _seg(data_root)
     wrapped = ClassIndexedDataset(seg, exclude_classes=('background',), cache_dir=str(tmp_path))
     sampler = ClassAwareSampler(wrapped, seed=0, num_sample_class=1)
     for c in range(11):
-        assert sampler.cat_dict[c] == [i for i in range(len(seg))
-                                       if c in _classes_from_png(seg, i)]
+        assert sampler.cat_dict[c] == [i for i in range(len(seg)) if c in _classes_from_png(seg, i)]
     drawn = list(iter(sampler))
     assert len(drawn) == len(sampler) and set(drawn) <= set(range(len(seg)))
 
@@ -95,10 +101,16 @@ def test_wrapper_refuses_a_dataset_without_label_maps():
         ClassIndexedDataset(NoMaps(), cache_dir=False)
 
 
-@pytest.mark.parametrize('name', ['deeplabv3plus_r18-tiny_ce-class-balanced_1xb8-2k_digits-seg.py',
-                                  'deeplabv3plus_r18-tiny_ce-class-aware_1xb8-2k_digits-seg.py'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'deeplabv3plus_r18-tiny_ce-class-balanced_1xb8-2k_digits-seg.py',
+        'deeplabv3plus_r18-tiny_ce-class-aware_1xb8-2k_digits-seg.py',
+    ],
+)
 def test_configs_train_through_runner(name, data_root, tmp_path, monkeypatch):
     from mmengine.runner import Runner
+
     monkeypatch.setenv('MMEXT_CACHE_DIR', str(tmp_path / 'cache'))
     cfg = Config.fromfile(osp.join(FOLDER, name))
     inner = cfg.train_dataloader.dataset

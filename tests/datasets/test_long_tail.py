@@ -1,4 +1,5 @@
 """mmext.datasets.long_tail: the one long-tail count rule, against hand values."""
+
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ def test_counts_by_hand():
 
 
 def test_profile_and_ratio_check():
-    np.testing.assert_allclose(long_tail_profile(100., 3), [1., .1, .01])
+    np.testing.assert_allclose(long_tail_profile(100.0, 3), [1.0, 0.1, 0.01])
     for bad in (0.5, float('inf'), float('nan'), True, '10'):
         with pytest.raises(ValueError, match='imbalance_ratio'):
             check_ratio(bad)
@@ -33,6 +34,7 @@ def test_the_three_users_share_it():
     import inspect
 
     from mmext.datasets import digits_builders, long_tail_subset
+
     for module in (digits_builders, long_tail_subset):
         source = inspect.getsource(module)
         assert 'long_tail_counts(' in source and '1e-9' not in source, module.__name__

@@ -1,5 +1,6 @@
 """LongTailSubset: the long-tailed CIFAR class counts (published totals), seeded and sorted
 choice, wrapping a real mmpretrain dataset, errors."""
+
 import numpy as np
 import pytest
 
@@ -11,8 +12,7 @@ class _Labels:
 
     def __init__(self, labels, classes=None):
         self.labels = np.asarray(labels)
-        self.metainfo = dict(classes=classes or tuple(str(k) for k in
-                                                      range(self.labels.max() + 1)))
+        self.metainfo = dict(classes=classes or tuple(str(k) for k in range(self.labels.max() + 1)))
         self.initialised = False
 
     def full_init(self):
@@ -34,11 +34,18 @@ class _Labels:
         return [int(self.labels[idx])]
 
 
-@pytest.mark.parametrize('num_classes,per_class,ratio,total', [
-    # totals of the long-tailed CIFAR benchmarks (Cao et al. 2019, Table 1 setting)
-    (10, 5000, 100, 12406), (10, 5000, 50, 13996), (10, 5000, 10, 20431),
-    (100, 500, 100, 10847), (100, 500, 50, 12608), (100, 500, 10, 19573),
-])
+@pytest.mark.parametrize(
+    'num_classes,per_class,ratio,total',
+    [
+        # totals of the long-tailed CIFAR benchmarks (Cao et al. 2019, Table 1 setting)
+        (10, 5000, 100, 12406),
+        (10, 5000, 50, 13996),
+        (10, 5000, 10, 20431),
+        (100, 500, 100, 10847),
+        (100, 500, 50, 12608),
+        (100, 500, 10, 19573),
+    ],
+)
 def test_cifar_lt_totals(num_classes, per_class, ratio, total):
     labels = np.repeat(np.arange(num_classes), per_class)
     np.random.default_rng(0).shuffle(labels)
@@ -78,13 +85,21 @@ def test_seeded_sorted_choice_and_access():
 
 def test_wraps_mmpretrain_dataset(tmp_path):
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmpretrain')
     subset = LongTailSubset(
-        dict(type='mmext.DigitsClsDataset', data_root=str(tmp_path), split='val',
-             imbalance_ratio=1., max_per_class=12, pipeline=[]),
-        imbalance_ratio=4)
+        dict(
+            type='mmext.DigitsClsDataset',
+            data_root=str(tmp_path),
+            split='val',
+            imbalance_ratio=1.0,
+            max_per_class=12,
+            pipeline=[],
+        ),
+        imbalance_ratio=4,
+    )
     # floor(12 * 4^(-k/9)) for the 10 digits
-    expected = [int(np.floor(12 * 4**(-k / 9) + 1e-9)) for k in range(10)]
+    expected = [int(np.floor(12 * 4 ** (-k / 9) + 1e-9)) for k in range(10)]
     assert subset.class_counts == expected
     assert np.bincount(subset.get_gt_labels()).tolist() == expected
     assert subset[0]['gt_label'] == 0

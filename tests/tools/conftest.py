@@ -8,12 +8,13 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_CFG = osp.join(REPO, 'configs/digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py')
-DET_CFG = osp.join(REPO,
-                   'configs/digits/faster-rcnn_r18-tiny_fpn_1xb8-1k_digits-det.py')
+DET_CFG = osp.join(REPO, 'configs/digits/faster-rcnn_r18-tiny_fpn_1xb8-1k_digits-det.py')
 # short runs: no validation before the end, logs every iteration
 SHORT = [
-    'train_cfg.val_interval=100000', 'default_hooks.logger.interval=1',
-    'val_dataloader.dataset.indices=16', 'test_dataloader.dataset.indices=16'
+    'train_cfg.val_interval=100000',
+    'default_hooks.logger.interval=1',
+    'val_dataloader.dataset.indices=16',
+    'test_dataloader.dataset.indices=16',
 ]
 
 
@@ -25,8 +26,12 @@ def workspace(tmp_path_factory):
 
 def tool_env() -> dict:
     env = dict(os.environ)
-    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHON=sys.executable,
-               PYTHONPATH=REPO + os.pathsep + env.get('PYTHONPATH', ''))
+    env.update(
+        OMP_NUM_THREADS='1',
+        MKL_NUM_THREADS='1',
+        PYTHON=sys.executable,
+        PYTHONPATH=REPO + os.pathsep + env.get('PYTHONPATH', ''),
+    )
     return env
 
 
@@ -37,8 +42,10 @@ def free_port() -> int:
 
 
 def run(cmd, cwd, timeout=600, env=None) -> subprocess.CompletedProcess:
-    out = subprocess.run(cmd, cwd=cwd, env=env or tool_env(), capture_output=True,
-                         text=True, timeout=timeout)
+    out = subprocess.run(
+        cmd, cwd=cwd, env=env or tool_env(), capture_output=True, text=True, timeout=timeout
+    )
     assert out.returncode == 0, (
-        f'{cmd} failed\nSTDOUT:\n{out.stdout[-4000:]}\nSTDERR:\n{out.stderr[-6000:]}')
+        f'{cmd} failed\nSTDOUT:\n{out.stdout[-4000:]}\nSTDERR:\n{out.stderr[-6000:]}'
+    )
     return out

@@ -1,4 +1,5 @@
 """Tests of tools/analysis/class_pixel_frequency.py on a small digits dataset."""
+
 import glob
 import json
 import os.path as osp
@@ -6,6 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 from PIL import Image
+
 from tests.damaged_files import truncate
 from tests.scripts import load_script
 
@@ -29,7 +31,8 @@ def test_counts_alpha_and_cli(tmp_path, capsys):
     cfg_path.write_text(
         f"_base_ = ['{osp.join(REPO, 'configs', '_base_', 'datasets', 'digits_seg.py')}']\n"
         "custom_imports = dict(imports=['mmext'], allow_failed_imports=False)\n"
-        f"train_dataloader = dict(dataset=dict(data_root='{root}', num_images=8))\n")
+        f"train_dataloader = dict(dataset=dict(data_root='{root}', num_images=8))\n"
+    )
     out = tmp_path / 'freq.json'
     result = tool.main([str(cfg_path), '--out', str(out), '--num-workers', '2'])
     raw = raw_counts(root)
@@ -43,10 +46,15 @@ def test_counts_alpha_and_cli(tmp_path, capsys):
 
     # reduce_zero_label: label v becomes v - 1 and 0 becomes ignore, as in LoadAnnotations
     from mmseg.datasets import BaseSegDataset
+
     ds = BaseSegDataset(
-        data_root=root, data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
-        img_suffix='.png', seg_map_suffix='.png', reduce_zero_label=True,
-        metainfo=dict(classes=tuple(str(k) for k in range(10))))
+        data_root=root,
+        data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        reduce_zero_label=True,
+        metainfo=dict(classes=tuple(str(k) for k in range(10))),
+    )
     counts = tool.class_pixel_counts(ds, num_workers=1, progress=False)
     assert counts.tolist() == raw[1:11].tolist()
 
@@ -62,18 +70,25 @@ def test_focal_alpha_edge_cases():
 def test_truncated_label_map_is_named(tmp_path):
     """mmseg's LoadAnnotations raises Pillow's 'image file is truncated' without a path."""
     from mmseg.datasets import BaseSegDataset
+
     rng = np.random.default_rng(0)
     for sub in ('img', 'ann'):
         (tmp_path / sub).mkdir()
     for i in range(6):
         Image.fromarray(rng.integers(0, 3, (32, 32)).astype(np.uint8)).save(
-            tmp_path / 'ann' / f'{i}.png')
+            tmp_path / 'ann' / f'{i}.png'
+        )
         Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / 'img' / f'{i}.png')
     damaged = truncate(str(tmp_path / 'ann' / '4.png'))
     ds = BaseSegDataset(
-        data_root=str(tmp_path), data_prefix=dict(img_path='img', seg_map_path='ann'),
-        img_suffix='.png', seg_map_suffix='.png', metainfo=dict(classes=('a', 'b', 'c')))
+        data_root=str(tmp_path),
+        data_prefix=dict(img_path='img', seg_map_path='ann'),
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        metainfo=dict(classes=('a', 'b', 'c')),
+    )
     with pytest.raises(OSError) as info:
         tool.class_pixel_counts(ds, num_workers=2, progress=False)
-    assert str(info.value).startswith(f'label map {damaged} cannot be decoded (OSError: '
-                                      'image file is truncated')
+    assert str(info.value).startswith(
+        f'label map {damaged} cannot be decoded (OSError: image file is truncated'
+    )

@@ -5,6 +5,7 @@ CE baseline and class-level TCE with ``tools/train.py``, evaluates both checkpoi
 ``tools/test.py`` and prints their per-class IoU side by side with the fairness keys
 (``tools/analysis/compare_seg_runs.py``), and writes the comparison PNG.
 """
+
 import json
 import os.path as osp
 import re
@@ -18,14 +19,19 @@ def test_demo_trains_both_and_prints_them_side_by_side(tmp_path):
     work_dir = str(tmp_path / 'demo')
     env = tool_env()
     env['DEMO_WORK_DIR'] = work_dir
-    out = run([
-        'bash',
-        osp.join(REPO, 'tools', 'demo.sh'), '--cfg-options', 'train_cfg.max_iters=4',
-        'train_cfg.val_interval=100000', 'default_hooks.logger.interval=1'
-    ],
-              cwd=REPO,
-              env=env,
-              timeout=900)
+    out = run(
+        [
+            'bash',
+            osp.join(REPO, 'tools', 'demo.sh'),
+            '--cfg-options',
+            'train_cfg.max_iters=4',
+            'train_cfg.val_interval=100000',
+            'default_hooks.logger.interval=1',
+        ],
+        cwd=REPO,
+        env=env,
+        timeout=900,
+    )
     log = out.stdout + out.stderr
     assert 'mcce' in log and 'tce-cls-t1' in log  # both configs trained
     with open(osp.join(work_dir, 'tce.log')) as f:
@@ -45,8 +51,13 @@ def test_demo_trains_both_and_prints_them_side_by_side(tmp_path):
             else:  # the printed table is the saved metrics (2 decimals)
                 assert abs(saved - float(value)) <= 0.005
     for key in ('ce', 'tce'):
-        ious = np.array([np.nan if metrics[key][f'IoU.{r[0]}'] is None
-                         else metrics[key][f'IoU.{r[0]}'] for r in rows], dtype=float)
+        ious = np.array(
+            [
+                np.nan if metrics[key][f'IoU.{r[0]}'] is None else metrics[key][f'IoU.{r[0]}']
+                for r in rows
+            ],
+            dtype=float,
+        )
         assert abs(metrics[key]['worstIoU'] - np.nanmin(ious)) <= 0.01
     for key in ('mIoU', 'worstIoU', 'stdIoU', 'bottom25_mIoU', 'top25_mIoU'):
         assert re.search(rf'^\| {key} \| [\d.]+ \| [\d.]+ \|$', log, re.M), key

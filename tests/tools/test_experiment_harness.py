@@ -5,13 +5,15 @@ with 4 validation records whose mIoU depends on the variant and seed, so the cac
 resume after a failure, the statistics and the report can be checked against numbers
 computed here by hand.
 """
+
 import json
 import sys
 
 import pytest
+
 from tools.experiments import harness, report
 
-FAKE_TRAIN = r'''
+FAKE_TRAIN = r"""
 import json, os, sys
 work_dir, variant, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with open(os.path.join(os.path.dirname(work_dir), 'calls.txt'), 'a') as f:
@@ -28,21 +30,34 @@ with open(os.path.join(d, 'scalars.json'), 'w') as f:
         f.write(json.dumps({'w/a': 0.1 * k, 'step': step}) + '\n')
         m = curve[variant][k] + seed
         f.write(json.dumps({'mIoU': m, 'worstIoU': m - 30, 'step': step}) + '\n')
-'''
+"""
 
 CFG = 'configs/digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py'
 
 
 def make_study(converge_tol=1.0):
-    variants = [harness.Variant('base', CFG, ('a=1',)),
-                harness.Variant('better', CFG, ('a=2',), 'base'),
-                harness.Variant('worse', CFG, ('a=3',), 'base')]
-    claims = [harness.Claim('better is better', 'better', 'base', 'mIoU'),
-              harness.Claim('worse is better', 'worse', 'base', 'mIoU'),
-              harness.Claim('worse lowers worst', 'worse', 'base', 'worstIoU', -1)]
-    return harness.Study(name='fake', title='Fake study', variants=variants, seeds=(0, 1, 2),
-                         schedule=('s=1',), metrics=[('mIoU', 'mIoU')], claims=claims,
-                         setup=['- fake'], converge_tol=converge_tol, train_scalars=('w/',))
+    variants = [
+        harness.Variant('base', CFG, ('a=1',)),
+        harness.Variant('better', CFG, ('a=2',), 'base'),
+        harness.Variant('worse', CFG, ('a=3',), 'base'),
+    ]
+    claims = [
+        harness.Claim('better is better', 'better', 'base', 'mIoU'),
+        harness.Claim('worse is better', 'worse', 'base', 'mIoU'),
+        harness.Claim('worse lowers worst', 'worse', 'base', 'worstIoU', -1),
+    ]
+    return harness.Study(
+        name='fake',
+        title='Fake study',
+        variants=variants,
+        seeds=(0, 1, 2),
+        schedule=('s=1',),
+        metrics=[('mIoU', 'mIoU')],
+        claims=claims,
+        setup=['- fake'],
+        converge_tol=converge_tol,
+        train_scalars=('w/',),
+    )
 
 
 @pytest.fixture
@@ -59,6 +74,7 @@ def fake_runner(tmp_path, monkeypatch):
     def calls():
         path = runs / 'calls.txt'
         return path.read_text().split('\n')[:-1] if path.exists() else []
+
     return runs, calls
 
 
@@ -70,15 +86,17 @@ def test_runs_are_cached_and_a_failed_study_resumes(fake_runner):
     with pytest.raises(RuntimeError, match='3 of 9 runs failed'):
         harness.Runner(study, str(runs), jobs=1).run()
     first = calls()
-    assert sorted(first) == sorted(f'{v} {s}' for v in ('base', 'better', 'worse')
-                                   for s in (0, 1, 2))  # the healthy runs all finished
+    assert sorted(first) == sorted(
+        f'{v} {s}' for v in ('base', 'better', 'worse') for s in (0, 1, 2)
+    )  # the healthy runs all finished
     (runs / 'fail_worse').unlink()
     records = harness.Runner(study, str(runs), jobs=2).run()
-    again = calls()[len(first):]
+    again = calls()[len(first) :]
     # only the failed pairs ran again; the finished ones came from the cache
     assert sorted(again) == ['worse 0', 'worse 1', 'worse 2']
     assert [(r['variant'], r['seed']) for r in records] == [
-        (v, s) for v in ('base', 'better', 'worse') for s in (0, 1, 2)]
+        (v, s) for v in ('base', 'better', 'worse') for s in (0, 1, 2)
+    ]
     n = len(calls())
     cached = harness.Runner(study, str(runs), jobs=2).run()
     assert len(calls()) == n and all(r['cached'] for r in cached)
@@ -104,16 +122,18 @@ def test_quick_runs_use_their_own_options(fake_runner):
     normal = harness.Runner(study, '/x').options(study.variants[1])
     quick = harness.Runner(study, '/x', quick=True).options(study.variants[1])
     assert normal == ['s=1', 'a=2'] and quick == ['s=1', 'a=2', 'q=1']
-    assert harness.Runner(study, '/x').run_dir(study.variants[1], 0) != \
-        harness.Runner(study, '/x', quick=True).run_dir(study.variants[1], 0)
+    assert harness.Runner(study, '/x').run_dir(study.variants[1], 0) != harness.Runner(
+        study, '/x', quick=True
+    ).run_dir(study.variants[1], 0)
 
 
 def test_report_statistics_and_verdicts(fake_runner, tmp_path):
     runs, _ = fake_runner
     study = make_study()
     records = harness.Runner(study, str(runs), jobs=2).run()
-    md = report.write_report(study, records, str(tmp_path / 'out'), command='python fake.py',
-                             wall_s=60.0)
+    md = report.write_report(
+        study, records, str(tmp_path / 'out'), command='python fake.py', wall_s=60.0
+    )
     data = json.loads((tmp_path / 'out' / 'fake.json').read_text())
     assert (tmp_path / 'out' / 'fake.png').stat().st_size > 0
     assert (tmp_path / 'out' / 'fake.md').read_text() == md
@@ -155,7 +175,11 @@ def test_variant_quick_options_come_last(fake_runner):
     study.quick = ('q=1',)
     study.variants[1] = harness.Variant('better', CFG, ('a=2',), 'base', quick=('v=1',))
     assert harness.Runner(study, '/x', quick=True).options(study.variants[1]) == [
-        's=1', 'a=2', 'q=1', 'v=1']
+        's=1',
+        'a=2',
+        'q=1',
+        'v=1',
+    ]
     assert harness.Runner(study, '/x').options(study.variants[1]) == ['s=1', 'a=2']
 
 
@@ -164,33 +188,61 @@ def test_read_scalars_fills_an_empty_validation(tmp_path):
     # validation record with the timings only
     d = tmp_path / '20260101_000000' / 'vis_data'
     d.mkdir(parents=True)
-    lines = [{'loss': 2.0, 'lr': 0.1, 'time': 1.0, 'data_time': 0.1, 'step': 5},
-             {'time': 0.5, 'data_time': 0.1, 'step': 5},
-             {'coco/bbox_mAP_50': 0.25, 'time': 0.5, 'data_time': 0.1, 'step': 10}]
+    lines = [
+        {'loss': 2.0, 'lr': 0.1, 'time': 1.0, 'data_time': 0.1, 'step': 5},
+        {'time': 0.5, 'data_time': 0.1, 'step': 5},
+        {'coco/bbox_mAP_50': 0.25, 'time': 0.5, 'data_time': 0.1, 'step': 10},
+    ]
     (d / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines) + '\n')
     key = 'coco/bbox_mAP_50'
     plain = harness.read_scalars(str(tmp_path), key)
     assert [v['step'] for v in plain['val']] == [10]  # without fill: unchanged behaviour
     filled = harness.read_scalars(str(tmp_path), key, fill={key: 0.0, 'coco/bbox_mAP': 0.0})
     assert [(v['step'], v[key], v['coco/bbox_mAP']) for v in filled['val']] == [
-        (5, 0.0, 0.0), (10, 0.25, 0.0)]
+        (5, 0.0, 0.0),
+        (10, 0.25, 0.0),
+    ]
     assert filled['loss'] == [[5, 2.0]]
 
 
 def test_report_scale(tmp_path):
     # metrics logged as fractions, reported in percent: scale 100 everywhere
     v = [harness.Variant('base', CFG), harness.Variant('m', CFG, ('a=1',), 'base')]
-    study = harness.Study('frac', 'Fractions', v, (0, 1), (), [('AP', 'ap')],
-                          [harness.Claim('m up', 'm', 'base', 'ap')], ['- x'], primary='ap',
-                          scale=100.0, converge_tol=1.0)
+    study = harness.Study(
+        'frac',
+        'Fractions',
+        v,
+        (0, 1),
+        (),
+        [('AP', 'ap')],
+        [harness.Claim('m up', 'm', 'base', 'ap')],
+        ['- x'],
+        primary='ap',
+        scale=100.0,
+        converge_tol=1.0,
+    )
 
     def rec(name, seed, curve):
         val = [{'ap': a, 'step': 10 * (k + 1)} for k, a in enumerate(curve)]
-        return dict(variant=name, seed=seed, run_dir='r', command='tools/train.py c '
-                    '--work-dir r', wall_s=1.0, cpu_s=1.0, final=val[-1], val=val, loss=[],
-                    scalars=[])
-    runs = [rec('base', 0, [0.10, 0.200]), rec('base', 1, [0.10, 0.220]),
-            rec('m', 0, [0.10, 0.230]), rec('m', 1, [0.10, 0.260])]
+        return dict(
+            variant=name,
+            seed=seed,
+            run_dir='r',
+            command='tools/train.py c --work-dir r',
+            wall_s=1.0,
+            cpu_s=1.0,
+            final=val[-1],
+            val=val,
+            loss=[],
+            scalars=[],
+        )
+
+    runs = [
+        rec('base', 0, [0.10, 0.200]),
+        rec('base', 1, [0.10, 0.220]),
+        rec('m', 0, [0.10, 0.230]),
+        rec('m', 1, [0.10, 0.260]),
+    ]
     md = report.write_report(study, runs, str(tmp_path), command='c', wall_s=1.0)
     assert '| base | 21.00 ± 1.41 |' in md  # 20 and 22 percent
     # paired differences 3 and 4 points; the baseline gained 11 > tol 1 in its last interval

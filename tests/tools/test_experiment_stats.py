@@ -1,7 +1,9 @@
 """tools/experiments/stats.py against hand-computed numbers."""
+
 import math
 
 import pytest
+
 from tools.experiments import stats
 
 
@@ -43,14 +45,17 @@ def test_paired_difference_of_one_seed_has_no_interval():
     assert stats.verdict(p['lo'], p['hi'], 1) == stats.INCONCLUSIVE
 
 
-@pytest.mark.parametrize('lo,hi,direction,expected', [
-    (0.5, 2.0, 1, 'reproduced'),
-    (-2.0, -0.5, 1, 'not reproduced'),
-    (-0.5, 2.0, 1, 'inconclusive'),
-    (-2.0, -0.5, -1, 'reproduced'),      # the paper claims a decrease (e.g. std of IoUs)
-    (0.5, 2.0, -1, 'not reproduced'),
-    (-0.1, 0.1, -1, 'inconclusive'),
-])
+@pytest.mark.parametrize(
+    'lo,hi,direction,expected',
+    [
+        (0.5, 2.0, 1, 'reproduced'),
+        (-2.0, -0.5, 1, 'not reproduced'),
+        (-0.5, 2.0, 1, 'inconclusive'),
+        (-2.0, -0.5, -1, 'reproduced'),  # the paper claims a decrease (e.g. std of IoUs)
+        (0.5, 2.0, -1, 'not reproduced'),
+        (-0.1, 0.1, -1, 'inconclusive'),
+    ],
+)
 def test_verdict(lo, hi, direction, expected):
     assert stats.verdict(lo, hi, direction) == expected
 

@@ -1,13 +1,14 @@
 """The Bag of Freebies digits studies (tools/experiments/freebies_{yolo,mixup,frcnn}_digits.py):
 every variant's config, resolved with the study's options, is the row of the paper's table it
 claims to be, and builds. The ``--quick`` runs are in test_studies.py."""
+
 import math
 
 import pytest
 from mmengine.registry import init_default_scope
-from tests.scripts import load_script
 
 from mmext.registry import MODELS
+from tests.scripts import load_script
 from tools.experiments.harness import load_config
 
 yolo = load_script('tools/experiments/freebies_yolo_digits.py')
@@ -40,15 +41,26 @@ def yolo_row(cfg):
         shapes=bool(cfg.model.data_preprocessor.get('batch_augments')),
         cosine=cfg.param_scheduler[0].type == 'mmext.WarmupCosineLR',
         smooth=loss.type == 'mmext.LabelSmoothCrossEntropyLoss',
-        mixup=mixed)
+        mixup=mixed,
+    )
 
 
 def test_table2_rows_stack_one_freebie_each():
     init_default_scope('mmdet')
     flags = ['aug', 'shapes', 'cosine', 'smooth', 'mixup']
-    expected = {name: dict(zip(flags, [k >= i + 1 for i in range(5)]))
-                for k, name in enumerate(['- data augmentation', 'baseline', '+ random shapes',
-                                          '+ cosine', '+ label smoothing', '+ mixup'])}
+    expected = {
+        name: dict(zip(flags, [k >= i + 1 for i in range(5)]))
+        for k, name in enumerate(
+            [
+                '- data augmentation',
+                'baseline',
+                '+ random shapes',
+                '+ cosine',
+                '+ label smoothing',
+                '+ mixup',
+            ]
+        )
+    }
     for v in yolo.STUDY.variants:
         cfg = resolved(yolo.STUDY, v)
         assert yolo_row(cfg) == expected[v.name], v.name
@@ -66,15 +78,20 @@ def test_table2_rows_stack_one_freebie_each():
             assert loss.sigmoid_mode == 'gluoncv' and loss.label_smooth_val == 0.025
             assert loss.use_sigmoid and loss.reduction == 'sum'
         if expected[v.name]['shapes']:
-            resize, = cfg.model.data_preprocessor.batch_augments
+            (resize,) = cfg.model.data_preprocessor.batch_augments
             assert resize.random_size_range == (64, 128) and resize.size_divisor == 32
         if expected[v.name]['mixup']:
             assert cfg.model.bbox_head.type == 'mmext.WeightedYOLOV3Head'
             assert cfg.custom_hooks[0].switch_epoch == 22  # mixup off for the last 2 epochs
         MODELS.build(cfg.model)
     assert [v.baseline for v in yolo.STUDY.variants] == [
-        None, '- data augmentation', 'baseline', '+ random shapes', '+ cosine',
-        '+ label smoothing']
+        None,
+        '- data augmentation',
+        'baseline',
+        '+ random shapes',
+        '+ cosine',
+        '+ label smoothing',
+    ]
 
 
 def test_table1_mixup_variants_and_reduced_data():
@@ -99,7 +116,8 @@ def test_table1_mixup_variants_and_reduced_data():
         '0.5:0.5 evenly': (0.5, 1.5, 1.5, 'YOLOV3Head'),  # every weight 0.5, unweighted head
         'Beta(1, 1) weighted': (None, 1.0, 1.0, 'mmext.WeightedYOLOV3Head'),
         'Beta(1.5, 1.5) weighted': (None, 1.5, 1.5, 'mmext.WeightedYOLOV3Head'),
-        'whole bag, 250 images': (None, 1.5, 1.5, 'mmext.WeightedYOLOV3Head')}
+        'whole bag, 250 images': (None, 1.5, 1.5, 'mmext.WeightedYOLOV3Head'),
+    }
     bag = resolved(mixup.STUDY, mixup.STUDY.variant('whole bag, 250 images'))
     assert yolo_row(bag) == dict(aug=True, shapes=True, cosine=True, smooth=True, mixup=True)
     assert bag.custom_hooks[0].switch_epoch == 88 and bag.param_scheduler[0].warmup == 4

@@ -1,4 +1,5 @@
 """The OpenMMLab model index (``model-index.yml`` + ``configs/*/metafile.yml``)."""
+
 import glob
 import json
 import os
@@ -23,6 +24,7 @@ def _configs_on_disk():
 
 def test_index_lists_every_config_exactly_once():
     from modelindex.load_model_index import load  # what `mim search` reads
+
     models = load(osp.join(REPO, 'model-index.yml')).models
     listed = [m.config for m in models]
     assert len(listed) == len(set(listed))
@@ -39,16 +41,25 @@ def test_index_problems_names_a_missing_and_an_unknown_config(tmp_path):
     """A tampered copy: one entry removed, one entry naming a config that does not exist."""
     meta = yaml.safe_load(open(osp.join(REPO, 'configs', 'tilted_ce', 'metafile.yml')))
     dropped = meta['Models'].pop(0)['Config']
-    meta['Models'].append(dict(Name='ghost', Config='configs/tilted_ce/ghost.py',
-                               **{'In Collection': 'Tilted Cross-Entropy'}))
+    meta['Models'].append(
+        dict(
+            Name='ghost',
+            Config='configs/tilted_ce/ghost.py',
+            **{'In Collection': 'Tilted Cross-Entropy'},
+        )
+    )
     (tmp_path / 'meta.yml').write_text(yaml.safe_dump(meta))
     index = yaml.safe_load(open(osp.join(REPO, 'model-index.yml')))
-    index['Import'] = [osp.join(REPO, p) if 'tilted_ce' not in p else str(tmp_path / 'meta.yml')
-                       for p in index['Import']]
+    index['Import'] = [
+        osp.join(REPO, p) if 'tilted_ce' not in p else str(tmp_path / 'meta.yml')
+        for p in index['Import']
+    ]
     (tmp_path / 'model-index.yml').write_text(yaml.safe_dump(index))
     problems = model_index.index_problems(str(tmp_path / 'model-index.yml'))
-    assert problems == ['configs/tilted_ce/ghost.py: listed but not a file',
-                        f'{dropped}: not in the index']
+    assert problems == [
+        'configs/tilted_ce/ghost.py: listed but not a file',
+        f'{dropped}: not in the index',
+    ]
 
 
 def test_committed_index_is_current_and_check_detects_a_stale_one(monkeypatch, capsys):
@@ -62,13 +73,17 @@ def test_committed_index_is_current_and_check_detects_a_stale_one(monkeypatch, c
 
 def test_paper_rows_carry_the_papers_numbers_and_no_weights():
     meta = yaml.safe_load(open(osp.join(REPO, 'configs', 'bag_of_freebies', 'metafile.yml')))
-    assert meta['Collections'][0]['Paper']['Title'] == \
-        'Bag of Freebies for Training Object Detection Neural Networks'
+    assert (
+        meta['Collections'][0]['Paper']['Title']
+        == 'Bag of Freebies for Training Object Detection Neural Networks'
+    )
     row = {m['Name']: m for m in meta['Models']}[
-        'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712']
+        'yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712'
+    ]
     # Table 2 of the paper, "+ mixup": 83.68 mAP@0.5 on VOC07 test
-    assert row['Results'] == [dict(Task='Object Detection', Dataset='Pascal VOC 2007+2012',
-                                   Metrics={'mAP': 83.68})]
+    assert row['Results'] == [
+        dict(Task='Object Detection', Dataset='Pascal VOC 2007+2012', Metrics={'mAP': 83.68})
+    ]
     assert row['Metadata']['Results From'].startswith('paper: ')
     assert 'Weights' not in row
     # a full-scale config the paper gives no number for has no Results
@@ -78,9 +93,13 @@ def test_paper_rows_carry_the_papers_numbers_and_no_weights():
 
 def _run(config, seed, schedule, extra, final):
     opts = ' '.join([f'randomness.seed={seed}', *schedule, *extra])
-    return dict(variant='v', seed=seed, run_dir=f'work_dirs/s/{seed}',
-                command=f'tools/train.py {config} --work-dir x --cfg-options {opts}',
-                final=final)
+    return dict(
+        variant='v',
+        seed=seed,
+        run_dir=f'work_dirs/s/{seed}',
+        command=f'tools/train.py {config} --work-dir x --cfg-options {opts}',
+        final=final,
+    )
 
 
 def test_harness_study_regenerates_the_digits_entries(tmp_path):
@@ -91,15 +110,34 @@ def test_harness_study_regenerates_the_digits_entries(tmp_path):
         _run(cfg, 0, sched, [], {'mIoU': 50.0, 'worstIoU': 10.0}),
         _run(cfg, 1, sched, [], {'mIoU': 53.0, 'worstIoU': 20.0}),
         # batch_cl=11 is the config's own value: the same config
-        _run(cfg, 2, sched, ['train_dataloader.batch_sampler.batch_cl=11'],
-             {'mIoU': 56.0, 'worstIoU': 30.0}),
+        _run(
+            cfg,
+            2,
+            sched,
+            ['train_dataloader.batch_sampler.batch_cl=11'],
+            {'mIoU': 56.0, 'worstIoU': 30.0},
+        ),
         # another batch_cl is another arm, not this config
-        _run(cfg, 0, sched, ['train_dataloader.batch_sampler.batch_cl=6'],
-             {'mIoU': 99.0, 'worstIoU': 99.0}),
+        _run(
+            cfg,
+            0,
+            sched,
+            ['train_dataloader.batch_sampler.batch_cl=6'],
+            {'mIoU': 99.0, 'worstIoU': 99.0},
+        ),
     ]
     path = tmp_path / 'balance_batch_digits.json'
-    path.write_text(json.dumps(dict(study='bb', command='python tools/experiments/bb.py',
-                                    quick=False, schedule=sched, runs=runs)))
+    path.write_text(
+        json.dumps(
+            dict(
+                study='bb',
+                command='python tools/experiments/bb.py',
+                quick=False,
+                schedule=sched,
+                runs=runs,
+            )
+        )
+    )
     got = model_index.harness_results(str(path))
     assert list(got) == [cfg.replace('configs/', '', 1)]
     entry = got[cfg.replace('configs/', '', 1)]
@@ -107,8 +145,9 @@ def test_harness_study_regenerates_the_digits_entries(tmp_path):
     assert entry['weights'] == 'work_dirs/s/0/iter_40.pth'
     assert entry['command'] == 'python tools/experiments/bb.py'
     # a --quick smoke run never reaches the index
-    path.write_text(json.dumps(dict(study='bb', command='c', quick=True, schedule=sched,
-                                    runs=runs)))
+    path.write_text(
+        json.dumps(dict(study='bb', command='c', quick=True, schedule=sched, runs=runs))
+    )
     assert model_index.harness_results(str(path)) == {}
 
 

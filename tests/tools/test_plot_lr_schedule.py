@@ -1,12 +1,12 @@
 """Tests of tools/analysis/plot_lr_schedule.py."""
+
 import json
 import math
 
 import pytest
 from mmengine.config import Config
+
 from tests.scripts import load_script
-
-
 
 tool = load_script('tools/analysis/plot_lr_schedule.py')
 
@@ -41,8 +41,9 @@ def test_epoch_based_chain_matches_closed_form_and_writes_png(tmp_path):
     cfg_path = write_config(tmp_path, EPOCH_CFG)
     out = tmp_path / 'lr.png'
     values_path = tmp_path / 'values.json'
-    result = tool.main([cfg_path, '--out', str(out), '--iters-per-epoch', '5',
-                        '--save-values', str(values_path)])
+    result = tool.main(
+        [cfg_path, '--out', str(out), '--iters-per-epoch', '5', '--save-values', str(values_path)]
+    )
     assert result['total_iters'] == 30 and result['iters_per_epoch'] == 5
     expected = [closed_form(i, 0.5, 10, 30, 0.1) for i in range(30)]
     assert result['values'] == pytest.approx(expected, rel=1e-9)
@@ -51,45 +52,60 @@ def test_epoch_based_chain_matches_closed_form_and_writes_png(tmp_path):
 
 
 def test_unconverted_epoch_scheduler_steps_per_epoch(tmp_path):
-    cfg = Config(dict(
-        train_cfg=dict(by_epoch=True, max_epochs=4),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=1.0)),
-        param_scheduler=dict(type='MultiStepLR', milestones=[1, 3], gamma=0.1, by_epoch=True)))
+    cfg = Config(
+        dict(
+            train_cfg=dict(by_epoch=True, max_epochs=4),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=1.0)),
+            param_scheduler=dict(type='MultiStepLR', milestones=[1, 3], gamma=0.1, by_epoch=True),
+        )
+    )
     result = tool.compute_schedule(cfg, iters_per_epoch=3)
     assert result['values'] == pytest.approx([1.0] * 3 + [0.1] * 6 + [0.01] * 3)
 
 
 def test_iteration_based_loop_and_default_end(tmp_path):
-    cfg = Config(dict(
-        custom_imports=dict(imports=['mmext'], allow_failed_imports=False),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=20),
-        optim_wrapper=dict(type='AmpOptimWrapper', loss_scale='dynamic',
-                           optimizer=dict(type='SGD', lr=0.2, momentum=0.9)),
-        param_scheduler=[dict(type='mmext.WarmupCosineLR', warmup=4, warmup_start_factor=0.5,
-                              by_epoch=False)]))
+    cfg = Config(
+        dict(
+            custom_imports=dict(imports=['mmext'], allow_failed_imports=False),
+            train_cfg=dict(type='IterBasedTrainLoop', max_iters=20),
+            optim_wrapper=dict(
+                type='AmpOptimWrapper',
+                loss_scale='dynamic',
+                optimizer=dict(type='SGD', lr=0.2, momentum=0.9),
+            ),
+            param_scheduler=[
+                dict(type='mmext.WarmupCosineLR', warmup=4, warmup_start_factor=0.5, by_epoch=False)
+            ],
+        )
+    )
     import mmext  # noqa: F401
+
     result = tool.compute_schedule(cfg)  # no epoch length needed
     assert result['values'] == pytest.approx(
-        [closed_form(i, 0.2, 4, 20, 0.5) for i in range(20)], rel=1e-9)
+        [closed_form(i, 0.2, 4, 20, 0.5) for i in range(20)], rel=1e-9
+    )
     momentum = tool.compute_schedule(cfg, param='momentum')['values']
     assert momentum == pytest.approx([0.9] * 20)
 
 
 def test_epoch_length_inferred_from_dataloader():
-    cfg = Config(dict(
-        train_cfg=dict(by_epoch=True, max_epochs=2),
-        train_dataloader=dict(
-            batch_size=4,
-            num_workers=0,
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            dataset=dict(type='mmext_test_range', n=10)),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        param_scheduler=[]))
-    from mmengine.registry import DATASETS
+    cfg = Config(
+        dict(
+            train_cfg=dict(by_epoch=True, max_epochs=2),
+            train_dataloader=dict(
+                batch_size=4,
+                num_workers=0,
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                dataset=dict(type='mmext_test_range', n=10),
+            ),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            param_scheduler=[],
+        )
+    )
     import torch
+    from mmengine.registry import DATASETS
 
     class Range(torch.utils.data.Dataset):
-
         def __init__(self, n):
             self.n = n
 
@@ -106,11 +122,14 @@ def test_epoch_length_inferred_from_dataloader():
 
 
 def test_clear_errors(tmp_path):
-    cfg = Config(dict(
-        train_cfg=dict(by_epoch=True, max_epochs=2),
-        train_dataloader=dict(batch_size=2, dataset=dict(type='CocoDataset', ann_file='nope')),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        param_scheduler=[]))
+    cfg = Config(
+        dict(
+            train_cfg=dict(by_epoch=True, max_epochs=2),
+            train_dataloader=dict(batch_size=2, dataset=dict(type='CocoDataset', ann_file='nope')),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            param_scheduler=[],
+        )
+    )
     with pytest.raises(ValueError, match='pass --iters-per-epoch'):
         tool.compute_schedule(cfg)
     with pytest.raises(ValueError, match='no train_cfg'):

@@ -1,12 +1,14 @@
 """The study files of tools/experiments: every variant's config resolves with its options,
 the settings are fixed in the file, and ``--quick`` runs the Tilted-CE study end to end
 (harness, real tools/train.py runs, report, plot) -- a check of the path, not the numbers."""
+
 import argparse
 import json
 import os.path as osp
 
 import pytest
 from mmengine.config import Config, DictAction
+
 from tests.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -70,16 +72,21 @@ def test_tce_variants(tmp_path):
         if v.name.startswith('Stochastic'):
             assert cfg.train_dataloader.batch_sampler.exclude_classes == [0]
             tilts[v.name] = cfg.custom_hooks[0].tilt
-    assert tilts == {'TCE image t=0.1': ('image', 0.1), 'TCE image t=1': ('image', 1.0),
-                     'TCE class t=0': ('class', 0.0), 'TCE class t=0.1': ('class', 0.1),
-                     'TCE class t=1': ('class', 1.0), 'TCE class t=5': ('class', 5.0),
-                     'Stochastic TCE t=0.1': 0.1, 'Stochastic TCE t=1': 1.0}
+    assert tilts == {
+        'TCE image t=0.1': ('image', 0.1),
+        'TCE image t=1': ('image', 1.0),
+        'TCE class t=0': ('class', 0.0),
+        'TCE class t=0.1': ('class', 0.1),
+        'TCE class t=1': ('class', 1.0),
+        'TCE class t=5': ('class', 5.0),
+        'Stochastic TCE t=0.1': 0.1,
+        'Stochastic TCE t=1': 1.0,
+    }
 
 
 def test_tce_quick_end_to_end(tmp_path):
     work = tmp_path / 'runs'
-    md = tce.run(['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir',
-                  str(tmp_path)])
+    md = tce.run(['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir', str(tmp_path)])
     data = json.loads((tmp_path / 'tce_digits.json').read_text())
     assert data['quick'] and len(data['runs']) == len(tce.STUDY.variants)
     assert all(len(r['val']) == 4 for r in data['runs'])  # validated at 4 points
@@ -118,39 +125,43 @@ def test_icu_variants(tmp_path):
         assert cfg.train_cfg.val_interval * 4 == icu.ITERS
         assert cfg.optim_wrapper.optimizer.lr == 0.01
         assert cfg.train_dataloader.batch_size == icu.BATCH
-        assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.means'].decay_mult == 0.
-        assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.log_vars'].decay_mult == 0.
+        assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.means'].decay_mult == 0.0
+        assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.log_vars'].decay_mult == 0.0
         dim = 100 if v.name.split()[-2] == '100-D' else 2
         assert cfg.model.backbone.out_channels == dim == cfg.model.head.in_channels
-        ratio = 1. if v.group.endswith('balanced') else float(v.group.split('LT')[1])
+        ratio = 1.0 if v.group.endswith('balanced') else float(v.group.split('LT')[1])
         ds = cfg.train_dataloader.dataset
         assert ds.imbalance_ratio == ratio
         assert ds.data_root == cfg.val_dataloader.dataset.data_root
         metric = cfg.val_evaluator[2]
         assert metric.type == 'mmext.ClassAccuracyMetric'
         # floor(400 * ratio^(-k/9)), written out by hand for the three ratios
-        assert metric.class_counts == {
-            1.: [400] * 10,
-            10.: [400, 309, 239, 185, 143, 111, 86, 66, 51, 40],
-            100.: [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]}[ratio]
+        assert (
+            metric.class_counts
+            == {
+                1.0: [400] * 10,
+                10.0: [400, 309, 239, 185, 143, 111, 86, 66, 51, 40],
+                100.0: [400, 239, 143, 86, 51, 30, 18, 11, 6, 4],
+            }[ratio]
+        )
         head = cfg.model.head
         method = v.name.rsplit(' ', 2)[0]
         if method == 'softmax':
             assert head.type == 'LinearClsHead'
         elif method == 'L-GM':
-            assert head.mode == 'lgm' and head.lambda_mu == head.lambda_sigma == 0.
+            assert head.mode == 'lgm' and head.lambda_mu == head.lambda_sigma == 0.0
         else:
             assert head.get('mode', 'icu') == 'icu'
-            assert (head.alpha, head.gamma) == {'ICU no alpha': (0., 1e-3),
-                                                'ICU no gamma': (1e-4, 0.)}.get(
-                                                    method, (1e-4, 1e-3))
-            assert (head.lambda_mu == 0.) == (method == 'ICU no reg')
+            assert (head.alpha, head.gamma) == {
+                'ICU no alpha': (0.0, 1e-3),
+                'ICU no gamma': (1e-4, 0.0),
+            }.get(method, (1e-4, 1e-3))
+            assert (head.lambda_mu == 0.0) == (method == 'ICU no reg')
 
 
 def test_icu_quick_end_to_end(tmp_path):
     work = tmp_path / 'runs'
-    md = icu.run(['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir',
-                  str(tmp_path)])
+    md = icu.run(['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir', str(tmp_path)])
     data = json.loads((tmp_path / 'icu_digits.json').read_text())
     assert data['quick'] and len(data['runs']) == len(icu.STUDY.variants)
     assert all(len(r['val']) == 4 for r in data['runs'])  # validated at 4 points
@@ -168,8 +179,9 @@ def test_freebies_quick_end_to_end(script, tmp_path):
     # 'whole bag' variant of the mixup study (each Table 2 config is built in
     # test_freebies_digits.py)
     study = script.STUDY
-    md = script.run(['--quick', '--jobs', '2', '--work-dir', str(tmp_path / 'runs'),
-                     '--out-dir', str(tmp_path)])
+    md = script.run(
+        ['--quick', '--jobs', '2', '--work-dir', str(tmp_path / 'runs'), '--out-dir', str(tmp_path)]
+    )
     data = json.loads((tmp_path / f'{study.name}.json').read_text())
     assert data['quick'] and len(data['runs']) == len(study.variants)
     for r in data['runs']:

@@ -5,6 +5,7 @@ Real runs of ``tools/train.py`` / ``tools/test.py`` on the tiny digits segmentat
 (a 4-iteration training shared by the module), plus in-process calls of the tools' ``main``
 for the errors raised before a runner is built.
 """
+
 import functools
 import glob
 import importlib.util
@@ -25,22 +26,27 @@ TEST = osp.join(REPO, 'tools/test.py')
 BASE_BATCH = 16  # auto_scale_lr.base_batch_size of the shared training run
 # short training runs: no validation, no dataloader worker processes, a log line per iteration
 TRAIN_FAST = [
-    'default_hooks.logger.interval=1', 'val_cfg=None', 'val_dataloader=None',
-    'val_evaluator=None', 'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False'
+    'default_hooks.logger.interval=1',
+    'val_cfg=None',
+    'val_dataloader=None',
+    'val_evaluator=None',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
 ]
 # test runs on 16 images (2 batches) in the main process
 TEST_FAST = [
-    'test_dataloader.dataset.indices=16', 'test_dataloader.num_workers=0',
-    'test_dataloader.persistent_workers=False'
+    'test_dataloader.dataset.indices=16',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.persistent_workers=False',
 ]
 
 
 @functools.lru_cache(maxsize=None)
 def _tool(name: str):
     """Import ``tools/<name>.py`` as a module (the tools are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f'mmext_tool_{name}',
-                                                  osp.join(REPO, 'tools', f'{name}.py'))
+    spec = importlib.util.spec_from_file_location(
+        f'mmext_tool_{name}', osp.join(REPO, 'tools', f'{name}.py')
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -48,6 +54,7 @@ def _tool(name: str):
 
 def _load(path):
     import mmext  # noqa: F401  (weights-only loading of mmengine checkpoints)
+
     return torch.load(path, map_location='cpu')
 
 
@@ -55,10 +62,23 @@ def _load(path):
 def trained(workspace):
     """4 iterations with --auto-scale-lr, checkpoints at 2 and 4 (both kept)."""
     work_dir = osp.join(workspace, 'flags_train')
-    out = run([sys.executable, TRAIN, SEG_CFG, '--auto-scale-lr', '--work-dir', work_dir,
-               '--cfg-options', 'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2',
-               'default_hooks.checkpoint.max_keep_ckpts=3',
-               f'auto_scale_lr.base_batch_size={BASE_BATCH}', *TRAIN_FAST], cwd=workspace)
+    out = run(
+        [
+            sys.executable,
+            TRAIN,
+            SEG_CFG,
+            '--auto-scale-lr',
+            '--work-dir',
+            work_dir,
+            '--cfg-options',
+            'train_cfg.max_iters=4',
+            'default_hooks.checkpoint.interval=2',
+            'default_hooks.checkpoint.max_keep_ckpts=3',
+            f'auto_scale_lr.base_batch_size={BASE_BATCH}',
+            *TRAIN_FAST,
+        ],
+        cwd=workspace,
+    )
     return work_dir, out.stdout + out.stderr
 
 
@@ -92,9 +112,22 @@ def test_resume_from_explicit_checkpoint(trained, workspace, tmp_path):
     src, _ = trained
     # last_checkpoint names iter_4: the explicit iter_2 must win over the automatic choice
     work_dir = _copy_run(src, str(tmp_path / 'explicit'))
-    out = run([sys.executable, TRAIN, SEG_CFG, '--work-dir', work_dir, '--resume',
-               osp.join(work_dir, 'iter_2.pth'), '--cfg-options', 'train_cfg.max_iters=3',
-               'default_hooks.checkpoint.max_keep_ckpts=3', *TRAIN_FAST], cwd=workspace)
+    out = run(
+        [
+            sys.executable,
+            TRAIN,
+            SEG_CFG,
+            '--work-dir',
+            work_dir,
+            '--resume',
+            osp.join(work_dir, 'iter_2.pth'),
+            '--cfg-options',
+            'train_cfg.max_iters=3',
+            'default_hooks.checkpoint.max_keep_ckpts=3',
+            *TRAIN_FAST,
+        ],
+        cwd=workspace,
+    )
     log = out.stdout + out.stderr
     assert 'resumed epoch: 0, iter: 2' in log, log[-3000:]
     assert 'Iter(train) [3/3]' in log and 'Iter(train) [1/3]' not in log
@@ -112,11 +145,22 @@ def test_auto_resume_takes_newest_intact_checkpoint(trained, workspace, tmp_path
         f.truncate(size // 2)
     # a config `load_from` is cleared by a bare --resume (as mmdet): the intact iter_4 of the
     # original run given here would otherwise be resumed from
-    out = run([sys.executable, TRAIN, SEG_CFG, '--work-dir', work_dir, '--resume',
-               '--cfg-options', f'load_from={osp.join(src, "iter_4.pth")}',
-               'train_cfg.max_iters=3', 'default_hooks.checkpoint.max_keep_ckpts=3',
-               *TRAIN_FAST],
-              cwd=workspace)
+    out = run(
+        [
+            sys.executable,
+            TRAIN,
+            SEG_CFG,
+            '--work-dir',
+            work_dir,
+            '--resume',
+            '--cfg-options',
+            f'load_from={osp.join(src, "iter_4.pth")}',
+            'train_cfg.max_iters=3',
+            'default_hooks.checkpoint.max_keep_ckpts=3',
+            *TRAIN_FAST,
+        ],
+        cwd=workspace,
+    )
     log = out.stdout + out.stderr
     assert f'resuming from {osp.join(work_dir, "iter_2.pth")} instead' in log, log[-3000:]
     assert latest in log  # the warning names the damaged file
@@ -150,29 +194,60 @@ def test_auto_scale_lr_needs_the_config_entry(in_process, tmp_path):
     with pytest.raises(ValueError, match='the config has no `auto_scale_lr`'):
         train.main([SEG_CFG, '--auto-scale-lr', '--work-dir', str(tmp_path)])
     with pytest.raises(ValueError, match='has no `base_batch_size`'):
-        train.main([SEG_CFG, '--auto-scale-lr', '--work-dir', str(tmp_path),
-                    '--cfg-options', 'auto_scale_lr.enable=False'])
+        train.main(
+            [
+                SEG_CFG,
+                '--auto-scale-lr',
+                '--work-dir',
+                str(tmp_path),
+                '--cfg-options',
+                'auto_scale_lr.enable=False',
+            ]
+        )
     with pytest.raises(ValueError, match='positive integer'):
-        train.main([SEG_CFG, '--auto-scale-lr', '--work-dir', str(tmp_path),
-                    '--cfg-options', 'auto_scale_lr.base_batch_size=0'])
+        train.main(
+            [
+                SEG_CFG,
+                '--auto-scale-lr',
+                '--work-dir',
+                str(tmp_path),
+                '--cfg-options',
+                'auto_scale_lr.base_batch_size=0',
+            ]
+        )
     # without the flag the entry stays off (mmengine scales only when enable is True)
     from mmext.utils.launch import prepare_cfg
+
     cfg = prepare_cfg(SEG_CFG, cfg_options={'auto_scale_lr.base_batch_size': 16})
     assert not cfg.auto_scale_lr.get('enable', False)
-    cfg = prepare_cfg(SEG_CFG, cfg_options={'auto_scale_lr.base_batch_size': 16},
-                      auto_scale_lr=True)
+    cfg = prepare_cfg(
+        SEG_CFG, cfg_options={'auto_scale_lr.base_batch_size': 16}, auto_scale_lr=True
+    )
     assert cfg.auto_scale_lr.enable is True
 
 
 # ----------------------------------------------------------------------------- test.py
 def test_show_dir_writes_drawn_predictions(trained, workspace, tmp_path):
     import cv2
+
     work_dir, _ = trained
     # a relative DIR is relative to the current directory
     show_dir = osp.relpath(str(tmp_path / 'vis'), workspace)
-    run([sys.executable, TEST, SEG_CFG, osp.join(work_dir, 'iter_4.pth'), '--work-dir',
-         str(tmp_path / 'test'), '--show-dir', show_dir, '--cfg-options', *TEST_FAST],
-        cwd=workspace)
+    run(
+        [
+            sys.executable,
+            TEST,
+            SEG_CFG,
+            osp.join(work_dir, 'iter_4.pth'),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--show-dir',
+            show_dir,
+            '--cfg-options',
+            *TEST_FAST,
+        ],
+        cwd=workspace,
+    )
     cfg = Config.fromfile(SEG_CFG)
     images = sorted(glob.glob(str(tmp_path / 'vis' / 'vis_data' / 'vis_image' / '*.png')))
     # every one of the 16 test images (TEST_FAST), not every 50th batch (mmseg's default)
@@ -180,8 +255,9 @@ def test_show_dir_writes_drawn_predictions(trained, workspace, tmp_path):
     for path in images:
         name = osp.basename(path)
         assert name.startswith('test_') and name.endswith('.png_0.png')
-        source = osp.join(workspace, cfg.data_root, 'img_dir', 'val',
-                          name[len('test_'):-len('_0.png')])
+        source = osp.join(
+            workspace, cfg.data_root, 'img_dir', 'val', name[len('test_') : -len('_0.png')]
+        )
         # mmseg draws the ground truth and the prediction side by side
         height, width = cv2.imread(source).shape[:2]
         assert cv2.imread(path).shape == (height, 2 * width, 3)
@@ -190,7 +266,7 @@ def test_show_dir_writes_drawn_predictions(trained, workspace, tmp_path):
 def test_tta_uses_tta_model_and_pipeline(trained, workspace, tmp_path):
     work_dir, _ = trained
     config = tmp_path / 'tta_digits.py'
-    config.write_text(f'''_base_ = [{SEG_CFG!r}]
+    config.write_text(f"""_base_ = [{SEG_CFG!r}]
 tta_model = dict(type='SegTTAModel')
 tta_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -200,11 +276,24 @@ tta_pipeline = [
         [dict(type='LoadAnnotations')],
         [dict(type='PackSegInputs')]])
 ]
-''')
+""")
     metrics_file = str(tmp_path / 'tta.json')
-    out = run([sys.executable, TEST, str(config), osp.join(work_dir, 'iter_4.pth'),
-               '--work-dir', str(tmp_path / 'test'), '--tta', '--out', metrics_file,
-               '--cfg-options', *TEST_FAST], cwd=workspace)
+    out = run(
+        [
+            sys.executable,
+            TEST,
+            str(config),
+            osp.join(work_dir, 'iter_4.pth'),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--tta',
+            '--out',
+            metrics_file,
+            '--cfg-options',
+            *TEST_FAST,
+        ],
+        cwd=workspace,
+    )
     assert 'Iter(test) [2/2]' in out.stdout + out.stderr
     # the config the runner ran (dumped by mmengine): TTA model around the digits model
     used = Config.fromfile(str(tmp_path / 'test' / 'tta_digits.py'))
@@ -224,8 +313,17 @@ def test_tta_needs_tta_model_and_pipeline(in_process, tmp_path):
     with pytest.raises(ValueError, match='--tta needs `tta_pipeline` in the config'):
         in_process('test').main([SEG_CFG, str(ckpt), '--tta', '--work-dir', str(tmp_path)])
     with pytest.raises(ValueError, match='--tta needs `tta_model` and `tta_pipeline`'):
-        in_process('test').main([SEG_CFG, str(ckpt), '--tta', '--work-dir', str(tmp_path),
-                                 '--cfg-options', 'tta_model=None'])
+        in_process('test').main(
+            [
+                SEG_CFG,
+                str(ckpt),
+                '--tta',
+                '--work-dir',
+                str(tmp_path),
+                '--cfg-options',
+                'tta_model=None',
+            ]
+        )
 
 
 def test_show_without_display_fails_clearly(in_process, tmp_path, monkeypatch):
@@ -240,14 +338,16 @@ def test_show_without_display_fails_clearly(in_process, tmp_path, monkeypatch):
 
 def test_visualization_settings_per_host(tmp_path):
     from mmext.utils.evaluation_flags import has_display, trigger_visualization_hook
+
     assert not has_display({}, 'linux')
     assert has_display({'DISPLAY': ':0'}, 'linux')
     assert has_display({'WAYLAND_DISPLAY': 'wayland-0'}, 'linux')
     assert has_display({}, 'darwin') and has_display({}, 'win32')
 
     display = {'DISPLAY': ':0'}
-    seg = trigger_visualization_hook(Config.fromfile(SEG_CFG), show=True, wait_time=0.5,
-                                     environ=display)
+    seg = trigger_visualization_hook(
+        Config.fromfile(SEG_CFG), show=True, wait_time=0.5, environ=display
+    )
     hook = seg.default_hooks.visualization
     assert (hook.draw, hook.show, hook.wait_time, hook.interval) == (True, True, 0.5, 1)
     # mmseg's hook saves through the visualizer's backends
@@ -255,15 +355,17 @@ def test_visualization_settings_per_host(tmp_path):
     assert seg.visualizer.save_dir == osp.abspath('rel')
     assert 'show' not in seg.default_hooks.visualization
     with pytest.raises(RuntimeError, match='use one of the two flags'):
-        trigger_visualization_hook(Config.fromfile(SEG_CFG), show=True, show_dir='rel',
-                                   environ=display)
+        trigger_visualization_hook(
+            Config.fromfile(SEG_CFG), show=True, show_dir='rel', environ=display
+        )
     # a config's own interval is kept
     seg = Config.fromfile(SEG_CFG)
     seg.default_hooks.visualization.interval = 7
     assert trigger_visualization_hook(seg, show_dir='x').default_hooks.visualization.interval == 7
     # mmdet's hook writes DIR/<image name> itself: absolute test_out_dir
-    det = trigger_visualization_hook(Config.fromfile(DET_CFG), show=True,
-                                     show_dir=str(tmp_path / 'det'), environ=display)
+    det = trigger_visualization_hook(
+        Config.fromfile(DET_CFG), show=True, show_dir=str(tmp_path / 'det'), environ=display
+    )
     hook = det.default_hooks.visualization
     assert hook.type == 'DetVisualizationHook'
     assert (hook.draw, hook.show, hook.test_out_dir) == (True, True, str(tmp_path / 'det'))

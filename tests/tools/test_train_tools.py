@@ -1,5 +1,6 @@
 """End-to-end runs of mmext's tools: resume after a kill, test, --amp, 2-process gloo DDP;
 the launch scripts' usage line."""
+
 import json
 import os
 import os.path as osp
@@ -19,16 +20,32 @@ TEST = osp.join(REPO, 'tools/test.py')
 
 def _load(path):
     import mmext  # noqa: F401  (weights-only loading of mmengine checkpoints)
+
     return torch.load(path, map_location='cpu')
 
 
 def test_train_kill_resume_then_test(workspace):
     work_dir = osp.join(workspace, 'resume')
-    cmd = [sys.executable, TRAIN, SEG_CFG, '--work-dir', work_dir, '--cfg-options',
-           'train_cfg.max_iters=1000', 'default_hooks.checkpoint.interval=2', *SHORT]
-    proc = subprocess.Popen(cmd, cwd=workspace, env=tool_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        TRAIN,
+        SEG_CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        'train_cfg.max_iters=1000',
+        'default_hooks.checkpoint.interval=2',
+        *SHORT,
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=workspace,
+        env=tool_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     first = osp.join(work_dir, 'iter_2.pth')
     deadline = time.time() + 400
     try:
@@ -43,9 +60,21 @@ def test_train_kill_resume_then_test(workspace):
     saved = _load(first)
     assert saved['meta']['iter'] == 2
 
-    out = run([sys.executable, TRAIN, SEG_CFG, '--work-dir', work_dir, '--resume',
-               '--cfg-options', 'train_cfg.max_iters=4',
-               'default_hooks.checkpoint.interval=2', *SHORT], cwd=workspace)
+    out = run(
+        [
+            sys.executable,
+            TRAIN,
+            SEG_CFG,
+            '--work-dir',
+            work_dir,
+            '--resume',
+            '--cfg-options',
+            'train_cfg.max_iters=4',
+            'default_hooks.checkpoint.interval=2',
+            *SHORT,
+        ],
+        cwd=workspace,
+    )
     log = out.stdout + out.stderr
     assert 'resumed epoch: 0, iter: 2' in log, log[-3000:]
     assert 'Iter(train) [3/4]' in log and 'Iter(train) [1/4]' not in log
@@ -56,9 +85,21 @@ def test_train_kill_resume_then_test(workspace):
     assert len(loss_hist.data[0]) == 4
 
     metrics_file = osp.join(work_dir, 'test_metrics.json')
-    out = run([sys.executable, TEST, SEG_CFG, osp.join(work_dir, 'iter_4.pth'),
-               '--work-dir', osp.join(work_dir, 'test'), '--out', metrics_file,
-               '--cfg-options', *SHORT], cwd=workspace)
+    out = run(
+        [
+            sys.executable,
+            TEST,
+            SEG_CFG,
+            osp.join(work_dir, 'iter_4.pth'),
+            '--work-dir',
+            osp.join(work_dir, 'test'),
+            '--out',
+            metrics_file,
+            '--cfg-options',
+            *SHORT,
+        ],
+        cwd=workspace,
+    )
     log = out.stdout + out.stderr
     assert 'per class results' in log and '|     9      |' in log
     metrics = json.load(open(metrics_file))
@@ -67,8 +108,20 @@ def test_train_kill_resume_then_test(workspace):
 
 def test_amp_on_cpu_uses_bf16_autocast(workspace):
     work_dir = osp.join(workspace, 'amp')
-    out = run([sys.executable, TRAIN, SEG_CFG, '--amp', '--work-dir', work_dir,
-               '--cfg-options', 'train_cfg.max_iters=2', *SHORT], cwd=workspace)
+    out = run(
+        [
+            sys.executable,
+            TRAIN,
+            SEG_CFG,
+            '--amp',
+            '--work-dir',
+            work_dir,
+            '--cfg-options',
+            'train_cfg.max_iters=2',
+            *SHORT,
+        ],
+        cwd=workspace,
+    )
     dumped = open(osp.join(work_dir, osp.basename(SEG_CFG))).read()
     assert "type='mmext.CPUAutocastOptimWrapper'" in dumped
     assert "dtype='bfloat16'" in dumped
@@ -79,9 +132,21 @@ def test_dist_train_two_processes_gloo(workspace):
     work_dir = osp.join(workspace, 'ddp')
     env = tool_env()
     env['PORT'] = str(free_port())
-    out = run(['bash', osp.join(REPO, 'tools/dist_train.sh'), SEG_CFG, '2', '--work-dir',
-               work_dir, '--cfg-options', 'train_cfg.max_iters=3', *SHORT],
-              cwd=workspace, env=env)
+    out = run(
+        [
+            'bash',
+            osp.join(REPO, 'tools/dist_train.sh'),
+            SEG_CFG,
+            '2',
+            '--work-dir',
+            work_dir,
+            '--cfg-options',
+            'train_cfg.max_iters=3',
+            *SHORT,
+        ],
+        cwd=workspace,
+        env=env,
+    )
     log = out.stdout + out.stderr
     assert 'Distributed training: True' in log
     assert 'GPU number: 2' in log  # mmengine's name for the world size
@@ -100,8 +165,11 @@ def _fake_launchers(tmp_path):
         fake = bin_dir / name
         fake.write_text(f'#!/bin/sh\necho {name} "$@" >> {tmp_path / "launched"}\n')
         fake.chmod(0o755)
-    env = dict(os.environ, PYTHON=str(bin_dir / 'python'),
-               PATH=str(bin_dir) + os.pathsep + os.environ['PATH'])
+    env = dict(
+        os.environ,
+        PYTHON=str(bin_dir / 'python'),
+        PATH=str(bin_dir) + os.pathsep + os.environ['PATH'],
+    )
     return env, tmp_path / 'launched'
 
 
@@ -113,39 +181,66 @@ LAUNCH_SCRIPTS = {
 }
 
 
-@pytest.mark.parametrize('script, args', [
-    ('dist_train.sh', []), ('dist_train.sh', ['cfg.py']), ('dist_train.sh', ['cfg.py', 'two']),
-    ('dist_test.sh', []), ('dist_test.sh', ['cfg.py', 'ckpt.pth']),
-    ('dist_test.sh', ['cfg.py', 'ckpt.pth', '0']),
-    ('slurm_train.sh', []), ('slurm_train.sh', ['part', 'job', 'cfg.py']),
-    ('slurm_test.sh', []), ('slurm_test.sh', ['part', 'job', 'cfg.py']),
-])
+@pytest.mark.parametrize(
+    'script, args',
+    [
+        ('dist_train.sh', []),
+        ('dist_train.sh', ['cfg.py']),
+        ('dist_train.sh', ['cfg.py', 'two']),
+        ('dist_test.sh', []),
+        ('dist_test.sh', ['cfg.py', 'ckpt.pth']),
+        ('dist_test.sh', ['cfg.py', 'ckpt.pth', '0']),
+        ('slurm_train.sh', []),
+        ('slurm_train.sh', ['part', 'job', 'cfg.py']),
+        ('slurm_test.sh', []),
+        ('slurm_test.sh', ['part', 'job', 'cfg.py']),
+    ],
+)
 def test_launch_scripts_print_usage_without_their_arguments(tmp_path, script, args):
     """They used to start torchrun / srun, which failed with an unrelated error."""
     env, launched = _fake_launchers(tmp_path)
     path = osp.join(REPO, 'tools', script)
-    out = subprocess.run(['bash', path, *args], env=env, capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run(['bash', path, *args], env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 2
     assert out.stderr == f'usage: bash {path} {LAUNCH_SCRIPTS[script]}\n'
     assert not launched.exists()
 
 
-@pytest.mark.parametrize('script, args, expected', [
-    ('dist_train.sh', ['cfg.py', '2', '--amp'],
-     '--nproc_per_node=2 --master_port=29500 tools/train.py cfg.py --launcher pytorch --amp'),
-    ('dist_test.sh', ['cfg.py', 'c.pth', '3'],
-     '--nproc_per_node=3 --master_port=29500 tools/test.py cfg.py c.pth --launcher pytorch'),
-    ('slurm_train.sh', ['p', 'j', 'cfg.py', 'wd', '--amp'],
-     'tools/train.py cfg.py --work-dir=wd --launcher=slurm --amp'),
-    ('slurm_test.sh', ['p', 'j', 'cfg.py', 'c.pth'],
-     'tools/test.py cfg.py c.pth --launcher=slurm'),
-])
+@pytest.mark.parametrize(
+    'script, args, expected',
+    [
+        (
+            'dist_train.sh',
+            ['cfg.py', '2', '--amp'],
+            '--nproc_per_node=2 --master_port=29500 tools/train.py cfg.py --launcher pytorch --amp',
+        ),
+        (
+            'dist_test.sh',
+            ['cfg.py', 'c.pth', '3'],
+            '--nproc_per_node=3 --master_port=29500 tools/test.py cfg.py c.pth --launcher pytorch',
+        ),
+        (
+            'slurm_train.sh',
+            ['p', 'j', 'cfg.py', 'wd', '--amp'],
+            'tools/train.py cfg.py --work-dir=wd --launcher=slurm --amp',
+        ),
+        (
+            'slurm_test.sh',
+            ['p', 'j', 'cfg.py', 'c.pth'],
+            'tools/test.py cfg.py c.pth --launcher=slurm',
+        ),
+    ],
+)
 def test_launch_scripts_with_their_arguments_launch(tmp_path, script, args, expected):
     env, launched = _fake_launchers(tmp_path)
     env.pop('PORT', None)
-    out = subprocess.run(['bash', osp.join(REPO, 'tools', script), *args], env=env,
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     assert launched.read_text().rstrip('\n').endswith(expected)
 
@@ -158,15 +253,37 @@ def test_det_and_cls_train_then_test(workspace):
     for config, metric_key in ((DET_CFG, 'coco/bbox_mAP'), (CLS_CFG, 'accuracy/top1')):
         name = osp.splitext(osp.basename(config))[0]
         work_dir = osp.join(workspace, name)
-        run([sys.executable, TRAIN, config, '--work-dir', work_dir, '--cfg-options',
-             'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2', *SHORT],
-            cwd=workspace)
+        run(
+            [
+                sys.executable,
+                TRAIN,
+                config,
+                '--work-dir',
+                work_dir,
+                '--cfg-options',
+                'train_cfg.max_iters=2',
+                'default_hooks.checkpoint.interval=2',
+                *SHORT,
+            ],
+            cwd=workspace,
+        )
         metrics_file = osp.join(work_dir, 'metrics.json')
-        run([sys.executable, TEST, config, osp.join(work_dir, 'iter_2.pth'), '--work-dir',
-             osp.join(work_dir, 'test'), '--out', metrics_file, '--cfg-options', *SHORT],
-            cwd=workspace)
+        run(
+            [
+                sys.executable,
+                TEST,
+                config,
+                osp.join(work_dir, 'iter_2.pth'),
+                '--work-dir',
+                osp.join(work_dir, 'test'),
+                '--out',
+                metrics_file,
+                '--cfg-options',
+                *SHORT,
+            ],
+            cwd=workspace,
+        )
         metrics = json.load(open(metrics_file))
         assert metric_key in metrics, metrics
         value = metrics[metric_key]
-        assert value == value and (0 <= value <= 1 if 'coco' in metric_key else
-                                   0 <= value <= 100)
+        assert value == value and (0 <= value <= 1 if 'coco' in metric_key else 0 <= value <= 100)

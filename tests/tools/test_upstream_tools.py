@@ -1,6 +1,7 @@
 """Upstream clients: mmseg's and mmdet's own ``tools/train.py`` run mmext configs unchanged,
 and checkpoints written by upstream models (built from upstream configs) load through
 ``load_from``."""
+
 import importlib.util
 import os.path as osp
 import sys
@@ -12,8 +13,13 @@ from mmengine.config import Config
 from .conftest import DET_CFG, REPO, SEG_CFG, SHORT, run
 
 DIGITS_BASE = osp.join(REPO, 'configs/_base_/datasets')
-DATA_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
-             'test_evaluator')
+DATA_KEYS = (
+    'train_dataloader',
+    'val_dataloader',
+    'test_dataloader',
+    'val_evaluator',
+    'test_evaluator',
+)
 
 
 def upstream_train_py(pkg: str) -> str:
@@ -26,16 +32,27 @@ def upstream_train_py(pkg: str) -> str:
 @pytest.mark.parametrize('pkg,config', [('mmseg', SEG_CFG), ('mmdet', DET_CFG)])
 def test_upstream_train_tool_runs_mmext_config(pkg, config, workspace):
     work_dir = osp.join(workspace, f'upstream_{pkg}')
-    out = run([sys.executable, upstream_train_py(pkg), config, '--work-dir', work_dir,
-               '--cfg-options', 'train_cfg.max_iters=2', *SHORT], cwd=workspace)
+    out = run(
+        [
+            sys.executable,
+            upstream_train_py(pkg),
+            config,
+            '--work-dir',
+            work_dir,
+            '--cfg-options',
+            'train_cfg.max_iters=2',
+            *SHORT,
+        ],
+        cwd=workspace,
+    )
     assert 'Iter(train) [2/2]' in out.stdout + out.stderr
     assert osp.exists(osp.join(work_dir, 'iter_2.pth'))
 
 
-def _upstream_on_digits(upstream: str, dataset_base: str, model_overrides: dict,
-                        path: str) -> str:
+def _upstream_on_digits(upstream: str, dataset_base: str, model_overrides: dict, path: str) -> str:
     """The upstream config with its data swapped for the offline digits data."""
     from mmengine.hub import get_config
+
     cfg = get_config(upstream)  # resolves the package's `pkg::` config path
     data = Config.fromfile(osp.join(DIGITS_BASE, dataset_base))
     for key in DATA_KEYS:
@@ -51,17 +68,21 @@ def _upstream_on_digits(upstream: str, dataset_base: str, model_overrides: dict,
 
 
 CASES = {
-    'mmseg': ('mmseg::deeplabv3plus/deeplabv3plus_r18-d8_4xb2-80k_cityscapes-512x1024.py',
-              'digits_seg.py', {
-                  'model.pretrained': None,
-                  'model.data_preprocessor.size': (64, 64),
-                  'model.decode_head.num_classes': 11,
-                  'model.auxiliary_head.num_classes': 11
-              }),
-    'mmdet': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'digits_det.py', {
-        'model.backbone.init_cfg': None,
-        'model.roi_head.bbox_head.num_classes': 10
-    }),
+    'mmseg': (
+        'mmseg::deeplabv3plus/deeplabv3plus_r18-d8_4xb2-80k_cityscapes-512x1024.py',
+        'digits_seg.py',
+        {
+            'model.pretrained': None,
+            'model.data_preprocessor.size': (64, 64),
+            'model.decode_head.num_classes': 11,
+            'model.auxiliary_head.num_classes': 11,
+        },
+    ),
+    'mmdet': (
+        'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+        'digits_det.py',
+        {'model.backbone.init_cfg': None, 'model.roi_head.bbox_head.num_classes': 10},
+    ),
 }
 
 
@@ -69,15 +90,17 @@ CASES = {
 def test_load_from_checkpoint_of_upstream_model(pkg, workspace):
     upstream, dataset_base, overrides = CASES[pkg]
     work_dir = osp.join(workspace, f'load_from_{pkg}')
-    cfg_path = _upstream_on_digits(upstream, dataset_base, overrides,
-                                   osp.join(workspace, f'upstream_{pkg}_digits.py'))
+    cfg_path = _upstream_on_digits(
+        upstream, dataset_base, overrides, osp.join(workspace, f'upstream_{pkg}_digits.py')
+    )
     # the upstream model, trained one iteration by the upstream tool, writes the checkpoint
-    run([sys.executable, upstream_train_py(pkg), cfg_path, '--work-dir', work_dir],
-        cwd=workspace)
+    run([sys.executable, upstream_train_py(pkg), cfg_path, '--work-dir', work_dir], cwd=workspace)
     ckpt_path = osp.join(work_dir, 'iter_1.pth')
 
-    import mmext  # noqa: F401
     from mmengine.runner import Runner
+
+    import mmext  # noqa: F401
+
     cfg = Config.fromfile(cfg_path)
     cfg.work_dir = osp.join(work_dir, 'reload')
     cfg.load_from = ckpt_path

@@ -1,4 +1,5 @@
 """Tests of tools/analysis/visualize_coherent_mixup.py on a synthetic mixup dataset."""
+
 import os.path as osp
 
 import numpy as np
@@ -6,8 +7,8 @@ from mmdet.datasets import MultiImageMixDataset
 from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.dataset import BaseDataset
 from mmengine.registry import init_default_scope
-from tests.scripts import load_script
 
+from tests.scripts import load_script
 
 
 class _Toy(BaseDataset):
@@ -20,24 +21,32 @@ class _Toy(BaseDataset):
         rng = np.random.RandomState(0)
         data = []
         for i in range(4):
-            boxes = np.array([[2, 2, 10, 12], [12, 4, 20, 20]][:1 + i % 2], np.float32)
-            data.append(dict(img=rng.randint(0, 255, (24, 24, 3)).astype(np.uint8),
-                             img_shape=(24, 24), gt_bboxes=HorizontalBoxes(boxes),
-                             gt_bboxes_labels=np.arange(len(boxes)),
-                             gt_ignore_flags=np.zeros(len(boxes), bool)))
+            boxes = np.array([[2, 2, 10, 12], [12, 4, 20, 20]][: 1 + i % 2], np.float32)
+            data.append(
+                dict(
+                    img=rng.randint(0, 255, (24, 24, 3)).astype(np.uint8),
+                    img_shape=(24, 24),
+                    gt_bboxes=HorizontalBoxes(boxes),
+                    gt_bboxes_labels=np.arange(len(boxes)),
+                    gt_ignore_flags=np.zeros(len(boxes), bool),
+                )
+            )
         return data
 
 
 def test_draw_samples_writes_png_with_weights(tmp_path):
     script = load_script('tools/analysis/visualize_coherent_mixup.py')
     init_default_scope('mmdet')
-    dataset = MultiImageMixDataset(_Toy(), pipeline=[
-        dict(type='mmext.CoherentMixUp'), dict(type='mmext.PackDetInputsWithWeights')])
+    dataset = MultiImageMixDataset(
+        _Toy(),
+        pipeline=[dict(type='mmext.CoherentMixUp'), dict(type='mmext.PackDetInputsWithWeights')],
+    )
     np.random.seed(0)
     out = str(tmp_path / 'mix.png')
     drawn = script.draw_samples(dataset, num=4, scale=2, out=out)
     assert osp.getsize(out) > 1000
     import matplotlib.image
+
     assert matplotlib.image.imread(out).ndim == 3
     assert len(drawn) == 4
     for info in drawn:

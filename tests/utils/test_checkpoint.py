@@ -1,5 +1,6 @@
 """mmext.utils.checkpoint: damaged files give a clear error (path, no advice to load unsafely),
 integrity checks, the resume finder's fallback, atomic writes."""
+
 import os
 import os.path as osp
 import traceback
@@ -12,10 +13,16 @@ from mmengine.logging import MessageHub
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 import mmext  # noqa: F401  (installs the loader)
-from mmext.utils.checkpoint import (InvalidCheckpointError, atomic_write_text,
-                                    checkpoint_problem, find_resume_checkpoint,
-                                    install_local_checkpoint_loader, list_checkpoints,
-                                    load_local_checkpoint, temporary_name)
+from mmext.utils.checkpoint import (
+    InvalidCheckpointError,
+    atomic_write_text,
+    checkpoint_problem,
+    find_resume_checkpoint,
+    install_local_checkpoint_loader,
+    list_checkpoints,
+    load_local_checkpoint,
+    temporary_name,
+)
 
 UNSAFE_ADVICE = ('weights_only', 'arbitrary code', 'trusted source', 'add_safe_globals')
 
@@ -24,26 +31,32 @@ def _mmengine_like(path, step=1):
     """A checkpoint with what mmengine stores (numpy scalars, a HistoryBuffer)."""
     hub = MessageHub.get_instance(f'ckpt-test-{step}')
     hub.update_scalar('train/loss', 0.5 * step)
-    torch.save(dict(meta=dict(iter=np.int64(step), epoch=0),
-                    state_dict=dict(w=torch.full((64, ), float(step))),
-                    message_hub=hub.state_dict()), path)
+    torch.save(
+        dict(
+            meta=dict(iter=np.int64(step), epoch=0),
+            state_dict=dict(w=torch.full((64,), float(step))),
+            message_hub=hub.state_dict(),
+        ),
+        path,
+    )
     return str(path)
 
 
 def _truncate(path, keep=0.5):
     data = open(path, 'rb').read()
     with open(path, 'wb') as f:
-        f.write(data[:int(len(data) * keep)])
+        f.write(data[: int(len(data) * keep)])
 
 
 def _flip_byte(path):
     """Flip one byte inside the stored tensor data (zip headers stay intact)."""
     import zipfile
+
     with zipfile.ZipFile(path) as archive:
         info = max(archive.infolist(), key=lambda i: i.file_size)
     data = bytearray(open(path, 'rb').read())
-    name_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], 'little')
-    extra_len = int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], 'little')
+    name_len = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], 'little')
+    extra_len = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], 'little')
     start = info.header_offset + 30 + name_len + extra_len
     data[start + info.file_size // 2] ^= 0xFF
     open(path, 'wb').write(bytes(data))
@@ -69,8 +82,15 @@ def files(tmp_path):
     empty.write_bytes(b'')
     foreign = tmp_path / 'foreign.pth'
     torch.save({'x': Fraction(1, 3)}, foreign)
-    return dict(good=good, garbage=str(garbage), text=str(text), truncated=truncated,
-                flipped=flipped, empty=str(empty), foreign=str(foreign))
+    return dict(
+        good=good,
+        garbage=str(garbage),
+        text=str(text),
+        truncated=truncated,
+        flipped=flipped,
+        empty=str(empty),
+        foreign=str(foreign),
+    )
 
 
 def test_checkpoint_problem(files):
@@ -117,8 +137,10 @@ def test_refused_global_is_named(files):
 def test_valid_and_missing_files_behave_as_before(files):
     ckpt = _load_checkpoint(files['good'], map_location='cpu')
     assert int(ckpt['meta']['iter']) == 1 and float(ckpt['state_dict']['w'][0]) == 1.0
-    assert load_local_checkpoint(files['good'])['message_hub']['log_scalars'][
-        'train/loss'].current() == 0.5
+    assert (
+        load_local_checkpoint(files['good'])['message_hub']['log_scalars']['train/loss'].current()
+        == 0.5
+    )
     with pytest.raises(FileNotFoundError):
         _load_checkpoint(files['good'] + '.nope', map_location='cpu')
     with pytest.raises(InvalidCheckpointError, match='is not a valid checkpoint'):
@@ -131,8 +153,7 @@ def test_loader_install_is_idempotent():
     assert install_local_checkpoint_loader() is False
     assert CheckpointLoader._get_checkpoint_loader('/some/local/file.pth') is loader
     # other schemes are untouched
-    assert not hasattr(CheckpointLoader._get_checkpoint_loader('http://x/y.pth'),
-                       '_mmext_wrapped')
+    assert not hasattr(CheckpointLoader._get_checkpoint_loader('http://x/y.pth'), '_mmext_wrapped')
 
 
 # ----------------------------------------------------------------------------- resuming
@@ -152,7 +173,8 @@ def test_finder_uses_an_intact_last_checkpoint(tmp_path):
     _point_last(work_dir, osp.join(work_dir, 'iter_9.pth'))  # not the newest: still honoured
     warnings = []
     assert find_resume_checkpoint(work_dir, warn=warnings.append) == osp.join(
-        work_dir, 'iter_9.pth')
+        work_dir, 'iter_9.pth'
+    )
     assert warnings == []
     # numeric order, not lexicographic (iter_10 is newer than iter_9)
     assert [s for s, _ in list_checkpoints(work_dir, 'iter_{}.pth')] == [10, 9, 8]
@@ -178,8 +200,7 @@ def test_finder_falls_back_to_the_newest_intact(tmp_path, damage):
     warning = warnings[0]
     assert chosen in warning and 'iter_10.pth' in warning  # the skipped one is listed
     if damage in ('missing', 'truncated'):
-        assert named in warning and ('missing' if damage == 'missing' else 'truncated') \
-            in warning
+        assert named in warning and ('missing' if damage == 'missing' else 'truncated') in warning
     elif damage == 'empty_last':
         assert 'last_checkpoint is empty' in warning
     else:
@@ -197,8 +218,9 @@ def test_finder_other_template_and_checkpoint_dir(tmp_path):
     _mmengine_like(ckpt_dir / 'iter_99.pth')  # another template: not a candidate
     _point_last(str(work_dir), str(ckpt_dir / 'epoch_3.pth'))
     warnings = []
-    chosen = find_resume_checkpoint(str(work_dir), str(ckpt_dir), 'epoch_{}.pth',
-                                    warn=warnings.append)
+    chosen = find_resume_checkpoint(
+        str(work_dir), str(ckpt_dir), 'epoch_{}.pth', warn=warnings.append
+    )
     assert chosen == str(ckpt_dir / 'epoch_2.pth') and len(warnings) == 1
 
 
@@ -243,7 +265,7 @@ def test_legacy_format(tmp_path):
         _load_checkpoint(foreign, map_location='cpu')
     cut = str(tmp_path / 'legacy_cut.pth')
     data = open(good, 'rb').read()
-    open(cut, 'wb').write(data[:len(data) // 2])
+    open(cut, 'wb').write(data[: len(data) // 2])
     assert checkpoint_problem(cut).startswith('not a torch checkpoint')
     with pytest.raises(InvalidCheckpointError) as err:
         _load_checkpoint(cut, map_location='cpu')

@@ -1,4 +1,5 @@
 """Weights-only ``torch.load`` of mmengine checkpoints works once mmext is imported."""
+
 import json
 import subprocess
 import sys
@@ -39,8 +40,9 @@ READ = textwrap.dedent("""
 
 
 def _run(code, *args):
-    return subprocess.run([sys.executable, '-c', code, *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, '-c', code, *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_mmengine_checkpoint_needs_and_gets_the_allow_list(tmp_path):
@@ -64,9 +66,10 @@ def test_mmengine_checkpoint_needs_and_gets_the_allow_list(tmp_path):
 
 def test_allow_list_keeps_weights_only_mode(tmp_path):
     """Arbitrary classes are still refused: the shim allow-lists, it does not disable."""
+    from fractions import Fraction  # any class outside the allow-list
+
     import mmext  # noqa: F401
 
-    from fractions import Fraction  # any class outside the allow-list
     path = tmp_path / 'other.pth'
     torch.save({'x': Fraction(1, 3)}, path)
     try:

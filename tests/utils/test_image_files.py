@@ -1,4 +1,5 @@
 """mmext.utils.image_files: a file that cannot be decoded is named in the error."""
+
 import os.path as osp
 import traceback
 
@@ -6,10 +7,14 @@ import numpy as np
 import pytest
 from mmengine.dataset import BaseDataset
 from PIL import Image
-from tests.damaged_files import truncate
 
-from mmext.utils.image_files import (NameDamagedFiles, damaged_file_error,
-                                     image_file_problem, sample_error)
+from mmext.utils.image_files import (
+    NameDamagedFiles,
+    damaged_file_error,
+    image_file_problem,
+    sample_error,
+)
+from tests.damaged_files import truncate
 
 
 def _png(path, seed=0):
@@ -32,8 +37,9 @@ def test_image_file_problem(tmp_path):
     assert bad not in str(pil_error.value)
     error = damaged_file_error(bad, pil_error.value, 'label map')
     assert isinstance(error, OSError)
-    assert str(error).startswith(f'label map {bad} cannot be decoded (OSError: image file is '
-                                 'truncated')
+    assert str(error).startswith(
+        f'label map {bad} cannot be decoded (OSError: image file is truncated'
+    )
 
 
 class Loader(NameDamagedFiles, BaseDataset):
@@ -60,8 +66,10 @@ def _load(info):
 
 @pytest.mark.parametrize('damaged', ['img_path', 'seg_map_path'])
 def test_dataset_names_the_damaged_file_of_a_sample(tmp_path, damaged):
-    infos = [dict(img_path=_png(tmp_path / f'{i}.png'), seg_map_path=_png(tmp_path / f'{i}_l.png'))
-             for i in range(3)]
+    infos = [
+        dict(img_path=_png(tmp_path / f'{i}.png'), seg_map_path=_png(tmp_path / f'{i}_l.png'))
+        for i in range(3)
+    ]
     truncate(infos[1][damaged])
     ds = Loader(infos, pipeline=[_load])
     assert ds[0]['seg_map_path'].shape == (32, 32)
@@ -75,13 +83,20 @@ def test_dataset_names_the_damaged_file_of_a_sample(tmp_path, damaged):
 
 
 def test_other_failures_keep_their_type_and_name_the_sample(tmp_path):
-    infos = [dict(img_path=_png(tmp_path / 'a.png'), seg_map_path=_png(tmp_path / 'b.png'),
-                  broken_transform=True)]
+    infos = [
+        dict(
+            img_path=_png(tmp_path / 'a.png'),
+            seg_map_path=_png(tmp_path / 'b.png'),
+            broken_transform=True,
+        )
+    ]
     with pytest.raises(KeyError) as info:
         Loader(infos, pipeline=[_load])[0]
     shown = ''.join(traceback.format_exception(info.value))
-    assert f'while loading dataset sample 0: img_path={infos[0]["img_path"]}, ' \
+    assert (
+        f'while loading dataset sample 0: img_path={infos[0]["img_path"]}, '
         f'seg_map_path={infos[0]["seg_map_path"]}' in shown
+    )
     # a missing file is named by its own FileNotFoundError: kept as it is
     missing = dict(img_path=str(tmp_path / 'gone.png'), seg_map_path=infos[0]['seg_map_path'])
     error = FileNotFoundError(2, 'No such file', missing['img_path'])

@@ -1,4 +1,5 @@
 """The one per-object weight rule, for numpy (transforms) and torch (heads) weights."""
+
 import numpy as np
 import pytest
 import torch
@@ -13,13 +14,16 @@ def test_valid_weights_pass(make):
 
 
 @pytest.mark.parametrize('make', [np.asarray, torch.tensor])
-@pytest.mark.parametrize('values,num,match', [
-    ([[0.5], [1.0]], 2, r'shape \(2,\)'),
-    ([0.5, 1.0], 3, r'3 boxes'),
-    ([0.5, float('nan')], 2, 'finite and >= 0'),
-    ([0.5, float('inf')], 2, 'finite and >= 0'),
-    ([0.5, -0.1], 2, 'finite and >= 0'),
-])
+@pytest.mark.parametrize(
+    'values,num,match',
+    [
+        ([[0.5], [1.0]], 2, r'shape \(2,\)'),
+        ([0.5, 1.0], 3, r'3 boxes'),
+        ([0.5, float('nan')], 2, 'finite and >= 0'),
+        ([0.5, float('inf')], 2, 'finite and >= 0'),
+        ([0.5, -0.1], 2, 'finite and >= 0'),
+    ],
+)
 def test_invalid_weights_raise(make, values, num, match):
     with pytest.raises(ValueError, match=match):
         check_instance_weights(make(values), num, 'w', hint=' (hint)')

@@ -20,6 +20,7 @@ The JSON (``--out``) holds ``classes``, ``pixel_count``, ``frequency`` and ``foc
 the Focal configs of ``configs/tilted_ce`` list it in their ``_base_`` and use
 ``_base_.focal_alpha``, so no config runs file-reading code.
 """
+
 import argparse
 import json
 import os
@@ -52,9 +53,13 @@ def label_map_counts(info: Dict[str, Any], num_classes: int) -> np.ndarray:
     from mmseg.datasets.transforms import LoadAnnotations
 
     from mmext.utils.image_files import damaged_file_error
-    results = dict(seg_map_path=info['seg_map_path'],
-                   reduce_zero_label=info.get('reduce_zero_label', False),
-                   label_map=info.get('label_map'), seg_fields=[])
+
+    results = dict(
+        seg_map_path=info['seg_map_path'],
+        reduce_zero_label=info.get('reduce_zero_label', False),
+        label_map=info.get('label_map'),
+        seg_fields=[],
+    )
     try:
         seg = LoadAnnotations()(results)['gt_seg_map']
     except FileNotFoundError:
@@ -85,6 +90,7 @@ def class_pixel_counts(dataset: Any, num_workers: int = 8, progress: bool = True
     bar = None
     if progress:
         from mmengine.utils import ProgressBar
+
         bar = ProgressBar(len(infos))
     with ThreadPoolExecutor(max(1, num_workers)) as pool:
         for counts in pool.map(lambda i: label_map_counts(i, num_classes), infos):
@@ -110,8 +116,9 @@ def focal_alpha(counts: Sequence[int]) -> np.ndarray:
         raise ValueError('no labelled pixel in the dataset')
     freq = counts / counts.sum()
     if (freq == 0).any():
-        warnings.warn(f'classes {np.flatnonzero(freq == 0).tolist()} have no pixel; '
-                      'their alpha is set to 0')
+        warnings.warn(
+            f'classes {np.flatnonzero(freq == 0).tolist()} have no pixel; their alpha is set to 0'
+        )
     inv = np.where(freq > 0, 1.0 / np.where(freq > 0, freq, 1.0), 0.0)
     return inv / inv.sum()
 
@@ -124,8 +131,13 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     parser.add_argument('--out', help='JSON output path')
     parser.add_argument('--out-base', help='config base file (.py) defining focal_alpha')
     parser.add_argument('--num-workers', type=int, default=min(8, os.cpu_count() or 1))
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config settings, as in tools/train.py')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='override config settings, as in tools/train.py',
+    )
     args = parser.parse_args(argv)
 
     from mmengine.config import Config
@@ -133,6 +145,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
     import mmext  # noqa: F401  (registration)
     from mmext.registry import DATASETS
+
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
@@ -147,7 +160,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         classes=classes,
         pixel_count=[int(c) for c in counts],
         frequency=[float(f) for f in counts / counts.sum()],
-        focal_alpha=[float(a) for a in alpha])
+        focal_alpha=[float(a) for a in alpha],
+    )
     width = max(len(c) for c in classes)
     print(f'{"class":<{width}}  {"pixels":>12}  {"frequency":>10}  {"alpha":>8}')
     for c, n, f, a in zip(classes, counts, result['frequency'], alpha):
@@ -164,8 +178,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     return result
 
 
-def write_alpha_base(path: str, result: Dict[str, Any],
-                     argv: Optional[Sequence[str]] = None) -> None:
+def write_alpha_base(
+    path: str, result: Dict[str, Any], argv: Optional[Sequence[str]] = None
+) -> None:
     """Write ``focal_alpha`` as a config base file (what the Focal configs inherit).
 
     Args:
@@ -176,16 +191,21 @@ def write_alpha_base(path: str, result: Dict[str, Any],
     """
     if not path.endswith('.py'):
         raise ValueError(f'--out-base {path}: a config base file must end with .py')
-    command = ' '.join(['python tools/analysis/class_pixel_frequency.py',
-                        *(sys.argv[1:] if argv is None else argv)])
+    command = ' '.join(
+        [
+            'python tools/analysis/class_pixel_frequency.py',
+            *(sys.argv[1:] if argv is None else argv),
+        ]
+    )
     alphas = ',\n    '.join(f'{a!r}' for a in result['focal_alpha'])
     text = (
         '# Focal-loss alpha of the TCE paper (Sec. 3): the normalised inverse class pixel\n'
-        f"# frequency of the {result['split']} split of {result['config']}.\n"
+        f'# frequency of the {result["split"]} split of {result["config"]}.\n'
         '# Written by (do not edit; rerun it instead):\n'
         f'#   {command}\n'
-        f"focal_alpha_classes = {list(result['classes'])!r}\n"
-        f'focal_alpha = [\n    {alphas},\n]\n')
+        f'focal_alpha_classes = {list(result["classes"])!r}\n'
+        f'focal_alpha = [\n    {alphas},\n]\n'
+    )
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         f.write(text)

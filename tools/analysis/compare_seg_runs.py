@@ -1,7 +1,8 @@
 """Compare trained segmenters side by side: per-class IoU, fairness keys and predictions.
 
     python tools/analysis/compare_seg_runs.py \
-        --run CE=CONFIG_A:CKPT_A:METRICS_A.json --run "TCE class t=1=CONFIG_B:CKPT_B:METRICS_B.json" \
+        --run CE=CONFIG_A:CKPT_A:METRICS_A.json \
+        --run "TCE class t=1=CONFIG_B:CKPT_B:METRICS_B.json" \
         [--num-images 4] [--out work_dirs/demo/compare.png]
 
 Each ``--run`` is ``LABEL=CONFIG:CHECKPOINT:METRICS`` where METRICS is the JSON that
@@ -12,6 +13,7 @@ per-class IoU bars of every run, and the first ``--num-images`` validation image
 ground truth and each run's prediction. ``tools/demo.sh`` calls it for the CE baseline and
 class-level TCE.
 """
+
 import argparse
 import json
 import os
@@ -24,12 +26,21 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 #: Summary keys shown under the per-class rows, in this order (those a run lacks are skipped).
-SUMMARY_KEYS = ('mIoU', 'worstIoU', 'stdIoU', 'bottom25_mIoU', 'top25_mIoU', 'fwIoU', 'mAcc',
-                'aAcc')
+SUMMARY_KEYS = (
+    'mIoU',
+    'worstIoU',
+    'stdIoU',
+    'bottom25_mIoU',
+    'top25_mIoU',
+    'fwIoU',
+    'mAcc',
+    'aAcc',
+)
 
 
 class Run(NamedTuple):
     """One trained model to compare."""
+
     label: str
     config: str
     checkpoint: str
@@ -62,7 +73,7 @@ def parse_run(text: str) -> Run:
 
 def class_names(metrics: Dict[str, float]) -> List[str]:
     """The class names of the ``IoU.<class>`` keys, in the order the metric wrote them."""
-    return [k[len('IoU.'):] for k in metrics if k.startswith('IoU.')]
+    return [k[len('IoU.') :] for k in metrics if k.startswith('IoU.')]
 
 
 def comparison_table(runs: Sequence[Run]) -> str:
@@ -89,6 +100,7 @@ def _val_samples(config: str, num: int) -> List[dict]:
     from mmengine.registry import DATASETS, init_default_scope
 
     import mmext  # noqa: F401
+
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     ds_cfg = cfg.val_dataloader.dataset.copy()
@@ -99,6 +111,7 @@ def _val_samples(config: str, num: int) -> List[dict]:
 
 def _predict(run: Run, images: Sequence[np.ndarray]) -> List[np.ndarray]:
     from mmseg.apis import inference_model, init_model
+
     model = init_model(run.config, run.checkpoint, device='cpu')
     return [inference_model(model, img).pred_sem_seg.data[0].numpy() for img in images]
 
@@ -112,6 +125,7 @@ def draw(runs: Sequence[Run], out: str, num_images: int = 4) -> None:
         num_images (int): How many validation images to show. Defaults to 4.
     """
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from PIL import Image
@@ -133,9 +147,11 @@ def draw(runs: Sequence[Run], out: str, num_images: int = 4) -> None:
     for i, r in enumerate(runs):
         vals = [r.metrics.get(f'IoU.{n}') for n in names]
         vals = [np.nan if v is None else float(v) for v in vals]
-        summary = f'{r.label} (mIoU {r.metrics.get("mIoU", np.nan):.1f}, ' \
-                  f'std {r.metrics.get("stdIoU", np.nan):.1f}, ' \
-                  f'worst {r.metrics.get("worstIoU", np.nan):.1f})'
+        summary = (
+            f'{r.label} (mIoU {r.metrics.get("mIoU", np.nan):.1f}, '
+            f'std {r.metrics.get("stdIoU", np.nan):.1f}, '
+            f'worst {r.metrics.get("worstIoU", np.nan):.1f})'
+        )
         ax.bar(x + (i - (len(runs) - 1) / 2) * width, vals, width, label=summary)
     ax.set_xticks(x, names)
     ax.set_ylabel('IoU (%)')
@@ -151,8 +167,7 @@ def draw(runs: Sequence[Run], out: str, num_images: int = 4) -> None:
                 a.imshow(panel)
             else:
                 shown = np.ma.masked_where(panel >= n_cls, panel)
-                a.imshow(shown, cmap=cmap, vmin=0, vmax=max(n_cls - 1, 1),
-                         interpolation='nearest')
+                a.imshow(shown, cmap=cmap, vmin=0, vmax=max(n_cls - 1, 1), interpolation='nearest')
             a.set_axis_off()
             if j == 0:
                 a.set_title(title, fontsize=9)
@@ -164,8 +179,12 @@ def draw(runs: Sequence[Run], out: str, num_images: int = 4) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--run', action='append', required=True,
-                        help='LABEL=CONFIG:CHECKPOINT:METRICS (repeat, at least two)')
+    parser.add_argument(
+        '--run',
+        action='append',
+        required=True,
+        help='LABEL=CONFIG:CHECKPOINT:METRICS (repeat, at least two)',
+    )
     parser.add_argument('--num-images', type=int, default=4)
     parser.add_argument('--out', help='PNG path (no PNG without it)')
     args = parser.parse_args(argv)

@@ -14,6 +14,7 @@ base value is the one written in the config (``auto_scale_lr`` is not applied).
 The epoch length is ``--iters-per-epoch`` or, when omitted, ``len(train_dataloader)`` built
 from the config (only possible when the dataset is present on disk).
 """
+
 import argparse
 import copy
 import json
@@ -71,13 +72,15 @@ def infer_iters_per_epoch(cfg: Config) -> int:
         ValueError: if the dataloader cannot be built (e.g. the dataset is not on disk).
     """
     from mmengine.runner import Runner
+
     try:
         loader = Runner.build_dataloader(copy.deepcopy(cfg.train_dataloader))
         return len(loader)
     except Exception as exc:  # any failure means the length is not cheaply available
         raise ValueError(
             'could not build train_dataloader to count the iterations per epoch '
-            f'({type(exc).__name__}: {exc}); pass --iters-per-epoch') from exc
+            f'({type(exc).__name__}: {exc}); pass --iters-per-epoch'
+        ) from exc
 
 
 def _optim_wrapper_cfg(cfg: Config) -> dict:
@@ -90,9 +93,9 @@ def _optim_wrapper_cfg(cfg: Config) -> dict:
     return optim_cfg
 
 
-def compute_schedule(cfg: Config,
-                     iters_per_epoch: Optional[int] = None,
-                     param: str = 'lr') -> Dict[str, object]:
+def compute_schedule(
+    cfg: Config, iters_per_epoch: Optional[int] = None, param: str = 'lr'
+) -> Dict[str, object]:
     """Step the config's schedulers through its whole training and record a parameter.
 
     Args:
@@ -114,8 +117,7 @@ def compute_schedule(cfg: Config,
         schedulers_cfg = []
     elif isinstance(schedulers_cfg, dict):
         schedulers_cfg = [schedulers_cfg]
-    need_length = loop['by_epoch'] or any(
-        s.get('by_epoch', True) for s in schedulers_cfg)
+    need_length = loop['by_epoch'] or any(s.get('by_epoch', True) for s in schedulers_cfg)
     if iters_per_epoch is None and need_length:
         iters_per_epoch = infer_iters_per_epoch(cfg)
     if iters_per_epoch is not None and iters_per_epoch <= 0:
@@ -134,12 +136,12 @@ def compute_schedule(cfg: Config,
     schedulers = []
     for sched_cfg in schedulers_cfg:
         sched_cfg = copy.deepcopy(sched_cfg)
-        sched_cfg.setdefault('end', max_epochs if sched_cfg.get('by_epoch', True) else
-                             total_iters)
+        sched_cfg.setdefault('end', max_epochs if sched_cfg.get('by_epoch', True) else total_iters)
         schedulers.append(
             PARAM_SCHEDULERS.build(
-                sched_cfg,
-                default_args=dict(optimizer=optim_wrapper, epoch_length=iters_per_epoch)))
+                sched_cfg, default_args=dict(optimizer=optim_wrapper, epoch_length=iters_per_epoch)
+            )
+        )
 
     values: List[float] = []
     # no gradients: a no-op step that lets the schedulers see optimizer.step() came first
@@ -153,12 +155,17 @@ def compute_schedule(cfg: Config,
             for sched in schedulers:
                 if sched.by_epoch:
                     sched.step()
-    return dict(values=values, iters_per_epoch=iters_per_epoch, by_epoch=loop['by_epoch'],
-                total_iters=total_iters)
+    return dict(
+        values=values,
+        iters_per_epoch=iters_per_epoch,
+        by_epoch=loop['by_epoch'],
+        total_iters=total_iters,
+    )
 
 
-def plot_schedule(result: Dict[str, object], out: str, title: str, param: str = 'lr',
-                  max_points: int = 20000) -> None:
+def plot_schedule(
+    result: Dict[str, object], out: str, title: str, param: str = 'lr', max_points: int = 20000
+) -> None:
     """Save the curve of :func:`compute_schedule` as an image.
 
     Args:
@@ -169,6 +176,7 @@ def plot_schedule(result: Dict[str, object], out: str, title: str, param: str = 
         max_points (int): At most this many points are drawn (uniform subsampling).
     """
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -197,12 +205,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Plot the LR schedule of a config')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--out', required=True, help='output image, e.g. lr.png')
-    parser.add_argument('--iters-per-epoch', type=int, default=None,
-                        help='iterations per epoch (default: len(train_dataloader))')
+    parser.add_argument(
+        '--iters-per-epoch',
+        type=int,
+        default=None,
+        help='iterations per epoch (default: len(train_dataloader))',
+    )
     parser.add_argument('--param', default='lr', choices=['lr', 'momentum'])
     parser.add_argument('--save-values', default=None, help='also dump the values as JSON')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value'
+    )
     return parser.parse_args(argv)
 
 
@@ -215,9 +228,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     result = compute_schedule(cfg, args.iters_per_epoch, args.param)
     plot_schedule(result, args.out, osp.basename(args.config), args.param)
     values = result['values']
-    print(f'{osp.basename(args.config)}: {result["total_iters"]} iterations '
-          f'({result["iters_per_epoch"]} per epoch), {args.param} first={values[0]:.6g} '
-          f'max={max(values):.6g} last={values[-1]:.6g} -> {args.out}')
+    print(
+        f'{osp.basename(args.config)}: {result["total_iters"]} iterations '
+        f'({result["iters_per_epoch"]} per epoch), {args.param} first={values[0]:.6g} '
+        f'max={max(values):.6g} last={values[-1]:.6g} -> {args.out}'
+    )
     if args.save_values:
         with open(args.save_values, 'w', encoding='utf-8') as f:
             json.dump(result, f)

@@ -16,6 +16,7 @@ the mean +- std over seeds of each criterion computed per seed.
         Focal=work_dirs/focal/fair_iou.json "TCE t=1=a.json,b.json" \\
         --reference CE --out-md report.md --out-png report.png
 """
+
 import argparse
 import json
 import os
@@ -51,8 +52,9 @@ def load_result(path: str) -> Dict[str, object]:
     return dict(classes=list(data['classes']), iou=iou)
 
 
-def collect(models: 'OrderedDict[str, List[str]]'
-            ) -> Tuple['OrderedDict[str, np.ndarray]', List[str]]:
+def collect(
+    models: 'OrderedDict[str, List[str]]',
+) -> Tuple['OrderedDict[str, np.ndarray]', List[str]]:
     """Load every model's JSONs into an ``(num_runs, K)`` IoU array per model.
 
     Args:
@@ -98,9 +100,14 @@ def _fmt_pm(vals: np.ndarray) -> str:
     return f'{vals.mean():.2f} ± {vals.std(ddof=1):.2f}'
 
 
-def build_report(results: 'OrderedDict[str, np.ndarray]', classes: Sequence[str],
-                 reference: str, fraction: float = 0.25, columns: int = 10,
-                 title: str = 'Fairness report') -> str:
+def build_report(
+    results: 'OrderedDict[str, np.ndarray]',
+    classes: Sequence[str],
+    reference: str,
+    fraction: float = 0.25,
+    columns: int = 10,
+    title: str = 'Fairness report',
+) -> str:
     """Markdown of Table 1 and Table 3 (see the module docstring).
 
     Args:
@@ -122,11 +129,17 @@ def build_report(results: 'OrderedDict[str, np.ndarray]', classes: Sequence[str]
     pct = int(round(fraction * 100))
     runs = {n: r.shape[0] for n, r in results.items()}
     lines = [f'# {title}', '']
-    lines.append(f'Classes sorted by the IoU of **{reference}** (ascending). IoU in percent'
-                 + ('; mean over runs: ' + ', '.join(f'{n}: {k}' for n, k in runs.items())
-                    if max(runs.values()) > 1 else '') + '.')
+    lines.append(
+        f'Classes sorted by the IoU of **{reference}** (ascending). IoU in percent'
+        + (
+            '; mean over runs: ' + ', '.join(f'{n}: {k}' for n, k in runs.items())
+            if max(runs.values()) > 1
+            else ''
+        )
+        + '.'
+    )
     lines += ['', '## Table 1: per-class IoU', '']
-    blocks = [order[i:i + columns] for i in range(0, len(order), columns)]
+    blocks = [order[i : i + columns] for i in range(0, len(order), columns)]
     for b, block in enumerate(blocks):
         head = ['Method' if b == 0 else 'continued'] + [classes[i] for i in block]
         if b == len(blocks) - 1:
@@ -139,13 +152,24 @@ def build_report(results: 'OrderedDict[str, np.ndarray]', classes: Sequence[str]
                 row.append(_fmt_pm(_nanmean(results[name], axis=1)))
             lines.append('| ' + ' | '.join(row) + ' |')
         lines.append('')
-    lines += ['## Table 3: fairness criteria', '',
-              f'sorted {pct}%: mean IoU of the ceil(K/{round(1 / fraction)}) classes that '
-              f'are worst / best for {reference}; percentiles: (threshold, mean IoU of the '
-              f'classes beyond it) of each model\'s own IoUs.', '']
-    head = ['Method', f'sorted {pct}% bottom', f'sorted {pct}% top',
-            f'{pct}th percentile bottom', f'{100 - pct}th percentile top', 'worst', 'std',
-            'mIoU']
+    lines += [
+        '## Table 3: fairness criteria',
+        '',
+        f'sorted {pct}%: mean IoU of the ceil(K/{round(1 / fraction)}) classes that '
+        f'are worst / best for {reference}; percentiles: (threshold, mean IoU of the '
+        f"classes beyond it) of each model's own IoUs.",
+        '',
+    ]
+    head = [
+        'Method',
+        f'sorted {pct}% bottom',
+        f'sorted {pct}% top',
+        f'{pct}th percentile bottom',
+        f'{100 - pct}th percentile top',
+        'worst',
+        'std',
+        'mIoU',
+    ]
     lines.append('| ' + ' | '.join(head) + ' |')
     lines.append('|' + '---|' * len(head))
     for name, r in results.items():
@@ -158,17 +182,28 @@ def build_report(results: 'OrderedDict[str, np.ndarray]', classes: Sequence[str]
         def col(key):
             return np.array([s[key] for s in per_run])
 
-        row = [name, _fmt_pm(col(f'bottom{pct}_mIoU')), _fmt_pm(col(f'top{pct}_mIoU')),
-               f'({_fmt_pm(col(f"p{pct}_IoU"))}, {_fmt_pm(col(f"p{pct}_mIoU"))})',
-               f'({_fmt_pm(col(f"p{100 - pct}_IoU"))}, {_fmt_pm(col(f"p{100 - pct}_mIoU"))})',
-               _fmt_pm(col('worstIoU')), _fmt_pm(col('stdIoU')), _fmt_pm(col('mIoU'))]
+        row = [
+            name,
+            _fmt_pm(col(f'bottom{pct}_mIoU')),
+            _fmt_pm(col(f'top{pct}_mIoU')),
+            f'({_fmt_pm(col(f"p{pct}_IoU"))}, {_fmt_pm(col(f"p{pct}_mIoU"))})',
+            f'({_fmt_pm(col(f"p{100 - pct}_IoU"))}, {_fmt_pm(col(f"p{100 - pct}_mIoU"))})',
+            _fmt_pm(col('worstIoU')),
+            _fmt_pm(col('stdIoU')),
+            _fmt_pm(col('mIoU')),
+        ]
         lines.append('| ' + ' | '.join(row) + ' |')
     lines.append('')
     return '\n'.join(lines)
 
 
-def plot_bars(results: 'OrderedDict[str, np.ndarray]', classes: Sequence[str],
-              reference: str, path: str, title: str = 'Per-class IoU') -> None:
+def plot_bars(
+    results: 'OrderedDict[str, np.ndarray]',
+    classes: Sequence[str],
+    reference: str,
+    path: str,
+    title: str = 'Per-class IoU',
+) -> None:
     """Grouped bar chart of mean per-class IoU, classes sorted by the reference model.
 
     Args:
@@ -179,8 +214,10 @@ def plot_bars(results: 'OrderedDict[str, np.ndarray]', classes: Sequence[str],
         title (str): Figure title.
     """
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     means = OrderedDict((n, _nanmean(r, axis=0)) for n, r in results.items())
     ref = means[reference]
     order = np.argsort(np.where(np.isnan(ref), np.inf, ref), kind='stable')
@@ -188,8 +225,7 @@ def plot_bars(results: 'OrderedDict[str, np.ndarray]', classes: Sequence[str],
     width = 0.8 / n
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * k * max(1, n / 2)), 4.0))
     for j, (name, m) in enumerate(means.items()):
-        ax.bar(np.arange(k) + (j - (n - 1) / 2) * width, np.nan_to_num(m[order]), width,
-               label=name)
+        ax.bar(np.arange(k) + (j - (n - 1) / 2) * width, np.nan_to_num(m[order]), width, label=name)
     ax.set_xticks(np.arange(k))
     ax.set_xticklabels([classes[i] for i in order], rotation=60, ha='right')
     ax.set_ylabel('IoU (%)')

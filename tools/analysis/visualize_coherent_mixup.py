@@ -11,6 +11,7 @@ mixup loss weight ``w`` (``gt_instances.weights``); the title shows the blending
         configs/bag_of_freebies/digits/yolov3_r18-tiny_coherent-mixup_1xb8-8e_digits-det.py \
         --out docs/results/coherent_mixup_samples.png
 """
+
 import argparse
 import os
 import os.path as osp
@@ -48,6 +49,7 @@ def draw_samples(dataset, num: int, scale: int, out: str) -> List[dict]:
         list[dict]: Per sample ``lambda``, ``labels`` and ``weights`` (as drawn).
     """
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -77,12 +79,32 @@ def draw_samples(dataset, num: int, scale: int, out: str) -> List[dict]:
         for box, label, w in zip(boxes, labels, weights):
             first = abs(w - lam) <= abs(w - (1 - lam))
             color = 'lime' if first else 'orange'
-            ax.add_patch(Rectangle((box[0], box[1]), box[2] - box[0], box[3] - box[1],
-                                   fill=False, edgecolor=color, linewidth=1.5))
-            ax.text(box[0], box[1] - 2, f'{classes[label]} w={w:.2f}', color='black',
-                    fontsize=7, bbox=dict(facecolor=color, alpha=0.8, pad=1, linewidth=0))
-        drawn.append(dict(index=k, mixup_ratio=lam, labels=labels.tolist(),
-                          weights=[round(float(w), 4) for w in weights]))
+            ax.add_patch(
+                Rectangle(
+                    (box[0], box[1]),
+                    box[2] - box[0],
+                    box[3] - box[1],
+                    fill=False,
+                    edgecolor=color,
+                    linewidth=1.5,
+                )
+            )
+            ax.text(
+                box[0],
+                box[1] - 2,
+                f'{classes[label]} w={w:.2f}',
+                color='black',
+                fontsize=7,
+                bbox=dict(facecolor=color, alpha=0.8, pad=1, linewidth=0),
+            )
+        drawn.append(
+            dict(
+                index=k,
+                mixup_ratio=lam,
+                labels=labels.tolist(),
+                weights=[round(float(w), 4) for w in weights],
+            )
+        )
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=90)
@@ -95,6 +117,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     from mmengine.config import Config
     from mmengine.registry import DATASETS, init_default_scope
+
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     np.random.seed(args.seed)

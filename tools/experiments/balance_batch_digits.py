@@ -29,6 +29,7 @@ no per-method tuning. The arms per loss (CE, Soft Dice, Soft IoU):
 
 Writes ``docs/results/balance_batch_digits.{md,json,png}``.
 """
+
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence
@@ -40,15 +41,14 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from tools.experiments import digits_seg_settings as digits  # noqa: E402
-from tools.experiments.harness import (Claim, Study, Variant,  # noqa: E402
-                                       build_datasets, load_config, main)
+from tools.experiments.harness import Claim, Study, Variant, build_datasets, load_config, main  # noqa: E402
 
 # --- settings (fixed before running; see the module docstring) --------------------------
 SEEDS = (0, 1, 2)
-BATCH = 8             # baseline batch size = Balance-batch batch_max
-BATCH_CL = (6, 11)    # Balance-batch batch_cl (11 classes in the data)
+BATCH = 8  # baseline batch size = Balance-batch batch_max
+BATCH_CL = (6, 11)  # Balance-batch batch_cl (11 classes in the data)
 SWEEP_CL = (6, 8, 11)  # the CE arm sweeps more values
-FIXED_CL = 6          # fixed-size mode: 8 images, >= 6 classes
+FIXED_CL = 6  # fixed-size mode: 8 images, >= 6 classes
 #: rounded mean images per batch of Balance-batch(batch_max 8, batch_cl k) on the train
 #: split (epochs 0-4, seeds 0-2); `--batch-sizes` recomputes them, a test checks them.
 CONTROL_BATCH = {6: 3, 8: 4, 11: 5}
@@ -66,20 +66,46 @@ def loss_variants(label: str, key: str) -> List[Variant]:
     sweep = SWEEP_CL if key == 'ce' else BATCH_CL
     controls = {}
     for cl in sweep:
-        bb = Variant(f'{label} + BB cl{cl}', CFG.format(f'{key}-bb-cl11'),
-                     (f'train_dataloader.batch_sampler.batch_cl={cl}',), label, label)
+        bb = Variant(
+            f'{label} + BB cl{cl}',
+            CFG.format(f'{key}-bb-cl11'),
+            (f'train_dataloader.batch_sampler.batch_cl={cl}',),
+            label,
+            label,
+        )
         b = CONTROL_BATCH[cl]
         if b not in controls:
-            controls[b] = Variant(f'{label} batch {b}', CFG.format(key),
-                                  (f'train_dataloader.batch_size={b}',), None, label)
+            controls[b] = Variant(
+                f'{label} batch {b}',
+                CFG.format(key),
+                (f'train_dataloader.batch_size={b}',),
+                None,
+                label,
+            )
         out += [bb]
     out += list(controls.values())
-    out.append(Variant(f'{label} + BB fixed-size cl{FIXED_CL}', CFG.format(f'{key}-bb-cl11'),
-                       (f'train_dataloader.batch_sampler.batch_cl={FIXED_CL}',
-                        'train_dataloader.batch_sampler.fixed_size=True'), label, label))
+    out.append(
+        Variant(
+            f'{label} + BB fixed-size cl{FIXED_CL}',
+            CFG.format(f'{key}-bb-cl11'),
+            (
+                f'train_dataloader.batch_sampler.batch_cl={FIXED_CL}',
+                'train_dataloader.batch_sampler.fixed_size=True',
+            ),
+            label,
+            label,
+        )
+    )
     if key != 'ce':
-        out.append(Variant(f'{label} per-image', CFG.format(key),
-                           ('model.decode_head.loss_decode.per_image=True',), label, label))
+        out.append(
+            Variant(
+                f'{label} per-image',
+                CFG.format(key),
+                ('model.decode_head.loss_decode.per_image=True',),
+                label,
+                label,
+            )
+        )
     return out
 
 
@@ -89,25 +115,52 @@ VARIANTS = [v for label, key in LOSSES for v in loss_variants(label, key)]
 def _claims() -> List[Claim]:
     claims = []
     for label, _ in LOSSES:
-        claims.append(Claim(f'Balance-batch raises mIoU ({label}, same batch_max)',
-                            f'{label} + BB cl11', label, 'mIoU'))
-        claims.append(Claim(f'Balance-batch raises mIoU ({label}, same images seen)',
-                            f'{label} + BB cl11', f'{label} batch {CONTROL_BATCH[11]}',
-                            'mIoU'))
-        claims.append(Claim(f'fixed-size Balance-batch raises mIoU ({label})',
-                            f'{label} + BB fixed-size cl{FIXED_CL}', label, 'mIoU'))
+        claims.append(
+            Claim(
+                f'Balance-batch raises mIoU ({label}, same batch_max)',
+                f'{label} + BB cl11',
+                label,
+                'mIoU',
+            )
+        )
+        claims.append(
+            Claim(
+                f'Balance-batch raises mIoU ({label}, same images seen)',
+                f'{label} + BB cl11',
+                f'{label} batch {CONTROL_BATCH[11]}',
+                'mIoU',
+            )
+        )
+        claims.append(
+            Claim(
+                f'fixed-size Balance-batch raises mIoU ({label})',
+                f'{label} + BB fixed-size cl{FIXED_CL}',
+                label,
+                'mIoU',
+            )
+        )
     return claims
 
 
-METRICS = [('mIoU', 'mIoU'), ('FWIoU', 'fwIoU'), ('MA', 'mAcc'), ('PA', 'aAcc'),
-           ('IoU 7', 'IoU.7'), ('IoU 8', 'IoU.8'), ('IoU 9', 'IoU.9'),
-           ('worst IoU', 'worstIoU')]
+METRICS = [
+    ('mIoU', 'mIoU'),
+    ('FWIoU', 'fwIoU'),
+    ('MA', 'mAcc'),
+    ('PA', 'aAcc'),
+    ('IoU 7', 'IoU.7'),
+    ('IoU 8', 'IoU.8'),
+    ('IoU 9', 'IoU.9'),
+    ('worst IoU', 'worstIoU'),
+]
 
 SETUP = [
     digits.DATA_LINE,
-    digits.setup_model_line(aux=False, extra=', so that the Soft Dice / Soft IoU runs '
-                            'train with that loss only; GroupNorm in the ASPP head, since a '
-                            'Balance-batch batch can be a single image'),
+    digits.setup_model_line(
+        aux=False,
+        extra=', so that the Soft Dice / Soft IoU runs '
+        'train with that loss only; GroupNorm in the ASPP head, since a '
+        'Balance-batch batch can be a single image',
+    ),
     '- losses: CE, `mmext.SoftDiceLoss` / `mmext.SoftIoULoss` (Eq. 5, no smoothing; '
     'batch-level ratio divided by N unless "per-image");',
     f'- Balance-batch: `mmext.BalanceBatchSampler`, batch_max {BATCH}; controls at batch '
@@ -119,13 +172,18 @@ SETUP = [
 ]
 
 
-def mean_batch_sizes(cls: Sequence[int] = SWEEP_CL, epochs: int = 5,
-                     seeds: Sequence[int] = SEEDS, fixed: bool = False) -> Dict[int, float]:
+def mean_batch_sizes(
+    cls: Sequence[int] = SWEEP_CL,
+    epochs: int = 5,
+    seeds: Sequence[int] = SEEDS,
+    fixed: bool = False,
+) -> Dict[int, float]:
     """Mean images per batch of Balance-batch(batch_max 8, batch_cl k) epoch plans."""
     from mmengine.dataset import DefaultSampler
     from mmengine.registry import DATASETS, init_default_scope
 
     from mmext.datasets.samplers import BalanceBatchSampler
+
     cfg = load_config(CFG.format('ce'), SCHEDULE)
     init_default_scope('mmseg')
     ds_cfg = cfg.train_dataloader.dataset.copy()
@@ -137,8 +195,9 @@ def mean_batch_sizes(cls: Sequence[int] = SWEEP_CL, epochs: int = 5,
         sizes = []
         for seed in seeds:
             kw = dict(fixed_size=True) if fixed else {}
-            sampler = BalanceBatchSampler(DefaultSampler(dataset, seed=seed), batch_size=BATCH,
-                                          batch_cl=cl, **kw)
+            sampler = BalanceBatchSampler(
+                DefaultSampler(dataset, seed=seed), batch_size=BATCH, batch_cl=cl, **kw
+            )
             sizes += [len(b) for e in range(epochs) for b in sampler.plan(e)]
         out[cl] = float(np.mean(sizes))
     return out
@@ -150,10 +209,15 @@ def prepare(study: Study) -> None:
 
 def sections(study: Study, runs: List[dict]) -> List[str]:
     sizes = mean_batch_sizes()
-    lines = ['## Images per batch', '',
-             f'Mean images per batch of the Balance-batch plans (batch_max {BATCH}; epochs '
-             '0-4 of seeds 0-2) and the control batch size fixed in the study file.', '',
-             '| batch_cl | mean images / batch | control batch size |', '|---|---|---|']
+    lines = [
+        '## Images per batch',
+        '',
+        f'Mean images per batch of the Balance-batch plans (batch_max {BATCH}; epochs '
+        '0-4 of seeds 0-2) and the control batch size fixed in the study file.',
+        '',
+        '| batch_cl | mean images / batch | control batch size |',
+        '|---|---|---|',
+    ]
     for cl, m in sizes.items():
         lines.append(f'| {cl} | {m:.2f} | {CONTROL_BATCH[cl]} |')
     lines += [f'| {FIXED_CL} (fixed-size) | {BATCH} | {BATCH} (the baseline) |', '']
@@ -161,9 +225,18 @@ def sections(study: Study, runs: List[dict]) -> List[str]:
 
 
 STUDY = Study(
-    name='balance_batch_digits', title='Balance-batch on the long-tailed digits data',
-    variants=VARIANTS, seeds=SEEDS, schedule=SCHEDULE, metrics=METRICS, claims=_claims(),
-    setup=SETUP, quick=digits.QUICK, prepare=prepare, sections=sections)
+    name='balance_batch_digits',
+    title='Balance-batch on the long-tailed digits data',
+    variants=VARIANTS,
+    seeds=SEEDS,
+    schedule=SCHEDULE,
+    metrics=METRICS,
+    claims=_claims(),
+    setup=SETUP,
+    quick=digits.QUICK,
+    prepare=prepare,
+    sections=sections,
+)
 
 
 def run(argv: Optional[Sequence[str]] = None) -> str:
@@ -171,8 +244,10 @@ def run(argv: Optional[Sequence[str]] = None) -> str:
     if argv == ['--batch-sizes']:
         build_datasets(CFG.format('ce'), SCHEDULE, ('train',))
         sizes = mean_batch_sizes()
-        text = '\n'.join(f'batch_cl {cl}: {m:.3f} images / batch -> control batch '
-                         f'{int(round(m))}' for cl, m in sizes.items())
+        text = '\n'.join(
+            f'batch_cl {cl}: {m:.3f} images / batch -> control batch {int(round(m))}'
+            for cl, m in sizes.items()
+        )
         print(text)
         return text
     return main(STUDY, __file__, argv)

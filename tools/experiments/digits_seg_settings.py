@@ -16,6 +16,7 @@ and both for convergence within the CPU budget (pilot runs, CE, one seed, harnes
   (27.6 / 51.7 / 55.4 / 55.7 at 1k / 2k / 3k / 4k). A 32x32 / 6,000-iteration pilot also
   converged, but at 37 mIoU (too small for the rare digits).
 """
+
 ITERS = 4000
 VAL_POINTS = 4
 CANVAS = 48
@@ -23,37 +24,57 @@ DIGIT_SIZE = (15, 24)
 DATA_ROOT = f'data/digits_seg{CANVAS}'
 
 DATA = tuple(
-    [f'model.data_preprocessor.size=({CANVAS},{CANVAS})'] +
-    [f'{split}_dataloader.dataset.{key}={value}' for split in ('train', 'val')
-     for key, value in (('data_root', DATA_ROOT), ('build_cfg.canvas_size', CANVAS),
-                        ('build_cfg.digit_size', f'[{DIGIT_SIZE[0]},{DIGIT_SIZE[1]}]'))])
-SCHEDULE = DATA + (
-    f'train_cfg.max_iters={ITERS}', f'train_cfg.val_interval={ITERS // VAL_POINTS}',
-    f'param_scheduler.1.end={ITERS}',
-    f'default_hooks.checkpoint.interval={ITERS}', 'default_hooks.logger.interval=100',
-    'default_hooks.visualization.draw=False',
-    'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+    [f'model.data_preprocessor.size=({CANVAS},{CANVAS})']
+    + [
+        f'{split}_dataloader.dataset.{key}={value}'
+        for split in ('train', 'val')
+        for key, value in (
+            ('data_root', DATA_ROOT),
+            ('build_cfg.canvas_size', CANVAS),
+            ('build_cfg.digit_size', f'[{DIGIT_SIZE[0]},{DIGIT_SIZE[1]}]'),
+        )
+    ]
 )
-QUICK = ('train_cfg.max_iters=4', 'train_cfg.val_interval=1',
-         'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1',
-         'val_dataloader.dataset.indices=8')
+SCHEDULE = DATA + (
+    f'train_cfg.max_iters={ITERS}',
+    f'train_cfg.val_interval={ITERS // VAL_POINTS}',
+    f'param_scheduler.1.end={ITERS}',
+    f'default_hooks.checkpoint.interval={ITERS}',
+    'default_hooks.logger.interval=100',
+    'default_hooks.visualization.draw=False',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+)
+QUICK = (
+    'train_cfg.max_iters=4',
+    'train_cfg.val_interval=1',
+    'default_hooks.checkpoint.interval=4',
+    'default_hooks.logger.interval=1',
+    'val_dataloader.dataset.indices=8',
+)
 
 DATA_LINE = (
     f'- data: `mmext.DigitsSegDataset` shrunk to {CANVAS}x{CANVAS} canvases (real MNIST '
     f'digits of {DIGIT_SIZE[0]}-{DIGIT_SIZE[1]} px pasted 2-4 per image; the digits configs use '
     '64x64 and 20-32 px), 1,000 train images, 11 classes (background + digits 0-9), train '
     'imbalance ratio 10 (digit 0 ten times as frequent as digit 9; 7, 8, 9 the rarest), '
-    'balanced val split of 200 images from a disjoint digit pool;')
-PILOT = ('Why 48x48 and 4,000 iterations: pilots of the CE baseline (one seed each) did not '
-         'converge with the digits configs\' 64x64 / 2,000 iterations (+5.3 and +10.3 mIoU '
-         'over the last 500 iterations) nor with a width-8 model; 48x48 / 4,000 did (+0.3 over '
-         'the last 1,000). Details: `tools/experiments/digits_seg_settings.py`.')
+    'balanced val split of 200 images from a disjoint digit pool;'
+)
+PILOT = (
+    'Why 48x48 and 4,000 iterations: pilots of the CE baseline (one seed each) did not '
+    "converge with the digits configs' 64x64 / 2,000 iterations (+5.3 and +10.3 mIoU "
+    'over the last 500 iterations) nor with a width-8 model; 48x48 / 4,000 did (+0.3 over '
+    'the last 1,000). Details: `tools/experiments/digits_seg_settings.py`.'
+)
 
 
 def setup_model_line(aux: bool, extra: str = '') -> str:
     """The report's model line."""
     head = 'auxiliary FCN head with CE' if aux else 'no auxiliary head'
-    return (f'- model: tiny DeepLabV3+ (ResNetV1c-18, stage width 16; {head}{extra}) from '
-            f'scratch, AdamW lr 2e-3, 100-iteration warm-up then poly decay, {ITERS} '
-            f'iterations, validation every {ITERS // VAL_POINTS};')
+    return (
+        f'- model: tiny DeepLabV3+ (ResNetV1c-18, stage width 16; {head}{extra}) from '
+        f'scratch, AdamW lr 2e-3, 100-iteration warm-up then poly decay, {ITERS} '
+        f'iterations, validation every {ITERS // VAL_POINTS};'
+    )

@@ -20,6 +20,7 @@ leave the from-scratch tiny YOLOv3 far from converged (14.1 mAP), so the YOLOv3 
 (2,000 iterations, step decay at 70 % / 90 %); every run validates at 4 points so the report
 marks a baseline still gaining more than 1 point in its last quarter as "not converged".
 """
+
 import math
 from typing import Tuple
 
@@ -42,15 +43,20 @@ FRCNN_ITERS = 2000
 FRCNN_STEPS = (1400, 1800)
 
 PRIMARY = 'coco/bbox_mAP_50'
-METRICS = [('mAP@0.5', 'coco/bbox_mAP_50'), ('mAP@[.5:.95]', 'coco/bbox_mAP'),
-           ('mAP@0.75', 'coco/bbox_mAP_75')]
+METRICS = [
+    ('mAP@0.5', 'coco/bbox_mAP_50'),
+    ('mAP@[.5:.95]', 'coco/bbox_mAP'),
+    ('mAP@0.75', 'coco/bbox_mAP_75'),
+]
 # CocoMetric logs no AP when a model detects nothing on the whole val set: that is an AP of 0
 FILL = {key: 0.0 for _, key in METRICS}
 
 LOADERS = (
     'default_hooks.visualization.draw=False',
-    'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
 )
 QUICK_VAL = ('val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=1')
 
@@ -63,12 +69,15 @@ QUICK_VAL = ('val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=
 #: mixup. Estimated totals: Table 2 ~80 CPU-min (18 runs x 3,000 iterations at 0.06-0.1 s),
 #: Table 1 + reduced data ~85, Table 3 ~75 (12 x 2,000 at <= 0.16 s), Tables 5/6 ~70
 #: (12 x 1,500 YOLOv3 + 12 x 1,000 Faster R-CNN + 2 pre-trainings).
-COST_NOTE = ('Cost: measured upper bounds and per-study estimates in '
-             '`tools/experiments/freebies_digits_settings.py`.')
+COST_NOTE = (
+    'Cost: measured upper bounds and per-study estimates in '
+    '`tools/experiments/freebies_digits_settings.py`.'
+)
 
 
-def yolo_schedule(mixup: bool, cosine: bool, num_train: int = NUM_TRAIN,
-                  epochs: int = YOLO_EPOCHS) -> Tuple[str, ...]:
+def yolo_schedule(
+    mixup: bool, cosine: bool, num_train: int = NUM_TRAIN, epochs: int = YOLO_EPOCHS
+) -> Tuple[str, ...]:
     """``--cfg-options`` of a tiny YOLOv3 digits config for the study schedule.
 
     With fewer train images the epochs are multiplied so that the number of iterations (and
@@ -91,14 +100,17 @@ def yolo_schedule(mixup: bool, cosine: bool, num_train: int = NUM_TRAIN,
     steps = [round(s * epochs / YOLO_EPOCHS) for s in YOLO_STEPS]
     off = max(1, round(YOLO_MIXUP_OFF_EPOCHS * epochs / YOLO_EPOCHS))
     epochs, warmup = epochs * factor, YOLO_WARMUP_EPOCHS * factor
-    opts = [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs // VAL_POINTS}',
-            f'default_hooks.checkpoint.interval={epochs}', 'default_hooks.logger.interval=25']
+    opts = [
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={epochs // VAL_POINTS}',
+        f'default_hooks.checkpoint.interval={epochs}',
+        'default_hooks.logger.interval=25',
+    ]
     if cosine:
         opts += [f'param_scheduler.0.warmup={warmup}', f'param_scheduler.0.end={epochs}']
     else:
         milestones = ','.join(str(s * factor) for s in steps)
-        opts += [f'param_scheduler.0.end={warmup}',
-                 f'param_scheduler.1.milestones=[{milestones}]']
+        opts += [f'param_scheduler.0.end={warmup}', f'param_scheduler.1.milestones=[{milestones}]']
     if mixup:
         opts.append(f'custom_hooks.0.switch_epoch={epochs - off * factor}')
     if num_train != NUM_TRAIN:
@@ -110,23 +122,34 @@ def yolo_schedule(mixup: bool, cosine: bool, num_train: int = NUM_TRAIN,
 def yolo_quick(mixup: bool) -> Tuple[str, ...]:
     """``--quick`` options of a YOLOv3 variant: 4 epochs of 2 iterations, 4 validations."""
     key = 'dataset.dataset' if mixup else 'dataset'
-    opts = ('train_cfg.max_epochs=4', 'train_cfg.val_interval=1',
-            'default_hooks.checkpoint.interval=4', f'train_dataloader.{key}.indices=16')
+    opts = (
+        'train_cfg.max_epochs=4',
+        'train_cfg.val_interval=1',
+        'default_hooks.checkpoint.interval=4',
+        f'train_dataloader.{key}.indices=16',
+    )
     return opts + (('custom_hooks.0.switch_epoch=3',) if mixup else ())
 
 
 def frcnn_loop(iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
     """Loop options of a tiny Faster R-CNN digits config: ``iters``, 4 validations."""
-    return (f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters // VAL_POINTS}',
-            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=50',
-            # validation records stepped by iteration (the host's LoggerHook logs them by
-            # epoch, i.e. all at step 0 in an iteration-based loop)
-            'default_hooks.logger.log_metric_by_epoch=False')
+    return (
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters // VAL_POINTS}',
+        f'default_hooks.checkpoint.interval={iters}',
+        'default_hooks.logger.interval=50',
+        # validation records stepped by iteration (the host's LoggerHook logs them by
+        # epoch, i.e. all at step 0 in an iteration-based loop)
+        'default_hooks.logger.log_metric_by_epoch=False',
+    )
 
 
 FRCNN_SCHEDULE = LOADERS + frcnn_loop()
-FRCNN_QUICK = ('train_cfg.max_iters=4', 'train_cfg.val_interval=1',
-               'default_hooks.checkpoint.interval=4') + QUICK_VAL
+FRCNN_QUICK = (
+    'train_cfg.max_iters=4',
+    'train_cfg.val_interval=1',
+    'default_hooks.checkpoint.interval=4',
+) + QUICK_VAL
 
 
 def frcnn_schedule(cosine: bool, iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
@@ -138,11 +161,15 @@ def frcnn_schedule(cosine: bool, iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
     return ('param_scheduler.1.milestones=[' + ','.join(map(str, steps)) + ']',)
 
 
-DATA_LINE = ('- data: `mmext.DigitsCocoDataset` of the digits detection configs '
-             '(`data/digits_det`: 96x96 canvases with 2-4 real MNIST digits of 12-40 px, '
-             '10 classes, 1,000 train images with imbalance ratio 10, 200 balanced val '
-             'images from a disjoint digit pool); no flips anywhere (a mirrored digit is '
-             'another digit);')
-METRIC_LINE = ('- metric: COCO-style AP by pycocotools (mmdet `CocoMetric`) in percent; the '
-               'primary metric is mAP@0.5, the VOC metric of the paper\'s Tables 1-3; '
-               'a model that detects nothing counts as AP 0.')
+DATA_LINE = (
+    '- data: `mmext.DigitsCocoDataset` of the digits detection configs '
+    '(`data/digits_det`: 96x96 canvases with 2-4 real MNIST digits of 12-40 px, '
+    '10 classes, 1,000 train images with imbalance ratio 10, 200 balanced val '
+    'images from a disjoint digit pool); no flips anywhere (a mirrored digit is '
+    'another digit);'
+)
+METRIC_LINE = (
+    '- metric: COCO-style AP by pycocotools (mmdet `CocoMetric`) in percent; the '
+    "primary metric is mAP@0.5, the VOC metric of the paper's Tables 1-3; "
+    'a model that detects nothing counts as AP 0.'
+)

@@ -14,6 +14,7 @@ setting rather than an underfit one. Settings are fixed in
 
 Writes ``docs/results/freebies_frcnn_digits.{md,json,png}``.
 """
+
 import os.path as osp
 import sys
 from typing import Optional, Sequence
@@ -23,8 +24,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from tools.experiments import freebies_digits_settings as fb  # noqa: E402
-from tools.experiments.harness import (Claim, Study, Variant,  # noqa: E402
-                                       build_datasets, main)
+from tools.experiments.harness import Claim, Study, Variant, build_datasets, main  # noqa: E402
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 CFG = 'configs/bag_of_freebies/digits/faster-rcnn_r18-tiny-fpn_{}_1xb8-1k_digits-det.py'
@@ -38,8 +38,10 @@ ROWS = [
 ]
 # ----------------------------------------------------------------------------------------
 
-VARIANTS = [Variant(name, CFG.format(cfg), fb.frcnn_schedule(cosine), base, GROUP)
-            for name, cfg, cosine, base in ROWS]
+VARIANTS = [
+    Variant(name, CFG.format(cfg), fb.frcnn_schedule(cosine), base, GROUP)
+    for name, cfg, cosine, base in ROWS
+]
 
 P = fb.PRIMARY
 CLAIMS = [
@@ -62,7 +64,7 @@ SETUP = [
     '`mmext.WeightedStandardRoIHead` (R-CNN stage; the RPN unweighted), on for the whole '
     'schedule (iteration-based loop, no PipelineSwitchHook);',
     '- Table 3\'s "- data augmentation" row is not run: the digits detectors use no '
-    'augmentation (the paper\'s Faster R-CNN augmentation is the flip, which digits cannot '
+    "augmentation (the paper's Faster R-CNN augmentation is the flip, which digits cannot "
     'take);',
     fb.METRIC_LINE,
 ]
@@ -76,9 +78,18 @@ def prepare(study: Study) -> None:
 STUDY = Study(
     name='freebies_frcnn_digits',
     title='Bag of Freebies Table 3 on the digits (tiny Faster R-CNN)',
-    variants=VARIANTS, seeds=fb.SEEDS, schedule=fb.FRCNN_SCHEDULE, metrics=fb.METRICS,
-    claims=CLAIMS, setup=SETUP, primary=P, quick=fb.FRCNN_QUICK, prepare=prepare, scale=100.0,
-    fill=fb.FILL)
+    variants=VARIANTS,
+    seeds=fb.SEEDS,
+    schedule=fb.FRCNN_SCHEDULE,
+    metrics=fb.METRICS,
+    claims=CLAIMS,
+    setup=SETUP,
+    primary=P,
+    quick=fb.FRCNN_QUICK,
+    prepare=prepare,
+    scale=100.0,
+    fill=fb.FILL,
+)
 
 
 def run(argv: Optional[Sequence[str]] = None) -> str:

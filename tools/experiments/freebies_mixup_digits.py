@@ -14,6 +14,7 @@ freebies study files (Table 2: ``freebies_yolo_digits.py``; Table 3:
 
 Writes ``docs/results/freebies_mixup_digits.{md,json,png}``.
 """
+
 import os.path as osp
 import sys
 from typing import Optional, Sequence
@@ -23,8 +24,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from tools.experiments import freebies_digits_settings as fb  # noqa: E402
-from tools.experiments.harness import (Claim, Study, Variant,  # noqa: E402
-                                       build_datasets, main)
+from tools.experiments.harness import Claim, Study, Variant, build_datasets, main  # noqa: E402
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 CFG = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_1xb8-8e_digits-det.py'
@@ -37,32 +37,65 @@ SCHED_MIX = fb.yolo_schedule(mixup=True, cosine=False)
 
 VARIANTS = [
     Variant('baseline', CFG.format('aug'), SCHED, None, T1, quick=fb.yolo_quick(False)),
-    Variant('0.5:0.5 evenly', CFG.format('aug-mixup'),
-            SCHED_MIX + (MIX + 'ratio=0.5', 'model.bbox_head.type=YOLOV3Head'), 'baseline',
-            T1, quick=fb.yolo_quick(True)),
-    Variant('Beta(1, 1) weighted', CFG.format('aug-mixup'),
-            SCHED_MIX + (MIX + 'alpha=1.0', MIX + 'beta=1.0'), 'baseline', T1,
-            quick=fb.yolo_quick(True)),
-    Variant('Beta(1.5, 1.5) weighted', CFG.format('aug-mixup'), SCHED_MIX, 'baseline', T1,
-            quick=fb.yolo_quick(True)),
-    Variant(f'baseline, {fb.REDUCED_TRAIN} images', CFG.format('aug'),
-            fb.yolo_schedule(False, False, fb.REDUCED_TRAIN), None, REDUCED,
-            quick=fb.yolo_quick(False)),
-    Variant(f'whole bag, {fb.REDUCED_TRAIN} images', CFG.format('aug-rs-cos-ls-mixup'),
-            fb.yolo_schedule(True, True, fb.REDUCED_TRAIN), f'baseline, {fb.REDUCED_TRAIN} '
-            'images', REDUCED, quick=fb.yolo_quick(True)),
+    Variant(
+        '0.5:0.5 evenly',
+        CFG.format('aug-mixup'),
+        SCHED_MIX + (MIX + 'ratio=0.5', 'model.bbox_head.type=YOLOV3Head'),
+        'baseline',
+        T1,
+        quick=fb.yolo_quick(True),
+    ),
+    Variant(
+        'Beta(1, 1) weighted',
+        CFG.format('aug-mixup'),
+        SCHED_MIX + (MIX + 'alpha=1.0', MIX + 'beta=1.0'),
+        'baseline',
+        T1,
+        quick=fb.yolo_quick(True),
+    ),
+    Variant(
+        'Beta(1.5, 1.5) weighted',
+        CFG.format('aug-mixup'),
+        SCHED_MIX,
+        'baseline',
+        T1,
+        quick=fb.yolo_quick(True),
+    ),
+    Variant(
+        f'baseline, {fb.REDUCED_TRAIN} images',
+        CFG.format('aug'),
+        fb.yolo_schedule(False, False, fb.REDUCED_TRAIN),
+        None,
+        REDUCED,
+        quick=fb.yolo_quick(False),
+    ),
+    Variant(
+        f'whole bag, {fb.REDUCED_TRAIN} images',
+        CFG.format('aug-rs-cos-ls-mixup'),
+        fb.yolo_schedule(True, True, fb.REDUCED_TRAIN),
+        f'baseline, {fb.REDUCED_TRAIN} images',
+        REDUCED,
+        quick=fb.yolo_quick(True),
+    ),
 ]
 
 P = fb.PRIMARY
 CLAIMS = [
     Claim('0.5:0.5 mixup raises mAP', '0.5:0.5 evenly', 'baseline', P),
     Claim('Beta(1, 1) weighted mixup raises mAP', 'Beta(1, 1) weighted', 'baseline', P),
-    Claim('Beta(1.5, 1.5) weighted mixup raises mAP', 'Beta(1.5, 1.5) weighted', 'baseline',
-          P),
-    Claim('weighted Beta(1.5, 1.5) beats 0.5:0.5 evenly', 'Beta(1.5, 1.5) weighted',
-          '0.5:0.5 evenly', P),
-    Claim('the whole bag raises mAP on reduced data', f'whole bag, {fb.REDUCED_TRAIN} images',
-          f'baseline, {fb.REDUCED_TRAIN} images', P),
+    Claim('Beta(1.5, 1.5) weighted mixup raises mAP', 'Beta(1.5, 1.5) weighted', 'baseline', P),
+    Claim(
+        'weighted Beta(1.5, 1.5) beats 0.5:0.5 evenly',
+        'Beta(1.5, 1.5) weighted',
+        '0.5:0.5 evenly',
+        P,
+    ),
+    Claim(
+        'the whole bag raises mAP on reduced data',
+        f'whole bag, {fb.REDUCED_TRAIN} images',
+        f'baseline, {fb.REDUCED_TRAIN} images',
+        P,
+    ),
 ]
 
 SETUP = [
@@ -71,7 +104,7 @@ SETUP = [
     f'{fb.YOLO_EPOCHS} epochs of 125 iterations, 1-epoch warm-up, step x0.1 at epochs '
     f'{fb.YOLO_STEPS[0]} and {fb.YOLO_STEPS[1]}, validation every '
     f'{fb.YOLO_EPOCHS // fb.VAL_POINTS} epochs (the steps of the curves are epochs);',
-    '- Table 1: the baseline is Table 2\'s (with the random expand / crop / photometric '
+    "- Table 1: the baseline is Table 2's (with the random expand / crop / photometric "
     'augmentation of each image); mixup (`mmext.CoherentMixUp` in `MultiImageMixDataset`, '
     f'off for the last {fb.YOLO_MIXUP_OFF_EPOCHS} epochs) with lambda = 0.5 and the '
     'unweighted `YOLOV3Head` ("0.5:0.5 evenly"), or lambda ~ Beta(a, a) with the per-object '
@@ -92,8 +125,18 @@ def prepare(study: Study) -> None:
 STUDY = Study(
     name='freebies_mixup_digits',
     title='Bag of Freebies Table 1 and reduced data on the digits (tiny YOLOv3)',
-    variants=VARIANTS, seeds=fb.SEEDS, schedule=fb.LOADERS, metrics=fb.METRICS, claims=CLAIMS,
-    setup=SETUP, primary=P, quick=fb.QUICK_VAL, prepare=prepare, scale=100.0, fill=fb.FILL)
+    variants=VARIANTS,
+    seeds=fb.SEEDS,
+    schedule=fb.LOADERS,
+    metrics=fb.METRICS,
+    claims=CLAIMS,
+    setup=SETUP,
+    primary=P,
+    quick=fb.QUICK_VAL,
+    prepare=prepare,
+    scale=100.0,
+    fill=fb.FILL,
+)
 
 
 def run(argv: Optional[Sequence[str]] = None) -> str:

@@ -16,6 +16,7 @@ fixed in :mod:`tools.experiments.freebies_digits_settings`; the fourth freebies 
 
 Writes ``docs/results/freebies_pretrain_digits.{md,json,png}``.
 """
+
 import os
 import os.path as osp
 import sys
@@ -26,19 +27,22 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from tools.experiments import freebies_digits_settings as fb  # noqa: E402
-from tools.experiments.harness import (Claim, Study, Variant,  # noqa: E402
-                                       build_datasets, main)
+from tools.experiments.harness import Claim, Study, Variant, build_datasets, main  # noqa: E402
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 PRE = 'tools/experiments/pretrain_digits_backbones.py'
-CKPT = {'plain': 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth',
-        'mixup': 'work_dirs/pretrained/resnet18-tiny_mixup_digits-cls.pth'}
+CKPT = {
+    'plain': 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth',
+    'mixup': 'work_dirs/pretrained/resnet18-tiny_mixup_digits-cls.pth',
+}
 QUICK_DIR = 'work_dirs/pretrained-quick'  # --quick: 2-iteration pre-training, kept apart
 YOLO = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_cls-pretrained_1xb8-8e_digits-det.py'
-FRCNN = ('configs/bag_of_freebies/digits/faster-rcnn_r18-tiny-fpn_{}cls-pretrained_1xb8-1k_'
-         'digits-det.py')
+FRCNN = (
+    'configs/bag_of_freebies/digits/faster-rcnn_r18-tiny-fpn_{}cls-pretrained_1xb8-1k_digits-det.py'
+)
 FRCNN_LOOP = fb.frcnn_loop(fb.PRETRAINED_FRCNN_ITERS) + fb.frcnn_schedule(
-    False, fb.PRETRAINED_FRCNN_ITERS)
+    False, fb.PRETRAINED_FRCNN_ITERS
+)
 # ----------------------------------------------------------------------------------------
 
 
@@ -51,39 +55,54 @@ def _combos(detector: str, configs, schedules, quick) -> list:
             ckpt = (f'model.backbone.init_cfg.checkpoint={CKPT[pre]}',)
             quick_ckpt = osp.join(QUICK_DIR, osp.basename(CKPT[pre]))
             qckpt = (f'model.backbone.init_cfg.checkpoint={quick_ckpt}',)
-            out.append(Variant(name, configs[det], schedules[det] + ckpt,
-                               None if name == base else base, f'Table {detector}',
-                               quick=quick[det] + qckpt))
+            out.append(
+                Variant(
+                    name,
+                    configs[det],
+                    schedules[det] + ckpt,
+                    None if name == base else base,
+                    f'Table {detector}',
+                    quick=quick[det] + qckpt,
+                )
+            )
     return out
 
 
-VARIANTS = (
-    _combos('5 (tiny YOLOv3)', {False: YOLO.format('aug'), True: YOLO.format('aug-mixup')},
-            {d: fb.yolo_schedule(d, False, epochs=fb.PRETRAINED_YOLO_EPOCHS)
-             for d in (False, True)},
-            {d: fb.yolo_quick(d) for d in (False, True)}) +
-    _combos('6 (tiny Faster R-CNN)', {False: FRCNN.format(''),
-                                      True: FRCNN.format('coherent-mixup_')},
-            {d: FRCNN_LOOP for d in (False, True)},
-            {d: ('train_cfg.max_iters=4', 'train_cfg.val_interval=1',
-                 'default_hooks.checkpoint.interval=4') for d in (False, True)}))
+VARIANTS = _combos(
+    '5 (tiny YOLOv3)',
+    {False: YOLO.format('aug'), True: YOLO.format('aug-mixup')},
+    {d: fb.yolo_schedule(d, False, epochs=fb.PRETRAINED_YOLO_EPOCHS) for d in (False, True)},
+    {d: fb.yolo_quick(d) for d in (False, True)},
+) + _combos(
+    '6 (tiny Faster R-CNN)',
+    {False: FRCNN.format(''), True: FRCNN.format('coherent-mixup_')},
+    {d: FRCNN_LOOP for d in (False, True)},
+    {
+        d: (
+            'train_cfg.max_iters=4',
+            'train_cfg.val_interval=1',
+            'default_hooks.checkpoint.interval=4',
+        )
+        for d in (False, True)
+    },
+)
 
 P = 'coco/bbox_mAP'  # Tables 5/6 report COCO AP@[.5:.95]
 CLAIMS = []
 for det in ('5 (tiny YOLOv3)', '6 (tiny Faster R-CNN)'):
     none, d_only = f'{det}: - pre, - det', f'{det}: - pre, + det'
     p_only, both = f'{det}: + pre, - det', f'{det}: + pre, + det'
-    CLAIMS += [Claim(f'Table {det}: mixup in detection raises AP', d_only, none, P),
-               Claim(f'Table {det}: mixup in pre-training raises AP', p_only, none, P),
-               Claim(f'Table {det}: mixup in both beats detection mixup alone', both, d_only,
-                     P),
-               Claim(f'Table {det}: mixup in both beats pre-training mixup alone', both,
-                     p_only, P)]
+    CLAIMS += [
+        Claim(f'Table {det}: mixup in detection raises AP', d_only, none, P),
+        Claim(f'Table {det}: mixup in pre-training raises AP', p_only, none, P),
+        Claim(f'Table {det}: mixup in both beats detection mixup alone', both, d_only, P),
+        Claim(f'Table {det}: mixup in both beats pre-training mixup alone', both, p_only, P),
+    ]
 
 SETUP = [
     fb.DATA_LINE,
     '- pre-training: `configs/bag_of_freebies/digits/resnet18-tiny{,_mixup}_1xb32-1k_'
-    'digits-cls.py` (mmpretrain `ImageClassifier`, the detectors\' ResNet-18 of width 16, '
+    "digits-cls.py` (mmpretrain `ImageClassifier`, the detectors' ResNet-18 of width 16, "
     'digits classification data upscaled to 56x56, 1,000 iterations of batch 32, AdamW '
     '2e-3; mixup alpha 0.2 with soft-target CE), run once by '
     f'`{PRE}` (cached in `work_dirs/pretrained/`);',
@@ -92,7 +111,7 @@ SETUP = [
     'coherent mixup Beta(1.5, 1.5) off for the last epoch;',
     f'- tiny Faster R-CNN: the step-lr baseline, {fb.PRETRAINED_FRCNN_ITERS} iterations, input '
     'normalised as in the pre-training (x / 255), "+ det" = weighted coherent mixup;',
-    '- every variant validates at 4 points; primary metric AP@[.5:.95] (the tables\' metric).',
+    "- every variant validates at 4 points; primary metric AP@[.5:.95] (the tables' metric).",
     fb.METRIC_LINE,
 ]
 
@@ -100,6 +119,7 @@ SETUP = [
 def _pretrain(quick: bool) -> None:
     """Run the pre-training script from the repository root (the configs' relative paths)."""
     from tools.experiments import pretrain_digits_backbones as pre
+
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
@@ -108,15 +128,28 @@ def _pretrain(quick: bool) -> None:
             return
         # a 2-iteration pre-training on a small copy of the data, both kept apart
         data = 'work_dirs/pretrain-quick/digits_cls'
-        pre.main(['--out-dir', QUICK_DIR, '--work-dir', 'work_dirs/pretrain-quick',
-                  '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-                  'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=4',
-                  f'train_dataloader.dataset.data_root={data}',
-                  'train_dataloader.dataset.max_per_class=10',
-                  f'val_dataloader.dataset.data_root={data}',
-                  'val_dataloader.dataset.max_per_class=2', 'val_dataloader.dataset.indices=4',
-                  'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-                  'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False'])
+        pre.main(
+            [
+                '--out-dir',
+                QUICK_DIR,
+                '--work-dir',
+                'work_dirs/pretrain-quick',
+                '--cfg-options',
+                'train_cfg.max_iters=2',
+                'train_cfg.val_interval=2',
+                'default_hooks.checkpoint.interval=2',
+                'train_dataloader.batch_size=4',
+                f'train_dataloader.dataset.data_root={data}',
+                'train_dataloader.dataset.max_per_class=10',
+                f'val_dataloader.dataset.data_root={data}',
+                'val_dataloader.dataset.max_per_class=2',
+                'val_dataloader.dataset.indices=4',
+                'train_dataloader.num_workers=0',
+                'train_dataloader.persistent_workers=False',
+                'val_dataloader.num_workers=0',
+                'val_dataloader.persistent_workers=False',
+            ]
+        )
     finally:
         os.chdir(cwd)
 
@@ -135,9 +168,19 @@ def quick_prepare(study: Study) -> None:
 STUDY = Study(
     name='freebies_pretrain_digits',
     title='Bag of Freebies Tables 5/6 on the digits (mixup in pre-training and detection)',
-    variants=VARIANTS, seeds=fb.SEEDS, schedule=fb.LOADERS, metrics=fb.METRICS, claims=CLAIMS,
-    setup=SETUP, primary=P, quick=fb.QUICK_VAL, prepare=prepare, quick_prepare=quick_prepare,
-    scale=100.0, fill=fb.FILL)
+    variants=VARIANTS,
+    seeds=fb.SEEDS,
+    schedule=fb.LOADERS,
+    metrics=fb.METRICS,
+    claims=CLAIMS,
+    setup=SETUP,
+    primary=P,
+    quick=fb.QUICK_VAL,
+    prepare=prepare,
+    quick_prepare=quick_prepare,
+    scale=100.0,
+    fill=fb.FILL,
+)
 
 
 def run(argv: Optional[Sequence[str]] = None) -> str:

@@ -17,6 +17,7 @@ process, so plain BN already normalises over it and SyncBN would compute the sam
 
 Writes ``docs/results/freebies_yolo_digits.{md,json,png}``.
 """
+
 import os.path as osp
 import sys
 from typing import Optional, Sequence
@@ -26,8 +27,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from tools.experiments import freebies_digits_settings as fb  # noqa: E402
-from tools.experiments.harness import (Claim, Study, Variant,  # noqa: E402
-                                       build_datasets, main)
+from tools.experiments.harness import Claim, Study, Variant, build_datasets, main  # noqa: E402
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 CFG = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_1xb8-8e_digits-det.py'
@@ -43,9 +43,17 @@ ROWS = [
 ]
 # ----------------------------------------------------------------------------------------
 
-VARIANTS = [Variant(name, CFG.format(cfg), fb.yolo_schedule(mixup, cosine), base, GROUP,
-                    quick=fb.yolo_quick(mixup))
-            for name, cfg, mixup, cosine, base in ROWS]
+VARIANTS = [
+    Variant(
+        name,
+        CFG.format(cfg),
+        fb.yolo_schedule(mixup, cosine),
+        base,
+        GROUP,
+        quick=fb.yolo_quick(mixup),
+    )
+    for name, cfg, mixup, cosine, base in ROWS
+]
 
 P = fb.PRIMARY
 CLAIMS = [
@@ -87,9 +95,20 @@ def prepare(study: Study) -> None:
 
 
 STUDY = Study(
-    name='freebies_yolo_digits', title='Bag of Freebies Table 2 on the digits (tiny YOLOv3)',
-    variants=VARIANTS, seeds=fb.SEEDS, schedule=fb.LOADERS, metrics=fb.METRICS, claims=CLAIMS,
-    setup=SETUP, primary=P, quick=fb.QUICK_VAL, prepare=prepare, scale=100.0, fill=fb.FILL)
+    name='freebies_yolo_digits',
+    title='Bag of Freebies Table 2 on the digits (tiny YOLOv3)',
+    variants=VARIANTS,
+    seeds=fb.SEEDS,
+    schedule=fb.LOADERS,
+    metrics=fb.METRICS,
+    claims=CLAIMS,
+    setup=SETUP,
+    primary=P,
+    quick=fb.QUICK_VAL,
+    prepare=prepare,
+    scale=100.0,
+    fill=fb.FILL,
+)
 
 
 def run(argv: Optional[Sequence[str]] = None) -> str:

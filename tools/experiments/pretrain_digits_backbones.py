@@ -15,6 +15,7 @@ its ``meta``, not the optimizer state. An existing checkpoint is kept unless ``-
     python tools/experiments/pretrain_digits_backbones.py [--only mixup] [--force]
         [--out-dir work_dirs/pretrained] [--cfg-options train_cfg.max_iters=2 ...]
 """
+
 import argparse
 import os
 import os.path as osp
@@ -43,14 +44,16 @@ def last_checkpoint(work_dir: str) -> str:
 def save_weights(src: str, dst: str) -> None:
     """Write ``state_dict`` and ``meta`` of checkpoint ``src`` to ``dst`` (atomically)."""
     import torch
+
     ckpt = torch.load(src, map_location='cpu', weights_only=False)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=ckpt['state_dict'], meta=ckpt.get('meta', {})), dst + '.tmp')
     os.replace(dst + '.tmp', dst)
 
 
-def pretrain(name: str, out_dir: str, work_root: str,
-             cfg_options: Sequence[str] = (), force: bool = False) -> str:
+def pretrain(
+    name: str, out_dir: str, work_root: str, cfg_options: Sequence[str] = (), force: bool = False
+) -> str:
     """Train one backbone (unless its checkpoint exists) and return the checkpoint path."""
     config, filename = BACKBONES[name]
     out = osp.join(out_dir, filename)
@@ -58,8 +61,13 @@ def pretrain(name: str, out_dir: str, work_root: str,
         print(f'{name}: {out} exists (use --force to retrain)')
         return out
     work_dir = osp.join(work_root, osp.splitext(filename)[0])
-    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), osp.join(REPO, config),
-           '--work-dir', work_dir]
+    cmd = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'),
+        osp.join(REPO, config),
+        '--work-dir',
+        work_dir,
+    ]
     if cfg_options:
         cmd += ['--cfg-options', *cfg_options]
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
@@ -72,20 +80,28 @@ def pretrain(name: str, out_dir: str, work_root: str,
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--only', choices=list(BACKBONES), nargs='+', default=list(BACKBONES))
-    parser.add_argument('--out-dir', default=OUT_DIR,
-                        help='where the detector configs read the checkpoints')
-    parser.add_argument('--work-dir', default='work_dirs/pretrain',
-                        help='training folders (logs, full checkpoints)')
+    parser.add_argument(
+        '--out-dir', default=OUT_DIR, help='where the detector configs read the checkpoints'
+    )
+    parser.add_argument(
+        '--work-dir', default='work_dirs/pretrain', help='training folders (logs, full checkpoints)'
+    )
     parser.add_argument('--force', action='store_true', help='retrain existing checkpoints')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='forwarded to tools/train.py (e.g. a shorter schedule)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='forwarded to tools/train.py (e.g. a shorter schedule)',
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[str]:
     args = parse_args(argv)
-    return [pretrain(name, args.out_dir, args.work_dir, args.cfg_options, args.force)
-            for name in args.only]
+    return [
+        pretrain(name, args.out_dir, args.work_dir, args.cfg_options, args.force)
+        for name in args.only
+    ]
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ time, and a warning when a baseline has not converged; then the convergence tabl
 results (mean ± sample std over seeds), the paired differences of every variant to its
 baseline, the verdict of every claim, the study's own sections and the list of every run.
 """
+
 import datetime
 import json
 import os
@@ -17,15 +18,17 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from tools.experiments.harness import REPO, Study
-from tools.experiments.stats import (fmt_interval, fmt_pm, mean_std, paired_difference,
-                                     verdict)
+from tools.experiments.stats import fmt_interval, fmt_pm, mean_std, paired_difference, verdict
 
 
 def git_commit() -> str:
     """``<sha>`` of HEAD, with ``+ uncommitted changes`` when the tree is dirty."""
+
     def git(*args: str) -> str:
-        return subprocess.run(['git', *args], cwd=REPO, capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run(
+            ['git', *args], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+
     sha = git('rev-parse', '--short=10', 'HEAD') or 'unknown'
     dirty = git('status', '--porcelain', '--untracked-files=no')
     return sha + (' + uncommitted changes' if dirty else '')
@@ -58,8 +61,10 @@ def metric(run: dict, key: str, scale: float = 1.0) -> float:
 def curve(runs: Dict[int, dict], key: str, scale: float = 1.0):
     """Validation steps and the mean / min / max over seeds of ``key`` (times ``scale``)."""
     steps = [v['step'] for v in next(iter(runs.values()))['val']]
-    vals = scale * np.array([[rec.get(key, np.nan) for rec in r['val']][:len(steps)]
-                             for r in runs.values()], dtype=float)
+    vals = scale * np.array(
+        [[rec.get(key, np.nan) for rec in r['val']][: len(steps)] for r in runs.values()],
+        dtype=float,
+    )
     return np.array(steps), vals.mean(0), vals.min(0), vals.max(0)
 
 
@@ -69,16 +74,25 @@ def convergence(study: Study, grouped) -> List[dict]:
     for name in study.baselines:
         steps, mean, _, _ = curve(grouped[name], study.primary, study.scale)
         gain = float(mean[-1] - mean[-2]) if len(mean) > 1 else float('nan')
-        rows.append(dict(variant=name, steps=steps.tolist(), mean=mean.tolist(), gain=gain,
-                         converged=bool(np.isfinite(gain) and gain <= study.converge_tol)))
+        rows.append(
+            dict(
+                variant=name,
+                steps=steps.tolist(),
+                mean=mean.tolist(),
+                gain=gain,
+                converged=bool(np.isfinite(gain) and gain <= study.converge_tol),
+            )
+        )
     return rows
 
 
 def plot_curves(study: Study, grouped, path: str) -> None:
     """One panel per variant group: mean validation curve (min-max band over seeds)."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     groups = list(OrderedDict.fromkeys(v.group for v in study.variants))
     cols = min(3, len(groups))
     rows = -(-len(groups) // cols)
@@ -87,24 +101,29 @@ def plot_curves(study: Study, grouped, path: str) -> None:
         for v in (v for v in study.variants if v.group == group):
             steps, mean, lo, hi = curve(grouped[v.name], study.primary, study.scale)
             style = '--' if v.name in study.baselines else '-'
-            line, = ax.plot(steps, mean, style, marker='o', ms=3, label=v.name)
+            (line,) = ax.plot(steps, mean, style, marker='o', ms=3, label=v.name)
             ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.15)
         ax.set_title(group or study.title, fontsize=9)
         ax.set_xlabel('iteration')
         ax.set_ylabel(f'val {study.primary}')
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
-    for ax in list(axes.flat)[len(groups):]:
+    for ax in list(axes.flat)[len(groups) :]:
         ax.axis('off')
-    fig.suptitle(f'{study.title}: validation curves (mean over seeds, band = min-max)',
-                 fontsize=10)
+    fig.suptitle(f'{study.title}: validation curves (mean over seeds, band = min-max)', fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
-def write_report(study: Study, runs: Sequence[dict], out_dir: str, command: str,
-                 wall_s: float, quick: bool = False) -> str:
+def write_report(
+    study: Study,
+    runs: Sequence[dict],
+    out_dir: str,
+    command: str,
+    wall_s: float,
+    quick: bool = False,
+) -> str:
     """Write ``<out_dir>/<study.name>.{md,json,png}``; returns the markdown."""
     os.makedirs(out_dir, exist_ok=True)
     grouped = by_variant(runs)
@@ -114,88 +133,167 @@ def write_report(study: Study, runs: Sequence[dict], out_dir: str, command: str,
     cpu_h = sum(r['cpu_s'] for r in runs) / 3600
     lines = [f'# {study.title}', '']
     if quick:
-        lines += ['**`--quick` run: a few iterations per variant; checks the pipeline, the '
-                  'numbers mean nothing.**', '']
+        lines += [
+            '**`--quick` run: a few iterations per variant; checks the pipeline, the '
+            'numbers mean nothing.**',
+            '',
+        ]
     bad = [c['variant'] for c in conv if not c['converged']]
     if bad:
-        lines += [f'**Baseline not converged: {", ".join(bad)}** (the last validation '
-                  f'interval still gains more than {study.converge_tol:g} {study.primary}); '
-                  'the comparisons below are of unconverged models.', '']
-    lines += [f'Produced by `{command}` at commit `{git_commit()}` on '
-              f'{datetime.date.today().isoformat()}; machine: {machine()}; wall '
-              f'{wall_s / 60:.1f} min for this invocation (cached runs are not retrained), '
-              f'{cpu_h:.2f} CPU-hours over the {len(runs)} runs listed below.', '']
-    lines += ['## Setup', ''] + list(study.setup) + [
-        '', f'Seeds {list(study.seeds)} for every variant; options shared by every variant: '
-        + ', '.join(f'`{o}`' for o in study.schedule) + '.', '']
-    lines += ['## Convergence of the baselines', '',
-              f'Mean validation {study.primary} over seeds at each validation point; '
-              f'"converged" = the last interval gains at most {study.converge_tol:g}. '
-              f'Curves of every variant: `{study.name}.png`.', '',
-              '| baseline | ' + ' | '.join(f'it {s}' for s in conv[0]['steps']) +
-              ' | last gain | converged |' if conv else '',
-              '|---|' + '---|' * (len(conv[0]['steps']) + 2) if conv else '']
+        lines += [
+            f'**Baseline not converged: {", ".join(bad)}** (the last validation '
+            f'interval still gains more than {study.converge_tol:g} {study.primary}); '
+            'the comparisons below are of unconverged models.',
+            '',
+        ]
+    lines += [
+        f'Produced by `{command}` at commit `{git_commit()}` on '
+        f'{datetime.date.today().isoformat()}; machine: {machine()}; wall '
+        f'{wall_s / 60:.1f} min for this invocation (cached runs are not retrained), '
+        f'{cpu_h:.2f} CPU-hours over the {len(runs)} runs listed below.',
+        '',
+    ]
+    lines += (
+        ['## Setup', '']
+        + list(study.setup)
+        + [
+            '',
+            f'Seeds {list(study.seeds)} for every variant; options shared by every variant: '
+            + ', '.join(f'`{o}`' for o in study.schedule)
+            + '.',
+            '',
+        ]
+    )
+    lines += [
+        '## Convergence of the baselines',
+        '',
+        f'Mean validation {study.primary} over seeds at each validation point; '
+        f'"converged" = the last interval gains at most {study.converge_tol:g}. '
+        f'Curves of every variant: `{study.name}.png`.',
+        '',
+        '| baseline | '
+        + ' | '.join(f'it {s}' for s in conv[0]['steps'])
+        + ' | last gain | converged |'
+        if conv
+        else '',
+        '|---|' + '---|' * (len(conv[0]['steps']) + 2) if conv else '',
+    ]
     for c in conv:
-        lines.append(f'| {c["variant"]} | ' + ' | '.join(f'{m:.2f}' for m in c['mean']) +
-                     f' | {c["gain"]:+.2f} | {"yes" if c["converged"] else "**no**"} |')
-    lines += ['', f'![curves]({study.name}.png)', '', '## Results', '',
-              'Final validation, mean ± sample std over seeds (percent).', '',
-              '| variant | ' + ' | '.join(lbl for lbl, _ in study.metrics) + ' |',
-              '|---|' + '---|' * len(study.metrics)]
+        lines.append(
+            f'| {c["variant"]} | '
+            + ' | '.join(f'{m:.2f}' for m in c['mean'])
+            + f' | {c["gain"]:+.2f} | {"yes" if c["converged"] else "**no**"} |'
+        )
+    lines += [
+        '',
+        f'![curves]({study.name}.png)',
+        '',
+        '## Results',
+        '',
+        'Final validation, mean ± sample std over seeds (percent).',
+        '',
+        '| variant | ' + ' | '.join(lbl for lbl, _ in study.metrics) + ' |',
+        '|---|' + '---|' * len(study.metrics),
+    ]
     for v in study.variants:
-        cells = [fmt_pm(mean_std([metric(r, k, study.scale)
-                                  for r in grouped[v.name].values()]))
-                 for _, k in study.metrics]
+        cells = [
+            fmt_pm(mean_std([metric(r, k, study.scale) for r in grouped[v.name].values()]))
+            for _, k in study.metrics
+        ]
         lines.append(f'| {v.name} | ' + ' | '.join(cells) + ' |')
-    lines += ['', f'## Paired differences in {study.primary} (variant - its baseline)', '',
-              'Per seed, then the mean and its 95 % t-interval over seeds.', '',
-              '| variant | baseline | ' + ' | '.join(f'seed {s}' for s in study.seeds) +
-              ' | mean Δ [95 % CI] |', '|---|---|' + '---|' * (len(study.seeds) + 1)]
+    lines += [
+        '',
+        f'## Paired differences in {study.primary} (variant - its baseline)',
+        '',
+        'Per seed, then the mean and its 95 % t-interval over seeds.',
+        '',
+        '| variant | baseline | '
+        + ' | '.join(f'seed {s}' for s in study.seeds)
+        + ' | mean Δ [95 % CI] |',
+        '|---|---|' + '---|' * (len(study.seeds) + 1),
+    ]
     for v in (v for v in study.variants if v.baseline):
-        p = paired_difference({s: metric(r, study.primary, study.scale)
-                               for s, r in grouped[v.name].items()},
-                              {s: metric(r, study.primary, study.scale)
-                               for s, r in grouped[v.baseline].items()})
+        p = paired_difference(
+            {s: metric(r, study.primary, study.scale) for s, r in grouped[v.name].items()},
+            {s: metric(r, study.primary, study.scale) for s, r in grouped[v.baseline].items()},
+        )
         diffs = dict(zip(p['seeds'], p['diffs']))
-        lines.append(f'| {v.name} | {v.baseline} | ' +
-                     ' | '.join(f'{diffs[s]:+.2f}' if s in diffs else 'n/a'
-                                for s in study.seeds) + f' | {fmt_interval(p)} |')
-    lines += ['', '## Verdicts', '',
-              'reproduced: the 95 % interval of the paired difference lies on the side the '
-              'paper claims; not reproduced: on the other side; inconclusive: it contains 0.',
-              '', '| claim | method | baseline | metric | Δ [95 % CI] | verdict |',
-              '|---|---|---|---|---|---|']
+        lines.append(
+            f'| {v.name} | {v.baseline} | '
+            + ' | '.join(f'{diffs[s]:+.2f}' if s in diffs else 'n/a' for s in study.seeds)
+            + f' | {fmt_interval(p)} |'
+        )
+    lines += [
+        '',
+        '## Verdicts',
+        '',
+        'reproduced: the 95 % interval of the paired difference lies on the side the '
+        'paper claims; not reproduced: on the other side; inconclusive: it contains 0.',
+        '',
+        '| claim | method | baseline | metric | Δ [95 % CI] | verdict |',
+        '|---|---|---|---|---|---|',
+    ]
     claims = []
     for c in study.claims:
-        p = paired_difference({s: metric(r, c.metric, study.scale)
-                               for s, r in grouped[c.method].items()},
-                              {s: metric(r, c.metric, study.scale)
-                               for s, r in grouped[c.baseline].items()})
+        p = paired_difference(
+            {s: metric(r, c.metric, study.scale) for s, r in grouped[c.method].items()},
+            {s: metric(r, c.metric, study.scale) for s, r in grouped[c.baseline].items()},
+        )
         v = verdict(p['lo'], p['hi'], c.direction)
-        claims.append(dict(claim=c.name, method=c.method, baseline=c.baseline,
-                           metric=c.metric, direction=c.direction, verdict=v, **p))
+        claims.append(
+            dict(
+                claim=c.name,
+                method=c.method,
+                baseline=c.baseline,
+                metric=c.metric,
+                direction=c.direction,
+                verdict=v,
+                **p,
+            )
+        )
         arrow = '↑' if c.direction > 0 else '↓'
-        lines.append(f'| {c.name} | {c.method} | {c.baseline} | {c.metric} {arrow} | '
-                     f'{fmt_interval(p)} | **{v}** |')
+        lines.append(
+            f'| {c.name} | {c.method} | {c.baseline} | {c.metric} {arrow} | '
+            f'{fmt_interval(p)} | **{v}** |'
+        )
     if study.sections is not None:
         lines += [''] + study.sections(study, list(runs))
-    lines += ['', '## Every run', '',
-              '| variant | seed | run folder | wall (s) | CPU (s) | final ' + study.primary +
-              ' |', '|---|---|---|---|---|---|']
+    lines += [
+        '',
+        '## Every run',
+        '',
+        '| variant | seed | run folder | wall (s) | CPU (s) | final ' + study.primary + ' |',
+        '|---|---|---|---|---|---|',
+    ]
     for r in runs:
-        lines.append(f'| {r["variant"]} | {r["seed"]} | `{r["run_dir"]}` | {r["wall_s"]:.0f} '
-                     f'| {r["cpu_s"]:.0f} | {metric(r, study.primary, study.scale):.2f} |')
-    lines += ['', 'Each run is `python ' + runs[0]['command'].split(' --work-dir')[0] +
-              ' --work-dir <run folder> --cfg-options randomness.seed=<seed> <options>`; the '
-              'exact command of every run is in the json next to this file.', '']
+        lines.append(
+            f'| {r["variant"]} | {r["seed"]} | `{r["run_dir"]}` | {r["wall_s"]:.0f} '
+            f'| {r["cpu_s"]:.0f} | {metric(r, study.primary, study.scale):.2f} |'
+        )
+    lines += [
+        '',
+        'Each run is `python '
+        + runs[0]['command'].split(' --work-dir')[0]
+        + ' --work-dir <run folder> --cfg-options randomness.seed=<seed> <options>`; the '
+        'exact command of every run is in the json next to this file.',
+        '',
+    ]
     md = '\n'.join(lines)
     with open(stem + '.md', 'w') as f:
         f.write(md)
-    payload = dict(study=study.name, command=command, commit=git_commit(),
-                   machine=machine(), wall_s=wall_s, quick=quick, seeds=list(study.seeds),
-                   schedule=list(study.schedule), convergence=conv, claims=claims,
-                   runs=[{k: v for k, v in r.items() if k not in ('loss', 'scalars')}
-                         for r in runs])
+    payload = dict(
+        study=study.name,
+        command=command,
+        commit=git_commit(),
+        machine=machine(),
+        wall_s=wall_s,
+        quick=quick,
+        seeds=list(study.seeds),
+        schedule=list(study.schedule),
+        convergence=conv,
+        claims=claims,
+        runs=[{k: v for k, v in r.items() if k not in ('loss', 'scalars')} for r in runs],
+    )
     with open(stem + '.json', 'w') as f:
         json.dump(payload, f, indent=1, default=float)
     return md

@@ -8,6 +8,7 @@
   claims, ``not reproduced`` when it lies entirely on the other side, ``inconclusive`` when it
   contains 0 (or fewer than two seeds were paired).
 """
+
 import math
 from typing import Dict, Mapping, Sequence
 
@@ -31,6 +32,7 @@ def t_quantile(df: int, q: float = 0.975) -> float:
     if df < 1:
         raise ValueError(f'df must be >= 1, got {df}')
     from scipy.stats import t
+
     return float(t.ppf(q, df))
 
 
@@ -52,8 +54,9 @@ def mean_std(values: Sequence[float]) -> Dict[str, float]:
     return dict(mean=float(arr.mean()), std=std, n=n)
 
 
-def paired_difference(method: Mapping[int, float], baseline: Mapping[int, float],
-                      level: float = 0.95) -> Dict[str, object]:
+def paired_difference(
+    method: Mapping[int, float], baseline: Mapping[int, float], level: float = 0.95
+) -> Dict[str, object]:
     """Per-seed differences ``method - baseline`` and their t-interval.
 
     Args:
@@ -67,9 +70,15 @@ def paired_difference(method: Mapping[int, float], baseline: Mapping[int, float]
     """
     seeds = sorted(set(method) & set(baseline))
     diffs = np.array([method[s] - baseline[s] for s in seeds], dtype=np.float64)
-    out: Dict[str, object] = dict(seeds=seeds, diffs=diffs.tolist(), n=len(seeds),
-                                  mean=float('nan'), std=float('nan'),
-                                  lo=float('nan'), hi=float('nan'))
+    out: Dict[str, object] = dict(
+        seeds=seeds,
+        diffs=diffs.tolist(),
+        n=len(seeds),
+        mean=float('nan'),
+        std=float('nan'),
+        lo=float('nan'),
+        hi=float('nan'),
+    )
     if len(seeds) == 0:
         return out
     out['mean'] = float(diffs.mean())

@@ -21,7 +21,8 @@ data_preprocessor = dict(
     # the greyscale digits are loaded as 3 equal channels; ink is bright on black
     mean=[33.3, 33.3, 33.3],
     std=[78.6, 78.6, 78.6],
-    to_rgb=False)
+    to_rgb=False,
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -46,7 +47,9 @@ train_dataloader = dict(
         imbalance_ratio=imbalance_ratio,
         max_per_class=max_per_class,
         build_cfg=dict(image_size=image_size),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=64,
     num_workers=2,
@@ -58,11 +61,13 @@ val_dataloader = dict(
         split='val',
         imbalance_ratio=val_imbalance_ratio,
         build_cfg=dict(image_size=image_size),
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = [
-    dict(type='Accuracy', topk=(1, )),
+    dict(type='Accuracy', topk=(1,)),
     # macro-averaged over the classes: rare digits weigh as much as frequent ones
     dict(type='SingleLabelMetric', items=('precision', 'recall', 'f1-score')),
 ]

@@ -15,8 +15,7 @@ val_imbalance_ratio = 1.0  # balanced val split
 num_train_images = 1000
 num_val_images = 200
 canvas_size = 96
-build_cfg = dict(
-    canvas_size=canvas_size, digits_per_image=(2, 4), digit_size=(12, 40))
+build_cfg = dict(canvas_size=canvas_size, digits_per_image=(2, 4), digit_size=(12, 40))
 # ----------------------------------------------------------------------------------------
 
 dataset_type = 'mmext.DigitsCocoDataset'
@@ -28,7 +27,7 @@ train_pipeline = [
     # identity resize: records scale_factor for the heads' rescaling
     dict(type='Resize', scale=(canvas_size, canvas_size), keep_ratio=True),
     # no flips: a mirrored digit is not the same digit
-    dict(type='PackDetInputs')
+    dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
@@ -36,8 +35,8 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'),
+    ),
 ]
 
 train_dataloader = dict(
@@ -55,7 +54,9 @@ train_dataloader = dict(
         build_cfg=build_cfg,
         filter_cfg=dict(filter_empty_gt=True, min_size=1),
         pipeline=train_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=2,
@@ -71,7 +72,9 @@ val_dataloader = dict(
         build_cfg=build_cfg,
         test_mode=True,
         pipeline=test_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
@@ -80,5 +83,6 @@ val_evaluator = dict(
     metric='bbox',
     classwise=True,
     format_only=False,
-    backend_args=backend_args)
+    backend_args=backend_args,
+)
 test_evaluator = val_evaluator

@@ -15,8 +15,7 @@ val_imbalance_ratio = 1.0  # balanced val split
 num_train_images = 1000
 num_val_images = 200
 canvas_size = 64
-build_cfg = dict(
-    canvas_size=canvas_size, digits_per_image=(2, 4), digit_size=(20, 32))
+build_cfg = dict(canvas_size=canvas_size, digits_per_image=(2, 4), digit_size=(20, 32))
 # ----------------------------------------------------------------------------------------
 
 dataset_type = 'mmext.DigitsSegDataset'
@@ -27,12 +26,12 @@ train_pipeline = [
     dict(type='LoadAnnotations'),
     # no flips: a mirrored digit is not the same digit
     dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
+    dict(type='PackSegInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
+    dict(type='PackSegInputs'),
 ]
 
 train_dataloader = dict(
@@ -47,7 +46,9 @@ train_dataloader = dict(
         num_images=num_train_images,
         imbalance_ratio=imbalance_ratio,
         build_cfg=build_cfg,
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=2,
@@ -60,7 +61,9 @@ val_dataloader = dict(
         num_images=num_val_images,
         imbalance_ratio=val_imbalance_ratio,
         build_cfg=build_cfg,
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])

@@ -12,8 +12,7 @@ num_classes = 11  # background + digits 0..9
 model = dict(
     data_preprocessor=dict(size=(64, 64)),
     pretrained=None,
-    backbone=dict(
-        depth=18, stem_channels=width, base_channels=width, norm_cfg=norm_cfg),
+    backbone=dict(depth=18, stem_channels=width, base_channels=width, norm_cfg=norm_cfg),
     decode_head=dict(
         in_channels=width * 8,
         channels=4 * width,
@@ -21,9 +20,9 @@ model = dict(
         c1_in_channels=width,
         c1_channels=width,
         num_classes=num_classes,
-        norm_cfg=norm_cfg),
+        norm_cfg=norm_cfg,
+    ),
     auxiliary_head=dict(
-        in_channels=width * 4,
-        channels=2 * width,
-        num_classes=num_classes,
-        norm_cfg=norm_cfg))
+        in_channels=width * 4, channels=2 * width, num_classes=num_classes, norm_cfg=norm_cfg
+    ),
+)

@@ -9,4 +9,5 @@ num_classes = 10
 
 model = dict(
     backbone=dict(stem_channels=width, base_channels=width),
-    head=dict(num_classes=num_classes, in_channels=8 * width))
+    head=dict(num_classes=num_classes, in_channels=8 * width),
+)

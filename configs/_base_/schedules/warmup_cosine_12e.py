@@ -14,23 +14,21 @@ test_cfg = dict(type='TestLoop')
 
 param_scheduler = [
     dict(
-        type='LinearLR',
-        start_factor=warmup_start_factor,
-        by_epoch=False,
-        begin=0,
-        end=warmup_iters),
+        type='LinearLR', start_factor=warmup_start_factor, by_epoch=False, begin=0, end=warmup_iters
+    ),
     dict(
         type='CosineAnnealingLR',
         eta_min=eta_min,
         begin=0,
         end=max_epochs,
         by_epoch=True,
-        convert_to_iter_based=True)
+        convert_to_iter_based=True,
+    ),
 ]
 
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
+    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001)
+)
 
 # base_batch_size = (8 GPUs) x (2 samples per GPU)
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -20,20 +20,23 @@ param_scheduler = [
         begin=0,
         end=warmup_epochs,
         by_epoch=True,
-        convert_to_iter_based=True),
+        convert_to_iter_based=True,
+    ),
     dict(
         type='CosineAnnealingLR',
         eta_min=eta_min,
         begin=warmup_epochs,
         end=max_epochs,
         by_epoch=True,
-        convert_to_iter_based=True)
+        convert_to_iter_based=True,
+    ),
 ]
 
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.001, momentum=0.9, weight_decay=0.0005),
-    clip_grad=dict(max_norm=35, norm_type=2))
+    clip_grad=dict(max_norm=35, norm_type=2),
+)
 
 # base_batch_size = (8 GPUs) x (8 samples per GPU)
 auto_scale_lr = dict(base_batch_size=64)

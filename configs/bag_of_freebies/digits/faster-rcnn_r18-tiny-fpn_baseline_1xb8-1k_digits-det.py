@@ -7,11 +7,6 @@ _base_ = '../../digits/faster-rcnn_r18-tiny_fpn_1xb8-1k_digits-det.py'
 lr_steps = [700, 900]
 
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.01,
-        by_epoch=False,
-        begin=0,
-        end=_base_.warmup_iters),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=_base_.warmup_iters),
     dict(type='MultiStepLR', by_epoch=False, milestones=lr_steps, gamma=0.1),
 ]

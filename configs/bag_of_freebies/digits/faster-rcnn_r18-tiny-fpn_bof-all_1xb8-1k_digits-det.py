@@ -16,7 +16,11 @@ model = dict(
                 type='mmext.LabelSmoothCrossEntropyLoss',
                 label_smooth_val=label_smooth_val,
                 use_sigmoid=False,
-                loss_weight=1.0))))
+                loss_weight=1.0,
+            )
+        ),
+    )
+)
 load_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -31,4 +35,6 @@ train_dataloader = dict(
         _delete_=True,
         type='MultiImageMixDataset',
         dataset=dict(_base_.train_dataloader.dataset, pipeline=load_pipeline),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    )
+)

@@ -19,5 +19,7 @@ train_dataloader = dict(
         _delete_=True,
         type='MultiImageMixDataset',
         dataset=dict(_base_.train_dataloader.dataset, pipeline=load_pipeline),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    )
+)
 model = dict(roi_head=dict(type='mmext.WeightedStandardRoIHead'))

@@ -14,4 +14,8 @@ model = dict(
                 type='mmext.LabelSmoothCrossEntropyLoss',
                 label_smooth_val=label_smooth_val,
                 use_sigmoid=False,
-                loss_weight=1.0))))
+                loss_weight=1.0,
+            )
+        )
+    )
+)

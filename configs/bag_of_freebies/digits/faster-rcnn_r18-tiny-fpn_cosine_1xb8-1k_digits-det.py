@@ -10,5 +10,6 @@ param_scheduler = [
         eta_min_ratio=0.01,
         begin=0,
         end=_base_.max_iters,
-        by_epoch=False)
+        by_epoch=False,
+    )
 ]

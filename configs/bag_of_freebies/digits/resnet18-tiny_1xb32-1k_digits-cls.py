@@ -21,14 +21,25 @@ input_size = 56
 model = dict(
     type='ImageClassifier',
     backbone=dict(
-        type='ResNet', depth=18, stem_channels=width, base_channels=width, num_stages=4,
-        out_indices=(3, ), style='pytorch'),
+        type='ResNet',
+        depth=18,
+        stem_channels=width,
+        base_channels=width,
+        num_stages=4,
+        out_indices=(3,),
+        style='pytorch',
+    ),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
-        type='LinearClsHead', num_classes=10, in_channels=8 * width,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=8 * width,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+    ),
+)
 data_preprocessor = dict(
-    num_classes=10, mean=[0., 0., 0.], std=[255., 255., 255.], to_rgb=True)
+    num_classes=10, mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0], to_rgb=True
+)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomCrop', crop_size=28, padding=2),  # the digits config's augmentation
@@ -47,5 +58,7 @@ randomness = dict(seed=0)
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(
-        type='mmext.SafeCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1))
+        type='mmext.SafeCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1
+    ),
+)
 log_processor = dict(by_epoch=False)

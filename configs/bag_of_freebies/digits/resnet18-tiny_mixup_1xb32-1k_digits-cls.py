@@ -7,4 +7,5 @@ mixup_alpha = 0.2
 
 model = dict(
     head=dict(loss=dict(use_soft=True)),  # mixed one-hot targets
-    train_cfg=dict(augments=dict(type='Mixup', alpha=mixup_alpha)))
+    train_cfg=dict(augments=dict(type='Mixup', alpha=mixup_alpha)),
+)

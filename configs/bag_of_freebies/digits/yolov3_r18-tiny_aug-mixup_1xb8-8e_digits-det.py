@@ -32,10 +32,16 @@ train_dataloader = dict(
             imbalance_ratio=10.0,
             build_cfg=dict(canvas_size=96, digits_per_image=(2, 4), digit_size=(12, 40)),
             filter_cfg=dict(filter_empty_gt=True, min_size=1),
-            pipeline=_base_.aug_pipeline),
-        pipeline=mixup_pipeline))
+            pipeline=_base_.aug_pipeline,
+        ),
+        pipeline=mixup_pipeline,
+    )
+)
 model = dict(bbox_head=dict(type='mmext.WeightedYOLOV3Head'))
 custom_hooks = [
-    dict(type='PipelineSwitchHook', switch_epoch=max_epochs - mixup_off_epochs,
-         switch_pipeline=no_mixup_pipeline)
+    dict(
+        type='PipelineSwitchHook',
+        switch_epoch=max_epochs - mixup_off_epochs,
+        switch_pipeline=no_mixup_pipeline,
+    )
 ]

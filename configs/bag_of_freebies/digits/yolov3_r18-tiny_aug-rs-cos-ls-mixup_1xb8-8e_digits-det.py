@@ -9,14 +9,20 @@ _base_ = './yolov3_r18-tiny_aug-mixup_1xb8-8e_digits-det.py'
 max_epochs = 8  # must equal the base's max_epochs
 warmup_epochs = 1
 num_classes = 10
-label_smooth_val = min(1. / num_classes, 1. / 40)
+label_smooth_val = min(1.0 / num_classes, 1.0 / 40)
 # ----------------------------------------------------------------------------------------
 
 model = dict(
-    data_preprocessor=dict(batch_augments=[
-        dict(type='BatchSyncRandomResize', random_size_range=(64, 128), size_divisor=32,
-             interval=10)
-    ]),
+    data_preprocessor=dict(
+        batch_augments=[
+            dict(
+                type='BatchSyncRandomResize',
+                random_size_range=(64, 128),
+                size_divisor=32,
+                interval=10,
+            )
+        ]
+    ),
     bbox_head=dict(
         loss_cls=dict(
             _delete_=True,
@@ -25,8 +31,19 @@ model = dict(
             use_sigmoid=True,
             sigmoid_mode='gluoncv',
             loss_weight=1.0,
-            reduction='sum')))
+            reduction='sum',
+        )
+    ),
+)
 param_scheduler = [
-    dict(type='mmext.WarmupCosineLR', warmup=warmup_epochs, begin=0, end=max_epochs,
-         warmup_start_factor=0.01, eta_min=0.0, by_epoch=True, convert_to_iter_based=True)
+    dict(
+        type='mmext.WarmupCosineLR',
+        warmup=warmup_epochs,
+        begin=0,
+        end=max_epochs,
+        warmup_start_factor=0.01,
+        eta_min=0.0,
+        by_epoch=True,
+        convert_to_iter_based=True,
+    )
 ]

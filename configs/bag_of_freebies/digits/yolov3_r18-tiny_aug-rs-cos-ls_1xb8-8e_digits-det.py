@@ -6,7 +6,7 @@ _base_ = './yolov3_r18-tiny_aug-rs-cos_1xb8-8e_digits-det.py'
 
 # --- tunable ---------------------------------------------------------------------------
 num_classes = 10
-label_smooth_val = min(1. / num_classes, 1. / 40)
+label_smooth_val = min(1.0 / num_classes, 1.0 / 40)
 # ----------------------------------------------------------------------------------------
 
 model = dict(
@@ -18,4 +18,7 @@ model = dict(
             use_sigmoid=True,
             sigmoid_mode='gluoncv',
             loss_weight=1.0,
-            reduction='sum')))
+            reduction='sum',
+        )
+    )
+)

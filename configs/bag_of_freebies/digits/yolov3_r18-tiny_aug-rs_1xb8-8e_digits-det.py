@@ -9,7 +9,14 @@ shape_interval = 10  # iterations between size changes (GluonCV: 10 batches)
 # ----------------------------------------------------------------------------------------
 
 model = dict(
-    data_preprocessor=dict(batch_augments=[
-        dict(type='BatchSyncRandomResize', random_size_range=shape_range,
-             size_divisor=32, interval=shape_interval)
-    ]))
+    data_preprocessor=dict(
+        batch_augments=[
+            dict(
+                type='BatchSyncRandomResize',
+                random_size_range=shape_range,
+                size_divisor=32,
+                interval=shape_interval,
+            )
+        ]
+    )
+)

@@ -18,8 +18,12 @@ aug_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Expand', mean=[0, 0, 0], to_rgb=True, ratio_range=expand_ratio),
-    dict(type='RandomCrop', crop_type='relative_range', crop_size=crop_range,
-         allow_negative_crop=False),
+    dict(
+        type='RandomCrop',
+        crop_type='relative_range',
+        crop_size=crop_range,
+        allow_negative_crop=False,
+    ),
     dict(type='Resize', scale=(canvas_size, canvas_size), keep_ratio=True),
     dict(type='PhotoMetricDistortion'),
 ]

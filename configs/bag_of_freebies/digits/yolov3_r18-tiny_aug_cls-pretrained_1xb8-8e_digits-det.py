@@ -9,5 +9,7 @@ _base_ = './yolov3_r18-tiny_aug_1xb8-8e_digits-det.py'
 pretrained = 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth'
 
 model = dict(
-    backbone=dict(init_cfg=dict(
-        _delete_=True, type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+    backbone=dict(
+        init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=pretrained, prefix='backbone.')
+    )
+)

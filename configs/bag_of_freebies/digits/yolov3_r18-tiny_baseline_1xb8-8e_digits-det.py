@@ -13,20 +13,23 @@ lr_steps = [6, 7]  # step decay x0.1 (mmdet's YOLOv3 steps at 218/273 and 246/27
 train_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
-    sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True))
+    sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True),
+)
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
 train_cfg = dict(
-    _delete_=True,
-    type='EpochBasedTrainLoop',
-    max_epochs=max_epochs,
-    val_interval=max_epochs)
+    _delete_=True, type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs
+)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='MultiStepLR', by_epoch=True, milestones=lr_steps, gamma=0.1)
+    dict(
+        type='LinearLR',
+        start_factor=0.01,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True,
+    ),
+    dict(type='MultiStepLR', by_epoch=True, milestones=lr_steps, gamma=0.1),
 ]
-default_hooks = dict(
-    checkpoint=dict(by_epoch=True, interval=max_epochs),
-    logger=dict(interval=25))
+default_hooks = dict(checkpoint=dict(by_epoch=True, interval=max_epochs), logger=dict(interval=25))
 log_processor = dict(by_epoch=True)

@@ -17,8 +17,19 @@ model = dict(
             label_smooth_val=label_smooth_val,
             use_sigmoid=True,
             loss_weight=1.0,
-            reduction='sum')))
+            reduction='sum',
+        )
+    )
+)
 param_scheduler = [
-    dict(type='mmext.WarmupCosineLR', warmup=warmup_epochs, begin=0, end=max_epochs,
-         warmup_start_factor=0.01, eta_min=0.0, by_epoch=True, convert_to_iter_based=True)
+    dict(
+        type='mmext.WarmupCosineLR',
+        warmup=warmup_epochs,
+        begin=0,
+        end=max_epochs,
+        warmup_start_factor=0.01,
+        eta_min=0.0,
+        by_epoch=True,
+        convert_to_iter_based=True,
+    )
 ]

@@ -39,15 +39,20 @@ train_dataloader = dict(
             split='train',
             num_images=1000,
             imbalance_ratio=10.0,
-            build_cfg=dict(canvas_size=canvas_size, digits_per_image=(2, 4),
-                           digit_size=(12, 40)),
+            build_cfg=dict(canvas_size=canvas_size, digits_per_image=(2, 4), digit_size=(12, 40)),
             filter_cfg=dict(filter_empty_gt=True, min_size=1),
-            pipeline=load_pipeline),
-        pipeline=mixup_pipeline))
+            pipeline=load_pipeline,
+        ),
+        pipeline=mixup_pipeline,
+    )
+)
 
 model = dict(bbox_head=dict(type='mmext.WeightedYOLOV3Head'))
 
 custom_hooks = [
-    dict(type='PipelineSwitchHook', switch_epoch=max_epochs - mixup_off_epochs,
-         switch_pipeline=no_mixup_pipeline)
+    dict(
+        type='PipelineSwitchHook',
+        switch_epoch=max_epochs - mixup_off_epochs,
+        switch_pipeline=no_mixup_pipeline,
+    )
 ]

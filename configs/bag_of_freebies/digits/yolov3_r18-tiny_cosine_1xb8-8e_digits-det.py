@@ -8,6 +8,14 @@ warmup_epochs = 1
 # ----------------------------------------------------------------------------------------
 
 param_scheduler = [
-    dict(type='mmext.WarmupCosineLR', warmup=warmup_epochs, begin=0, end=max_epochs,
-         warmup_start_factor=0.01, eta_min=0.0, by_epoch=True, convert_to_iter_based=True)
+    dict(
+        type='mmext.WarmupCosineLR',
+        warmup=warmup_epochs,
+        begin=0,
+        end=max_epochs,
+        warmup_start_factor=0.01,
+        eta_min=0.0,
+        by_epoch=True,
+        convert_to_iter_based=True,
+    )
 ]

@@ -15,4 +15,7 @@ model = dict(
             label_smooth_val=label_smooth_val,
             use_sigmoid=True,
             loss_weight=1.0,
-            reduction='sum')))
+            reduction='sum',
+        )
+    )
+)

@@ -11,8 +11,7 @@ default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook'))
 mixup_alpha = 0.2
 
 model = dict(
-    backbone=dict(_delete_=True, type='mmdet.Darknet', depth=53, out_indices=(5, )),
-    head=dict(
-        in_channels=1024,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, use_soft=True)),
-    train_cfg=dict(augments=dict(type='Mixup', alpha=mixup_alpha)))
+    backbone=dict(_delete_=True, type='mmdet.Darknet', depth=53, out_indices=(5,)),
+    head=dict(in_channels=1024, loss=dict(type='CrossEntropyLoss', loss_weight=1.0, use_soft=True)),
+    train_cfg=dict(augments=dict(type='Mixup', alpha=mixup_alpha)),
+)

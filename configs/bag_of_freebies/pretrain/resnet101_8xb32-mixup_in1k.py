@@ -12,4 +12,5 @@ mixup_alpha = 0.2
 
 model = dict(
     head=dict(loss=dict(type='CrossEntropyLoss', loss_weight=1.0, use_soft=True)),
-    train_cfg=dict(augments=dict(type='Mixup', alpha=mixup_alpha)))
+    train_cfg=dict(augments=dict(type='Mixup', alpha=mixup_alpha)),
+)

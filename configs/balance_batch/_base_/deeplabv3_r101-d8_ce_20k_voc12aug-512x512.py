@@ -18,16 +18,15 @@ head_norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 # ----------------------------------------------------------------------------------------
 
 model = dict(
-    decode_head=dict(norm_cfg=head_norm_cfg),
-    auxiliary_head=None)  # the paper's DeepLab has no auxiliary FCN head
+    decode_head=dict(norm_cfg=head_norm_cfg), auxiliary_head=None
+)  # the paper's DeepLab has no auxiliary FCN head
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=lr, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=checkpoint_interval)
 # crash-safe checkpoints (temporary file + atomic rename, pruning last)
-default_hooks = dict(
-    checkpoint=dict(type='mmext.SafeCheckpointHook', interval=checkpoint_interval))
+default_hooks = dict(checkpoint=dict(type='mmext.SafeCheckpointHook', interval=checkpoint_interval))
 train_dataloader = dict(batch_size=9)
 val_evaluator = dict(type='mmext.FairIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

@@ -3,5 +3,5 @@
 _base_ = ['./deeplabv3_r101-d8_ce_20k_voc12aug-512x512.py']
 
 model = dict(
-    decode_head=dict(
-        loss_decode=dict(_delete_=True, type='mmext.SoftIoULoss', loss_weight=1.0)))
+    decode_head=dict(loss_decode=dict(_delete_=True, type='mmext.SoftIoULoss', loss_weight=1.0))
+)

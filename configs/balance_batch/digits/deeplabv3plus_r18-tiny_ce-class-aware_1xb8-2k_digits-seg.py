@@ -4,10 +4,11 @@
 _base_ = ['./_base_/deeplabv3plus_r18-tiny_ce_1xb8-2k_digits-seg.py']
 num_sample_class = 1  # images drawn per drawn class
 train_dataloader = dict(
-    sampler=dict(
-        _delete_=True, type='mmdet.ClassAwareSampler', num_sample_class=num_sample_class),
+    sampler=dict(_delete_=True, type='mmdet.ClassAwareSampler', num_sample_class=num_sample_class),
     dataset=dict(
         _delete_=True,
         type='mmext.ClassIndexedDataset',
-        exclude_classes=('background', ),
-        dataset=_base_.train_dataloader.dataset))
+        exclude_classes=('background',),
+        dataset=_base_.train_dataloader.dataset,
+    ),
+)

@@ -10,5 +10,8 @@ train_dataloader = dict(
         oversample_thr=oversample_thr,
         dataset=dict(
             type='mmext.ClassIndexedDataset',
-            exclude_classes=('background', ),
-            dataset=_base_.train_dataloader.dataset)))
+            exclude_classes=('background',),
+            dataset=_base_.train_dataloader.dataset,
+        ),
+    )
+)

@@ -4,5 +4,5 @@ _base_ = ['./_base_/deeplabv3plus_r18-tiny_soft-dice_1xb8-2k_digits-seg.py']
 batch_max = 8
 batch_cl = 11
 train_dataloader = dict(
-    batch_size=batch_max,
-    batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=batch_cl))
+    batch_size=batch_max, batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=batch_cl)
+)

@@ -26,14 +26,17 @@ model = dict(
         alpha=alpha,
         gamma=gamma,
         lambda_mu=lambda_mu,
-        lambda_sigma=lambda_sigma))
+        lambda_sigma=lambda_sigma,
+    )
+)
 
 train_dataloader = dict(batch_size=batch_size)
 # no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
 # rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.means': dict(decay_mult=0.),
-        '.log_vars': dict(decay_mult=0.)}),
-    optimizer=dict(_delete_=True, type='Adam', lr=lr, weight_decay=weight_decay))
+    paramwise_cfg=dict(
+        custom_keys={'.means': dict(decay_mult=0.0), '.log_vars': dict(decay_mult=0.0)}
+    ),
+    optimizer=dict(_delete_=True, type='Adam', lr=lr, weight_decay=weight_decay),
+)
 auto_scale_lr = dict(base_batch_size=batch_size)

@@ -17,7 +17,7 @@ lambda_sigma = 0.1  # Eq. 14
 batch_size = 128
 max_epochs = 307
 milestones = [154, 230]
-grad_max_norm = 5.
+grad_max_norm = 5.0
 # ----------------------------------------------------------------------------------------
 
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
@@ -37,7 +37,9 @@ model = dict(
         gamma=gamma,
         lambda_mu=lambda_mu,
         lambda_sigma=lambda_sigma,
-        topk=(1, 5)))
+        topk=(1, 5),
+    ),
+)
 
 train_dataloader = dict(batch_size=batch_size)
 val_dataloader = dict(batch_size=100)
@@ -49,13 +51,12 @@ test_dataloader = val_dataloader
 # no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
 # rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.means': dict(decay_mult=0.),
-        '.log_vars': dict(decay_mult=0.)}),
-    optimizer=dict(
-        type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True),
-    clip_grad=dict(max_norm=grad_max_norm))
-param_scheduler = dict(
-    type='MultiStepLR', by_epoch=True, milestones=milestones, gamma=0.1)
+    paramwise_cfg=dict(
+        custom_keys={'.means': dict(decay_mult=0.0), '.log_vars': dict(decay_mult=0.0)}
+    ),
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True),
+    clip_grad=dict(max_norm=grad_max_norm),
+)
+param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=milestones, gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 auto_scale_lr = dict(base_batch_size=batch_size)

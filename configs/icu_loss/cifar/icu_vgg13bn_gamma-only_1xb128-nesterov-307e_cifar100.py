@@ -1,4 +1,4 @@
 # ICU loss, Table 3 "CIFAR-100", row "+ gamma" (intra-class margin only).
 _base_ = ['./icu_vgg13bn_1xb128-nesterov-307e_cifar100.py']
 
-model = dict(head=dict(alpha=0., gamma=1e-3))
+model = dict(head=dict(alpha=0.0, gamma=1e-3))

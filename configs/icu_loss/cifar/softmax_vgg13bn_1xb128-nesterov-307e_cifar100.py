@@ -9,4 +9,6 @@ model = dict(
         num_classes=100,
         in_channels=512,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5)))
+        topk=(1, 5),
+    )
+)

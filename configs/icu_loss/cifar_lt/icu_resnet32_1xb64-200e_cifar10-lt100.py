@@ -37,7 +37,9 @@ model = dict(
         alpha=alpha,
         gamma=gamma,
         lambda_mu=lambda_mu,
-        lambda_sigma=lambda_sigma))
+        lambda_sigma=lambda_sigma,
+    ),
+)
 
 train_dataloader = dict(
     batch_size=batch_size,
@@ -50,25 +52,30 @@ train_dataloader = dict(
             type='CIFAR10',
             data_root='data/cifar10',
             split='train',
-            pipeline={{_base_.train_pipeline}})))
+            pipeline={{_base_.train_pipeline}},
+        ),
+    ),
+)
 val_dataloader = dict(batch_size=100)
 test_dataloader = val_dataloader
 
 # no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
 # rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.means': dict(decay_mult=0.),
-        '.log_vars': dict(decay_mult=0.)}),
-    optimizer=dict(type='SGD', lr=lr, momentum=0.9, weight_decay=5e-4))
+    paramwise_cfg=dict(
+        custom_keys={'.means': dict(decay_mult=0.0), '.log_vars': dict(decay_mult=0.0)}
+    ),
+    optimizer=dict(type='SGD', lr=lr, momentum=0.9, weight_decay=5e-4),
+)
 param_scheduler = [
     dict(
         type='LinearLR',
-        start_factor=1. / warmup_epochs,
+        start_factor=1.0 / warmup_epochs,
         by_epoch=True,
         begin=0,
         end=warmup_epochs,
-        convert_to_iter_based=True),
+        convert_to_iter_based=True,
+    ),
     dict(type='MultiStepLR', by_epoch=True, milestones=[120, 160], gamma=0.01),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)

@@ -1,4 +1,4 @@
 # ICU loss, Table 3 "LT-CIFAR-100" (imbalance ratio 10), row "+ alpha" (inter-class margin only).
 _base_ = ['./icu_resnet32_1xb64-200e_cifar100-lt10.py']
 
-model = dict(head=dict(alpha=1e-4, gamma=0.))
+model = dict(head=dict(alpha=1e-4, gamma=0.0))

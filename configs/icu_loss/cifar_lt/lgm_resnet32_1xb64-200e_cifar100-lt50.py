@@ -6,5 +6,5 @@
 _base_ = ['./icu_resnet32_1xb64-200e_cifar100-lt50.py']
 
 model = dict(
-    head=dict(
-        mode='lgm', alpha=0.1, gamma=0., lambda_lkd=0.01, lambda_mu=0., lambda_sigma=0.))
+    head=dict(mode='lgm', alpha=0.1, gamma=0.0, lambda_lkd=0.01, lambda_mu=0.0, lambda_sigma=0.0)
+)

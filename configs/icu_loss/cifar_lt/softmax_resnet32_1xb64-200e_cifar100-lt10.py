@@ -8,4 +8,6 @@ model = dict(
         type='LinearClsHead',
         num_classes=100,
         in_channels=64,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+    )
+)

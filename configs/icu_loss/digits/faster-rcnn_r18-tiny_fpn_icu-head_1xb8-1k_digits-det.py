@@ -19,14 +19,15 @@ model = dict(
             lambda_sigma=lambda_sigma,
             regularize_background=regularize_background,
             loss_cls=dict(
-                _delete_=True,
-                type='mmext.ICULoss',
-                alpha=alpha,
-                gamma=gamma,
-                loss_weight=1.0))))
+                _delete_=True, type='mmext.ICULoss', alpha=alpha, gamma=gamma, loss_weight=1.0
+            ),
+        )
+    )
+)
 # no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
 # rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.means': dict(decay_mult=0.),
-        '.log_vars': dict(decay_mult=0.)}))
+    paramwise_cfg=dict(
+        custom_keys={'.means': dict(decay_mult=0.0), '.log_vars': dict(decay_mult=0.0)}
+    )
+)

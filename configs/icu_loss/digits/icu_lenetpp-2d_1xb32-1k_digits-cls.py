@@ -27,8 +27,9 @@ model = dict(
         type='mmext.LeNetPlusPlus',
         in_channels=3,  # the digits are loaded as 3 equal channels
         conv_channels=(32, 32, 64, 64),
-        fc_channels=(128, ),
-        out_channels=feat_dim),
+        fc_channels=(128,),
+        out_channels=feat_dim,
+    ),
     neck=None,
     head=dict(
         type='mmext.ICUClsHead',
@@ -37,38 +38,40 @@ model = dict(
         alpha=alpha,
         gamma=gamma,
         lambda_mu=lambda_mu,
-        lambda_sigma=lambda_sigma))
+        lambda_sigma=lambda_sigma,
+    ),
+)
 
 # no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
 # rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 # overall, macro (per-class mean) and per-class accuracy (mmext.ClassAccuracyMetric; set its
 # class_counts to the train split's class sizes for many/medium/few-shot accuracy)
 val_evaluator = [
-    dict(type='Accuracy', topk=(1, )),
+    dict(type='Accuracy', topk=(1,)),
     dict(type='SingleLabelMetric', items=('precision', 'recall', 'f1-score')),
     dict(type='mmext.ClassAccuracyMetric'),
 ]
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.means': dict(decay_mult=0.),
-        '.log_vars': dict(decay_mult=0.)}),
-    optimizer=dict(type='Adam', lr=lr, weight_decay=weight_decay))
+    paramwise_cfg=dict(
+        custom_keys={'.means': dict(decay_mult=0.0), '.log_vars': dict(decay_mult=0.0)}
+    ),
+    optimizer=dict(type='Adam', lr=lr, weight_decay=weight_decay),
+)
 param_scheduler = dict(
     type='MultiStepLR',
     by_epoch=False,
     milestones=[int(0.6 * max_iters), int(0.9 * max_iters)],
-    gamma=0.1)
-train_cfg = dict(
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=val_interval)
+    gamma=0.1,
+)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(
-        type='mmext.SafeCheckpointHook',
-        by_epoch=False, interval=val_interval, max_keep_ckpts=1))
+        type='mmext.SafeCheckpointHook', by_epoch=False, interval=val_interval, max_keep_ckpts=1
+    ),
+)
 log_processor = dict(by_epoch=False)

@@ -10,7 +10,7 @@ lambda_mu = 0.1  # Eq. 14
 lambda_sigma = 0.1  # Eq. 14
 lr = 0.01
 weight_decay = 5e-4
-grad_max_norm = 5.
+grad_max_norm = 5.0
 # ----------------------------------------------------------------------------------------
 
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
@@ -27,17 +27,20 @@ model = dict(
         gamma=gamma,
         lambda_mu=lambda_mu,
         lambda_sigma=lambda_sigma,
-        topk=(1, 5)))
+        topk=(1, 5),
+    )
+)
 
 # Not in the paper: gradient clipping, as a safeguard for Eq. 14 at its sum scale on 2048-d
 # features under SGD (see the CIFAR-100 VGG-13 config); the baseline inherits it.
 # no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
 # rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.means': dict(decay_mult=0.),
-        '.log_vars': dict(decay_mult=0.)}),
+    paramwise_cfg=dict(
+        custom_keys={'.means': dict(decay_mult=0.0), '.log_vars': dict(decay_mult=0.0)}
+    ),
     optimizer=dict(lr=lr, weight_decay=weight_decay),
-    clip_grad=dict(max_norm=grad_max_norm))
+    clip_grad=dict(max_norm=grad_max_norm),
+)
 param_scheduler = dict(milestones=[50, 75])
 train_cfg = dict(max_epochs=100)

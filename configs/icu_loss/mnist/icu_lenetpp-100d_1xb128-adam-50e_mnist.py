@@ -7,6 +7,6 @@ feat_dim = 100
 # ----------------------------------------------------------------------------------------
 
 model = dict(
-    backbone=dict(
-        conv_channels=(32, 32, 64, 64, 128), fc_channels=(), out_channels=feat_dim),
-    head=dict(in_channels=feat_dim))
+    backbone=dict(conv_channels=(32, 32, 64, 64, 128), fc_channels=(), out_channels=feat_dim),
+    head=dict(in_channels=feat_dim),
+)

@@ -26,8 +26,9 @@ model = dict(
         type='mmext.LeNetPlusPlus',
         in_channels=1,
         conv_channels=(32, 32, 64, 64),
-        fc_channels=(128, ),
-        out_channels=feat_dim),
+        fc_channels=(128,),
+        out_channels=feat_dim,
+    ),
     neck=None,
     head=dict(
         type='mmext.ICUClsHead',
@@ -36,14 +37,17 @@ model = dict(
         alpha=alpha,
         gamma=gamma,
         lambda_mu=lambda_mu,
-        lambda_sigma=lambda_sigma))
+        lambda_sigma=lambda_sigma,
+    ),
+)
 
 # no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
 # rescaling features, means and sigma jointly, so nothing would resist the shrinkage
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.means': dict(decay_mult=0.),
-        '.log_vars': dict(decay_mult=0.)}),
-    optimizer=dict(_delete_=True, type='Adam', lr=lr, weight_decay=weight_decay))
+    paramwise_cfg=dict(
+        custom_keys={'.means': dict(decay_mult=0.0), '.log_vars': dict(decay_mult=0.0)}
+    ),
+    optimizer=dict(_delete_=True, type='Adam', lr=lr, weight_decay=weight_decay),
+)
 param_scheduler = dict(milestones=milestones)
 train_cfg = dict(max_epochs=max_epochs)

@@ -8,4 +8,6 @@ model = dict(
         type='LinearClsHead',
         num_classes=10,
         in_channels={{_base_.feat_dim}},
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+    )
+)

@@ -14,6 +14,7 @@ method of :class:`PartPlan`:
 Classes are bit masks (bit ``c`` set when the image holds class ``c``); positions index
 the rank's part of the epoch permutation.
 """
+
 import random
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -71,14 +72,14 @@ def positions_by_class(index: ClassIndex, part: np.ndarray) -> Dict[int, np.ndar
     sizes = np.diff(index.offsets)[part]
     pos = np.repeat(np.arange(len(part)), sizes)
     starts = index.offsets[part]
-    flat = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) \
-        + np.arange(sizes.sum())
+    flat = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) + np.arange(
+        sizes.sum()
+    )
     cls = index.classes[flat]
     order = np.argsort(cls, kind='stable')
     cls, pos = cls[order], pos[order]
     bounds = np.flatnonzero(np.diff(cls)) + 1
-    return {int(c[0]): p for c, p in zip(np.split(cls, bounds), np.split(pos, bounds))
-            if len(c)}
+    return {int(c[0]): p for c, p in zip(np.split(cls, bounds), np.split(pos, bounds)) if len(c)}
 
 
 class PartPlan:
@@ -98,8 +99,14 @@ class PartPlan:
             fillers of this part.
     """
 
-    def __init__(self, part: np.ndarray, masks: List[int], index: ClassIndex,
-                 cfg: PlanConfig, rng: random.Random) -> None:
+    def __init__(
+        self,
+        part: np.ndarray,
+        masks: List[int],
+        index: ClassIndex,
+        cfg: PlanConfig,
+        rng: random.Random,
+    ) -> None:
         self.part = part
         self.imgs: List[int] = part.tolist()
         self.masks = [masks[i] for i in self.imgs]
@@ -110,8 +117,9 @@ class PartPlan:
         self._skip = list(range(len(self.imgs) + 1))
         # where the next stream scan for fillers starts (moves past accepted fillers)
         self._frontier = 0
-        self.stats: Dict[str, int] = dict(short_batches=0, retries=0, fallback_batches=0,
-                                          reused_fillers=0)
+        self.stats: Dict[str, int] = dict(
+            short_batches=0, retries=0, fallback_batches=0, reused_fillers=0
+        )
         self._by_class: Optional[Dict[int, np.ndarray]] = None
 
     # ------------------------------------------------------------------ used positions
@@ -235,8 +243,9 @@ class PartPlan:
         return members, mask, pos
 
     # ------------------------------------------------------------------ fills
-    def class_fill(self, members: List[int], mask: int, rng: random.Random,
-                   until_batch_cl: bool = True) -> int:
+    def class_fill(
+        self, members: List[int], mask: int, rng: random.Random, until_batch_cl: bool = True
+    ) -> int:
         """Bounded class-driven fill (step 3): append images holding missing classes.
 
         For a random missing class, up to ``fallback_candidates`` images of that class
@@ -258,7 +267,8 @@ class PartPlan:
         by_class, masks, cfg = self._by_class, self.masks, self.cfg
         present = list(by_class)
         while len(members) < cfg.batch_max and (
-                not until_batch_cl or mask.bit_count() < cfg.batch_cl):
+            not until_batch_cl or mask.bit_count() < cfg.batch_cl
+        ):
             missing = [c for c in present if not (mask >> c) & 1]
             if not missing:
                 break
@@ -273,8 +283,7 @@ class PartPlan:
             mask |= masks[best]
         return mask
 
-    def top_up(self, members: List[int], mask: int, start: int,
-               rng: random.Random) -> int:
+    def top_up(self, members: List[int], mask: int, start: int, rng: random.Random) -> int:
         """Fixed-size mode (step 3b): complete a batch to exactly ``batch_max`` images.
 
         Unused images first (those adding a class among the next ``max_scan`` unused ones
@@ -313,7 +322,7 @@ class PartPlan:
             elif len(members) + len(plain) < batch_max:
                 plain.append(pos)
             pos = self.first_unused(pos + 1)
-        for pos in plain[:batch_max - len(members)]:
+        for pos in plain[: batch_max - len(members)]:
             members.append(pos)
             mask |= masks[pos]
             self.mark_used([pos])

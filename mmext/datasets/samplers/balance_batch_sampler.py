@@ -51,6 +51,7 @@ Epoch plan (per rank, O(images), deterministic for ``(seed, epoch, world_size)``
 With an ``InfiniteSampler`` (iteration-based loops) the batch sampler yields the plans of
 epochs ``0, 1, 2, ...`` one after another, forever.
 """
+
 import logging
 import random
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -62,9 +63,9 @@ from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from mmext.registry import DATA_SAMPLERS
+
 from .balance_batch_plan import PartPlan, PlanConfig, greedy_max_cover
-from .class_index import (ClassIndex, build_class_index_distributed,
-                          resolve_class_ids)
+from .class_index import ClassIndex, build_class_index_distributed, resolve_class_ids
 
 __all__ = ['BalanceBatchSampler', 'greedy_max_cover']
 
@@ -114,31 +115,37 @@ class BalanceBatchSampler(Sampler):
             top-up slots given to already used images).
     """
 
-    def __init__(self,
-                 sampler: Sampler,
-                 batch_size: int,
-                 batch_cl: int,
-                 batch_max: Optional[int] = None,
-                 exclude_classes: Sequence[Union[int, str]] = (),
-                 ignore_index: int = 255,
-                 max_retries: int = 4,
-                 max_scan: Optional[int] = None,
-                 fallback_candidates: int = 8,
-                 seed: Optional[int] = None,
-                 cache_dir: Optional[Union[str, bool]] = None,
-                 num_workers: Optional[int] = None,
-                 class_index: Optional[ClassIndex] = None,
-                 fixed_size: bool = False) -> None:
+    def __init__(
+        self,
+        sampler: Sampler,
+        batch_size: int,
+        batch_cl: int,
+        batch_max: Optional[int] = None,
+        exclude_classes: Sequence[Union[int, str]] = (),
+        ignore_index: int = 255,
+        max_retries: int = 4,
+        max_scan: Optional[int] = None,
+        fallback_candidates: int = 8,
+        seed: Optional[int] = None,
+        cache_dir: Optional[Union[str, bool]] = None,
+        num_workers: Optional[int] = None,
+        class_index: Optional[ClassIndex] = None,
+        fixed_size: bool = False,
+    ) -> None:
         dataset = getattr(sampler, 'dataset', None)
         if dataset is None:
-            raise TypeError('BalanceBatchSampler needs a sampler with a `dataset` '
-                            f'attribute (DefaultSampler/InfiniteSampler), got {sampler!r}')
+            raise TypeError(
+                'BalanceBatchSampler needs a sampler with a `dataset` '
+                f'attribute (DefaultSampler/InfiniteSampler), got {sampler!r}'
+            )
         self.sampler = sampler
         self.batch_max = int(batch_size if batch_max is None else batch_max)
         self.batch_cl = int(batch_cl)
         if self.batch_max < 1 or self.batch_cl < 1:
-            raise ValueError(f'batch_max and batch_cl must be >= 1, got '
-                             f'batch_max={self.batch_max}, batch_cl={self.batch_cl}')
+            raise ValueError(
+                f'batch_max and batch_cl must be >= 1, got '
+                f'batch_max={self.batch_max}, batch_cl={self.batch_cl}'
+            )
         if max_retries < 1 or fallback_candidates < 1:
             raise ValueError('max_retries and fallback_candidates must be >= 1')
         self.max_retries = int(max_retries)
@@ -158,31 +165,42 @@ class BalanceBatchSampler(Sampler):
         if class_index is None:
             class_index = self._build_index(dataset, ignore_index, cache_dir, num_workers)
         elif len(class_index) != len(dataset):
-            raise ValueError(f'class_index has {len(class_index)} images, the dataset '
-                             f'{len(dataset)}')
+            raise ValueError(
+                f'class_index has {len(class_index)} images, the dataset {len(dataset)}'
+            )
         names = (getattr(dataset, 'metainfo', None) or {}).get('classes', ())
         self.exclude_classes = resolve_class_ids(exclude_classes, names)
         self.index = class_index.without(self.exclude_classes)
         if len(self.index) < self.world_size:
             raise ValueError(f'{len(self.index)} images cannot feed {self.world_size} ranks')
         self._check_feasible()
-        self._masks = [sum(1 << c for c in row) for row in
-                       (r.tolist() for r in self.index.image_classes)]
+        self._masks = [
+            sum(1 << c for c in row) for row in (r.tolist() for r in self.index.image_classes)
+        ]
         self._cache: Optional[Tuple[int, List[List[int]]]] = None
         self.epoch_stats: Dict[str, int] = {}
 
     # ------------------------------------------------------------------ setup
-    def _build_index(self, dataset, ignore_index: int,
-                     cache_dir: Optional[Union[str, bool]],
-                     num_workers: Optional[int]) -> ClassIndex:
+    def _build_index(
+        self,
+        dataset,
+        ignore_index: int,
+        cache_dir: Optional[Union[str, bool]],
+        num_workers: Optional[int],
+    ) -> ClassIndex:
         """Rank 0 builds (and caches) the index first; the other ranks then load it.
 
         A failure on any rank makes every rank raise instead of waiting (see
         :func:`~mmext.datasets.samplers.class_index.build_class_index_distributed`).
         """
         return build_class_index_distributed(
-            dataset, self.rank, self.world_size, ignore_index=ignore_index,
-            cache_dir=cache_dir, num_workers=num_workers)
+            dataset,
+            self.rank,
+            self.world_size,
+            ignore_index=ignore_index,
+            cache_dir=cache_dir,
+            num_workers=num_workers,
+        )
 
     def _check_feasible(self) -> None:
         """Raise when no batch of ``batch_max`` images can hold ``batch_cl`` classes, or
@@ -192,20 +210,23 @@ class BalanceBatchSampler(Sampler):
         if self.batch_cl > present:
             raise ValueError(
                 f'batch_cl={self.batch_cl} but only {present} distinct classes{excl} occur '
-                f'in the {len(self.index)} images of the dataset')
+                f'in the {len(self.index)} images of the dataset'
+            )
         greedy, bound = greedy_max_cover(self.index, self.batch_max)
         if greedy < self.batch_cl:
             raise ValueError(
                 f'batch_cl={self.batch_cl}: no batch of batch_max={self.batch_max} images '
                 f'holding {self.batch_cl} classes{excl} was found (the greedy best batch '
                 f'holds {greedy} classes, no batch can hold more than {bound}); lower '
-                'batch_cl or raise batch_max')
+                'batch_cl or raise batch_max'
+            )
         smallest = len(self.index) // self.world_size
         if self.fixed_size and self.batch_max > smallest:
             raise ValueError(
                 f'fixed_size: batch_max={self.batch_max} images per batch, but the '
                 f'smallest rank part holds {smallest} images ({len(self.index)} images '
-                f'over {self.world_size} ranks); lower batch_max')
+                f'over {self.world_size} ranks); lower batch_max'
+            )
 
     # ------------------------------------------------------------------ epochs
     @property
@@ -254,12 +275,19 @@ class BalanceBatchSampler(Sampler):
             perm = np.random.default_rng([self.seed, epoch]).permutation(n)
         else:
             perm = np.arange(n)
-        parts = [perm[r::self.world_size] for r in range(self.world_size)]
-        cfg = PlanConfig(self.batch_max, self.batch_cl, self.max_retries, self.max_scan,
-                         self.fallback_candidates, self.fixed_size)
-        plans = [PartPlan(part, self._masks, self.index, cfg,
-                          random.Random(f'{self.seed}:{epoch}:{r}'))
-                 for r, part in enumerate(parts)]
+        parts = [perm[r :: self.world_size] for r in range(self.world_size)]
+        cfg = PlanConfig(
+            self.batch_max,
+            self.batch_cl,
+            self.max_retries,
+            self.max_scan,
+            self.fallback_candidates,
+            self.fixed_size,
+        )
+        plans = [
+            PartPlan(part, self._masks, self.index, cfg, random.Random(f'{self.seed}:{epoch}:{r}'))
+            for r, part in enumerate(parts)
+        ]
         built = [p.build() for p in plans]
         target = max(len(b) for b in built)
         own = plans[self.rank]
@@ -270,12 +298,19 @@ class BalanceBatchSampler(Sampler):
             padded.append(batch)
             own.stats['short_batches'] += short
         batches = built[self.rank] + padded
-        stats = dict(own.stats, padded_batches=len(padded), num_batches=target,
-                     num_images=sum(len(b) for b in batches))
+        stats = dict(
+            own.stats,
+            padded_batches=len(padded),
+            num_batches=target,
+            num_images=sum(len(b) for b in batches),
+        )
         if stats['short_batches']:
-            print_log(f'BalanceBatchSampler: {stats["short_batches"]}/{target} batches of '
-                      f'epoch {epoch} hold fewer than batch_cl={self.batch_cl} classes',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                f'BalanceBatchSampler: {stats["short_batches"]}/{target} batches of '
+                f'epoch {epoch} hold fewer than batch_cl={self.batch_cl} classes',
+                logger='current',
+                level=logging.WARNING,
+            )
         self.epoch_stats = stats
         self._cache = (epoch, batches)
         return batches

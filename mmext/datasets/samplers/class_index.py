@@ -26,6 +26,7 @@ class-aware samplers): rank 0 builds and caches it, then the other ranks load th
 failure on any rank is sent to every rank, so all ranks raise at once instead of waiting for
 the collective timeout.
 """
+
 import hashlib
 import io
 import json
@@ -39,10 +40,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from mmext.utils.image_files import damaged_file_error
+
 from .class_index_csr import ClassIndex
 
-__all__ = ['ClassIndex', 'build_class_index', 'build_class_index_distributed',
-           'default_cache_dir', 'label_map_classes', 'resolve_class_ids']
+__all__ = [
+    'ClassIndex',
+    'build_class_index',
+    'build_class_index_distributed',
+    'default_cache_dir',
+    'label_map_classes',
+    'resolve_class_ids',
+]
 
 _INDEX_VERSION = 1
 
@@ -54,15 +62,17 @@ def default_cache_dir() -> str:
         str: The folder path.
     """
     return os.environ.get(
-        'MMEXT_CACHE_DIR', osp.join(osp.expanduser('~'), '.cache', 'mmext',
-                                    'class_index'))
+        'MMEXT_CACHE_DIR', osp.join(osp.expanduser('~'), '.cache', 'mmext', 'class_index')
+    )
 
 
-def label_map_classes(path: str,
-                      reduce_zero_label: bool = False,
-                      label_map: Optional[Dict[int, int]] = None,
-                      ignore_index: int = 255,
-                      backend_args: Optional[dict] = None) -> np.ndarray:
+def label_map_classes(
+    path: str,
+    reduce_zero_label: bool = False,
+    label_map: Optional[Dict[int, int]] = None,
+    ignore_index: int = 255,
+    backend_args: Optional[dict] = None,
+) -> np.ndarray:
     """Distinct classes of one label map, decoded as mmseg's ``LoadAnnotations``.
 
     Args:
@@ -79,11 +89,13 @@ def label_map_classes(path: str,
         OSError: Naming ``path`` when the file cannot be decoded (e.g. a truncated PNG).
     """
     from PIL import Image
+
     if backend_args is None and osp.isfile(path):
         with open(path, 'rb') as f:
             raw = f.read()
     else:
         from mmengine import fileio
+
         raw = fileio.get(path, backend_args=backend_args)
     try:
         with Image.open(io.BytesIO(raw)) as img:
@@ -108,17 +120,26 @@ def _seg_sources(dataset: Any) -> List[Tuple[str, bool, Optional[dict]]]:
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
         lm = info.get('label_map')
-        sources.append((info['seg_map_path'], bool(info.get('reduce_zero_label', False)),
-                        dict(lm) if lm else None))
+        sources.append(
+            (
+                info['seg_map_path'],
+                bool(info.get('reduce_zero_label', False)),
+                dict(lm) if lm else None,
+            )
+        )
     return sources
 
 
-def _cache_key(dataset: Any, sources: List[Tuple[str, bool, Optional[dict]]],
-               ignore_index: int) -> str:
+def _cache_key(
+    dataset: Any, sources: List[Tuple[str, bool, Optional[dict]]], ignore_index: int
+) -> str:
     """sha1 over dataset type, label-map paths, sizes, mtimes and decoding options."""
     h = hashlib.sha1()
-    h.update(json.dumps([_INDEX_VERSION, type(dataset).__name__, len(sources),
-                         int(ignore_index)]).encode())
+    h.update(
+        json.dumps(
+            [_INDEX_VERSION, type(dataset).__name__, len(sources), int(ignore_index)]
+        ).encode()
+    )
     for path, rzl, lm in sources:
         try:
             st = os.stat(path)
@@ -130,8 +151,9 @@ def _cache_key(dataset: Any, sources: List[Tuple[str, bool, Optional[dict]]],
     return h.hexdigest()
 
 
-def resolve_class_ids(exclude_classes: Sequence[Union[int, str]],
-                      class_names: Sequence[str]) -> List[int]:
+def resolve_class_ids(
+    exclude_classes: Sequence[Union[int, str]], class_names: Sequence[str]
+) -> List[int]:
     """Map class names or ids to ids, with a clear error for unknown names.
 
     Args:
@@ -145,8 +167,10 @@ def resolve_class_ids(exclude_classes: Sequence[Union[int, str]],
     for c in exclude_classes:
         if isinstance(c, str):
             if c not in class_names:
-                raise ValueError(f'exclude_classes: unknown class name {c!r}; the '
-                                 f'dataset classes are {tuple(class_names)}')
+                raise ValueError(
+                    f'exclude_classes: unknown class name {c!r}; the '
+                    f'dataset classes are {tuple(class_names)}'
+                )
             ids.append(list(class_names).index(c))
         else:
             ids.append(int(c))
@@ -164,9 +188,13 @@ def _progress(total: int, enabled: bool) -> Optional[Any]:
     return ProgressBar(total)
 
 
-def _build_seg(sources: List[Tuple[str, bool, Optional[dict]]], ignore_index: int,
-               backend_args: Optional[dict], num_workers: int,
-               progress: bool) -> List[np.ndarray]:
+def _build_seg(
+    sources: List[Tuple[str, bool, Optional[dict]]],
+    ignore_index: int,
+    backend_args: Optional[dict],
+    num_workers: int,
+    progress: bool,
+) -> List[np.ndarray]:
     """Decode every label map (thread pool) and return its classes."""
     bar = _progress(len(sources), progress)
 
@@ -199,18 +227,22 @@ def _num_classes(dataset: Any) -> int:
     meta = getattr(dataset, 'metainfo', None) or {}
     classes = meta.get('classes')
     if not classes:
-        raise ValueError(f'{type(dataset).__name__} has no metainfo["classes"]; the '
-                         'class index needs the number of classes')
+        raise ValueError(
+            f'{type(dataset).__name__} has no metainfo["classes"]; the '
+            'class index needs the number of classes'
+        )
     return len(classes)
 
 
-def build_class_index(dataset: Any,
-                      ignore_index: int = 255,
-                      exclude_classes: Sequence[Union[int, str]] = (),
-                      cache_dir: Optional[Union[str, bool]] = None,
-                      num_workers: Optional[int] = None,
-                      backend_args: Optional[dict] = None,
-                      progress: bool = True) -> ClassIndex:
+def build_class_index(
+    dataset: Any,
+    ignore_index: int = 255,
+    exclude_classes: Sequence[Union[int, str]] = (),
+    cache_dir: Optional[Union[str, bool]] = None,
+    num_workers: Optional[int] = None,
+    backend_args: Optional[dict] = None,
+    progress: bool = True,
+) -> ClassIndex:
     """Build (or load from the disk cache) the per-image class index of ``dataset``.
 
     Args:
@@ -238,16 +270,17 @@ def build_class_index(dataset: Any,
     class_names = dataset.metainfo['classes']
     exclude = resolve_class_ids(exclude_classes, class_names)
     if _has_cat_ids(dataset):
-        rows = [sorted(set(int(c) for c in dataset.get_cat_ids(i)))
-                for i in range(len(dataset))]
+        rows = [sorted(set(int(c) for c in dataset.get_cat_ids(i))) for i in range(len(dataset))]
         index = ClassIndex.from_lists(rows, num_classes)
     elif dataset.get_data_info(0).get('seg_map_path') is not None:
-        index = _seg_index(dataset, num_classes, ignore_index, cache_dir, num_workers,
-                           backend_args, progress)
+        index = _seg_index(
+            dataset, num_classes, ignore_index, cache_dir, num_workers, backend_args, progress
+        )
     else:
         raise TypeError(
             f'{type(dataset).__name__}: no get_cat_ids() and no seg_map_path in its data '
-            'infos; cannot tell which classes each image holds')
+            'infos; cannot tell which classes each image holds'
+        )
     return index.without(exclude)
 
 
@@ -269,14 +302,21 @@ def _load_cache(cache_file: str, num_classes: int, num_images: int) -> Optional[
             raise ValueError(f'it covers {len(index)} images, the dataset has {num_images}')
         return index
     except Exception as e:  # noqa: BLE001  (zipfile.BadZipFile, EOFError, ...: rebuild)
-        warnings.warn(f'class index cache {cache_file} is unreadable ({type(e).__name__}: '
-                      f'{e}); rebuilding it')
+        warnings.warn(
+            f'class index cache {cache_file} is unreadable ({type(e).__name__}: {e}); rebuilding it'
+        )
         return None
 
 
-def _seg_index(dataset: Any, num_classes: int, ignore_index: int,
-               cache_dir: Optional[Union[str, bool]], num_workers: Optional[int],
-               backend_args: Optional[dict], progress: bool) -> ClassIndex:
+def _seg_index(
+    dataset: Any,
+    num_classes: int,
+    ignore_index: int,
+    cache_dir: Optional[Union[str, bool]],
+    num_workers: Optional[int],
+    backend_args: Optional[dict],
+    progress: bool,
+) -> ClassIndex:
     """Label-map index with the on-disk cache (see the module docstring)."""
     sources = _seg_sources(dataset)
     cache_file = None
@@ -295,7 +335,8 @@ def _seg_index(dataset: Any, num_classes: int, ignore_index: int,
     if bad:
         raise ValueError(
             f'{len(bad)} label maps hold values >= num_classes={num_classes} that are not '
-            f'ignore_index={ignore_index}, e.g. {bad[0][0]} has {bad[0][1]}')
+            f'ignore_index={ignore_index}, e.g. {bad[0][0]} has {bad[0][1]}'
+        )
     index = ClassIndex.from_lists(rows, num_classes)
     if cache_file is not None:
         try:
@@ -310,8 +351,9 @@ def _seg_index(dataset: Any, num_classes: int, ignore_index: int,
     return index
 
 
-def _attempt(dataset: Any, progress: bool,
-             kwargs: Dict[str, Any]) -> Tuple[Optional[ClassIndex], Optional[Exception]]:
+def _attempt(
+    dataset: Any, progress: bool, kwargs: Dict[str, Any]
+) -> Tuple[Optional[ClassIndex], Optional[Exception]]:
     """:func:`build_class_index`, returning its error instead of raising it."""
     try:
         return build_class_index(dataset, progress=progress, **kwargs), None
@@ -324,8 +366,7 @@ def _describe(error: Optional[Exception]) -> Optional[str]:
     return None if error is None else f'{type(error).__name__}: {error}'
 
 
-def build_class_index_distributed(dataset: Any, rank: int, world_size: int,
-                                  **kwargs) -> ClassIndex:
+def build_class_index_distributed(dataset: Any, rank: int, world_size: int, **kwargs) -> ClassIndex:
     """:func:`build_class_index` on every rank of a (possibly) distributed run.
 
     With ``world_size > 1`` and a cache (``cache_dir`` not False), rank 0 builds and caches
@@ -352,6 +393,7 @@ def build_class_index_distributed(dataset: Any, rank: int, world_size: int,
     if world_size <= 1:
         return build_class_index(dataset, progress=rank == 0, **kwargs)
     from mmengine.dist import all_gather_object, broadcast_object_list
+
     index, error = None, None
     first = kwargs.get('cache_dir') is not False  # rank 0 fills the cache for the others
     if first and rank == 0:
@@ -370,6 +412,5 @@ def build_class_index_distributed(dataset: Any, rank: int, world_size: int,
         raise error
     failed = [(r, s) for r, s in enumerate(outcomes) if s is not None]
     if failed:
-        raise RuntimeError(f'rank {failed[0][0]} failed to build the class index: '
-                           f'{failed[0][1]}')
+        raise RuntimeError(f'rank {failed[0][0]} failed to build the class index: {failed[0][1]}')
     return index

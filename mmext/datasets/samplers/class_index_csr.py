@@ -4,6 +4,7 @@
 class ``c``" for the class-aware samplers; :func:`~.class_index.build_class_index` builds it
 from a dataset.
 """
+
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -19,19 +20,22 @@ class ClassIndex:
         num_classes (int): Number of classes of the dataset (``len(metainfo['classes'])``).
     """
 
-    def __init__(self, offsets: np.ndarray, classes: np.ndarray,
-                 num_classes: int) -> None:
+    def __init__(self, offsets: np.ndarray, classes: np.ndarray, num_classes: int) -> None:
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.classes = np.asarray(classes, dtype=np.int64)
         self.num_classes = int(num_classes)
-        if self.offsets.ndim != 1 or len(self.offsets) < 1 or self.offsets[0] != 0 \
-                or self.offsets[-1] != len(self.classes):
+        if (
+            self.offsets.ndim != 1
+            or len(self.offsets) < 1
+            or self.offsets[0] != 0
+            or self.offsets[-1] != len(self.classes)
+        ):
             raise ValueError('offsets must start at 0 and end at len(classes)')
-        if len(self.classes) and (self.classes.min() < 0
-                                  or self.classes.max() >= self.num_classes):
+        if len(self.classes) and (self.classes.min() < 0 or self.classes.max() >= self.num_classes):
             raise ValueError(
                 f'class ids must lie in [0, {self.num_classes}), got '
-                f'[{self.classes.min()}, {self.classes.max()}]')
+                f'[{self.classes.min()}, {self.classes.max()}]'
+            )
         self._image_classes: Optional[List[np.ndarray]] = None
         self._by_class: Optional[Tuple[np.ndarray, np.ndarray]] = None
 
@@ -51,8 +55,7 @@ class ClassIndex:
         Returns:
             np.ndarray: int64 array, ``image_ids()[k]`` owns ``classes[k]``.
         """
-        return np.repeat(
-            np.arange(len(self), dtype=np.int64), np.diff(self.offsets))
+        return np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.offsets))
 
     def images_of_class(self, c: int) -> np.ndarray:
         """Images containing class ``c``.
@@ -65,11 +68,10 @@ class ClassIndex:
         """
         if self._by_class is None:
             order = np.argsort(self.classes, kind='stable')
-            starts = np.searchsorted(self.classes[order],
-                                     np.arange(self.num_classes + 1))
+            starts = np.searchsorted(self.classes[order], np.arange(self.num_classes + 1))
             self._by_class = (self.image_ids()[order], starts)
         images, starts = self._by_class
-        return images[starts[c]:starts[c + 1]]
+        return images[starts[c] : starts[c + 1]]
 
     def class_counts(self) -> np.ndarray:
         """Number of images containing each class.
@@ -104,8 +106,7 @@ class ClassIndex:
         return ClassIndex(offsets, self.classes[keep], self.num_classes)
 
     @classmethod
-    def from_lists(cls, image_classes: Sequence[Sequence[int]],
-                   num_classes: int) -> 'ClassIndex':
+    def from_lists(cls, image_classes: Sequence[Sequence[int]], num_classes: int) -> 'ClassIndex':
         """Build an index from per-image class lists (duplicates are removed).
 
         Args:

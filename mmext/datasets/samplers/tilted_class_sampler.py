@@ -29,6 +29,7 @@ continues drawing from the restored RNG: a resumed run continues the same stream
 :meth:`skip_batches` serves the batches that mmengine's ``IterBasedTrainLoop`` discards
 after a resume without touching the RNG.
 """
+
 import itertools
 import math
 import warnings
@@ -40,6 +41,7 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from mmext.registry import DATA_SAMPLERS
+
 from .class_index import ClassIndex, build_class_index_distributed
 
 #: issued-but-unmatched records kept; far above any DataLoader prefetch depth
@@ -54,6 +56,7 @@ class BatchRecord(NamedTuple):
         indices (tuple): Global batch (``batch_size * world_size`` dataset indices).
         skip (bool): Served to a loop that discards it (never seen by the hook).
     """
+
     cls: int
     indices: tuple
     skip: bool = False
@@ -87,23 +90,27 @@ class TiltedClassSampler(Sampler):
             synchronised across ranks.
     """
 
-    def __init__(self,
-                 sampler: Optional[Sampler] = None,
-                 batch_size: int = 1,
-                 dataset: Any = None,
-                 class_index: Optional[ClassIndex] = None,
-                 ignore_index: int = 255,
-                 exclude_classes: Sequence[Union[int, str]] = (),
-                 cache_dir: Optional[Union[str, bool]] = None,
-                 infinite: bool = False,
-                 epoch_length: Optional[int] = None,
-                 replacement: bool = False,
-                 seed: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        sampler: Optional[Sampler] = None,
+        batch_size: int = 1,
+        dataset: Any = None,
+        class_index: Optional[ClassIndex] = None,
+        ignore_index: int = 255,
+        exclude_classes: Sequence[Union[int, str]] = (),
+        cache_dir: Optional[Union[str, bool]] = None,
+        infinite: bool = False,
+        epoch_length: Optional[int] = None,
+        replacement: bool = False,
+        seed: Optional[int] = None,
+    ) -> None:
         if dataset is None:
             dataset = getattr(sampler, 'dataset', None)
         if dataset is None:
-            raise ValueError('TiltedClassSampler needs a dataset: pass `sampler` (as the '
-                             'Runner does for train_dataloader.batch_sampler) or `dataset`')
+            raise ValueError(
+                'TiltedClassSampler needs a dataset: pass `sampler` (as the '
+                'Runner does for train_dataloader.batch_sampler) or `dataset`'
+            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
         if epoch_length is not None and epoch_length < 1:
@@ -118,8 +125,9 @@ class TiltedClassSampler(Sampler):
         if class_index is None:
             class_index = self._build_index(dataset, ignore_index, exclude_classes, cache_dir)
         if len(class_index) != len(dataset):
-            raise ValueError(f'class index covers {len(class_index)} images, the dataset '
-                             f'has {len(dataset)}')
+            raise ValueError(
+                f'class index covers {len(class_index)} images, the dataset has {len(dataset)}'
+            )
         self.class_index = class_index
         self.num_classes = class_index.num_classes
         self.class_counts = class_index.class_counts()
@@ -137,17 +145,26 @@ class TiltedClassSampler(Sampler):
         self._warned_unconsumed = False
         self.set_class_weights(self.class_counts > 0)
 
-    def _build_index(self, dataset: Any, ignore_index: int,
-                     exclude_classes: Sequence[Union[int, str]],
-                     cache_dir: Optional[Union[str, bool]]) -> ClassIndex:
+    def _build_index(
+        self,
+        dataset: Any,
+        ignore_index: int,
+        exclude_classes: Sequence[Union[int, str]],
+        cache_dir: Optional[Union[str, bool]],
+    ) -> ClassIndex:
         """Rank 0 builds (and caches) the class index first; the other ranks then load it.
 
         A failure on any rank makes every rank raise instead of waiting (see
         :func:`~mmext.datasets.samplers.class_index.build_class_index_distributed`).
         """
         return build_class_index_distributed(
-            dataset, self.rank, self.world_size, ignore_index=ignore_index,
-            exclude_classes=exclude_classes, cache_dir=cache_dir)
+            dataset,
+            self.rank,
+            self.world_size,
+            ignore_index=ignore_index,
+            exclude_classes=exclude_classes,
+            cache_dir=cache_dir,
+        )
 
     # ------------------------------------------------------------------ weights
     @property
@@ -206,9 +223,11 @@ class TiltedClassSampler(Sampler):
             dropped = self._issued.popleft()
             if not dropped.skip and not self._warned_unconsumed:
                 self._warned_unconsumed = True
-                warnings.warn(f'TiltedClassSampler: {MAX_OUTSTANDING} drawn batches were never '
-                              'matched; without mmext.TiltedClassHook the class weights stay '
-                              'fixed')
+                warnings.warn(
+                    f'TiltedClassSampler: {MAX_OUTSTANDING} drawn batches were never '
+                    'matched; without mmext.TiltedClassHook the class weights stay '
+                    'fixed'
+                )
         self._issued.append(rec)
         return rec
 
@@ -217,7 +236,7 @@ class TiltedClassSampler(Sampler):
         lo = self.rank * self.batch_size
         steps = itertools.count() if self.infinite else range(self.epoch_length)
         for _ in steps:
-            yield list(self._next_record().indices[lo:lo + self.batch_size])
+            yield list(self._next_record().indices[lo : lo + self.batch_size])
 
     def __len__(self) -> int:
         """int: Batches per epoch (the stream itself is endless when ``infinite``)."""
@@ -243,13 +262,14 @@ class TiltedClassSampler(Sampler):
             list: The rank's dataset indices, or their ``img_path``.
         """
         lo = self.rank * self.batch_size
-        idx = record.indices[lo:lo + self.batch_size]
+        idx = record.indices[lo : lo + self.batch_size]
         if kind == 'sample_idx':
             return list(idx)
         return [self.dataset.get_data_info(i)[kind] for i in idx]
 
-    def pop_record(self, kind: Optional[str] = None,
-                   keys: Optional[Sequence[Any]] = None) -> Optional[BatchRecord]:
+    def pop_record(
+        self, kind: Optional[str] = None, keys: Optional[Sequence[Any]] = None
+    ) -> Optional[BatchRecord]:
         """Pop the record of the batch just trained on.
 
         Skip records are discarded. Without ``keys`` the oldest record is returned. With
@@ -266,8 +286,10 @@ class TiltedClassSampler(Sampler):
         while self._issued and self._issued[0].skip:
             self._issued.popleft()
         if not self._issued:
-            warnings.warn('TiltedClassSampler: a batch was trained on but no drawn batch is '
-                          'outstanding; is the sampler the train dataloader\'s batch_sampler?')
+            warnings.warn(
+                'TiltedClassSampler: a batch was trained on but no drawn batch is '
+                "outstanding; is the sampler the train dataloader's batch_sampler?"
+            )
             return None
         if kind is None or keys is None:
             return self._issued.popleft()
@@ -275,13 +297,17 @@ class TiltedClassSampler(Sampler):
         for j, rec in enumerate(self._issued):
             if not rec.skip and self.record_keys(rec, kind) == keys:
                 if j:
-                    warnings.warn(f'TiltedClassSampler: {j} drawn batch(es) were consumed '
-                                  'without the hook; resynchronised on the batch contents')
+                    warnings.warn(
+                        f'TiltedClassSampler: {j} drawn batch(es) were consumed '
+                        'without the hook; resynchronised on the batch contents'
+                    )
                 for _ in range(j):
                     self._issued.popleft()
                 return self._issued.popleft()
-        warnings.warn('TiltedClassSampler: the trained batch matches no drawn batch; its '
-                      'loss is not used for the class weights')
+        warnings.warn(
+            'TiltedClassSampler: the trained batch matches no drawn batch; its '
+            'loss is not used for the class weights'
+        )
         return None
 
     # ------------------------------------------------------------------ resume
@@ -299,8 +325,10 @@ class TiltedClassSampler(Sampler):
         for i, rec in enumerate(already):
             self._issued.append(rec._replace(skip=True) if i < num else rec)
         if len(already) > num:
-            warnings.warn(f'TiltedClassSampler: {len(already) - num} batch(es) were drawn '
-                          'before the resumed state was restored; they are trained on first')
+            warnings.warn(
+                f'TiltedClassSampler: {len(already) - num} batch(es) were drawn '
+                'before the resumed state was restored; they are trained on first'
+            )
         self._skip_remaining = max(0, num - len(already))
 
     def state_dict(self) -> Dict[str, Any]:
@@ -310,15 +338,19 @@ class TiltedClassSampler(Sampler):
         Returns:
             dict: The state.
         """
-        pending = [(r.cls, list(r.indices)) for r in itertools.chain(self._issued, self._pending)
-                   if not r.skip]
+        pending = [
+            (r.cls, list(r.indices))
+            for r in itertools.chain(self._issued, self._pending)
+            if not r.skip
+        ]
         return dict(
             rng=self._rng.bit_generator.state,
             pending=pending,
             epoch=self.epoch,
             global_batch_size=self.batch_size * self.world_size,
             num_images=len(self.dataset),
-            num_classes=self.num_classes)
+            num_classes=self.num_classes,
+        )
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore :meth:`state_dict`; the pending records are replayed first.
@@ -333,19 +365,25 @@ class TiltedClassSampler(Sampler):
                 accepted when their pending classes lie in ``[0, num_classes)``.
         """
         if state.get('num_images') != len(self.dataset):
-            raise ValueError(f"sampler state is for {state.get('num_images')} images, the "
-                             f'dataset has {len(self.dataset)}')
+            raise ValueError(
+                f'sampler state is for {state.get("num_images")} images, the '
+                f'dataset has {len(self.dataset)}'
+            )
         num_classes = state.get('num_classes')
         if num_classes is None:  # a state saved before num_classes was stored
             out_of_range = [c for c, _ in state['pending'] if not 0 <= c < self.num_classes]
             if out_of_range:
-                raise ValueError(f'sampler state has pending batches of class '
-                                 f'{out_of_range[0]}, the sampler has {self.num_classes} '
-                                 'classes')
+                raise ValueError(
+                    f'sampler state has pending batches of class '
+                    f'{out_of_range[0]}, the sampler has {self.num_classes} '
+                    'classes'
+                )
         elif int(num_classes) != self.num_classes:
-            raise ValueError(f'sampler state is for {num_classes} classes, the sampler has '
-                             f'{self.num_classes}: resume with the classes of the '
-                             'checkpoint')
+            raise ValueError(
+                f'sampler state is for {num_classes} classes, the sampler has '
+                f'{self.num_classes}: resume with the classes of the '
+                'checkpoint'
+            )
         self._rng.bit_generator.state = state['rng']
         self.epoch = int(state.get('epoch', 0))
         self._pending.clear()
@@ -353,5 +391,7 @@ class TiltedClassSampler(Sampler):
             for cls, indices in state['pending']:
                 self._pending.append(BatchRecord(int(cls), tuple(int(i) for i in indices)))
         elif state['pending']:
-            warnings.warn('TiltedClassSampler: batch size x world size changed since the '
-                          'checkpoint; the drawn-but-untrained batches are dropped')
+            warnings.warn(
+                'TiltedClassSampler: batch size x world size changed since the '
+                'checkpoint; the drawn-but-untrained batches are dropped'
+            )

@@ -1,8 +1,12 @@
 """mmext's data transforms (registered in :data:`mmext.registry.TRANSFORMS`)."""
+
 from .coherent_mixup import CoherentMixUp, KeepInstanceWeights
 from .formatting import PackDetInputsWithWeights
 from .instance_weights import LoadInstanceWeights
 
 __all__ = [
-    'CoherentMixUp', 'KeepInstanceWeights', 'LoadInstanceWeights', 'PackDetInputsWithWeights'
+    'CoherentMixUp',
+    'KeepInstanceWeights',
+    'LoadInstanceWeights',
+    'PackDetInputsWithWeights',
 ]

@@ -12,6 +12,7 @@ and fills ``results['mix_results']``), or with ``use_cached=True`` directly in a
 pipeline (the partner comes from a cache of recently loaded samples, no wrapper), and pack with
 ``mmext.PackDetInputsWithWeights``.
 """
+
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -20,6 +21,7 @@ from mmdet.structures.bbox import BaseBoxes
 
 from mmext.registry import TRANSFORMS
 from mmext.utils.instance_weights import check_instance_weights
+
 from .mixup_partners import PartnerCache, draw_other_index, same_image
 
 #: instance-level keys merged by :class:`CoherentMixUp` (besides ``gt_masks``)
@@ -45,8 +47,9 @@ def _check_loaded(results: dict, what: str) -> None:
             f'gt_bboxes, gt_bboxes_labels, gt_ignore_flags, gt_masks of LoadAnnotations) '
             f'in {what}, which has only the keys {sorted(results)}. Usually CoherentMixUp '
             'runs before the loading transforms: put LoadImageFromFile and LoadAnnotations '
-            "in the pipeline of the dataset wrapped by MultiImageMixDataset (they load "
-            "both images) and CoherentMixUp in MultiImageMixDataset's own pipeline.")
+            'in the pipeline of the dataset wrapped by MultiImageMixDataset (they load '
+            "both images) and CoherentMixUp in MultiImageMixDataset's own pipeline."
+        )
 
 
 def read_gt_weights(results: dict) -> np.ndarray:
@@ -67,9 +70,12 @@ def read_gt_weights(results: dict) -> np.ndarray:
         return np.ones(num, dtype=np.float32)
     weights = np.asarray(results['gt_weights'], dtype=np.float32).reshape(-1)
     check_instance_weights(
-        weights, num, 'results["gt_weights"]',
+        weights,
+        num,
+        'results["gt_weights"]',
         hint=': a transform between CoherentMixUp and the pack step dropped or added boxes '
-        'without updating gt_weights; wrap it in mmext.KeepInstanceWeights.')
+        'without updating gt_weights; wrap it in mmext.KeepInstanceWeights.',
+    )
     return weights
 
 
@@ -154,14 +160,16 @@ class CoherentMixUp(BaseTransform):
     ``MultiImageMixDataset`` hands the sample itself as partner another index is drawn.
     """
 
-    def __init__(self,
-                 alpha: float = 1.5,
-                 beta: float = 1.5,
-                 ratio: Optional[float] = None,
-                 prob: float = 1.0,
-                 use_cached: bool = False,
-                 max_cached_images: int = 20,
-                 random_pop: bool = True) -> None:
+    def __init__(
+        self,
+        alpha: float = 1.5,
+        beta: float = 1.5,
+        ratio: Optional[float] = None,
+        prob: float = 1.0,
+        use_cached: bool = False,
+        max_cached_images: int = 20,
+        random_pop: bool = True,
+    ) -> None:
         if not (alpha > 0 and beta > 0):
             raise ValueError(f'alpha and beta must be > 0, got alpha={alpha}, beta={beta}')
         if ratio is not None and not 0.0 <= ratio <= 1.0:
@@ -225,11 +233,11 @@ class CoherentMixUp(BaseTransform):
                     'CoherentMixUp needs exactly one partner sample in results["mix_results"]: '
                     'wrap the dataset in mmdet MultiImageMixDataset with CoherentMixUp in its '
                     'pipeline, or use CoherentMixUp(use_cached=True) in a plain pipeline '
-                    f'(got {None if mix is None else len(mix)} partners)')
+                    f'(got {None if mix is None else len(mix)} partners)'
+                )
             other = mix[0]
             if same_image(other, results):  # the wrapper drew the sample itself
-                other = (None if self._wrapped is None else
-                         draw_other_index(self._wrapped, results))
+                other = None if self._wrapped is None else draw_other_index(self._wrapped, results)
                 if other is None:
                     return self._unmixed(results)
         results.pop('mix_results', None)
@@ -249,8 +257,7 @@ class CoherentMixUp(BaseTransform):
         if scale is None:
             results['ori_shape'] = (height, width)
         else:  # scale_factor is (w_scale, h_scale) in mmdet
-            results['ori_shape'] = (int(round(height / scale[1])),
-                                    int(round(width / scale[0])))
+            results['ori_shape'] = (int(round(height / scale[1])), int(round(width / scale[0])))
         results['mixup_ratio'] = lam
         return results
 
@@ -275,8 +282,10 @@ class CoherentMixUp(BaseTransform):
             np.ndarray: float32 canvas of shape (max(H1, H2), max(W1, W2)[, C]).
         """
         if img1.ndim != img2.ndim or img1.shape[2:] != img2.shape[2:]:
-            raise ValueError('CoherentMixUp needs images with the same channels, got '
-                             f'{img1.shape} and {img2.shape}')
+            raise ValueError(
+                'CoherentMixUp needs images with the same channels, got '
+                f'{img1.shape} and {img2.shape}'
+            )
         h1, w1 = img1.shape[:2]
         h2, w2 = img2.shape[:2]
         canvas = np.zeros((max(h1, h2), max(w1, w2)) + img1.shape[2:], dtype=np.float32)
@@ -322,14 +331,19 @@ class CoherentMixUp(BaseTransform):
             shape = (max(m1.height, m2.height), max(m1.width, m2.width))
             results['gt_masks'] = type(m1).cat([m1.pad(shape), m2.pad(shape)])
         results['gt_weights'] = np.concatenate(
-            [w1 * np.float32(lam), w2 * np.float32(1.0 - lam)]).astype(np.float32)
+            [w1 * np.float32(lam), w2 * np.float32(1.0 - lam)]
+        ).astype(np.float32)
 
     def __repr__(self) -> str:
-        text = (f'{self.__class__.__name__}(alpha={self.alpha}, beta={self.beta}, '
-                f'ratio={self.ratio}, prob={self.prob}')
+        text = (
+            f'{self.__class__.__name__}(alpha={self.alpha}, beta={self.beta}, '
+            f'ratio={self.ratio}, prob={self.prob}'
+        )
         if self.use_cached:
-            text += (f', use_cached=True, max_cached_images={self.max_cached_images}, '
-                     f'random_pop={self.random_pop}')
+            text += (
+                f', use_cached=True, max_cached_images={self.max_cached_images}, '
+                f'random_pop={self.random_pop}'
+            )
         return text + ')'
 
 
@@ -390,8 +404,10 @@ class KeepInstanceWeights(BaseTransform):
             return None
         kept = np.asarray(results['gt_bboxes_labels'], dtype=np.int64)
         if len(kept) != _num_instances(results) or np.any(kept < 0) or np.any(kept >= num):
-            raise ValueError('a transform wrapped by KeepInstanceWeights created objects or '
-                             'changed labels; only subset/reorder transforms can be wrapped')
+            raise ValueError(
+                'a transform wrapped by KeepInstanceWeights created objects or '
+                'changed labels; only subset/reorder transforms can be wrapped'
+            )
         if labels is None:
             del results['gt_bboxes_labels']
         else:

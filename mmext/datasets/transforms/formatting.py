@@ -1,4 +1,5 @@
 """Packing of detection samples that carries the per-object mixup loss weights."""
+
 from typing import Sequence
 
 import numpy as np
@@ -42,10 +43,19 @@ class PackDetInputsWithWeights(PackDetInputs):
             ``mixup_ratio`` to mmdet's defaults.
     """
 
-    def __init__(self,
-                 meta_keys: Sequence[str] = ('img_id', 'img_path', 'ori_shape', 'img_shape',
-                                             'scale_factor', 'flip', 'flip_direction',
-                                             'mixup_ratio')) -> None:
+    def __init__(
+        self,
+        meta_keys: Sequence[str] = (
+            'img_id',
+            'img_path',
+            'ori_shape',
+            'img_shape',
+            'scale_factor',
+            'flip',
+            'flip_direction',
+            'mixup_ratio',
+        ),
+    ) -> None:
         super().__init__(meta_keys=meta_keys)
 
     def transform(self, results: dict) -> dict:

@@ -1,10 +1,12 @@
 """Per-object loss weights read from the annotations (beyond mixup; mmdet#10870)."""
+
 from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmext.registry import TRANSFORMS
+
 from .coherent_mixup import read_gt_weights
 
 
@@ -58,15 +60,19 @@ class LoadInstanceWeights(BaseTransform):
             ValueError: if the weights do not match the boxes or are negative / not finite.
         """
         if 'instances' not in results:
-            raise KeyError('LoadInstanceWeights reads results["instances"] (the data info of '
-                           'an mmdet dataset); got the keys ' + str(sorted(results)))
+            raise KeyError(
+                'LoadInstanceWeights reads results["instances"] (the data info of '
+                'an mmdet dataset); got the keys ' + str(sorted(results))
+            )
         weights = []
         for i, instance in enumerate(results['instances']):
             if self.key in instance:
                 weights.append(float(instance[self.key]))
             elif self.default is None:
-                raise KeyError(f'instance {i} of {results.get("img_path", "the sample")} has '
-                               f'no {self.key!r} and LoadInstanceWeights(default=None)')
+                raise KeyError(
+                    f'instance {i} of {results.get("img_path", "the sample")} has '
+                    f'no {self.key!r} and LoadInstanceWeights(default=None)'
+                )
             else:
                 weights.append(self.default)
         results['gt_weights'] = np.asarray(weights, dtype=np.float32)

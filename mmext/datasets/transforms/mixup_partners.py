@@ -5,6 +5,7 @@ draws an index, the wrapper loads it into ``results['mix_results']``), or a cach
 loaded samples kept by the transform itself (mmdet's ``CachedMixUp`` idea), which works in a
 plain dataset pipeline. In both, the partner is never the sample itself.
 """
+
 import copy
 from typing import Any, List, Optional, Sequence
 

@@ -6,6 +6,7 @@ rewritten in place. With ``max_keep_ckpts=1`` (mmext's digits configs) a ``kill 
 save leaves no complete checkpoint, a ``last_checkpoint`` naming the deleted file, and a
 ``--resume`` that fails with ``FileNotFoundError``.
 """
+
 import contextlib
 import os
 import os.path as osp
@@ -16,9 +17,15 @@ from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
 from mmext.registry import HOOKS
-from mmext.utils.checkpoint import (LAST_CHECKPOINT, atomic_replace, atomic_write_text,
-                                    find_resume_checkpoint, list_checkpoints,
-                                    template_regex, temporary_name)
+from mmext.utils.checkpoint import (
+    LAST_CHECKPOINT,
+    atomic_replace,
+    atomic_write_text,
+    find_resume_checkpoint,
+    list_checkpoints,
+    template_regex,
+    temporary_name,
+)
 
 
 @contextlib.contextmanager
@@ -115,7 +122,8 @@ class SafeCheckpointHook(CheckpointHook):
             runner.work_dir,
             self.checkpoint_dir(runner),
             self.filename_tmpl,
-            warn=runner.logger.warning)
+            warn=runner.logger.warning,
+        )
         if path is not None:
             runner.logger.info(f'Resuming from {path}, the newest intact checkpoint.')
             runner._load_from = path
@@ -134,7 +142,8 @@ class SafeCheckpointHook(CheckpointHook):
             raise ValueError(
                 f'SafeCheckpointHook writes checkpoints atomically (temporary file + '
                 f'os.replace) and needs a local out_dir; {self.out_dir!r} uses '
-                f'{type(backend).__name__}. Use CheckpointHook for remote storage.')
+                f'{type(backend).__name__}. Use CheckpointHook for remote storage.'
+            )
         if is_main_process():
             self._remove_partial_files(runner)
 
@@ -147,9 +156,8 @@ class SafeCheckpointHook(CheckpointHook):
             for name in os.listdir(directory):
                 if not (name.startswith('.') and name.endswith('.partial')):
                     continue
-                final = name[1:-len('.partial')]
-                if final == LAST_CHECKPOINT or final.startswith('best_') or ckpt_name.match(
-                        final):
+                final = name[1 : -len('.partial')]
+                if final == LAST_CHECKPOINT or final.startswith('best_') or ckpt_name.match(final):
                     path = osp.join(directory, name)
                     if osp.isfile(path):
                         os.remove(path)
@@ -184,8 +192,9 @@ class SafeCheckpointHook(CheckpointHook):
             meta (dict): Meta information stored in the checkpoint.
         """
         evicted: List[int] = []
-        if self.max_keep_ckpts > 0 and not (len(self.keep_ckpt_ids) > 0
-                                            and self.keep_ckpt_ids[-1] == step):
+        if self.max_keep_ckpts > 0 and not (
+            len(self.keep_ckpt_ids) > 0 and self.keep_ckpt_ids[-1] == step
+        ):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 evicted.append(self.keep_ckpt_ids.popleft())
             self.keep_ckpt_ids.append(step)
@@ -202,7 +211,8 @@ class SafeCheckpointHook(CheckpointHook):
             meta=meta,
             by_epoch=self.by_epoch,
             backend_args=self.backend_args,
-            **self.args)
+            **self.args,
+        )
         if not is_main_process():
             return
         atomic_write_text(osp.join(runner.work_dir, LAST_CHECKPOINT), self.last_ckpt)
@@ -218,12 +228,16 @@ class SafeCheckpointHook(CheckpointHook):
         abandoned, newer history) are left; a later save replaces them.
         """
         keep = set(self.keep_ckpt_ids)
-        stale = {s for s, _ in list_checkpoints(self.out_dir, self.filename_tmpl)
-                 if s < step and s not in keep}
+        stale = {
+            s
+            for s, _ in list_checkpoints(self.out_dir, self.filename_tmpl)
+            if s < step and s not in keep
+        }
         for old in sorted(stale | set(evicted)):
             if old not in keep:
                 self._remove(
-                    self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old)))
+                    self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
+                )
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
         """mmengine's best-checkpoint logic with atomic writes and deferred deletion.
@@ -248,9 +262,11 @@ class SafeCheckpointHook(CheckpointHook):
             self._atomic_save(runner, filename, **kwargs)
 
         backend = self.file_backend
-        with _attribute(runner, 'save_checkpoint', save), \
-                _attribute(backend, 'remove', deferred.append), \
-                _attribute(backend, 'rmtree', deferred.append):
+        with (
+            _attribute(runner, 'save_checkpoint', save),
+            _attribute(backend, 'remove', deferred.append),
+            _attribute(backend, 'rmtree', deferred.append),
+        ):
             super()._save_best_checkpoint(runner, metrics)
         if is_main_process():
             for path in deferred:

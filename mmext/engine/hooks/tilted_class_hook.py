@@ -36,6 +36,7 @@ and hands ``w`` to the sampler for the next draws (line 3).
   hub every iteration; per-class weights (``tce/weight/<class>``) and the drawn-class
   histogram (``tce/count/<class>``) to the visualizer backends every ``log_interval``.
 """
+
 import math
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -93,14 +94,16 @@ class TiltedClassHook(Hook):
 
     priority = 'ABOVE_NORMAL'  # before LoggerHook and CheckpointHook
 
-    def __init__(self,
-                 tilt: float = 1.0,
-                 gamma: float = 0.1,
-                 loss_key: str = 'loss',
-                 class_prior: str = 'uniform',
-                 init_loss: Optional[float] = None,
-                 log_interval: int = 50,
-                 verify: bool = True) -> None:
+    def __init__(
+        self,
+        tilt: float = 1.0,
+        gamma: float = 0.1,
+        loss_key: str = 'loss',
+        class_prior: str = 'uniform',
+        init_loss: Optional[float] = None,
+        log_interval: int = 50,
+        verify: bool = True,
+    ) -> None:
         if not math.isfinite(tilt):
             raise ValueError(f'tilt must be finite, got {tilt}')
         if not 0 < gamma <= 1:
@@ -127,8 +130,9 @@ class TiltedClassHook(Hook):
         self._resumed_state: Optional[Dict[str, Any]] = None
 
     # ---------------------------------------------------------------- algorithm
-    def setup(self, sampler: TiltedClassSampler,
-              class_names: Optional[Sequence[str]] = None) -> None:
+    def setup(
+        self, sampler: TiltedClassSampler, class_names: Optional[Sequence[str]] = None
+    ) -> None:
         """Bind the sampler and initialise ``L~`` and ``w`` (see the module docstring).
 
         Args:
@@ -136,9 +140,11 @@ class TiltedClassHook(Hook):
             class_names (Sequence[str], optional): Names for logging.
         """
         if not isinstance(sampler, TiltedClassSampler):
-            raise TypeError('TiltedClassHook needs train_dataloader.batch_sampler='
-                            "dict(type='mmext.TiltedClassSampler', ...), got "
-                            f'{type(sampler).__name__}')
+            raise TypeError(
+                'TiltedClassHook needs train_dataloader.batch_sampler='
+                "dict(type='mmext.TiltedClassSampler', ...), got "
+                f'{type(sampler).__name__}'
+            )
         self.sampler = sampler
         k = sampler.num_classes
         names = list(class_names) if class_names else []
@@ -179,8 +185,7 @@ class TiltedClassHook(Hook):
         if self.gamma == 1:
             self.log_tilde[cls] = new
         else:
-            self.log_tilde[cls] = np.logaddexp(math.log1p(-self.gamma) + self.log_tilde[cls],
-                                               new)
+            self.log_tilde[cls] = np.logaddexp(math.log1p(-self.gamma) + self.log_tilde[cls], new)
         self.num_updates += 1
 
     # ---------------------------------------------------------------- hooks
@@ -190,16 +195,19 @@ class TiltedClassHook(Hook):
         names = (getattr(dataset, 'metainfo', None) or {}).get('classes')
         self.setup(runner.train_dataloader.batch_sampler, names)
         if self.sampler.infinite and isinstance(runner.train_loop, EpochBasedTrainLoop):
-            raise ValueError('TiltedClassSampler(infinite=True) never ends an epoch of '
-                             'EpochBasedTrainLoop: set infinite=False or use IterBasedTrainLoop')
+            raise ValueError(
+                'TiltedClassSampler(infinite=True) never ends an epoch of '
+                'EpochBasedTrainLoop: set infinite=False or use IterBasedTrainLoop'
+            )
         if self._resumed_state is not None:
             self.load_state_dict(self._resumed_state)
             self._resumed_state = None
             skip = runner.iter if isinstance(runner.train_loop, IterBasedTrainLoop) else 0
             self.sampler.skip_batches(skip)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None,
-                         outputs: Optional[dict] = None) -> None:
+    def after_train_iter(
+        self, runner, batch_idx: int, data_batch: Any = None, outputs: Optional[dict] = None
+    ) -> None:
         """Match the batch to its class, all-reduce the statistics and update ``w``."""
         if self.sampler is None:
             return
@@ -213,8 +221,10 @@ class TiltedClassHook(Hook):
                 stats[record.cls] = loss
                 stats[k + record.cls] = 1.0
             else:
-                warnings.warn(f'TiltedClassHook: non-finite batch loss {loss}; '
-                              'the class weights are not updated for it')
+                warnings.warn(
+                    f'TiltedClassHook: non-finite batch loss {loss}; '
+                    'the class weights are not updated for it'
+                )
         if get_dist_info()[1] > 1:
             all_reduce(stats, op='sum')
         sums, nums = stats[:k].numpy(), stats[k:].numpy()
@@ -227,8 +237,10 @@ class TiltedClassHook(Hook):
 
     def _batch_loss(self, outputs: Optional[dict]) -> float:
         if not outputs or self.loss_key not in outputs:
-            raise KeyError(f'TiltedClassHook: loss_key {self.loss_key!r} not in the train '
-                           f'step outputs {sorted(outputs or {})}')
+            raise KeyError(
+                f'TiltedClassHook: loss_key {self.loss_key!r} not in the train '
+                f'step outputs {sorted(outputs or {})}'
+            )
         value = outputs[self.loss_key]
         if isinstance(value, torch.Tensor):
             value = value.detach().float().mean().item()
@@ -238,8 +250,9 @@ class TiltedClassHook(Hook):
         w = self.sampler.class_weights
         nz = w[w > 0]
         runner.message_hub.update_scalar('train/tce_weight_max', float(w.max()))
-        runner.message_hub.update_scalar('train/tce_weight_entropy',
-                                         float(-(nz * np.log(nz)).sum()))
+        runner.message_hub.update_scalar(
+            'train/tce_weight_entropy', float(-(nz * np.log(nz)).sum())
+        )
         step = runner.iter + 1
         if step % self.log_interval == 0:
             scalars = dict(zip(self._weight_keys, w.tolist()))
@@ -260,7 +273,8 @@ class TiltedClassHook(Hook):
             num_updates=self.num_updates,
             tilt=self.tilt,
             gamma=self.gamma,
-            sampler=self.sampler.state_dict())
+            sampler=self.sampler.state_dict(),
+        )
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (after :meth:`setup`).
@@ -272,11 +286,15 @@ class TiltedClassHook(Hook):
             ValueError: If the number of classes differs.
         """
         if len(state['log_tilde']) != len(self.log_tilde):
-            raise ValueError(f"checkpoint has {len(state['log_tilde'])} classes, the "
-                             f'sampler {len(self.log_tilde)}')
+            raise ValueError(
+                f'checkpoint has {len(state["log_tilde"])} classes, the '
+                f'sampler {len(self.log_tilde)}'
+            )
         if state.get('tilt') != self.tilt or state.get('gamma') != self.gamma:
-            warnings.warn('TiltedClassHook: tilt/gamma differ from the checkpoint; the '
-                          'restored weights continue with the new values')
+            warnings.warn(
+                'TiltedClassHook: tilt/gamma differ from the checkpoint; the '
+                'restored weights continue with the new values'
+            )
         self.log_tilde = np.asarray(state['log_tilde'], dtype=np.float64)
         self.counts = np.asarray(state['counts'], dtype=np.int64)
         self.num_updates = int(state['num_updates'])

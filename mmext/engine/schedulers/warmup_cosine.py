@@ -11,6 +11,7 @@ last step), so the two give the same values::
 equals ``[LinearLR(start_factor=0.001, begin=0, end=4), CosineAnnealingLR(begin=4, end=273,
 eta_min=0.0)]``.
 """
+
 import math
 from typing import List, Optional, Union
 
@@ -25,8 +26,14 @@ from mmext.registry import PARAM_SCHEDULERS
 OptimizerType = Union[BaseOptimWrapper, Optimizer]
 
 
-def warmup_cosine_value(step: int, base_value: float, warmup: int, total: int,
-                        warmup_start_factor: float, eta_min: float) -> float:
+def warmup_cosine_value(
+    step: int,
+    base_value: float,
+    warmup: int,
+    total: int,
+    warmup_start_factor: float,
+    eta_min: float,
+) -> float:
     """Closed-form value of the warmup + cosine schedule at a step.
 
     With ``s`` the step counted from ``begin``, ``W = warmup`` and ``T = total``:
@@ -82,33 +89,39 @@ class WarmupCosineParamScheduler(_ParamScheduler):
         verbose (bool): Whether to print each update. Defaults to False.
     """
 
-    def __init__(self,
-                 optimizer: OptimizerType,
-                 param_name: str,
-                 warmup: Union[int, float] = 0,
-                 warmup_start_factor: float = 0.001,
-                 eta_min: Optional[float] = None,
-                 eta_min_ratio: Optional[float] = None,
-                 begin: int = 0,
-                 end: int = INF,
-                 last_step: int = -1,
-                 by_epoch: bool = True,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self,
+        optimizer: OptimizerType,
+        param_name: str,
+        warmup: Union[int, float] = 0,
+        warmup_start_factor: float = 0.001,
+        eta_min: Optional[float] = None,
+        eta_min_ratio: Optional[float] = None,
+        begin: int = 0,
+        end: int = INF,
+        last_step: int = -1,
+        by_epoch: bool = True,
+        verbose: bool = False,
+    ) -> None:
         if end == INF:
-            raise ValueError(f'{type(self).__name__} needs a finite `end` (the step where the '
-                             'cosine phase reaches eta_min)')
+            raise ValueError(
+                f'{type(self).__name__} needs a finite `end` (the step where the '
+                'cosine phase reaches eta_min)'
+            )
         if eta_min is not None and eta_min_ratio is not None:
             raise ValueError('give at most one of `eta_min` and `eta_min_ratio`')
         if not 0.0 <= warmup_start_factor <= 1.0:
-            raise ValueError(
-                f'warmup_start_factor must be in [0, 1], got {warmup_start_factor}')
+            raise ValueError(f'warmup_start_factor must be in [0, 1], got {warmup_start_factor}')
         if warmup != int(warmup):
-            raise ValueError(f'warmup={warmup} is not a whole number of steps; fractional '
-                             'epochs need by_epoch=True with convert_to_iter_based=True')
+            raise ValueError(
+                f'warmup={warmup} is not a whole number of steps; fractional '
+                'epochs need by_epoch=True with convert_to_iter_based=True'
+            )
         warmup = int(warmup)
         if not 0 <= warmup < end - begin:
-            raise ValueError(f'warmup must be in [0, end - begin) = [0, {end - begin}), '
-                             f'got {warmup}')
+            raise ValueError(
+                f'warmup must be in [0, end - begin) = [0, {end - begin}), got {warmup}'
+            )
         self.warmup = warmup
         self.warmup_start_factor = warmup_start_factor
         self.eta_min = 0.0 if (eta_min is None and eta_min_ratio is None) else eta_min
@@ -121,17 +134,20 @@ class WarmupCosineParamScheduler(_ParamScheduler):
             end=end,
             last_step=last_step,
             by_epoch=by_epoch,
-            verbose=verbose)
+            verbose=verbose,
+        )
 
     @classmethod
-    def build_iter_from_epoch(cls,
-                              *args,
-                              warmup: Union[int, float] = 0,
-                              begin: int = 0,
-                              end: int = INF,
-                              by_epoch: bool = True,
-                              epoch_length: Optional[int] = None,
-                              **kwargs) -> 'WarmupCosineParamScheduler':
+    def build_iter_from_epoch(
+        cls,
+        *args,
+        warmup: Union[int, float] = 0,
+        begin: int = 0,
+        end: int = INF,
+        by_epoch: bool = True,
+        epoch_length: Optional[int] = None,
+        **kwargs,
+    ) -> 'WarmupCosineParamScheduler':
         """Build an iteration-based instance from an epoch-based config.
 
         ``begin``, ``end`` and ``warmup`` are multiplied by ``epoch_length`` and truncated to
@@ -148,22 +164,18 @@ class WarmupCosineParamScheduler(_ParamScheduler):
             WarmupCosineParamScheduler: The iteration-based scheduler.
         """
         if not by_epoch:
-            raise ValueError('Only epoch-based kwargs whose `by_epoch=True` can be '
-                             'converted to iter-based.')
-        if epoch_length is None or epoch_length <= 0:
             raise ValueError(
-                f'`epoch_length` must be a positive integer, but got {epoch_length}.')
+                'Only epoch-based kwargs whose `by_epoch=True` can be converted to iter-based.'
+            )
+        if epoch_length is None or epoch_length <= 0:
+            raise ValueError(f'`epoch_length` must be a positive integer, but got {epoch_length}.')
         begin_iter = int(begin * epoch_length)
         end_iter = INF if end == INF else int(end * epoch_length)
         # warmup ends where LinearLR(end=begin + warmup) would end after conversion
         warmup_iter = int((begin + warmup) * epoch_length) - begin_iter
         return cls(
-            *args,
-            warmup=warmup_iter,
-            begin=begin_iter,
-            end=end_iter,
-            by_epoch=False,
-            **kwargs)
+            *args, warmup=warmup_iter, begin=begin_iter, end=end_iter, by_epoch=False, **kwargs
+        )
 
     def _eta_min(self, base_value: float) -> float:
         """Final value for a param group with initial value ``base_value``."""
@@ -174,8 +186,14 @@ class WarmupCosineParamScheduler(_ParamScheduler):
     def _get_value(self) -> List[float]:
         """Closed-form value of every param group at ``self.last_step``."""
         return [
-            warmup_cosine_value(self.last_step, base, self.warmup, self.total,
-                                self.warmup_start_factor, self._eta_min(base))
+            warmup_cosine_value(
+                self.last_step,
+                base,
+                self.warmup,
+                self.total,
+                self.warmup_start_factor,
+                self._eta_min(base),
+            )
             for base in self.base_values
         ]
 

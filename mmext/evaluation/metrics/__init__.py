@@ -1,4 +1,5 @@
 """mmext's evaluation metrics (registered in :data:`mmext.registry.METRICS`)."""
+
 from .class_accuracy_metric import ClassAccuracyMetric
 from .fair_iou_metric import FairIoUMetric
 

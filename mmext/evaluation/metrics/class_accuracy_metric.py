@@ -14,6 +14,7 @@ for every class with validation samples, ``<prefix>/mean`` (mean per-class accur
 with ``class_counts``, ``<prefix>/many``, ``<prefix>/medium``, ``<prefix>/few`` for the
 non-empty groups.
 """
+
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -22,8 +23,9 @@ from mmengine.evaluator import BaseMetric
 from mmext.registry import METRICS
 
 
-def shot_groups(class_counts: Sequence[int], many_shot: int = 100,
-                few_shot: int = 20) -> Dict[str, List[int]]:
+def shot_groups(
+    class_counts: Sequence[int], many_shot: int = 100, few_shot: int = 20
+) -> Dict[str, List[int]]:
     """Class indices of the many (> many_shot), medium and few (< few_shot) groups.
 
     Args:
@@ -53,14 +55,17 @@ class ClassAccuracyMetric(BaseMetric):
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Key prefix. Defaults to ``'class_acc'``.
     """
+
     default_prefix = 'class_acc'
 
-    def __init__(self,
-                 class_counts: Optional[Sequence[int]] = None,
-                 many_shot: int = 100,
-                 few_shot: int = 20,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        class_counts: Optional[Sequence[int]] = None,
+        many_shot: int = 100,
+        few_shot: int = 20,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if few_shot > many_shot:
             raise ValueError(f'few_shot ({few_shot}) must be <= many_shot ({many_shot})')
@@ -78,8 +83,12 @@ class ClassAccuracyMetric(BaseMetric):
         for sample in data_samples:
             pred = sample['pred_label']
             gt = sample['gt_label']
-            self.results.append((int(np.asarray(pred.cpu()).reshape(-1)[0]),
-                                 int(np.asarray(gt.cpu()).reshape(-1)[0])))
+            self.results.append(
+                (
+                    int(np.asarray(pred.cpu()).reshape(-1)[0]),
+                    int(np.asarray(gt.cpu()).reshape(-1)[0]),
+                )
+            )
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
         """Per-class, mean per-class and shot-group accuracies (percent).
@@ -94,8 +103,9 @@ class ClassAccuracyMetric(BaseMetric):
         pairs = np.array(results, dtype=np.int64).reshape(-1, 2)
         num_classes = len(classes) if classes else int(pairs.max()) + 1 if len(pairs) else 0
         if self.class_counts is not None and len(self.class_counts) != num_classes:
-            raise ValueError(f'class_counts has {len(self.class_counts)} entries for '
-                             f'{num_classes} classes')
+            raise ValueError(
+                f'class_counts has {len(self.class_counts)} entries for {num_classes} classes'
+            )
         names = list(classes) if classes else [str(k) for k in range(num_classes)]
         acc = np.full(num_classes, np.nan)
         for k in range(num_classes):
@@ -103,10 +113,11 @@ class ClassAccuracyMetric(BaseMetric):
             if len(mine):
                 acc[k] = float((mine[:, 0] == k).mean()) * 100
         out = {names[k]: float(acc[k]) for k in range(num_classes) if np.isfinite(acc[k])}
-        out['mean'] = float(np.nanmean(acc)) if np.isfinite(acc).any() else 0.
+        out['mean'] = float(np.nanmean(acc)) if np.isfinite(acc).any() else 0.0
         if self.class_counts is not None:
-            for group, members in shot_groups(self.class_counts, self.many_shot,
-                                              self.few_shot).items():
+            for group, members in shot_groups(
+                self.class_counts, self.many_shot, self.few_shot
+            ).items():
                 vals = acc[members] if members else np.array([])
                 if np.isfinite(vals).any():
                     out[group] = float(np.nanmean(vals))

@@ -25,6 +25,7 @@ a reference is used, a defined reference IoU). Their ``IoU.<name>`` entry stays 
 written as ``null`` in the JSON dump. A class that is predicted but absent from the ground
 truth has IoU 0 and counts, exactly as in mmseg's ``mIoU``.
 """
+
 import csv
 import json
 import math
@@ -49,9 +50,9 @@ def _pct(fraction: float) -> int:
     return int(round(fraction * 100))
 
 
-def fairness_summary(iou: np.ndarray,
-                     reference: Optional[np.ndarray] = None,
-                     fraction: float = 0.25) -> Dict[str, float]:
+def fairness_summary(
+    iou: np.ndarray, reference: Optional[np.ndarray] = None, fraction: float = 0.25
+) -> Dict[str, float]:
     """Fairness statistics of per-class IoUs (TCE paper, Sec. 3 and Table 3).
 
     Args:
@@ -72,8 +73,16 @@ def fairness_summary(iou: np.ndarray,
         raise ValueError(f'fraction must be in (0, 0.5], got {fraction}')
     iou = np.asarray(iou, dtype=np.float64)
     lo, hi = _pct(fraction), 100 - _pct(fraction)
-    keys = ['worstIoU', 'stdIoU', f'bottom{lo}_mIoU', f'top{lo}_mIoU', f'p{lo}_IoU',
-            f'p{lo}_mIoU', f'p{hi}_IoU', f'p{hi}_mIoU']
+    keys = [
+        'worstIoU',
+        'stdIoU',
+        f'bottom{lo}_mIoU',
+        f'top{lo}_mIoU',
+        f'p{lo}_IoU',
+        f'p{lo}_mIoU',
+        f'p{hi}_IoU',
+        f'p{hi}_mIoU',
+    ]
     out: Dict[str, float] = {k: float('nan') for k in keys}
     valid = ~np.isnan(iou)
     if not valid.any():
@@ -127,8 +136,9 @@ def frequency_weighted_iou(iou: np.ndarray, area_label: np.ndarray) -> float:
     return float(np.nansum(freq * np.asarray(iou, dtype=np.float64)))
 
 
-def load_reference_iou(reference: ReferenceType,
-                       class_names: Sequence[str]) -> Optional[np.ndarray]:
+def load_reference_iou(
+    reference: ReferenceType, class_names: Sequence[str]
+) -> Optional[np.ndarray]:
     """Per-class reference IoU aligned with ``class_names``.
 
     Args:
@@ -162,8 +172,9 @@ def load_reference_iou(reference: ReferenceType,
     else:
         values = list(reference)
         if len(values) != len(class_names):
-            raise ValueError(f'reference IoU has {len(values)} values for '
-                             f'{len(class_names)} classes')
+            raise ValueError(
+                f'reference IoU has {len(values)} values for {len(class_names)} classes'
+            )
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
@@ -214,21 +225,23 @@ class FairIoUMetric(IoUMetric):
     #: ``prefix='fair'`` to namespace the keys.
     default_prefix: Optional[str] = None
 
-    def __init__(self,
-                 ignore_index: int = 255,
-                 iou_metrics: List[str] = ['mIoU'],
-                 nan_to_num: Optional[int] = None,
-                 beta: int = 1,
-                 reference: ReferenceType = None,
-                 fraction: float = 0.25,
-                 per_class: bool = True,
-                 dump_json: Union[bool, str] = False,
-                 per_image_csv: Optional[str] = None,
-                 collect_device: str = 'cpu',
-                 output_dir: Optional[str] = None,
-                 format_only: bool = False,
-                 prefix: Optional[str] = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        ignore_index: int = 255,
+        iou_metrics: List[str] = ['mIoU'],
+        nan_to_num: Optional[int] = None,
+        beta: int = 1,
+        reference: ReferenceType = None,
+        fraction: float = 0.25,
+        per_class: bool = True,
+        dump_json: Union[bool, str] = False,
+        per_image_csv: Optional[str] = None,
+        collect_device: str = 'cpu',
+        output_dir: Optional[str] = None,
+        format_only: bool = False,
+        prefix: Optional[str] = None,
+        **kwargs,
+    ) -> None:
         super().__init__(
             ignore_index=ignore_index,
             iou_metrics=iou_metrics,
@@ -238,7 +251,8 @@ class FairIoUMetric(IoUMetric):
             output_dir=output_dir,
             format_only=format_only,
             prefix=prefix,
-            **kwargs)
+            **kwargs,
+        )
         if not 0 < fraction <= 0.5:
             raise ValueError(f'fraction must be in (0, 0.5], got {fraction}')
         if isinstance(reference, str) and not osp.isfile(reference):
@@ -286,7 +300,8 @@ class FairIoUMetric(IoUMetric):
         area_label = sum(columns[3])
         if isinstance(area_intersect, torch.Tensor):
             area_intersect, area_union, area_label = (
-                t.double().numpy() for t in (area_intersect, area_union, area_label))
+                t.double().numpy() for t in (area_intersect, area_union, area_label)
+            )
         with np.errstate(invalid='ignore', divide='ignore'):
             iou = np.asarray(area_intersect, np.float64) / np.asarray(area_union, np.float64)
             acc = np.asarray(area_intersect, np.float64) / np.asarray(area_label, np.float64)
@@ -314,8 +329,7 @@ class FairIoUMetric(IoUMetric):
             name = self.dump_json if isinstance(self.dump_json, str) else 'fair_iou.json'
         return name if osp.isabs(name) else osp.join(work_dir, name)
 
-    def _dump_per_image(self, class_names: List[str], names: List[str],
-                        results: list) -> None:
+    def _dump_per_image(self, class_names: List[str], names: List[str], results: list) -> None:
         """Write the per-image x per-class IoU CSV (see ``per_image_csv``)."""
         path = self._json_path(self.per_image_csv)
         os.makedirs(osp.dirname(path) or '.', exist_ok=True)
@@ -323,15 +337,25 @@ class FairIoUMetric(IoUMetric):
             writer = csv.writer(f)
             writer.writerow(['image', *class_names])
             for name, (inter, union, _, _) in zip(names, results):
-                inter, union = (np.asarray(t.cpu().double() if isinstance(t, torch.Tensor)
-                                           else t, np.float64) for t in (inter, union))
+                inter, union = (
+                    np.asarray(t.cpu().double() if isinstance(t, torch.Tensor) else t, np.float64)
+                    for t in (inter, union)
+                )
                 cells = ['' if u == 0 else f'{100 * i / u:.4f}' for i, u in zip(inter, union)]
                 writer.writerow([name, *cells])
-        print_log(f'FairIoUMetric: per-image IoU table ({len(names)} images) written to '
-                  f'{path}', logger='current')
+        print_log(
+            f'FairIoUMetric: per-image IoU table ({len(names)} images) written to {path}',
+            logger='current',
+        )
 
-    def _dump(self, class_names: List[str], iou: np.ndarray, acc: np.ndarray,
-              area_label: np.ndarray, metrics: Dict[str, float]) -> None:
+    def _dump(
+        self,
+        class_names: List[str],
+        iou: np.ndarray,
+        acc: np.ndarray,
+        area_label: np.ndarray,
+        metrics: Dict[str, float],
+    ) -> None:
         """Write the per-class table and the summary keys to JSON (NaN -> null)."""
 
         def clean(values: np.ndarray) -> List[Optional[float]]:
@@ -344,10 +368,13 @@ class FairIoUMetric(IoUMetric):
             IoU=clean(iou),
             Acc=clean(acc),
             area_label=[int(v) for v in area_label],
-            metrics={k: (None if isinstance(v, float) and math.isnan(v) else float(v))
-                     for k, v in metrics.items()},
+            metrics={
+                k: (None if isinstance(v, float) and math.isnan(v) else float(v))
+                for k, v in metrics.items()
+            },
             reference=self.reference if isinstance(self.reference, str) else None,
-            fraction=self.fraction)
+            fraction=self.fraction,
+        )
         with open(path, 'w') as f:
             json.dump(payload, f, indent=2)
         print_log(f'FairIoUMetric: per-class table written to {path}', logger='current')

@@ -1,4 +1,5 @@
 """mmext's backbones (registered in :data:`mmext.registry.MODELS`)."""
+
 from .cifar_resnet import CIFARResNet
 from .lenet_plus_plus import LeNetPlusPlus
 

@@ -1,4 +1,5 @@
 """The 3-stage CIFAR ResNets of He et al. (2016, section 4.2), e.g. ResNet-32."""
+
 from mmpretrain.models.backbones import ResNet_CIFAR
 from mmpretrain.models.backbones.resnet import BasicBlock
 
@@ -26,20 +27,22 @@ class CIFARResNet(ResNet_CIFAR):
         out_indices (tuple[int]): Defaults to ``(2, )``.
         **kwargs: Other ``ResNet_CIFAR`` arguments.
     """
+
     arch_settings = {
-        depth: (BasicBlock, ((depth - 2) // 6, ) * 3)
-        for depth in (20, 32, 44, 56, 110)
+        depth: (BasicBlock, ((depth - 2) // 6,) * 3) for depth in (20, 32, 44, 56, 110)
     }
 
-    def __init__(self,
-                 depth: int = 32,
-                 stem_channels: int = 16,
-                 base_channels: int = 16,
-                 num_stages: int = 3,
-                 strides: tuple = (1, 2, 2),
-                 dilations: tuple = (1, 1, 1),
-                 out_indices: tuple = (2, ),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        depth: int = 32,
+        stem_channels: int = 16,
+        base_channels: int = 16,
+        num_stages: int = 3,
+        strides: tuple = (1, 2, 2),
+        dilations: tuple = (1, 1, 1),
+        out_indices: tuple = (2,),
+        **kwargs,
+    ) -> None:
         super().__init__(
             depth,
             stem_channels=stem_channels,
@@ -48,4 +51,5 @@ class CIFARResNet(ResNet_CIFAR):
             strides=strides,
             dilations=dilations,
             out_indices=out_indices,
-            **kwargs)
+            **kwargs,
+        )

@@ -1,4 +1,5 @@
 """Small BN CNN with a low-dimensional feature output for the MNIST experiments of ICU."""
+
 from typing import Sequence, Tuple
 
 import torch.nn as nn
@@ -28,22 +29,28 @@ class LeNetPlusPlus(BaseModule):
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
-    def __init__(self,
-                 in_channels: int = 1,
-                 conv_channels: Sequence[int] = (32, 32, 64, 64),
-                 fc_channels: Sequence[int] = (128, ),
-                 out_channels: int = 2,
-                 init_cfg=(dict(type='Kaiming', layer=['Conv2d', 'Linear']),
-                           dict(type='Constant', val=1,
-                                layer=['_BatchNorm']))) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        conv_channels: Sequence[int] = (32, 32, 64, 64),
+        fc_channels: Sequence[int] = (128,),
+        out_channels: int = 2,
+        init_cfg=(
+            dict(type='Kaiming', layer=['Conv2d', 'Linear']),
+            dict(type='Constant', val=1, layer=['_BatchNorm']),
+        ),
+    ) -> None:
         super().__init__(init_cfg=list(init_cfg) if init_cfg is not None else None)
         if not conv_channels or out_channels < 1:
             raise ValueError('LeNetPlusPlus needs at least one conv and out_channels >= 1')
         layers = []
         last = in_channels
         for i, ch in enumerate(conv_channels):
-            layers += [nn.Conv2d(last, ch, 3, padding=1, bias=False),
-                       nn.BatchNorm2d(ch), nn.PReLU(ch)]
+            layers += [
+                nn.Conv2d(last, ch, 3, padding=1, bias=False),
+                nn.BatchNorm2d(ch),
+                nn.PReLU(ch),
+            ]
             if i % 2 == 1:
                 layers.append(nn.MaxPool2d(2))
             last = ch
@@ -51,8 +58,7 @@ class LeNetPlusPlus(BaseModule):
         self.convs = nn.Sequential(*layers)
         fcs = []
         for width in fc_channels:
-            fcs += [nn.Linear(last, width, bias=False), nn.BatchNorm1d(width),
-                    nn.PReLU(width)]
+            fcs += [nn.Linear(last, width, bias=False), nn.BatchNorm1d(width), nn.PReLU(width)]
             last = width
         fcs.append(nn.Linear(last, out_channels))
         self.fcs = nn.Sequential(*fcs)
@@ -60,4 +66,4 @@ class LeNetPlusPlus(BaseModule):
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
         """Images (N, C, H, W) -> ``(features (N, D),)``."""
-        return (self.fcs(self.convs(x).flatten(1)), )
+        return (self.fcs(self.convs(x).flatten(1)),)

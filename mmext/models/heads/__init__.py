@@ -1,4 +1,5 @@
 """mmext's heads (registered in :data:`mmext.registry.MODELS`)."""
+
 from .icu_bbox_head import ICUBBoxHead
 from .icu_cls_head import ICUClsHead
 from .weighted_roi_head import WeightedStandardRoIHead

@@ -1,4 +1,5 @@
 """mmdet RoI bbox head whose classifier is the ICU Gaussian classifier (beyond the paper)."""
+
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -7,6 +8,7 @@ from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from torch import Tensor
 
 from mmext.registry import MODELS
+
 from ..layers.gaussian_classifier import GaussianClassifier
 from ..losses.icu_loss import ICULoss
 from ..losses.lgm_loss import LGMLoss
@@ -61,20 +63,23 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         **kwargs: ``Shared2FCBBoxHead`` arguments (``cls_predictor_cfg`` excluded).
     """
 
-    def __init__(self,
-                 lambda_mu: float = 0.1,
-                 lambda_sigma: float = 0.1,
-                 use_log_det: bool = True,
-                 regularize_background: bool = True,
-                 reg_reduction: str = 'mean',
-                 log_var_range: Sequence[float] = (-10., 10.),
-                 init_std: float = 0.01,
-                 loss_cls: dict = dict(
-                     type='mmext.ICULoss', alpha=1e-4, gamma=1e-3, loss_weight=1.0),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        lambda_mu: float = 0.1,
+        lambda_sigma: float = 0.1,
+        use_log_det: bool = True,
+        regularize_background: bool = True,
+        reg_reduction: str = 'mean',
+        log_var_range: Sequence[float] = (-10.0, 10.0),
+        init_std: float = 0.01,
+        loss_cls: dict = dict(type='mmext.ICULoss', alpha=1e-4, gamma=1e-3, loss_weight=1.0),
+        **kwargs,
+    ) -> None:
         if 'cls_predictor_cfg' in kwargs:
-            raise ValueError('ICUBBoxHead builds its own classifier (GaussianClassifier); '
-                             'do not pass cls_predictor_cfg')
+            raise ValueError(
+                'ICUBBoxHead builds its own classifier (GaussianClassifier); '
+                'do not pass cls_predictor_cfg'
+            )
         if kwargs.get('with_cls', True) is False:
             raise ValueError('ICUBBoxHead needs with_cls=True')
         if reg_reduction not in ('sum', 'mean'):
@@ -83,20 +88,23 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             type=GaussianClassifier,
             use_log_det=use_log_det,
             log_var_range=log_var_range,
-            init_std=init_std)
-        super().__init__(
-            cls_predictor_cfg=cls_predictor_cfg, loss_cls=loss_cls, **kwargs)
+            init_std=init_std,
+        )
+        super().__init__(cls_predictor_cfg=cls_predictor_cfg, loss_cls=loss_cls, **kwargs)
         if not isinstance(self.loss_cls, (ICULoss, LGMLoss)):
-            raise TypeError("ICUBBoxHead needs loss_cls=dict(type='mmext.ICULoss', ...) "
-                            "or dict(type='mmext.LGMLoss', ...) "
-                            f'(use _delete_=True over a base config), got '
-                            f'{type(self.loss_cls).__name__}')
+            raise TypeError(
+                "ICUBBoxHead needs loss_cls=dict(type='mmext.ICULoss', ...) "
+                "or dict(type='mmext.LGMLoss', ...) "
+                f'(use _delete_=True over a base config), got '
+                f'{type(self.loss_cls).__name__}'
+            )
         if isinstance(self.loss_cls, LGMLoss) and not use_log_det:
-            raise ValueError('LGMLoss needs use_log_det=True (its posterior includes '
-                             'ln|Lambda|)')
+            raise ValueError('LGMLoss needs use_log_det=True (its posterior includes ln|Lambda|)')
         if not use_log_det and getattr(self.loss_cls, 'gamma', 0) != 0:
-            raise ValueError('gamma acts on ln|Sigma|, which the L-GM mode '
-                             '(use_log_det=False) removes: set loss_cls.gamma=0')
+            raise ValueError(
+                'gamma acts on ln|Sigma|, which the L-GM mode '
+                '(use_log_det=False) removes: set loss_cls.gamma=0'
+            )
         self.lambda_mu = lambda_mu
         self.lambda_sigma = lambda_sigma
         self.regularize_background = regularize_background
@@ -166,18 +174,21 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         if cache is None or cache[0] is not cls_score:
             raise RuntimeError(
                 'ICUBBoxHead.loss must receive the cls_score of its latest training '
-                'forward (Eq. 14 needs the RoI features of that forward)')
+                'forward (Eq. 14 needs the RoI features of that forward)'
+            )
         return cache[1]
 
-    def loss(self,
-             cls_score: Tensor,
-             bbox_pred: Tensor,
-             rois: Tensor,
-             labels: Tensor,
-             label_weights: Tensor,
-             bbox_targets: Tensor,
-             bbox_weights: Tensor,
-             reduction_override: Optional[str] = None) -> dict:
+    def loss(
+        self,
+        cls_score: Tensor,
+        bbox_pred: Tensor,
+        rois: Tensor,
+        labels: Tensor,
+        label_weights: Tensor,
+        bbox_targets: Tensor,
+        bbox_weights: Tensor,
+        reduction_override: Optional[str] = None,
+    ) -> dict:
         """Upstream box regression loss + ICU classification loss + Eq. 14.
 
         Args:
@@ -194,17 +205,26 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             dict: ``loss_cls``, ``acc``, ``loss_icu_reg`` and ``loss_bbox``.
         """
         feats = None if cls_score is None else self._cached_features(cls_score)
-        losses = super().loss(None, bbox_pred, rois, labels, label_weights,
-                              bbox_targets, bbox_weights, reduction_override)
+        losses = super().loss(
+            None,
+            bbox_pred,
+            rois,
+            labels,
+            label_weights,
+            bbox_targets,
+            bbox_weights,
+            reduction_override,
+        )
         if cls_score is None or cls_score.numel() == 0:
             return losses
         labels = labels.long()
-        avg_factor = max(torch.sum(label_weights > 0).float().item(), 1.)
+        avg_factor = max(torch.sum(label_weights > 0).float().item(), 1.0)
         keep = label_weights > 0
         if not self.regularize_background:
             keep &= labels != self.num_classes
         distances, reg_mu, reg_sigma = self.fc_cls.forward_train(
-            feats, labels, reg_mask=keep, reg_reduction=self.reg_reduction)
+            feats, labels, reg_mask=keep, reg_reduction=self.reg_reduction
+        )
         num_dims = self.fc_cls.in_features if self.fc_cls.use_log_det else 0
         losses['loss_cls'] = self.loss_cls(
             distances,
@@ -213,7 +233,8 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             avg_factor=avg_factor,
             reduction_override=reduction_override,
             num_dims=num_dims,
-            log_dets=self.fc_cls.log_dets() if self.loss_cls.needs_log_dets else None)
+            log_dets=self.fc_cls.log_dets() if self.loss_cls.needs_log_dets else None,
+        )
         losses['acc'] = accuracy(cls_score, labels)
         losses['loss_icu_reg'] = self.lambda_mu * reg_mu + self.lambda_sigma * reg_sigma
         return losses

@@ -1,4 +1,5 @@
 """mmpretrain classification head with the ICU Gaussian classifier (Zhu & Yu, section 3)."""
+
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -8,6 +9,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from mmext.registry import MODELS
+
 from ..layers.gaussian_classifier import GaussianClassifier
 from ..losses.icu_loss import ICULoss
 from ..losses.lgm_loss import LGMLoss
@@ -67,47 +69,51 @@ class ICUClsHead(ClsHead):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 alpha: float = 1e-4,
-                 gamma: float = 1e-3,
-                 lambda_mu: float = 0.1,
-                 lambda_sigma: float = 0.1,
-                 use_log_det: bool = True,
-                 reg_reduction: str = 'mean',
-                 mode: str = 'icu',
-                 lambda_lkd: float = 0.01,
-                 gamma_reading: str = 'covariance',
-                 log_var_range: Sequence[float] = (-10., 10.),
-                 init_std: float = 1.0,
-                 loss_weight: float = 1.0,
-                 topk: Union[int, Tuple[int]] = (1, ),
-                 cal_acc: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        alpha: float = 1e-4,
+        gamma: float = 1e-3,
+        lambda_mu: float = 0.1,
+        lambda_sigma: float = 0.1,
+        use_log_det: bool = True,
+        reg_reduction: str = 'mean',
+        mode: str = 'icu',
+        lambda_lkd: float = 0.01,
+        gamma_reading: str = 'covariance',
+        log_var_range: Sequence[float] = (-10.0, 10.0),
+        init_std: float = 1.0,
+        loss_weight: float = 1.0,
+        topk: Union[int, Tuple[int]] = (1,),
+        cal_acc: bool = False,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         if not use_log_det and gamma != 0:
-            raise ValueError('gamma acts on ln|Sigma|, which the L-GM mode '
-                             '(use_log_det=False) removes: set gamma=0')
+            raise ValueError(
+                'gamma acts on ln|Sigma|, which the L-GM mode '
+                '(use_log_det=False) removes: set gamma=0'
+            )
         if lambda_mu < 0 or lambda_sigma < 0:
-            raise ValueError('lambda_mu and lambda_sigma must be >= 0, got '
-                             f'{lambda_mu}, {lambda_sigma}')
+            raise ValueError(
+                f'lambda_mu and lambda_sigma must be >= 0, got {lambda_mu}, {lambda_sigma}'
+            )
         if reg_reduction not in ('sum', 'mean'):
             raise ValueError(f"reg_reduction must be 'sum' or 'mean', got {reg_reduction!r}")
         if mode not in ('icu', 'lgm'):
             raise ValueError(f"mode must be 'icu' or 'lgm', got {mode!r}")
         if mode == 'lgm' and (gamma != 0 or not use_log_det):
-            raise ValueError("mode='lgm' needs gamma=0 (L-GM has no intra-class margin) "
-                             'and use_log_det=True (its posterior includes ln|Lambda|)')
+            raise ValueError(
+                "mode='lgm' needs gamma=0 (L-GM has no intra-class margin) "
+                'and use_log_det=True (its posterior includes ln|Lambda|)'
+            )
         if mode == 'lgm':
             loss = LGMLoss(alpha=alpha, lambda_lkd=lambda_lkd, loss_weight=loss_weight)
         else:
-            loss = ICULoss(alpha=alpha, gamma=gamma, gamma_reading=gamma_reading,
-                           loss_weight=loss_weight)
-        super().__init__(
-            loss=loss,
-            topk=topk,
-            cal_acc=cal_acc,
-            init_cfg=init_cfg)
+            loss = ICULoss(
+                alpha=alpha, gamma=gamma, gamma_reading=gamma_reading, loss_weight=loss_weight
+            )
+        super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.lambda_mu = lambda_mu
@@ -119,7 +125,8 @@ class ICUClsHead(ClsHead):
             num_classes,
             use_log_det=use_log_det,
             log_var_range=log_var_range,
-            init_std=init_std)
+            init_std=init_std,
+        )
 
     @property
     def means(self) -> torch.nn.Parameter:
@@ -146,8 +153,7 @@ class ICUClsHead(ClsHead):
         """Logits −d (N, K) of the last feature level."""
         return self.classifier(self.pre_logits(feats))
 
-    def loss(self, feats: Tuple[Tensor], data_samples: List[DataSample],
-             **kwargs) -> dict:
+    def loss(self, feats: Tuple[Tensor], data_samples: List[DataSample], **kwargs) -> dict:
         """ICU classification loss and regulariser.
 
         Args:
@@ -166,20 +172,22 @@ class ICUClsHead(ClsHead):
             raise ValueError(
                 'ICUClsHead needs hard labels (the margins and Eq. 14 are per class); '
                 'batch augmentations that produce gt_score (Mixup, CutMix) are not '
-                'supported')
+                'supported'
+            )
         x = self.pre_logits(feats)
         if data_samples:
             labels = torch.cat([i.gt_label for i in data_samples]).to(x.device).long()
         else:  # empty batch
             labels = torch.zeros(0, dtype=torch.long, device=x.device)
         distances, reg_mu, reg_sigma = self.classifier.forward_train(
-            x, labels, reg_reduction=self.reg_reduction)
+            x, labels, reg_reduction=self.reg_reduction
+        )
         num_dims = self.in_channels if self.classifier.use_log_det else 0
         losses = dict()
         log_dets = self.classifier.log_dets() if self.loss_module.needs_log_dets else None
         losses[self.loss_module.loss_name] = self.loss_module(
-            distances, labels, avg_factor=distances.size(0), num_dims=num_dims,
-            log_dets=log_dets)
+            distances, labels, avg_factor=distances.size(0), num_dims=num_dims, log_dets=log_dets
+        )
         losses['loss_icu_reg'] = self.lambda_mu * reg_mu + self.lambda_sigma * reg_sigma
         if self.cal_acc and labels.numel():  # no accuracy of an empty batch
             acc = Accuracy.calculate(-distances.detach(), labels, topk=self.topk)

@@ -1,4 +1,5 @@
 """Reading the per-object mixup loss weights of ground-truth instances."""
+
 from typing import Optional
 
 from mmengine.structures import InstanceData

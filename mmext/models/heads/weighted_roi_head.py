@@ -1,4 +1,5 @@
 """Faster R-CNN RoI head whose losses honour per-object mixup weights (Bag of Freebies)."""
+
 from typing import List, Optional, Tuple
 
 import torch
@@ -54,16 +55,22 @@ class WeightedStandardRoIHead(StandardRoIHead):
         if self.with_bbox:
             head_type = type(self.bbox_head)
             if not isinstance(self.bbox_head, BBoxHead) or any(
-                    getattr(head_type, name) is not getattr(BBoxHead, name)
-                    for name in ('loss_and_target', 'get_targets', 'loss')):
+                getattr(head_type, name) is not getattr(BBoxHead, name)
+                for name in ('loss_and_target', 'get_targets', 'loss')
+            ):
                 raise TypeError(
                     'WeightedStandardRoIHead needs a bbox head that uses BBoxHead.get_targets '
-                    f'and BBoxHead.loss (e.g. Shared2FCBBoxHead), got {head_type.__name__}')
+                    f'and BBoxHead.loss (e.g. Shared2FCBBoxHead), got {head_type.__name__}'
+                )
         # per-image gt weights, set only while ``loss`` runs
         self._batch_gt_weights: Optional[List[Optional[Tensor]]] = None
 
-    def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
-             batch_data_samples: List[DetDataSample]) -> dict:
+    def loss(
+        self,
+        x: Tuple[Tensor],
+        rpn_results_list: InstanceList,
+        batch_data_samples: List[DetDataSample],
+    ) -> dict:
         """Assign, sample and compute the (weighted) RoI losses.
 
         Args:
@@ -82,8 +89,9 @@ class WeightedStandardRoIHead(StandardRoIHead):
         finally:
             self._batch_gt_weights = None
 
-    def sample_weights(self, sampling_results: List[SamplingResult],
-                       batch_gt_weights: List[Optional[Tensor]]) -> Tensor:
+    def sample_weights(
+        self, sampling_results: List[SamplingResult], batch_gt_weights: List[Optional[Tensor]]
+    ) -> Tensor:
         """Per-RoI loss weight in ``BBoxHead.get_targets(concat=True)`` order.
 
         Args:
@@ -98,7 +106,7 @@ class WeightedStandardRoIHead(StandardRoIHead):
         for res, gt_weights in zip(sampling_results, batch_gt_weights):
             ones = res.priors.new_ones(len(res.pos_inds) + len(res.neg_inds))
             if gt_weights is not None and len(res.pos_inds) > 0:
-                ones[:len(res.pos_inds)] = gt_weights.to(ones)[res.pos_assigned_gt_inds]
+                ones[: len(res.pos_inds)] = gt_weights.to(ones)[res.pos_assigned_gt_inds]
             per_image.append(ones)
         return torch.cat(per_image)
 
@@ -117,12 +125,19 @@ class WeightedStandardRoIHead(StandardRoIHead):
         rois = bbox2roi([res.priors for res in sampling_results])
         bbox_results = self._bbox_forward(x, rois)
         labels, label_weights, bbox_targets, bbox_weights = self.bbox_head.get_targets(
-            sampling_results, self.train_cfg, concat=True)
+            sampling_results, self.train_cfg, concat=True
+        )
         roi_weights = self.sample_weights(sampling_results, self._batch_gt_weights)
         label_weights = label_weights * roi_weights
         bbox_weights = bbox_weights * roi_weights[:, None]
-        loss_bbox = self.bbox_head.loss(bbox_results['cls_score'], bbox_results['bbox_pred'],
-                                        rois, labels, label_weights, bbox_targets,
-                                        bbox_weights)
+        loss_bbox = self.bbox_head.loss(
+            bbox_results['cls_score'],
+            bbox_results['bbox_pred'],
+            rois,
+            labels,
+            label_weights,
+            bbox_targets,
+            bbox_weights,
+        )
         bbox_results.update(loss_bbox=loss_bbox)
         return bbox_results

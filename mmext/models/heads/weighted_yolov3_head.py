@@ -1,4 +1,5 @@
 """YOLOv3 head whose losses honour per-object mixup weights (Bag of Freebies, Table 1)."""
+
 import warnings
 from typing import List, Optional, Sequence, Tuple
 
@@ -51,11 +52,13 @@ class WeightedYOLOV3Head(YOLOV3Head):
         super().__init__(*args, **kwargs)
         self.conf_mode = conf_mode
 
-    def loss_by_feat(self,
-                     pred_maps: Sequence[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None) -> dict:
+    def loss_by_feat(
+        self,
+        pred_maps: Sequence[Tensor],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: OptInstanceList = None,
+    ) -> dict:
         """Compute the losses of all levels with per-anchor object weights.
 
         Args:
@@ -75,21 +78,25 @@ class WeightedYOLOV3Head(YOLOV3Head):
         mlvl_anchors = self.prior_generator.grid_priors(featmap_sizes, device=device)
         anchor_list = [mlvl_anchors for _ in range(num_imgs)]
         responsible_flag_list = [
-            self.responsible_flags(featmap_sizes, gt.bboxes, device)
-            for gt in batch_gt_instances
+            self.responsible_flags(featmap_sizes, gt.bboxes, device) for gt in batch_gt_instances
         ]
         target_maps, neg_maps, weight_maps = self.get_targets(
-            anchor_list, responsible_flag_list, batch_gt_instances)
+            anchor_list, responsible_flag_list, batch_gt_instances
+        )
         losses_cls, losses_conf, losses_xy, losses_wh = multi_apply(
-            self.loss_by_feat_single, pred_maps, target_maps, neg_maps, weight_maps)
+            self.loss_by_feat_single, pred_maps, target_maps, neg_maps, weight_maps
+        )
         return dict(
-            loss_cls=losses_cls, loss_conf=losses_conf, loss_xy=losses_xy, loss_wh=losses_wh)
+            loss_cls=losses_cls, loss_conf=losses_conf, loss_xy=losses_xy, loss_wh=losses_wh
+        )
 
-    def loss_by_feat_single(self,
-                            pred_map: Tensor,
-                            target_map: Tensor,
-                            neg_map: Tensor,
-                            weight_map: Optional[Tensor] = None) -> tuple:
+    def loss_by_feat_single(
+        self,
+        pred_map: Tensor,
+        target_map: Tensor,
+        neg_map: Tensor,
+        weight_map: Optional[Tensor] = None,
+    ) -> tuple:
         """Weighted losses of one level.
 
         Args:
@@ -106,7 +113,7 @@ class WeightedYOLOV3Head(YOLOV3Head):
         pred_map = pred_map.permute(0, 2, 3, 1).reshape(num_imgs, -1, self.num_attrib)
         neg_mask = neg_map.float()
         pos_mask = target_map[..., 4]
-        if torch.max(neg_mask + pos_mask) > 1.:
+        if torch.max(neg_mask + pos_mask) > 1.0:
             warnings.warn('There is overlap between pos and neg sample.')
         if weight_map is None:
             weight_map = torch.ones_like(pos_mask)
@@ -116,7 +123,7 @@ class WeightedYOLOV3Head(YOLOV3Head):
             conf_weight = torch.where(pos_mask > 0, weight_map, neg_mask)
         else:
             target_conf = pos_weight
-            conf_weight = (neg_mask + pos_mask).clamp(min=0., max=1.)
+            conf_weight = (neg_mask + pos_mask).clamp(min=0.0, max=1.0)
         pos_weight = pos_weight.unsqueeze(-1)
 
         loss_cls = self.loss_cls(pred_map[..., 5:], target_map[..., 5:], weight=pos_weight)
@@ -125,9 +132,12 @@ class WeightedYOLOV3Head(YOLOV3Head):
         loss_wh = self.loss_wh(pred_map[..., 2:4], target_map[..., 2:4], weight=pos_weight)
         return loss_cls, loss_conf, loss_xy, loss_wh
 
-    def get_targets(self, anchor_list: List[List[Tensor]],
-                    responsible_flag_list: List[List[Tensor]],
-                    batch_gt_instances: List[InstanceData]) -> tuple:
+    def get_targets(
+        self,
+        anchor_list: List[List[Tensor]],
+        responsible_flag_list: List[List[Tensor]],
+        batch_gt_instances: List[InstanceData],
+    ) -> tuple:
         """Target, negative and object-weight maps of every level.
 
         Args:
@@ -140,13 +150,17 @@ class WeightedYOLOV3Head(YOLOV3Head):
         """
         num_level_anchors = [anchors.size(0) for anchors in anchor_list[0]]
         target_maps, neg_maps, weight_maps = multi_apply(
-            self._get_targets_single, anchor_list, responsible_flag_list, batch_gt_instances)
-        return (images_to_levels(target_maps, num_level_anchors),
-                images_to_levels(neg_maps, num_level_anchors),
-                images_to_levels(weight_maps, num_level_anchors))
+            self._get_targets_single, anchor_list, responsible_flag_list, batch_gt_instances
+        )
+        return (
+            images_to_levels(target_maps, num_level_anchors),
+            images_to_levels(neg_maps, num_level_anchors),
+            images_to_levels(weight_maps, num_level_anchors),
+        )
 
-    def _get_targets_single(self, anchors: List[Tensor], responsible_flags: List[Tensor],
-                            gt_instances: InstanceData) -> Tuple[Tensor, Tensor, Tensor]:
+    def _get_targets_single(
+        self, anchors: List[Tensor], responsible_flags: List[Tensor], gt_instances: InstanceData
+    ) -> Tuple[Tensor, Tensor, Tensor]:
         """Assign anchors of one image; also return the per-anchor object weight.
 
         Args:
@@ -161,24 +175,27 @@ class WeightedYOLOV3Head(YOLOV3Head):
         """
         gt_weights = get_gt_weights(gt_instances)
         priors = torch.cat(anchors)
-        strides = torch.cat([
-            torch.tensor(stride, device=priors.device).repeat(len(level_anchors))
-            for stride, level_anchors in zip(self.featmap_strides, anchors)
-        ])
-        pred_instances = InstanceData(
-            priors=priors, responsible_flags=torch.cat(responsible_flags))
+        strides = torch.cat(
+            [
+                torch.tensor(stride, device=priors.device).repeat(len(level_anchors))
+                for stride, level_anchors in zip(self.featmap_strides, anchors)
+            ]
+        )
+        pred_instances = InstanceData(priors=priors, responsible_flags=torch.cat(responsible_flags))
         assign_result = self.assigner.assign(pred_instances, gt_instances)
         sampling = self.sampler.sample(assign_result, pred_instances, gt_instances)
         pos_inds = sampling.pos_inds
 
         target_map = priors.new_zeros(priors.size(0), self.num_attrib)
         target_map[pos_inds, :4] = self.bbox_coder.encode(
-            sampling.pos_priors, sampling.pos_gt_bboxes, strides[pos_inds])
+            sampling.pos_priors, sampling.pos_gt_bboxes, strides[pos_inds]
+        )
         target_map[pos_inds, 4] = 1
         one_hot = F.one_hot(gt_instances.labels, num_classes=self.num_classes).to(target_map)
         if self.one_hot_smoother != 0:
-            one_hot = one_hot * (1 - self.one_hot_smoother) + \
-                self.one_hot_smoother / self.num_classes
+            one_hot = (
+                one_hot * (1 - self.one_hot_smoother) + self.one_hot_smoother / self.num_classes
+            )
         target_map[pos_inds, 5:] = one_hot[sampling.pos_assigned_gt_inds]
 
         neg_map = priors.new_zeros(priors.size(0), dtype=torch.uint8)

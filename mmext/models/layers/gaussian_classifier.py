@@ -31,6 +31,7 @@ the per-dimension gradient
 for :math:`\\mu_k`; Eq. 15 of the paper prints a + sign in front of the second term (Eq. 16,
 :math:`4\\lambda_\\sigma(\\sigma_k^2-\\bar\\sigma^2)\\sigma_k`, is matched exactly).
 """
+
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -38,6 +39,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmext.registry import MODELS
+
 from .gaussian_classifier_ops import GaussianDistances, InwardClamp
 
 
@@ -84,24 +86,28 @@ class GaussianClassifier(nn.Module):
             Defaults to 0 (unit variances).
     """
 
-    def __init__(self,
-                 in_features: int,
-                 out_features: int,
-                 use_log_det: bool = True,
-                 log_var_range: Sequence[float] = (-10., 10.),
-                 init_std: float = 1.0,
-                 init_log_var: float = 0.) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        use_log_det: bool = True,
+        log_var_range: Sequence[float] = (-10.0, 10.0),
+        init_std: float = 1.0,
+        init_log_var: float = 0.0,
+    ) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
-            raise ValueError('GaussianClassifier needs in_features >= 1 and '
-                             f'out_features >= 1, got {in_features}, {out_features}')
+            raise ValueError(
+                'GaussianClassifier needs in_features >= 1 and '
+                f'out_features >= 1, got {in_features}, {out_features}'
+            )
         lo, hi = (float(v) for v in log_var_range)
         if not lo < hi:
-            raise ValueError(f'log_var_range must be (min, max) with min < max, got '
-                             f'{tuple(log_var_range)}')
+            raise ValueError(
+                f'log_var_range must be (min, max) with min < max, got {tuple(log_var_range)}'
+            )
         if not lo <= init_log_var <= hi:
-            raise ValueError(f'init_log_var={init_log_var} lies outside log_var_range '
-                             f'{(lo, hi)}')
+            raise ValueError(f'init_log_var={init_log_var} lies outside log_var_range {(lo, hi)}')
         self.in_features = in_features
         self.out_features = out_features
         self.use_log_det = use_log_det
@@ -129,9 +135,9 @@ class GaussianClassifier(nn.Module):
         dtype = torch.promote_types(self.log_vars.dtype, torch.float32)
         return dtype if x is None else torch.promote_types(dtype, x.dtype)
 
-    def clamped_log_vars(self,
-                         index: Optional[Tensor] = None,
-                         dtype: Optional[torch.dtype] = None) -> Tensor:
+    def clamped_log_vars(
+        self, index: Optional[Tensor] = None, dtype: Optional[torch.dtype] = None
+    ) -> Tensor:
         """Effective log-variances ``log_vars`` clamped to ``log_var_range``.
 
         Args:
@@ -176,10 +182,12 @@ class GaussianClassifier(nn.Module):
             raise ValueError(
                 f'{type(self).__name__} expects features of shape (N, '
                 f'{self.in_features}), got {tuple(x.shape)}: the feature dimension '
-                'of the backbone/neck must equal in_features (in_channels of the head)')
+                'of the backbone/neck must equal in_features (in_channels of the head)'
+            )
 
-    def _run(self, x: Tensor, labels: Optional[Tensor], reg_mask: Optional[Tensor],
-             reg_mean: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    def _run(
+        self, x: Tensor, labels: Optional[Tensor], reg_mask: Optional[Tensor], reg_mean: bool
+    ) -> Tuple[Tensor, Tensor, Tensor]:
         """Validate the inputs and call the fused kernel (autocast off)."""
         self.check_features(x)
         dtype = self._compute_dtype(x)
@@ -188,17 +196,26 @@ class GaussianClassifier(nn.Module):
             labels = labels.to(device=x.device, dtype=torch.long).view(-1)
             if labels.numel() != x.size(0):
                 raise ValueError(f'got {labels.numel()} labels for {x.size(0)} features')
-            if labels.numel() and (int(labels.min()) < 0
-                                   or int(labels.max()) >= self.out_features):
-                raise ValueError(f'labels must lie in [0, {self.out_features}), got range '
-                                 f'[{int(labels.min())}, {int(labels.max())}]')
+            if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.out_features):
+                raise ValueError(
+                    f'labels must lie in [0, {self.out_features}), got range '
+                    f'[{int(labels.min())}, {int(labels.max())}]'
+                )
             if reg_mask is not None:  # None: every sample enters Eq. 14
                 reg_index = torch.nonzero(reg_mask.view(-1)).view(-1)
         lo, hi = self.log_var_range
         with torch.autocast(device_type=x.device.type, enabled=False):
-            return GaussianDistances.apply(x.to(dtype), self.means.to(dtype),
-                                           self.log_vars.to(dtype), labels, reg_index, lo,
-                                           hi, self.use_log_det, reg_mean)
+            return GaussianDistances.apply(
+                x.to(dtype),
+                self.means.to(dtype),
+                self.log_vars.to(dtype),
+                labels,
+                reg_index,
+                lo,
+                hi,
+                self.use_log_det,
+                reg_mean,
+            )
 
     def distances(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
         """Decision distances without margins, Eq. 9 / Eq. 19 (Eq. 5 if not use_log_det).
@@ -215,11 +232,13 @@ class GaussianClassifier(nn.Module):
         """
         return self._run(x, labels, None, False)[0]
 
-    def forward_train(self,
-                      x: Tensor,
-                      labels: Tensor,
-                      reg_mask: Optional[Tensor] = None,
-                      reg_reduction: str = 'sum') -> Tuple[Tensor, Tensor, Tensor]:
+    def forward_train(
+        self,
+        x: Tensor,
+        labels: Tensor,
+        reg_mask: Optional[Tensor] = None,
+        reg_reduction: str = 'sum',
+    ) -> Tuple[Tensor, Tensor, Tensor]:
         """Distances with exact true-class entries and the two sums of Eq. 14.
 
         Args:
@@ -251,5 +270,7 @@ class GaussianClassifier(nn.Module):
         return -self.distances(x)
 
     def extra_repr(self) -> str:  # noqa: D102
-        return (f'in_features={self.in_features}, out_features={self.out_features}, '
-                f'use_log_det={self.use_log_det}, log_var_range={self.log_var_range}')
+        return (
+            f'in_features={self.in_features}, out_features={self.out_features}, '
+            f'use_log_det={self.use_log_det}, log_var_range={self.log_var_range}'
+        )

@@ -38,11 +38,13 @@ normal float (the subnormal tails of a softmax over far-apart Gaussians) are set
 the GEMMs (one ``hardshrink`` pass): they carry nothing at float precision and make CPU GEMMs
 orders of magnitude slower.
 """
+
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
 
 def inward_mask(log_vars: Tensor, grad: Tensor, lo: float, hi: float) -> Tensor:
     """True where a descent step along ``grad`` moves ``log_vars`` further out of range.
@@ -77,8 +79,9 @@ def _row_dot(a: Tensor, b: Tensor) -> Tensor:
     out = a.new_empty(a.size(0))
     rows = max(1, 65536 // max(1, a.size(1)))
     for start in range(0, a.size(0), rows):
-        torch.linalg.vecdot(a[start:start + rows], b[start:start + rows],
-                            out=out[start:start + rows])
+        torch.linalg.vecdot(
+            a[start : start + rows], b[start : start + rows], out=out[start : start + rows]
+        )
     return out
 
 
@@ -98,8 +101,8 @@ class InwardClamp(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tuple[Tensor, None, None]:  # noqa: D102
-        x, = ctx.saved_tensors
-        return grad.masked_fill(inward_mask(x, grad, ctx.lo, ctx.hi), 0.), None, None
+        (x,) = ctx.saved_tensors
+        return grad.masked_fill(inward_mask(x, grad, ctx.lo, ctx.hi), 0.0), None, None
 
 
 class GaussianDistances(torch.autograd.Function):
@@ -109,10 +112,18 @@ class GaussianDistances(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, means: Tensor, log_vars: Tensor,
-                labels: Optional[Tensor], reg_index: Optional[Tensor], lo: float,
-                hi: float, use_log_det: bool,
-                reg_mean: bool) -> Tuple[Tensor, Tensor, Tensor]:  # noqa: D102
+    def forward(
+        ctx,
+        x: Tensor,
+        means: Tensor,
+        log_vars: Tensor,
+        labels: Optional[Tensor],
+        reg_index: Optional[Tensor],
+        lo: float,
+        hi: float,
+        use_log_det: bool,
+        reg_mean: bool,
+    ) -> Tuple[Tensor, Tensor, Tensor]:  # noqa: D102
         num_dims = x.size(1)
         lv_min, lv_max = torch.aminmax(log_vars)
         ctx.outside = bool((lv_min < lo) | (lv_max > hi))
@@ -131,10 +142,10 @@ class GaussianDistances(torch.autograd.Function):
         neg_x = torch.neg(xc)
         if half_log_det is not None:  # ½ ln|Σ_k| rides in the GEMM bias
             half_bias.add_(half_log_det)
-        dist = torch.addmm(half_bias, neg_half_x2, w.t(), alpha=-1.)
+        dist = torch.addmm(half_bias, neg_half_x2, w.t(), alpha=-1.0)
         dist.addmm_(neg_x, mw.t())
         # the Mahalanobis part is >= 0: clamp at ½ ln|Σ_k| (one pass for clamp + log-det)
-        dist.clamp_(min=half_log_det if half_log_det is not None else 0.)
+        dist.clamp_(min=half_log_det if half_log_det is not None else 0.0)
         ctx.use_log_det, ctx.lo, ctx.hi = use_log_det, lo, hi
         ctx.with_labels = labels is not None
         reg_mu = reg_sigma = x.new_zeros(())
@@ -161,16 +172,32 @@ class GaussianDistances(torch.autograd.Function):
         inv_n = torch.bincount(local, minlength=num_present).to(x.dtype).reciprocal_()
         inv_n = inv_n.unsqueeze(1)
         mu_bar = r_xc.new_zeros(num_present, num_dims).index_add_(0, local, r_xc)
-        e1 = torch.addcmul(mc.index_select(0, classes), mu_bar, inv_n, value=-1.)
+        e1 = torch.addcmul(mc.index_select(0, classes), mu_bar, inv_n, value=-1.0)
         v = log_vars.index_select(0, classes).clamp_(lo, hi).exp_()
         var_bar = r_xc.new_zeros(num_present, num_dims).index_add_(0, local, r_diff * r_diff)
-        e2 = torch.addcmul(v, var_bar, inv_n, value=-1.)
-        scale = 1. / (num_present * num_dims) if reg_mean and num_present else 1.
+        e2 = torch.addcmul(v, var_bar, inv_n, value=-1.0)
+        scale = 1.0 / (num_present * num_dims) if reg_mean and num_present else 1.0
         reg_mu = torch.dot(e1.view(-1), e1.view(-1)) * scale
         reg_sigma = torch.dot(e2.view(-1), e2.view(-1)) * scale
         ctx.scale = scale
-        ctx.save_for_backward(neg_half_x2, neg_x, mc, w, mw, log_vars, labels, diff, diff_w,
-                              reg_index, classes, local, inv_n, e1, e2, v)
+        ctx.save_for_backward(
+            neg_half_x2,
+            neg_x,
+            mc,
+            w,
+            mw,
+            log_vars,
+            labels,
+            diff,
+            diff_w,
+            reg_index,
+            classes,
+            local,
+            inv_n,
+            e1,
+            e2,
+            v,
+        )
         return dist, reg_mu, reg_sigma
 
     @staticmethod
@@ -183,10 +210,9 @@ class GaussianDistances(torch.autograd.Function):
         half_g_all = g.sum(0).mul_(0.5).unsqueeze(1)  # ½ Σ_i G_ik, (K, 1)
         half_g = half_g_all
         if ctx.with_labels:
-            (labels, diff, diff_w, reg_index, classes, local, inv_n, e1, e2,
-             v) = saved[6:]
+            (labels, diff, diff_w, reg_index, classes, local, inv_n, e1, e2, v) = saved[6:]
             g_true = g.gather(1, labels.view(-1, 1))  # (N, 1)
-            g.scatter_(1, labels.view(-1, 1), 0.)  # true entries: exact path below
+            g.scatter_(1, labels.view(-1, 1), 0.0)  # true entries: exact path below
             # ½ g_k without the true entries: ½ Σ_i G_ik − ½ Σ_{i: z_i = k} G_{i z_i}
             half_g = half_g_all.index_add(0, labels, g_true, alpha=-0.5)
         if not ctx.use_log_det:
@@ -198,13 +224,13 @@ class GaussianDistances(torch.autograd.Function):
         neg_grad_w = g_t @ neg_half_x2  # −A = −½ Gᵀ(x∘x)
         grad_mu = g_t @ neg_x  # B = −Gᵀx
         grad_mu.addcmul_(mc, half_g)  # C = B + ½ g∘μ
-        neg_grad_w.addcmul_(mc, grad_mu, value=-1.)  # −∂w = −(A + μ∘C)
+        neg_grad_w.addcmul_(mc, grad_mu, value=-1.0)  # −∂w = −(A + μ∘C)
         grad_mu.addcmul_(mc, half_g).mul_(w)  # ∂μ = w∘(C + ½ g∘μ) = w∘(g∘μ − Gᵀx)
         if ctx.with_labels:
             # exact true-class entries: d = ½ Σ w (x − μ)²
             t_w = g_true * diff_w
             grad_x.add_(t_w)
-            grad_mu.index_add_(0, labels, t_w, alpha=-1.)
+            grad_mu.index_add_(0, labels, t_w, alpha=-1.0)
             neg_grad_w.index_add_(0, labels, (g_true * diff).mul_(diff), alpha=-0.5)
         # ∂s = −w∘∂w (+ ½ Σ_i G_ik)
         grad_lv = neg_grad_w.mul_(w)
@@ -214,19 +240,21 @@ class GaussianDistances(torch.autograd.Function):
             a = grad_reg_mu * ctx.scale
             c = grad_reg_sigma * ctx.scale
             # ∂μ_k += e1∘(2a − 4c e2); ∂s_k += 2c e2∘v
-            grad_mu.index_add_(0, classes, (e2 * (-4. * c)).add_(2. * a).mul_(e1))
-            grad_lv.index_add_(0, classes, torch.mul(e2, v).mul_(2. * c))
+            grad_mu.index_add_(0, classes, (e2 * (-4.0 * c)).add_(2.0 * a).mul_(e1))
+            grad_lv.index_add_(0, classes, torch.mul(e2, v).mul_(2.0 * c))
             # ∂x_i += coef_1[k] + coef_2[k]∘(x_i − μ_k) = −(2/n_k)[a e1 + 2c e2∘(x_i − μ_k)]
-            coef_1 = e1 * (inv_n * (-2. * a))
-            coef_2 = e2 * (inv_n * (-4. * c))
+            coef_1 = e1 * (inv_n * (-2.0 * a))
+            coef_2 = e2 * (inv_n * (-4.0 * c))
             if reg_index is None:
                 grad_x.addcmul_(coef_2.index_select(0, local), diff)
                 grad_x.add_(coef_1.index_select(0, local))
             else:
-                grad_r = torch.addcmul(coef_1.index_select(0, local),
-                                       coef_2.index_select(0, local),
-                                       diff.index_select(0, reg_index))
+                grad_r = torch.addcmul(
+                    coef_1.index_select(0, local),
+                    coef_2.index_select(0, local),
+                    diff.index_select(0, reg_index),
+                )
                 grad_x.index_add_(0, reg_index, grad_r)
         if ctx.outside:
-            grad_lv.masked_fill_(inward_mask(log_vars, grad_lv, ctx.lo, ctx.hi), 0.)
+            grad_lv.masked_fill_(inward_mask(log_vars, grad_lv, ctx.lo, ctx.hi), 0.0)
         return grad_x, grad_mu, grad_lv, None, None, None, None, None, None

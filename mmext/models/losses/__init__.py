@@ -1,4 +1,5 @@
 """mmext's losses (registered in :data:`mmext.registry.MODELS`) and their shared contract."""
+
 from .icu_loss import ICULoss
 from .label_smooth_cross_entropy_loss import LabelSmoothCrossEntropyLoss
 from .lgm_loss import LGMLoss
@@ -7,6 +8,11 @@ from .soft_overlap_loss import SoftDiceLoss, SoftIoULoss
 from .tilted_cross_entropy_loss import TiltedCrossEntropyLoss
 
 __all__ = [
-    'ICULoss', 'LabelSmoothCrossEntropyLoss', 'LGMLoss', 'SegFocalLoss', 'SoftDiceLoss',
-    'SoftIoULoss', 'TiltedCrossEntropyLoss'
+    'ICULoss',
+    'LabelSmoothCrossEntropyLoss',
+    'LGMLoss',
+    'SegFocalLoss',
+    'SoftDiceLoss',
+    'SoftIoULoss',
+    'TiltedCrossEntropyLoss',
 ]

@@ -13,15 +13,16 @@ no sample) must neither stop training nor poison it. Every mmext loss therefore 
 
 Half-precision inputs give a float32 zero, as the losses compute in float32 for them.
 """
+
 from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
 
 
-def empty_batch_loss(cls_score: Tensor,
-                     dtype: Optional[torch.dtype] = None,
-                     shape: Optional[Sequence[int]] = None) -> Tensor:
+def empty_batch_loss(
+    cls_score: Tensor, dtype: Optional[torch.dtype] = None, shape: Optional[Sequence[int]] = None
+) -> Tensor:
     """The loss of an empty batch: ``cls_score.sum() * 0`` (see the module docstring).
 
     Args:
@@ -35,8 +36,9 @@ def empty_batch_loss(cls_score: Tensor,
         Tensor: Zeros of ``shape`` (a scalar when None) that keep the graph.
     """
     if dtype is None:
-        dtype = torch.float32 if cls_score.dtype in (torch.float16, torch.bfloat16) \
-            else cls_score.dtype
+        dtype = (
+            torch.float32 if cls_score.dtype in (torch.float16, torch.bfloat16) else cls_score.dtype
+        )
     zero = cls_score.sum().to(dtype) * 0
     if shape is None:
         return zero

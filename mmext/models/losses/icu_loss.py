@@ -55,6 +55,7 @@ The regulariser of Eq. 14 acts on the Gaussian parameters and the features; it i
 <mmext.models.layers.GaussianClassifier.forward_train>` and reported by the heads under its
 own loss key.
 """
+
 import math
 from typing import Optional
 
@@ -64,6 +65,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.registry import MODELS
+
 from .empty_batch import empty_batch_loss
 from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
 
@@ -76,11 +78,15 @@ def check_labels(labels: Tensor, num_classes: int) -> None:
         num_classes (int): Number of Gaussians K.
     """
     if labels.dim() != 1 or labels.dtype.is_floating_point:
-        raise ValueError('ICU loss needs integer class indices of shape (N,), got '
-                         f'{labels.dtype} {tuple(labels.shape)}')
+        raise ValueError(
+            'ICU loss needs integer class indices of shape (N,), got '
+            f'{labels.dtype} {tuple(labels.shape)}'
+        )
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(f'ICU loss labels must lie in [0, {num_classes}), got range '
-                         f'[{int(labels.min())}, {int(labels.max())}]')
+        raise ValueError(
+            f'ICU loss labels must lie in [0, {num_classes}), got range '
+            f'[{int(labels.min())}, {int(labels.max())}]'
+        )
 
 
 GAMMA_READINGS = ('covariance', 'log_det', 'literal')
@@ -103,16 +109,18 @@ def gamma_shift(gamma: float, num_dims: int, reading: str = 'covariance') -> flo
     if reading == 'covariance':
         return 0.5 * num_dims * math.log1p(gamma)
     if reading == 'literal':
-        return 0.5 * math.log1p(gamma) if num_dims else 0.
-    return 0.
+        return 0.5 * math.log1p(gamma) if num_dims else 0.0
+    return 0.0
 
 
-def icu_margin_logits(distances: Tensor,
-                      labels: Tensor,
-                      alpha: float,
-                      gamma: float,
-                      num_dims: int,
-                      reading: str = 'covariance') -> Tensor:
+def icu_margin_logits(
+    distances: Tensor,
+    labels: Tensor,
+    alpha: float,
+    gamma: float,
+    num_dims: int,
+    reading: str = 'covariance',
+) -> Tensor:
     """Training logits of Eq. 17 with the margins of Eq. 17/18.
 
     Args:
@@ -137,7 +145,7 @@ def _margin_logits(distances: Tensor, labels: Tensor, alpha: float, shift: float
     """``-d`` with the true-class entry replaced by ``-(1+α)(d_z + shift)``."""
     labels = labels.long().view(-1, 1)
     d_true = distances.gather(1, labels)
-    d_true = (1. + alpha) * (d_true + shift)
+    d_true = (1.0 + alpha) * (d_true + shift)
     return distances.neg().scatter_(1, labels, d_true.neg_())
 
 
@@ -156,8 +164,7 @@ class ICUCrossEntropyFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, distances: Tensor, labels: Tensor, alpha: float,
-                shift: float) -> Tensor:  # noqa: D102
+    def forward(ctx, distances: Tensor, labels: Tensor, alpha: float, shift: float) -> Tensor:  # noqa: D102
         labels = labels.view(-1, 1)
         logits = _margin_logits(distances, labels, alpha, shift)
         logits.sub_(logits.amax(1, keepdim=True))
@@ -166,7 +173,7 @@ class ICUCrossEntropyFunction(torch.autograd.Function):
         # clamp at the floor (exp stays a normal float; exp(-inf) takes a slow path too),
         # then zero the clamped terms (threshold 2⁻⁸ above exp(floor), clear of rounding)
         prob = logits.clamp_min_(floor).exp_()
-        F.threshold_(prob, math.exp(floor) * (1. + 2.**-8), 0.)
+        F.threshold_(prob, math.exp(floor) * (1.0 + 2.0**-8), 0.0)
         total = prob.sum(1, keepdim=True)
         loss = total.log().view(-1) - true_logit
         ctx.alpha = alpha
@@ -178,7 +185,7 @@ class ICUCrossEntropyFunction(torch.autograd.Function):
         prob, labels = ctx.saved_tensors
         grad_d = prob * -grad.view(-1, 1)  # −p_k · g
         true = grad_d.gather(1, labels)
-        grad_d.scatter_(1, labels, (1. + ctx.alpha) * (true + grad.view(-1, 1)))
+        grad_d.scatter_(1, labels, (1.0 + ctx.alpha) * (true + grad.view(-1, 1)))
         return grad_d, None, None, None
 
 
@@ -210,20 +217,22 @@ class ICULoss(LossNameMixin, nn.Module):
         loss_name (str): Name of the loss item. Defaults to ``'loss_icu_cls'``.
     """
 
-    def __init__(self,
-                 alpha: float = 1e-4,
-                 gamma: float = 1e-3,
-                 gamma_reading: str = 'covariance',
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_icu_cls') -> None:
+    def __init__(
+        self,
+        alpha: float = 1e-4,
+        gamma: float = 1e-3,
+        gamma_reading: str = 'covariance',
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+        loss_name: str = 'loss_icu_cls',
+    ) -> None:
         super().__init__()
         if alpha < 0 or gamma < 0:
-            raise ValueError(f'ICULoss margins must be >= 0, got alpha={alpha}, '
-                             f'gamma={gamma}')
+            raise ValueError(f'ICULoss margins must be >= 0, got alpha={alpha}, gamma={gamma}')
         if gamma_reading not in GAMMA_READINGS:
-            raise ValueError(f'gamma_reading must be one of {GAMMA_READINGS}, got '
-                             f'{gamma_reading!r}')
+            raise ValueError(
+                f'gamma_reading must be one of {GAMMA_READINGS}, got {gamma_reading!r}'
+            )
         self.alpha = alpha
         self.gamma = gamma
         self.gamma_reading = gamma_reading
@@ -231,15 +240,17 @@ class ICULoss(LossNameMixin, nn.Module):
         self.loss_weight = loss_weight
         self._set_loss_name(loss_name)
 
-    def forward(self,
-                distances: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                num_dims: Optional[int] = None,
-                log_dets: Optional[Tensor] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        distances: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        num_dims: Optional[int] = None,
+        log_dets: Optional[Tensor] = None,
+        **kwargs,
+    ) -> Tensor:
         """Compute the loss.
 
         Args:
@@ -261,12 +272,15 @@ class ICULoss(LossNameMixin, nn.Module):
         """
         reduction = resolve_reduction(self.reduction, reduction_override)
         if self.gamma > 0 and num_dims is None:
-            raise ValueError('ICULoss with gamma > 0 needs num_dims, the number of '
-                             'log-variance terms in ln|Sigma| (the feature dimension D; '
-                             '0 for the L-GM distance)')
+            raise ValueError(
+                'ICULoss with gamma > 0 needs num_dims, the number of '
+                'log-variance terms in ln|Sigma| (the feature dimension D; '
+                '0 for the L-GM distance)'
+            )
         if distances.dim() != 2:
-            raise ValueError('ICULoss expects distances of shape (N, K), got '
-                             f'{tuple(distances.shape)}')
+            raise ValueError(
+                f'ICULoss expects distances of shape (N, K), got {tuple(distances.shape)}'
+            )
         check_labels(label, distances.size(1))
         distances = distances.to(torch.promote_types(distances.dtype, torch.float32))
         if distances.shape[0] == 0 and reduction != 'none':
@@ -275,12 +289,15 @@ class ICULoss(LossNameMixin, nn.Module):
         shift = gamma_shift(self.gamma, num_dims or 0, self.gamma_reading)
         if self.needs_log_dets and num_dims:
             if log_dets is None:
-                raise ValueError("ICULoss(gamma_reading='log_det') needs log_dets, "
-                                 'ln|Sigma_k| of every class (K,)')
+                raise ValueError(
+                    "ICULoss(gamma_reading='log_det') needs log_dets, "
+                    'ln|Sigma_k| of every class (K,)'
+                )
             # (1 + γ) ln|Σ_z| inside the halved bracket: + γ/2 ln|Σ_z| on the true entry
             half_gamma = 0.5 * self.gamma
-            distances = add_to_true_class(distances, label,
-                                     log_dets.to(distances.dtype)[label] * half_gamma)
+            distances = add_to_true_class(
+                distances, label, log_dets.to(distances.dtype)[label] * half_gamma
+            )
         loss = ICUCrossEntropyFunction.apply(distances, label, self.alpha, shift)
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
 
@@ -290,8 +307,8 @@ class ICULoss(LossNameMixin, nn.Module):
         return self.gamma_reading == 'log_det' and self.gamma > 0
 
     def extra_repr(self) -> str:  # noqa: D102
-        return (f'alpha={self.alpha}, gamma={self.gamma}, gamma_reading='
-                f'{self.gamma_reading}, reduction={self.reduction}, '
-                f'loss_weight={self.loss_weight}')
-
-
+        return (
+            f'alpha={self.alpha}, gamma={self.gamma}, gamma_reading='
+            f'{self.gamma_reading}, reduction={self.reduction}, '
+            f'loss_weight={self.loss_weight}'
+        )

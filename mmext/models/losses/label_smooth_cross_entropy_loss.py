@@ -11,6 +11,7 @@ reduction rules; ``label_smooth_val=0`` reproduces it exactly), usable as ``loss
 softmax heads (``Shared2FCBBoxHead``: ``K + 1`` logits with background last) and of sigmoid
 heads (``YOLOV3Head``, which passes float one-hot targets).
 """
+
 from typing import List, Optional, Tuple, Union
 
 import torch
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.registry import MODELS
+
 from .empty_batch import empty_batch_loss
 from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
 
@@ -45,8 +47,7 @@ def smooth_distribution(target: Tensor, eps: float, dim: int = 1) -> Tensor:
     return (1.0 - eps) * target + (eps / num_classes) * mass
 
 
-def sigmoid_smooth_coefficients(eps: float, num_classes: int,
-                                mode: str) -> Tuple[float, float]:
+def sigmoid_smooth_coefficients(eps: float, num_classes: int, mode: str) -> Tuple[float, float]:
     """Coefficients ``(a, b)`` of the smoothed sigmoid target ``t' = a * t + b``.
 
     * ``'eq3'``: Eq. 3 applied to each binary target, ``t' = (1 - eps) t + eps / K``
@@ -123,29 +124,33 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
         loss_name (str): Name of the loss item (mmseg contract). Defaults to ``'loss_cls'``.
     """
 
-    def __init__(self,
-                 label_smooth_val: float = 0.1,
-                 use_sigmoid: bool = False,
-                 sigmoid_mode: str = 'eq3',
-                 smooth_background: bool = True,
-                 reduction: str = 'mean',
-                 class_weight: Optional[List[float]] = None,
-                 ignore_index: Optional[int] = None,
-                 loss_weight: float = 1.0,
-                 avg_non_ignore: bool = False,
-                 loss_name: str = 'loss_cls') -> None:
+    def __init__(
+        self,
+        label_smooth_val: float = 0.1,
+        use_sigmoid: bool = False,
+        sigmoid_mode: str = 'eq3',
+        smooth_background: bool = True,
+        reduction: str = 'mean',
+        class_weight: Optional[List[float]] = None,
+        ignore_index: Optional[int] = None,
+        loss_weight: float = 1.0,
+        avg_non_ignore: bool = False,
+        loss_name: str = 'loss_cls',
+    ) -> None:
         super().__init__()
         if isinstance(label_smooth_val, bool) or not isinstance(label_smooth_val, (int, float)):
-            raise TypeError('label_smooth_val must be a float, got '
-                            f'{type(label_smooth_val).__name__}')
+            raise TypeError(
+                f'label_smooth_val must be a float, got {type(label_smooth_val).__name__}'
+            )
         if sigmoid_mode not in _SIGMOID_MODES:
-            raise ValueError(
-                f'sigmoid_mode must be one of {_SIGMOID_MODES}, got {sigmoid_mode!r}')
+            raise ValueError(f'sigmoid_mode must be one of {_SIGMOID_MODES}, got {sigmoid_mode!r}')
         upper = 0.5 if (use_sigmoid and sigmoid_mode == 'gluoncv') else 1.0
         if not 0.0 <= float(label_smooth_val) < upper:
-            raise ValueError(f'label_smooth_val must be in [0, {upper}) for '
-                             f'use_sigmoid={use_sigmoid}, sigmoid_mode={sigmoid_mode!r}; '
-                             f'got {label_smooth_val}')
+            raise ValueError(
+                f'label_smooth_val must be in [0, {upper}) for '
+                f'use_sigmoid={use_sigmoid}, sigmoid_mode={sigmoid_mode!r}; '
+                f'got {label_smooth_val}'
+            )
         self.label_smooth_val = float(label_smooth_val)
         self.use_sigmoid = use_sigmoid
         self.sigmoid_mode = sigmoid_mode
@@ -159,19 +164,23 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
 
     def extra_repr(self) -> str:
         """Extra repr."""
-        return (f'label_smooth_val={self.label_smooth_val}, use_sigmoid={self.use_sigmoid}, '
-                f'sigmoid_mode={self.sigmoid_mode!r}, '
-                f'smooth_background={self.smooth_background}, '
-                f'avg_non_ignore={self.avg_non_ignore}')
+        return (
+            f'label_smooth_val={self.label_smooth_val}, use_sigmoid={self.use_sigmoid}, '
+            f'sigmoid_mode={self.sigmoid_mode!r}, '
+            f'smooth_background={self.smooth_background}, '
+            f'avg_non_ignore={self.avg_non_ignore}'
+        )
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[int, float]] = None,
-                reduction_override: Optional[str] = None,
-                ignore_index: Optional[int] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[Union[int, float]] = None,
+        reduction_override: Optional[str] = None,
+        ignore_index: Optional[int] = None,
+        **kwargs,
+    ) -> Tensor:
         """Compute the label-smoothed loss.
 
         Args:
@@ -196,35 +205,51 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
         if self.class_weight is not None:
             class_weight = cls_score.new_tensor(self.class_weight)
         if self.use_sigmoid:
-            loss = self._sigmoid(cls_score, label, weight, class_weight, reduction,
-                                 avg_factor, ignore_index)
+            loss = self._sigmoid(
+                cls_score, label, weight, class_weight, reduction, avg_factor, ignore_index
+            )
         else:
-            loss = self._softmax(cls_score, label, weight, class_weight, reduction,
-                                 avg_factor, ignore_index)
+            loss = self._softmax(
+                cls_score, label, weight, class_weight, reduction, avg_factor, ignore_index
+            )
         return self.loss_weight * loss
 
-    def _softmax(self, pred: Tensor, label: Tensor, weight: Optional[Tensor],
-                 class_weight: Optional[Tensor], reduction: str,
-                 avg_factor: Optional[float], ignore_index: int) -> Tensor:
+    def _softmax(
+        self,
+        pred: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor],
+        class_weight: Optional[Tensor],
+        reduction: str,
+        avg_factor: Optional[float],
+        ignore_index: int,
+    ) -> Tensor:
         """Softmax cross entropy against the Eq. 3 distribution, classes along dim 1."""
         if pred.dim() < 2:
-            raise ValueError('softmax LabelSmoothCrossEntropyLoss expects cls_score of shape '
-                             f'(N, K, ...), got {tuple(pred.shape)}')
+            raise ValueError(
+                'softmax LabelSmoothCrossEntropyLoss expects cls_score of shape '
+                f'(N, K, ...), got {tuple(pred.shape)}'
+            )
         eps = self.label_smooth_val
         num_classes = pred.size(1)
         if label.is_floating_point():
             if label.shape != pred.shape:
-                raise ValueError('float targets must have the shape of cls_score '
-                                 f'{tuple(pred.shape)}, got {tuple(label.shape)}')
+                raise ValueError(
+                    'float targets must have the shape of cls_score '
+                    f'{tuple(pred.shape)}, got {tuple(label.shape)}'
+                )
             target = smooth_distribution(label, eps, dim=1) if eps > 0 else label
             loss = F.cross_entropy(pred, target, weight=class_weight, reduction='none')
         else:
             expected = pred.shape[:1] + pred.shape[2:]
             if label.shape != expected:
-                raise ValueError(f'integer labels must have shape {tuple(expected)} for '
-                                 f'cls_score {tuple(pred.shape)}, got {tuple(label.shape)}')
-            loss = F.cross_entropy(pred, label, weight=class_weight, reduction='none',
-                                   ignore_index=ignore_index)
+                raise ValueError(
+                    f'integer labels must have shape {tuple(expected)} for '
+                    f'cls_score {tuple(pred.shape)}, got {tuple(label.shape)}'
+                )
+            loss = F.cross_entropy(
+                pred, label, weight=class_weight, reduction='none', ignore_index=ignore_index
+            )
             if eps > 0:
                 # -sum_c w_c q'_c log p_c = (1 - eps) * nll + eps * (-sum_c w_c log p_c) / K
                 log_prob = F.log_softmax(pred, dim=1)
@@ -242,9 +267,16 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
             weight = weight.float()
         return weight_reduce_loss(loss, weight, reduction, avg_factor)
 
-    def _sigmoid(self, pred: Tensor, label: Tensor, weight: Optional[Tensor],
-                 class_weight: Optional[Tensor], reduction: str,
-                 avg_factor: Optional[float], ignore_index: int) -> Tensor:
+    def _sigmoid(
+        self,
+        pred: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor],
+        class_weight: Optional[Tensor],
+        reduction: str,
+        avg_factor: Optional[float],
+        ignore_index: int,
+    ) -> Tensor:
         """Binary cross entropy against smoothed targets, classes along the last dim."""
         squeeze = pred.dim() == 1 and label.dim() == 1
         if squeeze:  # (N,) logits with (N,) targets: one binary class per element
@@ -254,8 +286,10 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
         num_classes = pred.size(-1)
         if pred.dim() != label.dim():
             if pred.dim() != 2 or label.dim() != 1 or label.size(0) != pred.size(0):
-                raise ValueError('sigmoid integer labels must be (N,) for cls_score (N, K); '
-                                 f'got {tuple(label.shape)} and {tuple(pred.shape)}')
+                raise ValueError(
+                    'sigmoid integer labels must be (N,) for cls_score (N, K); '
+                    f'got {tuple(label.shape)} and {tuple(pred.shape)}'
+                )
             valid = (label >= 0) & (label != ignore_index)
             foreground = valid & (label < num_classes)
             target = pred.new_zeros(pred.shape)
@@ -270,8 +304,10 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
             carrier = foreground.view(-1, 1)
         else:
             if label.shape != pred.shape:
-                raise ValueError('sigmoid float targets must have the shape of cls_score '
-                                 f'{tuple(pred.shape)}, got {tuple(label.shape)}')
+                raise ValueError(
+                    'sigmoid float targets must have the shape of cls_score '
+                    f'{tuple(pred.shape)}, got {tuple(label.shape)}'
+                )
             valid = (label >= 0) & (label != ignore_index)
             valid_mask = valid.float()
             weight = valid_mask if weight is None else weight * valid_mask
@@ -280,12 +316,14 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
         if avg_factor is None and self.avg_non_ignore and reduction == 'mean':
             avg_factor = valid_mask.sum().item()
         if self.label_smooth_val > 0:
-            a, b = sigmoid_smooth_coefficients(self.label_smooth_val, num_classes,
-                                               self.sigmoid_mode)
+            a, b = sigmoid_smooth_coefficients(
+                self.label_smooth_val, num_classes, self.sigmoid_mode
+            )
             smoothed = a * target + b
             target = torch.where(carrier & valid, smoothed, target)
         loss = F.binary_cross_entropy_with_logits(
-            pred, target, pos_weight=class_weight, reduction='none')
+            pred, target, pos_weight=class_weight, reduction='none'
+        )
         loss = weight_reduce_loss(loss, weight.float(), reduction, avg_factor)
         if squeeze and reduction == 'none':
             loss = loss.squeeze(-1)

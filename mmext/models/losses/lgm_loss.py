@@ -1,6 +1,7 @@
 """L-GM loss of Wan et al., CVPR 2018 ("Rethinking Feature Distribution for Loss Functions
 in Image Classification"), on the distances of :class:`~mmext.models.layers.GaussianClassifier`:
 the Gaussian baseline of the ICU paper (its Table 1/2 "L-GM" rows)."""
+
 from typing import Optional
 
 import torch
@@ -8,6 +9,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmext.registry import MODELS
+
 from .empty_batch import empty_batch_loss
 from .icu_loss import ICUCrossEntropyFunction, add_to_true_class, check_labels
 from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
@@ -39,16 +41,19 @@ class LGMLoss(LossNameMixin, nn.Module):
         loss_name (str): Name of the loss item. Defaults to ``'loss_lgm'``.
     """
 
-    def __init__(self,
-                 alpha: float = 0.1,
-                 lambda_lkd: float = 0.01,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_lgm') -> None:
+    def __init__(
+        self,
+        alpha: float = 0.1,
+        lambda_lkd: float = 0.01,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+        loss_name: str = 'loss_lgm',
+    ) -> None:
         super().__init__()
         if alpha < 0 or lambda_lkd < 0:
-            raise ValueError(f'LGMLoss needs alpha >= 0 and lambda_lkd >= 0, got '
-                             f'{alpha}, {lambda_lkd}')
+            raise ValueError(
+                f'LGMLoss needs alpha >= 0 and lambda_lkd >= 0, got {alpha}, {lambda_lkd}'
+            )
         self.alpha = alpha
         self.lambda_lkd = lambda_lkd
         self.reduction = check_reduction(reduction)
@@ -60,14 +65,16 @@ class LGMLoss(LossNameMixin, nn.Module):
         """bool: always True (the margin leaves :math:`\\frac12\\ln|\\Lambda_z|` out)."""
         return True
 
-    def forward(self,
-                distances: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                log_dets: Optional[Tensor] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        distances: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        log_dets: Optional[Tensor] = None,
+        **kwargs,
+    ) -> Tensor:
         """Compute the loss.
 
         Args:
@@ -87,8 +94,9 @@ class LGMLoss(LossNameMixin, nn.Module):
         if log_dets is None:
             raise ValueError('LGMLoss needs log_dets, ln|Lambda_k| of every class (K,)')
         if distances.dim() != 2:
-            raise ValueError('LGMLoss expects distances of shape (N, K), got '
-                             f'{tuple(distances.shape)}')
+            raise ValueError(
+                f'LGMLoss expects distances of shape (N, K), got {tuple(distances.shape)}'
+            )
         check_labels(label, distances.size(1))
         distances = distances.to(torch.promote_types(distances.dtype, torch.float32))
         if distances.shape[0] == 0 and reduction != 'none':
@@ -96,12 +104,16 @@ class LGMLoss(LossNameMixin, nn.Module):
         label = label.long()
         half_log_det = 0.5 * log_dets.to(distances.dtype)[label]
         # true logit −(1+α)(D_z − α/(1+α)·½ln|Λ_z|) = −(1+α)D_z + α·½ln|Λ_z|
-        shifted = add_to_true_class(distances, label, half_log_det * (-self.alpha / (1. + self.alpha)))
-        loss = ICUCrossEntropyFunction.apply(shifted, label, self.alpha, 0.)
+        shifted = add_to_true_class(
+            distances, label, half_log_det * (-self.alpha / (1.0 + self.alpha))
+        )
+        loss = ICUCrossEntropyFunction.apply(shifted, label, self.alpha, 0.0)
         if self.lambda_lkd:
             loss = loss + self.lambda_lkd * distances.gather(1, label.view(-1, 1)).view(-1)
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
 
     def extra_repr(self) -> str:  # noqa: D102
-        return (f'alpha={self.alpha}, lambda_lkd={self.lambda_lkd}, '
-                f'reduction={self.reduction}, loss_weight={self.loss_weight}')
+        return (
+            f'alpha={self.alpha}, lambda_lkd={self.lambda_lkd}, '
+            f'reduction={self.reduction}, loss_weight={self.loss_weight}'
+        )

@@ -42,11 +42,13 @@ class, as in mmseg's CUDA path (``one_hot(num_classes + 1)[:, :num_classes]``); 
 outside ``[0, C]`` raise a ValueError.
 
 Empty batch (``N = 0``): like every mmext loss (:mod:`mmext.models.losses.empty_batch`), a
-zero connected to the graph (``cls_score.sum() * 0``; an empty tensor for ``'none'``). Non-finite logits (NaN, +-inf),
+zero connected to the graph (``cls_score.sum() * 0``; an empty tensor for ``'none'``).
+Non-finite logits (NaN, +-inf),
 ignored pixels included, give a non-finite loss: ``BCEWithLogits`` is NaN or inf there and
 the zero weight of an ignored pixel does not mask it (``nan * 0 = nan``), as in mmseg.
 float16/bfloat16 logits are computed (and returned) in float32.
 """
+
 from typing import List, Optional, Union
 
 import torch
@@ -55,19 +57,22 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.registry import MODELS
+
 from .empty_batch import empty_batch_loss
 from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
 
 
-def seg_sigmoid_focal_loss(cls_score: Tensor,
-                           label: Tensor,
-                           weight: Optional[Tensor] = None,
-                           gamma: float = 2.0,
-                           alpha: Union[float, List[float]] = 0.5,
-                           class_weight: Optional[List[float]] = None,
-                           reduction: str = 'mean',
-                           avg_factor: Optional[Union[int, float]] = None,
-                           ignore_index: int = 255) -> Tensor:
+def seg_sigmoid_focal_loss(
+    cls_score: Tensor,
+    label: Tensor,
+    weight: Optional[Tensor] = None,
+    gamma: float = 2.0,
+    alpha: Union[float, List[float]] = 0.5,
+    class_weight: Optional[List[float]] = None,
+    reduction: str = 'mean',
+    avg_factor: Optional[Union[int, float]] = None,
+    ignore_index: int = 255,
+) -> Tensor:
     """Sigmoid focal loss (Lin et al. 2017, Eq. 5) of segmentation logits.
 
     See the module docstring for the formula and the (mmseg CUDA path) reduction.
@@ -101,27 +106,31 @@ def seg_sigmoid_focal_loss(cls_score: Tensor,
     if label.dim() == cls_score.dim() and label.shape[1] == 1:
         label = label[:, 0]
     if label.shape != cls_score.shape[:1] + cls_score.shape[2:]:
-        raise ValueError(f'label shape {tuple(label.shape)} does not match cls_score '
-                         f'{tuple(cls_score.shape)} (expected (N, *spatial))')
+        raise ValueError(
+            f'label shape {tuple(label.shape)} does not match cls_score '
+            f'{tuple(cls_score.shape)} (expected (N, *spatial))'
+        )
     for name, value in (('alpha', alpha), ('class_weight', class_weight)):
         if isinstance(value, (list, tuple)) and len(value) != num_classes:
-            raise ValueError(f'{name} has {len(value)} entries, cls_score has '
-                             f'{num_classes} classes')
+            raise ValueError(
+                f'{name} has {len(value)} entries, cls_score has {num_classes} classes'
+            )
     if avg_factor is not None and reduction == 'sum':
         raise ValueError('avg_factor can not be used with reduction="sum"')
 
     if cls_score.shape[0] == 0 and reduction != 'none':
         return empty_batch_loss(cls_score)
 
-    x = cls_score.float() if cls_score.dtype in (torch.float16, torch.bfloat16) \
-        else cls_score
+    x = cls_score.float() if cls_score.dtype in (torch.float16, torch.bfloat16) else cls_score
     valid = label != ignore_index
     lab = torch.where(valid, label, 0).long()
     if lab.numel() and bool(((lab < 0) | (lab > num_classes)).any()):
-        raise ValueError(f'labels must lie in [0, {num_classes}] or equal '
-                         f'ignore_index={ignore_index}; got values in '
-                         f'[{int(label[valid].min())}, {int(label[valid].max())}]')
-    bshape = (1, num_classes) + (1, ) * (x.dim() - 2)  # broadcast a per-class vector
+        raise ValueError(
+            f'labels must lie in [0, {num_classes}] or equal '
+            f'ignore_index={ignore_index}; got values in '
+            f'[{int(label[valid].min())}, {int(label[valid].max())}]'
+        )
+    bshape = (1, num_classes) + (1,) * (x.dim() - 2)  # broadcast a per-class vector
     classes = torch.arange(num_classes, device=x.device).view(bshape)
     target = (lab.unsqueeze(1) == classes).to(x.dtype)
 
@@ -130,8 +139,11 @@ def seg_sigmoid_focal_loss(cls_score: Tensor,
     if isinstance(alpha, (list, tuple)):
         alpha = x.new_tensor(alpha).view(bshape)
     alpha_t = alpha * target + (1 - alpha) * (1 - target)
-    loss = F.binary_cross_entropy_with_logits(x, target, reduction='none') \
-        * alpha_t * one_minus_pt.pow(gamma)
+    loss = (
+        F.binary_cross_entropy_with_logits(x, target, reduction='none')
+        * alpha_t
+        * one_minus_pt.pow(gamma)
+    )
 
     final_weight = valid.unsqueeze(1).to(x.dtype)
     if class_weight is not None:
@@ -140,8 +152,10 @@ def seg_sigmoid_focal_loss(cls_score: Tensor,
         if weight.shape == label.shape:
             weight = weight.unsqueeze(1)
         elif weight.shape != x.shape:
-            raise ValueError(f'weight shape {tuple(weight.shape)} is neither the label '
-                             f'shape {tuple(label.shape)} nor the cls_score shape')
+            raise ValueError(
+                f'weight shape {tuple(weight.shape)} is neither the label '
+                f'shape {tuple(label.shape)} nor the cls_score shape'
+            )
         final_weight = final_weight * weight.to(x.dtype)
     return weight_reduce_loss(loss, final_weight, reduction, avg_factor)
 
@@ -168,14 +182,16 @@ class SegFocalLoss(LossNameMixin, nn.Module):
             Defaults to 255.
     """
 
-    def __init__(self,
-                 gamma: float = 2.0,
-                 alpha: Union[float, List[float]] = 0.5,
-                 reduction: str = 'mean',
-                 class_weight: Optional[List[float]] = None,
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_focal',
-                 ignore_index: int = 255) -> None:
+    def __init__(
+        self,
+        gamma: float = 2.0,
+        alpha: Union[float, List[float]] = 0.5,
+        reduction: str = 'mean',
+        class_weight: Optional[List[float]] = None,
+        loss_weight: float = 1.0,
+        loss_name: str = 'loss_focal',
+        ignore_index: int = 255,
+    ) -> None:
         super().__init__()
         check_reduction(reduction)
         if isinstance(alpha, (list, tuple)):
@@ -194,14 +210,16 @@ class SegFocalLoss(LossNameMixin, nn.Module):
         self.loss_weight = float(loss_weight)
         self.ignore_index = int(ignore_index)
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[int, float]] = None,
-                reduction_override: Optional[str] = None,
-                ignore_index: Optional[int] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[Union[int, float]] = None,
+        reduction_override: Optional[str] = None,
+        ignore_index: Optional[int] = None,
+        **kwargs,
+    ) -> Tensor:
         """Compute ``loss_weight`` times the focal loss.
 
         Args:
@@ -220,12 +238,21 @@ class SegFocalLoss(LossNameMixin, nn.Module):
         if ignore_index is None:
             ignore_index = self.ignore_index
         return self.loss_weight * seg_sigmoid_focal_loss(
-            cls_score, label, weight, gamma=self.gamma, alpha=self.alpha,
-            class_weight=self.class_weight, reduction=reduction, avg_factor=avg_factor,
-            ignore_index=ignore_index)
+            cls_score,
+            label,
+            weight,
+            gamma=self.gamma,
+            alpha=self.alpha,
+            class_weight=self.class_weight,
+            reduction=reduction,
+            avg_factor=avg_factor,
+            ignore_index=ignore_index,
+        )
 
     def extra_repr(self) -> str:
         """str: The hyper-parameters, for ``print(model)``."""
         alpha = self.alpha if isinstance(self.alpha, float) else f'[{len(self.alpha)} floats]'
-        return (f'gamma={self.gamma}, alpha={alpha}, reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}, ignore_index={self.ignore_index}')
+        return (
+            f'gamma={self.gamma}, alpha={alpha}, reduction={self.reduction!r}, '
+            f'loss_weight={self.loss_weight}, ignore_index={self.ignore_index}'
+        )

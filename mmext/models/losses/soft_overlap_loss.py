@@ -36,6 +36,7 @@ closed form below) overwrites the softmax kept from the forward pass, class by c
 forward + backward hold one tensor of the logits' size (a second backward with
 ``retain_graph`` recomputes the softmax).
 """
+
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -44,39 +45,51 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from mmext.registry import MODELS
+
 from .empty_batch import empty_batch_loss
 from .utils import LossNameMixin, check_reduction, resolve_reduction
 
 
-def _valid_labels(cls_score: Tensor, label: Tensor, weight: Optional[Tensor],
-                  ignore_index: int) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+def _valid_labels(
+    cls_score: Tensor, label: Tensor, weight: Optional[Tensor], ignore_index: int
+) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
     """Labels with ignored pixels set to 0, the valid mask and per-pixel weights."""
     if label.dim() == cls_score.dim() and label.shape[1] == 1:
         label = label[:, 0]
     if label.shape != cls_score.shape[:1] + cls_score.shape[2:]:
-        raise ValueError(f'label shape {tuple(label.shape)} does not match cls_score '
-                         f'{tuple(cls_score.shape)} (expected (N, *spatial))')
+        raise ValueError(
+            f'label shape {tuple(label.shape)} does not match cls_score '
+            f'{tuple(cls_score.shape)} (expected (N, *spatial))'
+        )
     valid = label != ignore_index
     lab = torch.where(valid, label, 0).long()
     num_classes = cls_score.shape[1]
     if lab.numel() and (int(lab.max()) >= num_classes or int(lab.min()) < 0):
-        raise ValueError(f'labels must lie in [0, {num_classes}) or equal '
-                         f'ignore_index={ignore_index}; got values in '
-                         f'[{int(label[valid].min())}, {int(label[valid].max())}]')
+        raise ValueError(
+            f'labels must lie in [0, {num_classes}) or equal '
+            f'ignore_index={ignore_index}; got values in '
+            f'[{int(label[valid].min())}, {int(label[valid].max())}]'
+        )
     m = None
     if weight is not None:
         if weight.shape != label.shape:
-            raise ValueError(f'pixel weight shape {tuple(weight.shape)} != label shape '
-                             f'{tuple(label.shape)}')
-        m = weight.to(torch.float32 if cls_score.dtype in (torch.float16, torch.bfloat16)
-                      else cls_score.dtype) * valid
+            raise ValueError(
+                f'pixel weight shape {tuple(weight.shape)} != label shape {tuple(label.shape)}'
+            )
+        m = (
+            weight.to(
+                torch.float32
+                if cls_score.dtype in (torch.float16, torch.bfloat16)
+                else cls_score.dtype
+            )
+            * valid
+        )
     return lab, valid, m
 
 
 def _masked_softmax(logits: Tensor, drop: Optional[Tensor]) -> Tensor:
     """Softmax over dim 1 (float32 for half inputs), zero at the pixels in ``drop``."""
-    work = torch.float32 if logits.dtype in (torch.float16, torch.bfloat16) \
-        else logits.dtype
+    work = torch.float32 if logits.dtype in (torch.float16, torch.bfloat16) else logits.dtype
     p = torch.softmax(logits.to(work), dim=1).contiguous()  # in place below: no views
     if drop is not None:
         num_drop = int(drop.sum())
@@ -117,8 +130,16 @@ class _SoftOverlapRatio(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, logits: Tensor, lab: Tensor, valid: Tensor, m: Optional[Tensor],
-                mode: str, smooth: float, per_image: bool) -> Tensor:
+    def forward(
+        ctx,
+        logits: Tensor,
+        lab: Tensor,
+        valid: Tensor,
+        m: Optional[Tensor],
+        mode: str,
+        smooth: float,
+        per_image: bool,
+    ) -> Tensor:
         keep = valid if m is None else m != 0
         p = _masked_softmax(logits, None if bool(keep.all()) else ~keep)
         n, num_classes = p.shape[:2]
@@ -126,25 +147,29 @@ class _SoftOverlapRatio(torch.autograd.Function):
         pg = p.gather(1, lab1).squeeze(1)  # p at the labelled class (0 if ignored)
         wpix = valid.to(p.dtype) if m is None else m
         if per_image:  # bins (image, class), flattened
-            key = (lab.reshape(n, -1) + torch.arange(
-                n, device=lab.device).unsqueeze(1) * num_classes).reshape(-1)
-            shape, dims = (n, num_classes), (2, )
+            key = (
+                lab.reshape(n, -1) + torch.arange(n, device=lab.device).unsqueeze(1) * num_classes
+            ).reshape(-1)
+            shape, dims = (n, num_classes), (2,)
         else:
-            key, shape, dims = lab.reshape(-1), (num_classes, ), (0, 2)
-        tp = p.new_zeros(shape).view(-1).index_add_(
-            0, key, (pg * wpix).reshape(-1)).view(shape)
+            key, shape, dims = lab.reshape(-1), (num_classes,), (0, 2)
+        tp = p.new_zeros(shape).view(-1).index_add_(0, key, (pg * wpix).reshape(-1)).view(shape)
         cnt = p.new_zeros(shape).view(-1).index_add_(0, key, wpix.reshape(-1)).view(shape)
         p3 = p.view(n, num_classes, -1)
 
         def per_class(fn) -> Tensor:  # weighted sums of fn(p_c), class by class
             if per_image:
-                return torch.stack([fn(p[:, c]).reshape(n, -1).sum(1)
-                                    for c in range(num_classes)], dim=1)
+                return torch.stack(
+                    [fn(p[:, c]).reshape(n, -1).sum(1) for c in range(num_classes)], dim=1
+                )
             return torch.stack([fn(p[:, c]).sum() for c in range(num_classes)])
 
         if mode == 'dice':
-            sq = torch.linalg.vector_norm(p3, dim=dims).square() if m is None else \
-                per_class(lambda pc: pc * pc * m)
+            sq = (
+                torch.linalg.vector_norm(p3, dim=dims).square()
+                if m is None
+                else per_class(lambda pc: pc * pc * m)
+            )
             inter, union = 2 * tp, cnt + sq
         else:
             ps = p3.sum(dim=dims) if m is None else per_class(lambda pc: pc * m)
@@ -186,7 +211,7 @@ class _SoftOverlapRatio(torch.autograd.Function):
         n, num_classes = p.shape[:2]
         lab = lab1.squeeze(1)
         if ctx.per_image:  # per-image coefficients, broadcast over the pixels
-            bshape = (n, ) + (1, ) * (p.dim() - 2)
+            bshape = (n,) + (1,) * (p.dim() - 2)
             coef = [k.reshape(bshape) for k in (b if b is not None else e).unbind(1)]
             a_pg = a.gather(1, lab.reshape(n, -1)).view_as(lab) * pg
         else:
@@ -251,13 +276,15 @@ class SoftOverlapLoss(LossNameMixin, nn.Module):
     mode = ''
     default_name = ''
 
-    def __init__(self,
-                 loss_weight: float = 1.0,
-                 smooth: float = 0.0,
-                 class_weight: Optional[Sequence[float]] = None,
-                 reduction: str = 'mean',
-                 loss_name: Optional[str] = None,
-                 per_image: bool = False) -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        smooth: float = 0.0,
+        class_weight: Optional[Sequence[float]] = None,
+        reduction: str = 'mean',
+        loss_name: Optional[str] = None,
+        per_image: bool = False,
+    ) -> None:
         super().__init__()
         if self.mode not in ('dice', 'iou'):
             raise TypeError('use SoftDiceLoss or SoftIoULoss')
@@ -272,18 +299,22 @@ class SoftOverlapLoss(LossNameMixin, nn.Module):
         self.per_image = bool(per_image)
 
     def extra_repr(self) -> str:
-        return (f'loss_weight={self.loss_weight}, smooth={self.smooth}, '
-                f'class_weight={self.class_weight}, reduction={self.reduction!r}, '
-                f'per_image={self.per_image}')
+        return (
+            f'loss_weight={self.loss_weight}, smooth={self.smooth}, '
+            f'class_weight={self.class_weight}, reduction={self.reduction!r}, '
+            f'per_image={self.per_image}'
+        )
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                ignore_index: int = 255,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        ignore_index: int = 255,
+        **kwargs,
+    ) -> Tensor:
         """Compute the loss.
 
         Args:
@@ -305,12 +336,15 @@ class SoftOverlapLoss(LossNameMixin, nn.Module):
         lab, valid, m = _valid_labels(cls_score, label, weight, ignore_index)
         num_classes = cls_score.shape[1]
         if self.class_weight is not None and len(self.class_weight) != num_classes:
-            raise ValueError(f'class_weight has {len(self.class_weight)} entries, '
-                             f'cls_score {num_classes} classes')
+            raise ValueError(
+                f'class_weight has {len(self.class_weight)} entries, '
+                f'cls_score {num_classes} classes'
+            )
         if cls_score.shape[0] == 0:
             return self._empty_batch_loss(cls_score, reduction)
-        ratio = _SoftOverlapRatio.apply(cls_score, lab, valid, m, self.mode, self.smooth,
-                                        self.per_image)
+        ratio = _SoftOverlapRatio.apply(
+            cls_score, lab, valid, m, self.mode, self.smooth, self.per_image
+        )
         if self.class_weight is not None:
             ratio = ratio * ratio.new_tensor(self.class_weight)
         if reduction == 'sum':
@@ -326,7 +360,7 @@ class SoftOverlapLoss(LossNameMixin, nn.Module):
         """Zero (of the reduction's shape) that keeps the graph, for ``N = 0``."""
         if reduction != 'none':
             return empty_batch_loss(cls_score)
-        shape = (0, cls_score.shape[1]) if self.per_image else (cls_score.shape[1], )
+        shape = (0, cls_score.shape[1]) if self.per_image else (cls_score.shape[1],)
         return empty_batch_loss(cls_score, shape=shape)
 
 

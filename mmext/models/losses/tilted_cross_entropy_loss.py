@@ -43,6 +43,7 @@ Implementation notes:
 * The per-(image, class) tables and the result are float64 for float64 logits and float32
   otherwise (float16/bfloat16 logits under AMP give a float32 loss).
 """
+
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -52,17 +53,20 @@ import torch.nn.functional as F
 from mmengine.fileio import load
 
 from mmext.registry import MODELS
+
 from .empty_batch import empty_batch_loss
 from .utils import LossNameMixin, check_reduction, resolve_reduction
 
 LEVELS = ('image', 'class')
 
 
-def tilted_mean(values: torch.Tensor,
-                tilt: float,
-                mask: torch.Tensor,
-                weights: Optional[torch.Tensor] = None,
-                denominator: Optional[torch.Tensor] = None) -> torch.Tensor:
+def tilted_mean(
+    values: torch.Tensor,
+    tilt: float,
+    mask: torch.Tensor,
+    weights: Optional[torch.Tensor] = None,
+    denominator: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """Tilted (log-mean-exp) average along the last dimension, overflow-free.
 
     Computes :math:`\\frac1t \\log\\big(\\sum_i v_i e^{t x_i} / D\\big)` over the entries
@@ -109,15 +113,17 @@ def tilted_mean(values: torch.Tensor,
     return torch.where(nonempty, out, torch.zeros_like(out))
 
 
-def tilted_cross_entropy(pred: torch.Tensor,
-                         label: torch.Tensor,
-                         tilt: float,
-                         level: str = 'image',
-                         weight: Optional[torch.Tensor] = None,
-                         class_weight: Optional[torch.Tensor] = None,
-                         reduction: str = 'mean',
-                         avg_factor: Optional[float] = None,
-                         ignore_index: int = -100) -> torch.Tensor:
+def tilted_cross_entropy(
+    pred: torch.Tensor,
+    label: torch.Tensor,
+    tilt: float,
+    level: str = 'image',
+    weight: Optional[torch.Tensor] = None,
+    class_weight: Optional[torch.Tensor] = None,
+    reduction: str = 'mean',
+    avg_factor: Optional[float] = None,
+    ignore_index: int = -100,
+) -> torch.Tensor:
     """Image-level (Eq. 2) or class-level (Eq. 3) tilted cross-entropy.
 
     Args:
@@ -147,24 +153,28 @@ def tilted_cross_entropy(pred: torch.Tensor,
         raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
     check_reduction(reduction)
     if reduction == 'none' and level == 'image':
-        raise ValueError("reduction='none' is undefined for level='image': Eq. 2 tilts "
-                         'across images into one value; use level=\'class\' or mean/sum')
+        raise ValueError(
+            "reduction='none' is undefined for level='image': Eq. 2 tilts "
+            "across images into one value; use level='class' or mean/sum"
+        )
     if avg_factor is not None and reduction != 'mean':
         raise ValueError(f"avg_factor can only be used with reduction='mean', got {reduction!r}")
     if pred.dim() < 2 or label.shape != pred.shape[:1] + pred.shape[2:]:
-        raise ValueError('expected pred (N, C, *spatial) and label (N, *spatial), got '
-                         f'{tuple(pred.shape)} and {tuple(label.shape)}')
+        raise ValueError(
+            'expected pred (N, C, *spatial) and label (N, *spatial), got '
+            f'{tuple(pred.shape)} and {tuple(label.shape)}'
+        )
     num_imgs, num_classes = pred.shape[:2]
     table_dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
     if num_imgs == 0:  # empty batch: the policy of every mmext loss
-        return empty_batch_loss(pred, table_dtype, (0, ) if reduction == 'none' else None)
+        return empty_batch_loss(pred, table_dtype, (0,) if reduction == 'none' else None)
     label = label.long()
-    ce = F.cross_entropy(pred, label, weight=class_weight, reduction='none',
-                         ignore_index=ignore_index)
+    ce = F.cross_entropy(
+        pred, label, weight=class_weight, reduction='none', ignore_index=ignore_index
+    )
     if weight is not None:
         if weight.shape != ce.shape:
-            raise ValueError(f'weight must have shape {tuple(ce.shape)}, got '
-                             f'{tuple(weight.shape)}')
+            raise ValueError(f'weight must have shape {tuple(ce.shape)}, got {tuple(weight.shape)}')
         ce = ce * weight.to(ce.dtype)
 
     # per-(image, class) CE sums and pixel counts over one flat index; ignored -> bin C
@@ -173,7 +183,8 @@ def tilted_cross_entropy(pred: torch.Tensor,
     flat = (bins.reshape(num_imgs, -1) + offsets[:, None]).reshape(-1)
     size = num_imgs * (num_classes + 1)
     sums = torch.zeros(size, dtype=table_dtype, device=pred.device).index_add(
-        0, flat, ce.reshape(-1).to(table_dtype))
+        0, flat, ce.reshape(-1).to(table_dtype)
+    )
     sums = sums.view(num_imgs, num_classes + 1)[:, :num_classes]
     counts = torch.bincount(flat, minlength=size).view(num_imgs, num_classes + 1)
     den = counts[:, :num_classes].to(table_dtype)
@@ -186,8 +197,11 @@ def tilted_cross_entropy(pred: torch.Tensor,
         valid_img = img_den > 0
         img_loss = sums.sum(1) / torch.where(valid_img, img_den, torch.ones_like(img_den))
         num_valid = valid_img.sum().to(table_dtype)
-        denom = num_valid if avg_factor is None else torch.as_tensor(
-            float(avg_factor), dtype=table_dtype, device=pred.device)
+        denom = (
+            num_valid
+            if avg_factor is None
+            else torch.as_tensor(float(avg_factor), dtype=table_dtype, device=pred.device)
+        )
         loss = tilted_mean(img_loss, tilt, valid_img, denominator=denom)
         if reduction == 'sum':
             loss = loss * num_valid
@@ -228,23 +242,29 @@ def read_class_weight(class_weight: Union[Sequence[float], np.ndarray, str]) -> 
     source = ''
     if isinstance(class_weight, str):
         source = f' (read from {class_weight})'
-        class_weight = np.load(class_weight) if class_weight.endswith('.npy') else load(
-            class_weight)
+        class_weight = (
+            np.load(class_weight) if class_weight.endswith('.npy') else load(class_weight)
+        )
     if isinstance(class_weight, dict):
-        raise ValueError(f'class_weight{source} is a dict with keys {list(class_weight)[:5]}'
-                         '; expected a list with one number per class, in class order')
+        raise ValueError(
+            f'class_weight{source} is a dict with keys {list(class_weight)[:5]}'
+            '; expected a list with one number per class, in class order'
+        )
     try:
         weights = [float(w) for w in np.asarray(class_weight, dtype=np.float64).reshape(-1)]
     except (TypeError, ValueError) as e:
-        raise ValueError(f'class_weight{source} must be a list with one number per class, '
-                         f'got {type(class_weight).__name__} ({e})') from e
+        raise ValueError(
+            f'class_weight{source} must be a list with one number per class, '
+            f'got {type(class_weight).__name__} ({e})'
+        ) from e
     if not weights or any(w < 0 or not np.isfinite(w) for w in weights):
-        raise ValueError(f'class_weight{source} must be finite and non-negative, got '
-                         f'{weights}')
+        raise ValueError(f'class_weight{source} must be finite and non-negative, got {weights}')
     if not any(w > 0 for w in weights):
-        raise ValueError(f'class_weight{source} is all zero: every pixel would get weight 0, '
-                         'the loss would be 0 with zero gradients; give at least one class '
-                         'a positive weight')
+        raise ValueError(
+            f'class_weight{source} is all zero: every pixel would get weight 0, '
+            'the loss would be 0 with zero gradients; give at least one class '
+            'a positive weight'
+        )
     return weights
 
 
@@ -275,14 +295,16 @@ class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
             back-propagated by mmseg. Defaults to ``'loss_tce'``.
     """
 
-    def __init__(self,
-                 tilt: float = 1.0,
-                 level: str = 'image',
-                 class_weight: Optional[Union[List[float], str]] = None,
-                 ignore_index: Optional[int] = None,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_tce') -> None:
+    def __init__(
+        self,
+        tilt: float = 1.0,
+        level: str = 'image',
+        class_weight: Optional[Union[List[float], str]] = None,
+        ignore_index: Optional[int] = None,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+        loss_name: str = 'loss_tce',
+    ) -> None:
         super().__init__()
         if level not in LEVELS:
             raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
@@ -302,14 +324,16 @@ class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def forward(self,
-                cls_score: torch.Tensor,
-                label: torch.Tensor,
-                weight: Optional[torch.Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                ignore_index: int = -100,
-                **kwargs) -> torch.Tensor:
+    def forward(
+        self,
+        cls_score: torch.Tensor,
+        label: torch.Tensor,
+        weight: Optional[torch.Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        ignore_index: int = -100,
+        **kwargs,
+    ) -> torch.Tensor:
         """Compute the tilted CE.
 
         Args:
@@ -328,8 +352,10 @@ class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
         class_weight = None
         if self.class_weight is not None:
             if len(self.class_weight) != cls_score.shape[1]:
-                raise ValueError(f'class_weight has {len(self.class_weight)} entries for '
-                                 f'{cls_score.shape[1]} classes')
+                raise ValueError(
+                    f'class_weight has {len(self.class_weight)} entries for '
+                    f'{cls_score.shape[1]} classes'
+                )
             class_weight = cls_score.new_tensor(self.class_weight)
         ignore = self.ignore_index if self.ignore_index is not None else ignore_index
         loss = tilted_cross_entropy(
@@ -341,7 +367,8 @@ class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
             class_weight=class_weight,
             reduction=reduction,
             avg_factor=avg_factor,
-            ignore_index=ignore)
+            ignore_index=ignore,
+        )
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:

@@ -8,6 +8,7 @@
   (mmdet/mmseg ``weight_reduce_loss``): ``'mean'`` divides the sum by ``avg_factor`` when
   it is given, by the number of elements otherwise.
 """
+
 from typing import Optional, Sequence
 
 import torch
@@ -17,9 +18,9 @@ from torch import Tensor
 REDUCTIONS = ('none', 'mean', 'sum')
 
 
-def check_reduction(reduction: str,
-                    allowed: Sequence[str] = REDUCTIONS,
-                    arg: str = 'reduction') -> str:
+def check_reduction(
+    reduction: str, allowed: Sequence[str] = REDUCTIONS, arg: str = 'reduction'
+) -> str:
     """Return ``reduction`` if it is one of ``allowed``, else raise.
 
     Args:
@@ -38,9 +39,9 @@ def check_reduction(reduction: str,
     return reduction
 
 
-def resolve_reduction(reduction: str,
-                      reduction_override: Optional[str],
-                      allowed: Sequence[str] = REDUCTIONS) -> str:
+def resolve_reduction(
+    reduction: str, reduction_override: Optional[str], allowed: Sequence[str] = REDUCTIONS
+) -> str:
     """The reduction of one call: ``reduction_override`` when given, else ``reduction``.
 
     Args:
@@ -92,10 +93,12 @@ class LossNameMixin:
         return self._loss_name
 
 
-def weight_reduce_loss(loss: Tensor,
-                       weight: Optional[Tensor] = None,
-                       reduction: str = 'mean',
-                       avg_factor: Optional[float] = None) -> Tensor:
+def weight_reduce_loss(
+    loss: Tensor,
+    weight: Optional[Tensor] = None,
+    reduction: str = 'mean',
+    avg_factor: Optional[float] = None,
+) -> Tensor:
     """Weight an element-wise loss and reduce it with OpenMMLab's rules.
 
     ``'mean'`` divides the (weighted) sum by ``avg_factor`` when given (plus float32 eps,

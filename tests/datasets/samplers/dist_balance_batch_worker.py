@@ -9,6 +9,7 @@ must raise, none may wait). Rank 0 checks and writes JSON.
 
 Usage: ``python -m torch.distributed.run --nproc_per_node 2 dist_balance_batch_worker.py OUT``
 """
+
 import json
 import os.path as osp
 import sys
@@ -19,12 +20,12 @@ import torch.distributed as dist
 from mmengine.dataset import BaseDataset, DefaultSampler
 from torch.utils.data import DataLoader
 
-
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
 from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
 
-BalanceBatchSampler = import_light(
-    'mmext.datasets.samplers.balance_batch_sampler')[0].BalanceBatchSampler
+BalanceBatchSampler = import_light('mmext.datasets.samplers.balance_batch_sampler')[
+    0
+].BalanceBatchSampler
 
 
 class CatDataset(BaseDataset):
@@ -36,8 +37,12 @@ class CatDataset(BaseDataset):
         rng = np.random.default_rng(0)
         freq = 1.0 / np.arange(1, 13)
         freq /= freq.sum()
-        return [dict(labels=rng.choice(12, size=int(rng.integers(1, 4)), replace=False,
-                                       p=freq).tolist()) for _ in range(301)]
+        return [
+            dict(
+                labels=rng.choice(12, size=int(rng.integers(1, 4)), replace=False, p=freq).tolist()
+            )
+            for _ in range(301)
+        ]
 
     def get_cat_ids(self, idx):
         return self.get_data_info(idx)['labels']
@@ -74,23 +79,30 @@ def main(out_path: str) -> None:
     dataset = CatDataset(serialize_data=False)
     sampler = BalanceBatchSampler(DefaultSampler(dataset, seed=3), batch_size=4, batch_cl=4)
     plans = run_epochs(sampler, dataset, 2)
-    fixed = BalanceBatchSampler(DefaultSampler(dataset, seed=3), batch_size=4, batch_cl=4,
-                                fixed_size=True)
+    fixed = BalanceBatchSampler(
+        DefaultSampler(dataset, seed=3), batch_size=4, batch_cl=4, fixed_size=True
+    )
     plans.append(run_epochs(fixed, dataset, 1)[0])  # "epoch" 2: fixed-size epoch 0
     gathered = [None] * world
     dist.all_gather_object(gathered, plans)
     # a class index that fails on rank 0 must fail on every rank, not hang the others
     try:
-        BalanceBatchSampler(DefaultSampler(NoLabels(serialize_data=False), seed=3),
-                            batch_size=4, batch_cl=2)
+        BalanceBatchSampler(
+            DefaultSampler(NoLabels(serialize_data=False), seed=3), batch_size=4, batch_cl=2
+        )
         failure = 'none'
     except Exception as e:  # noqa: BLE001
         failure = type(e).__name__
     failures = [None] * world
     dist.all_gather_object(failures, failure)
     if rank == 0:
-        result = dict(lengths=[len(p[0]) for p in gathered], disjoint=True,
-                      equal_lengths=True, covers_all=True, failures=failures)
+        result = dict(
+            lengths=[len(p[0]) for p in gathered],
+            disjoint=True,
+            equal_lengths=True,
+            covers_all=True,
+            failures=failures,
+        )
         result['fixed_sizes'] = all(len(b) == 4 for g in gathered for b in g[2])
         for epoch in range(3):
             sets = [set(i for b in g[epoch] for i in b) for g in gathered]

@@ -10,6 +10,7 @@ process group's timeout is 20 s, the test's limit 50 s). Rank 0 writes the outco
 Usage: ``python -m torch.distributed.run --nproc_per_node 2 dist_class_index_worker.py
 DATA_DIR OUT``
 """
+
 import json
 import os.path as osp
 import sys
@@ -18,12 +19,12 @@ from datetime import timedelta
 
 import torch.distributed as dist
 
-
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
 from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
 
-TiltedClassSampler = import_light(
-    'mmext.datasets.samplers.tilted_class_sampler')[0].TiltedClassSampler
+TiltedClassSampler = import_light('mmext.datasets.samplers.tilted_class_sampler')[
+    0
+].TiltedClassSampler
 NUM_CLASSES = 4
 
 
@@ -67,8 +68,7 @@ def attempt(dataset, cache_dir):
     """Build a sampler; return (outcome, seconds)."""
     t0 = time.perf_counter()
     try:
-        sampler = TiltedClassSampler(batch_size=2, dataset=dataset, cache_dir=cache_dir,
-                                     seed=0)
+        sampler = TiltedClassSampler(batch_size=2, dataset=dataset, cache_dir=cache_dir, seed=0)
         outcome = dict(ok=[r.tolist() for r in sampler.class_index.image_classes])
     except Exception as e:  # noqa: BLE001
         outcome = dict(error=type(e).__name__, message=str(e))
@@ -80,8 +80,8 @@ def main(data_dir: str, out_path: str) -> None:
     rank = dist.get_rank()
     cases = dict(
         ok=(CatDataset(), osp.join(data_dir, 'cache_ok')),
-        fail_rank0=(CatDataset(fail_on=(0, )), osp.join(data_dir, 'cache_0')),
-        fail_rank1=(CatDataset(fail_on=(1, )), osp.join(data_dir, 'cache_1')),
+        fail_rank0=(CatDataset(fail_on=(0,)), osp.join(data_dir, 'cache_0')),
+        fail_rank1=(CatDataset(fail_on=(1,)), osp.join(data_dir, 'cache_1')),
         truncated_png=(LabelMaps(osp.join(data_dir, 'maps')), osp.join(data_dir, 'cache_png')),
     )
     results = {}

@@ -4,6 +4,7 @@ Every batch holds exactly ``batch_max`` distinct images and at least ``batch_cl`
 (short batches only as the counted fallback); the helpers are those of
 ``test_balance_batch_sampler.py``.
 """
+
 from unittest import mock
 
 import numpy as np
@@ -12,8 +13,8 @@ from mmengine.dataset import DefaultSampler
 
 from mmext.datasets.samplers import BalanceBatchSampler, ClassIndex
 from mmext.datasets.samplers.balance_batch_sampler import greedy_max_cover
-from .test_balance_batch_sampler import (ToyDataset, batch_classes, make_sampler,
-                                         synthetic_index)
+
+from .test_balance_batch_sampler import ToyDataset, batch_classes, make_sampler, synthetic_index
 
 
 def check_fixed(index, batches, batch_max, batch_cl, stats):
@@ -31,8 +32,13 @@ def test_fixed_size_property_many_seeds():
     rng = np.random.default_rng(2025)
     for trial in range(50):
         n = int(rng.integers(10, 300))
-        index = synthetic_index(rng, n, int(rng.integers(2, 40)), int(rng.integers(1, 6)),
-                                empty=float(rng.choice([0.0, 0.1])))
+        index = synthetic_index(
+            rng,
+            n,
+            int(rng.integers(2, 40)),
+            int(rng.integers(1, 6)),
+            empty=float(rng.choice([0.0, 0.1])),
+        )
         batch_max = int(rng.integers(1, 10))
         greedy, _ = greedy_max_cover(index, batch_max)
         batch_cl = int(rng.integers(1, greedy + 1))
@@ -61,8 +67,9 @@ def test_fixed_size_fill_order_by_hand():
     ds = ToyDataset(len(index), 4)
     with mock.patch('mmengine.dataset.sampler.get_dist_info', return_value=(0, 1)):
         base = DefaultSampler(ds, shuffle=False, seed=0)
-    sampler = BalanceBatchSampler(base, batch_size=3, batch_cl=1, class_index=index,
-                                  fixed_size=True)
+    sampler = BalanceBatchSampler(
+        base, batch_size=3, batch_cl=1, class_index=index, fixed_size=True
+    )
     plan = sampler.plan(0)
     # seed 0 holds batch_cl classes; top-up prefers 3 and 4 (new classes) to 1 and 2
     assert plan[0] == [0, 3, 4]
@@ -86,7 +93,8 @@ def test_mean_batch_size_and_num_images():
         d, f = list(default), list(fixed)
         assert default.mean_batch_size() == pytest.approx(np.mean([len(b) for b in d]))
         assert default.mean_batch_size(1) == pytest.approx(
-            np.mean([len(b) for b in default.plan(1)]))
+            np.mean([len(b) for b in default.plan(1)])
+        )
         assert default.epoch_stats['num_images'] == sum(len(b) for b in default.plan(1))
         assert fixed.mean_batch_size() == 6 and len(f) >= 300 / 6
         assert len(f) < len(d) and default.mean_batch_size() < 6
@@ -99,8 +107,9 @@ def test_fixed_size_faked_distributed_run():
             index = synthetic_index(rng, int(rng.integers(world * 8, 250)), 15)
             plans = []
             for rank in range(world):
-                sampler = make_sampler(index, 8, 5, seed=seed, world=world, rank=rank,
-                                       fixed_size=True)
+                sampler = make_sampler(
+                    index, 8, 5, seed=seed, world=world, rank=rank, fixed_size=True
+                )
                 plans.append(list(sampler))
                 assert len(plans[-1]) == len(sampler)
                 check_fixed(index, plans[-1], 8, 5, sampler.epoch_stats)
@@ -132,8 +141,11 @@ def test_fixed_size_infeasible_requests_fail_at_build_time():
     index = ClassIndex.from_lists([[0, 1], [1], [2], [0, 2], [1, 2], [0]], 3)
     with pytest.raises(ValueError, match=r'batch_cl=3: no batch of batch_max=1 .*holds 2'):
         make_sampler(index, 1, 3, fixed_size=True)  # as in the default mode
-    with pytest.raises(ValueError, match=r'fixed_size: batch_max=4 .*smallest rank part '
-                       r'holds 3 images \(6 images over 2 ranks\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'fixed_size: batch_max=4 .*smallest rank part '
+        r'holds 3 images \(6 images over 2 ranks\)',
+    ):
         make_sampler(index, 4, 2, world=2, fixed_size=True)
     with pytest.raises(ValueError, match=r'batch_max=7 .*holds 6 images'):
         make_sampler(index, 7, 2, fixed_size=True)
@@ -143,14 +155,27 @@ def test_fixed_size_infeasible_requests_fail_at_build_time():
 
 def test_fixed_size_config_key():
     from mmengine.runner import Runner
+
     import mmext  # noqa: F401
+
     index = synthetic_index(np.random.default_rng(19), 100, 12, 3)
     loader = Runner.build_dataloader(
-        dict(dataset=list(range(100)), batch_size=8, num_workers=0,
-             sampler=dict(type='DefaultSampler', shuffle=True),
-             batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_size=8, batch_cl=6,
-                                fixed_size=True, class_index=index),
-             collate_fn=dict(type='pseudo_collate')), seed=0)
+        dict(
+            dataset=list(range(100)),
+            batch_size=8,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            batch_sampler=dict(
+                type='mmext.BalanceBatchSampler',
+                batch_size=8,
+                batch_cl=6,
+                fixed_size=True,
+                class_index=index,
+            ),
+            collate_fn=dict(type='pseudo_collate'),
+        ),
+        seed=0,
+    )
     sampler = loader.batch_sampler
     assert isinstance(sampler, BalanceBatchSampler) and sampler.fixed_size
     batches = [list(b) for b in loader]

@@ -1,12 +1,16 @@
 """Hand-computed tests of the epoch-plan helpers of BalanceBatchSampler."""
+
 import random
 
 import numpy as np
 
 from mmext.datasets.samplers import ClassIndex
-from mmext.datasets.samplers.balance_batch_plan import (PartPlan, PlanConfig,
-                                                        greedy_max_cover,
-                                                        positions_by_class)
+from mmext.datasets.samplers.balance_batch_plan import (
+    PartPlan,
+    PlanConfig,
+    greedy_max_cover,
+    positions_by_class,
+)
 
 
 def masks_of(index):
@@ -31,8 +35,9 @@ def test_positions_by_class_by_hand():
 def test_top_up_prefers_new_classes_then_unused_then_used_images():
     index = ClassIndex.from_lists([[0], [0], [1], [0], [2]], 3)
     part = np.arange(5)
-    cfg = PlanConfig(batch_max=4, batch_cl=1, max_retries=1, max_scan=10,
-                     fallback_candidates=4, fixed_size=True)
+    cfg = PlanConfig(
+        batch_max=4, batch_cl=1, max_retries=1, max_scan=10, fallback_candidates=4, fixed_size=True
+    )
     plan = PartPlan(part, masks_of(index), index, cfg, random.Random(0))
     plan.mark_used([0])  # position 0 used: it seeds the batch
     members = [0]

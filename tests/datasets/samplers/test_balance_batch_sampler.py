@@ -1,4 +1,5 @@
 """Property tests of BalanceBatchSampler (Balance-batch, section II.C, Algorithm 1)."""
+
 import json
 import os
 import os.path as osp
@@ -28,7 +29,7 @@ class ToyDataset:
 
 def synthetic_index(rng, n, num_classes, max_per_image=5, alpha=1.2, empty=0.0):
     """Long-tailed class sets: class k has frequency ~ 1 / (k + 1)^alpha."""
-    freq = 1.0 / np.arange(1, num_classes + 1)**alpha
+    freq = 1.0 / np.arange(1, num_classes + 1) ** alpha
     freq /= freq.sum()
     rows = []
     for _ in range(n):
@@ -38,13 +39,13 @@ def synthetic_index(rng, n, num_classes, max_per_image=5, alpha=1.2, empty=0.0):
     return ClassIndex.from_lists(rows, num_classes)
 
 
-def make_sampler(index, batch_max, batch_cl, seed=0, world=1, rank=0, infinite=False,
-                 **kwargs):
+def make_sampler(index, batch_max, batch_cl, seed=0, world=1, rank=0, infinite=False, **kwargs):
     ds = ToyDataset(len(index), index.num_classes)
     with mock.patch('mmengine.dataset.sampler.get_dist_info', return_value=(rank, world)):
         base = InfiniteSampler(ds, seed=seed) if infinite else DefaultSampler(ds, seed=seed)
-    return BalanceBatchSampler(base, batch_size=batch_max, batch_cl=batch_cl,
-                               class_index=index, **kwargs)
+    return BalanceBatchSampler(
+        base, batch_size=batch_max, batch_cl=batch_cl, class_index=index, **kwargs
+    )
 
 
 def batch_classes(index, batch: List[int]) -> set:
@@ -73,8 +74,9 @@ def test_property_many_seeds_and_class_sets():
     for trial in range(40):
         n = int(rng.integers(10, 300))
         num_classes = int(rng.integers(2, 40))
-        index = synthetic_index(rng, n, num_classes, int(rng.integers(1, 6)),
-                                empty=float(rng.choice([0.0, 0.1])))
+        index = synthetic_index(
+            rng, n, num_classes, int(rng.integers(1, 6)), empty=float(rng.choice([0.0, 0.1]))
+        )
         batch_max = int(rng.integers(1, 9))
         greedy, _ = greedy_max_cover(index, batch_max)
         batch_cl = int(rng.integers(1, greedy + 1))
@@ -128,6 +130,7 @@ def test_set_epoch_and_determinism():
 def test_dist_sampler_seed_hook_reaches_batch_sampler():
     from mmengine.hooks import DistSamplerSeedHook
     from torch.utils.data import DataLoader
+
     index = synthetic_index(np.random.default_rng(4), 60, 8)
     sampler = make_sampler(index, 4, 3, seed=5)
     loader = DataLoader(list(range(60)), batch_sampler=sampler, collate_fn=list)
@@ -141,14 +144,21 @@ def test_dist_sampler_seed_hook_reaches_batch_sampler():
 
 def test_runner_build_dataloader_defaults_batch_max_to_batch_size():
     from mmengine.runner import Runner
+
     import mmext  # noqa: F401  (registers mmext.BalanceBatchSampler)
+
     index = synthetic_index(np.random.default_rng(5), 50, 6)
     loader = Runner.build_dataloader(
-        dict(dataset=list(range(50)), batch_size=3, num_workers=0,
-             sampler=dict(type='DefaultSampler', shuffle=True, dataset=list(range(50))),
-             batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=3,
-                                class_index=index),
-             collate_fn=dict(type='pseudo_collate')), seed=0)
+        dict(
+            dataset=list(range(50)),
+            batch_size=3,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=True, dataset=list(range(50))),
+            batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=3, class_index=index),
+            collate_fn=dict(type='pseudo_collate'),
+        ),
+        seed=0,
+    )
     assert isinstance(loader.batch_sampler, BalanceBatchSampler)
     assert loader.batch_sampler.batch_max == 3
     assert sum(len(b) for b in loader) >= 50
@@ -159,37 +169,43 @@ def test_epoch_based_runner_uses_each_epochs_plan(tmp_path):
     from mmengine.hooks import Hook
     from mmengine.model import BaseModel
     from mmengine.runner import Runner
+
     import mmext  # noqa: F401
 
     class Toy(BaseModel):
-
         def __init__(self):
             super().__init__()
             self.w = torch.nn.Parameter(torch.zeros(1))
 
         def forward(self, inputs, data_samples=None, mode='loss'):
-            return dict(loss=(self.w - torch.as_tensor(inputs, dtype=torch.float).mean())**2)
+            return dict(loss=(self.w - torch.as_tensor(inputs, dtype=torch.float).mean()) ** 2)
 
     seen = {}
 
     class Record(Hook):
-
         def before_train_iter(self, runner, batch_idx, data_batch=None):
             seen.setdefault(runner.epoch, []).append(list(data_batch['inputs']))
 
     index = synthetic_index(np.random.default_rng(9), 40, 6)
     data = [dict(inputs=i) for i in range(40)]
     runner = Runner(
-        model=Toy(), work_dir=str(tmp_path), default_scope='mmengine',
+        model=Toy(),
+        work_dir=str(tmp_path),
+        default_scope='mmengine',
         train_dataloader=dict(
-            dataset=data, batch_size=4, num_workers=0,
+            dataset=data,
+            batch_size=4,
+            num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=True),
-            batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=3,
-                               class_index=index),
-            collate_fn=dict(type='default_collate')),
+            batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=3, class_index=index),
+            collate_fn=dict(type='default_collate'),
+        ),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(by_epoch=True, max_epochs=2), custom_hooks=[Record()],
-        default_hooks=dict(logger=None, checkpoint=None), randomness=dict(seed=1))
+        train_cfg=dict(by_epoch=True, max_epochs=2),
+        custom_hooks=[Record()],
+        default_hooks=dict(logger=None, checkpoint=None),
+        randomness=dict(seed=1),
+    )
     runner.train()
     sampler = runner.train_dataloader.batch_sampler
     assert [[int(i) for i in b] for b in seen[0]] == sampler.plan(0)
@@ -221,8 +237,8 @@ def test_infinite_sampler_chains_epochs():
     it = iter(sampler)
     n0, n1 = len(sampler.plan(0)), len(sampler.plan(1))
     got = [next(it) for _ in range(n0 + n1 + 5)]
-    assert got[:n0] == sampler.plan(0) and got[n0:n0 + n1] == sampler.plan(1)
-    assert got[n0 + n1:] == sampler.plan(2)[:5]
+    assert got[:n0] == sampler.plan(0) and got[n0 : n0 + n1] == sampler.plan(1)
+    assert got[n0 + n1 :] == sampler.plan(2)[:5]
 
 
 def test_infeasible_requests_fail_at_build_time():
@@ -268,12 +284,28 @@ def test_real_two_process_gloo_run(tmp_path):
     worker = osp.join(osp.dirname(__file__), 'dist_balance_batch_worker.py')
     out = tmp_path / 'result.json'
     repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]),
+    )
     proc = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-         '--master_port', str(29500 + os.getpid() % 1000), worker, str(out)],
-        capture_output=True, text=True, timeout=28, env=env)
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node',
+            '2',
+            '--master_port',
+            str(29500 + os.getpid() % 1000),
+            worker,
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=28,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result['disjoint'] and result['equal_lengths'] and result['covers_all']

@@ -1,4 +1,5 @@
 """Tests of the shared per-image class index: building, caching, distributed building."""
+
 import json
 import os
 import os.path as osp
@@ -12,28 +13,35 @@ import zipfile
 import numpy as np
 import pytest
 from PIL import Image
-from tests.damaged_files import truncate
 
 from mmext.datasets.samplers import class_index as ci_mod
 from mmext.datasets.samplers.class_index import build_class_index
+from tests.damaged_files import truncate
 
 
 def _write_seg_dataset(root, maps):
     os.makedirs(osp.join(root, 'img'), exist_ok=True)
     os.makedirs(osp.join(root, 'ann'), exist_ok=True)
     for i, arr in enumerate(maps):
-        Image.fromarray(np.zeros(arr.shape + (3, ), np.uint8)).save(
-            osp.join(root, 'img', f'{i:03d}.jpg'))
+        Image.fromarray(np.zeros(arr.shape + (3,), np.uint8)).save(
+            osp.join(root, 'img', f'{i:03d}.jpg')
+        )
         Image.fromarray(arr.astype(np.uint8)).save(osp.join(root, 'ann', f'{i:03d}.png'))
 
 
 def _seg_dataset(root, **kwargs):
     pytest.importorskip('mmseg')
     from mmseg.datasets import BaseSegDataset
+
     return BaseSegDataset(
-        data_root=str(root), data_prefix=dict(img_path='img', seg_map_path='ann'),
-        img_suffix='.jpg', seg_map_suffix='.png',
-        metainfo=dict(classes=('background', 'a', 'b', 'c')), pipeline=[], **kwargs)
+        data_root=str(root),
+        data_prefix=dict(img_path='img', seg_map_path='ann'),
+        img_suffix='.jpg',
+        seg_map_suffix='.png',
+        metainfo=dict(classes=('background', 'a', 'b', 'c')),
+        pipeline=[],
+        **kwargs,
+    )
 
 
 MAPS = [
@@ -50,11 +58,10 @@ def test_seg_index_values_and_options(tmp_path):
     index = build_class_index(ds, cache_dir=False, progress=False)
     # expected by hand from MAPS (255 is ignore)
     assert [r.tolist() for r in index.image_classes] == [[0, 1], [2], [0, 3], []]
-    no_bg = build_class_index(ds, cache_dir=False, exclude_classes=('background', ),
-                              progress=False)
+    no_bg = build_class_index(ds, cache_dir=False, exclude_classes=('background',), progress=False)
     assert [r.tolist() for r in no_bg.image_classes] == [[1], [2], [3], []]
     with pytest.raises(ValueError, match='unknown class name'):
-        build_class_index(ds, cache_dir=False, exclude_classes=('cat', ))
+        build_class_index(ds, cache_dir=False, exclude_classes=('cat',))
     # reduce_zero_label: 0 -> ignored, v -> v - 1 (as mmseg's LoadAnnotations)
     rzl = _seg_dataset(tmp_path / 'd', reduce_zero_label=True)
     index = build_class_index(rzl, cache_dir=False, progress=False)
@@ -64,6 +71,7 @@ def test_seg_index_values_and_options(tmp_path):
 def test_seg_index_matches_mmseg_load_annotations(tmp_path):
     pytest.importorskip('mmseg')
     from mmseg.datasets.transforms import LoadAnnotations
+
     rng = np.random.default_rng(0)
     maps = [rng.choice([0, 1, 2, 3, 255], size=(6, 5)) for _ in range(5)]
     _write_seg_dataset(tmp_path / 'd', maps)
@@ -91,8 +99,7 @@ def test_seg_index_disk_cache(tmp_path, monkeypatch):
     t0 = time.perf_counter()
     again = build_class_index(ds, cache_dir=cache, progress=False)
     assert time.perf_counter() - t0 < 1.0
-    assert [r.tolist() for r in again.image_classes] == \
-        [r.tolist() for r in first.image_classes]
+    assert [r.tolist() for r in again.image_classes] == [r.tolist() for r in first.image_classes]
     monkeypatch.undo()
     # a changed label map changes the key: the index is rebuilt with the new content
     path = osp.join(tmp_path, 'd', 'ann', '001.png')
@@ -105,8 +112,9 @@ def test_seg_index_disk_cache(tmp_path, monkeypatch):
 
 def test_parallel_build_equals_serial(tmp_path):
     rng = np.random.default_rng(1)
-    maps = [rng.choice([0, 1, 2, 3, 255], size=(4, 4), p=[.4, .3, .1, .1, .1])
-            for _ in range(80)]
+    maps = [
+        rng.choice([0, 1, 2, 3, 255], size=(4, 4), p=[0.4, 0.3, 0.1, 0.1, 0.1]) for _ in range(80)
+    ]
     _write_seg_dataset(tmp_path / 'd', maps)
     ds = _seg_dataset(tmp_path / 'd')
     serial = build_class_index(ds, cache_dir=False, num_workers=1, progress=False)
@@ -121,14 +129,14 @@ def test_concat_dataset_as_in_voc_aug(tmp_path):
     label maps of both parts are indexed in concatenation order."""
     pytest.importorskip('mmseg')
     from mmengine.dataset import ConcatDataset
+
     extra = [np.array([[3, 3], [0, 255]]), np.array([[1, 2], [2, 2]])]
     _write_seg_dataset(tmp_path / 'a', MAPS)
     _write_seg_dataset(tmp_path / 'b', extra)
     ds = ConcatDataset([_seg_dataset(tmp_path / 'a'), _seg_dataset(tmp_path / 'b')])
     index = build_class_index(ds, cache_dir=str(tmp_path / 'cache'), progress=False)
     # by hand from MAPS and extra (255 ignored)
-    assert [r.tolist() for r in index.image_classes] == \
-        [[0, 1], [2], [0, 3], [], [0, 3], [1, 2]]
+    assert [r.tolist() for r in index.image_classes] == [[0, 1], [2], [0, 3], [], [0, 3], [1, 2]]
     again = build_class_index(ds, cache_dir=str(tmp_path / 'cache'), progress=False)
     assert np.array_equal(again.classes, index.classes)
     assert len(os.listdir(tmp_path / 'cache')) == 1
@@ -163,18 +171,26 @@ def test_cat_ids_and_errors(tmp_path):
 def test_mmdet_coco_dataset(tmp_path):
     pytest.importorskip('mmdet')
     import json
+
     from mmdet.datasets import CocoDataset
+
     images = [dict(id=i, file_name=f'{i}.jpg', width=32, height=32) for i in range(1, 4)]
-    anns = [dict(id=1, image_id=1, category_id=7, bbox=[0, 0, 5, 5], area=25, iscrowd=0),
-            dict(id=2, image_id=1, category_id=3, bbox=[5, 5, 5, 5], area=25, iscrowd=0),
-            dict(id=3, image_id=2, category_id=7, bbox=[1, 1, 4, 4], area=16, iscrowd=0),
-            dict(id=4, image_id=3, category_id=5, bbox=[2, 2, 6, 6], area=36, iscrowd=0)]
+    anns = [
+        dict(id=1, image_id=1, category_id=7, bbox=[0, 0, 5, 5], area=25, iscrowd=0),
+        dict(id=2, image_id=1, category_id=3, bbox=[5, 5, 5, 5], area=25, iscrowd=0),
+        dict(id=3, image_id=2, category_id=7, bbox=[1, 1, 4, 4], area=16, iscrowd=0),
+        dict(id=4, image_id=3, category_id=5, bbox=[2, 2, 6, 6], area=36, iscrowd=0),
+    ]
     cats = [dict(id=3, name='a'), dict(id=5, name='b'), dict(id=7, name='c')]
     ann_file = tmp_path / 'ann.json'
     ann_file.write_text(json.dumps(dict(images=images, annotations=anns, categories=cats)))
-    ds = CocoDataset(ann_file=str(ann_file), data_root=str(tmp_path), pipeline=[],
-                     data_prefix=dict(img=''),
-                     metainfo=dict(classes=('a', 'b', 'c')))
+    ds = CocoDataset(
+        ann_file=str(ann_file),
+        data_root=str(tmp_path),
+        pipeline=[],
+        data_prefix=dict(img=''),
+        metainfo=dict(classes=('a', 'b', 'c')),
+    )
     index = build_class_index(ds, progress=False)
     # COCO category ids 3, 5, 7 are labels 0, 1, 2
     expected = {'1.jpg': [0, 2], '2.jpg': [2], '3.jpg': [1]}
@@ -198,8 +214,9 @@ def test_truncated_label_map_is_named(tmp_path, num_workers):
     ds = _seg_dataset(tmp_path / 'd')
     with pytest.raises(OSError) as info:
         build_class_index(ds, cache_dir=False, num_workers=num_workers, progress=False)
-    assert str(info.value).startswith(f'label map {damaged} cannot be decoded (OSError: '
-                                      'image file is truncated')
+    assert str(info.value).startswith(
+        f'label map {damaged} cannot be decoded (OSError: image file is truncated'
+    )
 
 
 def _damage(path, how):
@@ -218,14 +235,15 @@ def _damage(path, how):
             np.savez(f, offsets=np.array([0, 1]), classes=np.array([2]))
 
 
-@pytest.mark.parametrize('how', ['partial_copy', 'empty', 'garbage', 'other_layout',
-                                 'wrong_length'])
+@pytest.mark.parametrize(
+    'how', ['partial_copy', 'empty', 'garbage', 'other_layout', 'wrong_length']
+)
 def test_unreadable_cache_is_rebuilt_with_a_warning(tmp_path, monkeypatch, how):
     _write_seg_dataset(tmp_path / 'd', MAPS)
     ds = _seg_dataset(tmp_path / 'd')
     cache = str(tmp_path / 'cache')
     first = build_class_index(ds, cache_dir=cache, progress=False)
-    (name, ) = os.listdir(cache)
+    (name,) = os.listdir(cache)
     cache_file = osp.join(cache, name)
     _damage(cache_file, how)
     if how == 'partial_copy':  # what used to escape the rebuild on every later run
@@ -261,13 +279,29 @@ def test_real_two_process_gloo_class_index(tmp_path):
     worker = osp.join(osp.dirname(__file__), 'dist_class_index_worker.py')
     out = tmp_path / 'result.json'
     repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]),
+    )
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node',
-         '2', worker, str(tmp_path), str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        start_new_session=True)  # its own process group: a timeout kills the workers too
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--standalone',
+            '--nproc_per_node',
+            '2',
+            worker,
+            str(tmp_path),
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )  # its own process group: a timeout kills the workers too
     try:
         log, _ = proc.communicate(timeout=50)
     except subprocess.TimeoutExpired:
@@ -283,8 +317,9 @@ def test_real_two_process_gloo_class_index(tmp_path):
     r0, r1 = result['fail_rank0']
     assert (r0['error'], r0['message']) == ('OSError', 'injected failure on rank 0')
     assert r1['error'] == 'RuntimeError'
-    assert r1['message'] == ('rank 0 failed to build the class index: OSError: injected '
-                             'failure on rank 0')
+    assert r1['message'] == (
+        'rank 0 failed to build the class index: OSError: injected failure on rank 0'
+    )
     r0, r1 = result['fail_rank1']
     assert (r1['error'], r1['message']) == ('OSError', 'injected failure on rank 1')
     assert r0['error'] == 'RuntimeError' and r0['message'].startswith('rank 1 failed')

@@ -1,4 +1,5 @@
 """Tests of ClassIndex, the per-image class index in CSR form."""
+
 import pytest
 
 from mmext.datasets.samplers.class_index_csr import ClassIndex

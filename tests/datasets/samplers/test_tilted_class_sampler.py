@@ -1,4 +1,5 @@
 """Property tests of TiltedClassSampler (Algorithm 1, lines 3-4 of the TCE paper)."""
+
 from unittest import mock
 
 import numpy as np
@@ -28,8 +29,10 @@ def random_index(rng, num_images, num_classes, empty_classes=()):
     for _ in range(num_images):
         k = rng.integers(1, min(4, num_classes) + 1)
         row = rng.choice(num_classes, size=k, replace=False)
-        rows.append([c for c in row if c not in empty_classes] or [
-            next(c for c in range(num_classes) if c not in empty_classes)])
+        rows.append(
+            [c for c in row if c not in empty_classes]
+            or [next(c for c in range(num_classes) if c not in empty_classes)]
+        )
     return rows
 
 
@@ -63,6 +66,7 @@ def test_every_batch_contains_its_class(seed):
 
 def test_draw_frequencies_follow_weights():
     from scipy.stats import chi2
+
     rng = np.random.default_rng(0)
     k = 6
     rows = random_index(rng, 80, k)
@@ -80,7 +84,7 @@ def test_draw_frequencies_follow_weights():
         assert counts[4] == 0  # zero weight is never drawn
         keep = w > 0
         expected = n * w[keep]
-        stat = ((counts[keep] - expected)**2 / expected).sum()
+        stat = ((counts[keep] - expected) ** 2 / expected).sum()
         p_values.append(chi2.sf(stat, keep.sum() - 1))
     # 8 independent chi-square tests: none far in the tail, and not all suspiciously low
     assert min(p_values) > 1e-3
@@ -106,11 +110,11 @@ def test_errors():
     with pytest.raises(ValueError, match='batch_size'):
         TiltedClassSampler(batch_size=0, dataset=ds, class_index=index)
     with pytest.raises(ValueError, match='covers 3 images'):
-        TiltedClassSampler(batch_size=1, dataset=ds,
-                           class_index=ClassIndex.from_lists([[0], [1], [0]], 2))
+        TiltedClassSampler(
+            batch_size=1, dataset=ds, class_index=ClassIndex.from_lists([[0], [1], [0]], 2)
+        )
     with pytest.raises(ValueError, match='nothing to sample'):
-        TiltedClassSampler(batch_size=1, dataset=ds,
-                           class_index=ClassIndex.from_lists([[], []], 2))
+        TiltedClassSampler(batch_size=1, dataset=ds, class_index=ClassIndex.from_lists([[], []], 2))
     sampler = TiltedClassSampler(batch_size=1, dataset=ds, class_index=index, seed=0)
     with pytest.raises(ValueError, match='expected 2 class weights'):
         sampler.set_class_weights([1.0])

@@ -1,4 +1,5 @@
 """Tests of mmext.CoherentMixUp and mmext.KeepInstanceWeights (Bag of Freebies Sec. 3.1)."""
+
 import copy
 from types import SimpleNamespace
 
@@ -24,12 +25,17 @@ def _sample(img, boxes, labels, ignore=None):
         ori_shape=img.shape[:2],
         gt_bboxes=HorizontalBoxes(boxes),
         gt_bboxes_labels=np.asarray(labels, dtype=np.int64),
-        gt_ignore_flags=np.zeros(len(boxes), bool) if ignore is None else np.asarray(ignore))
+        gt_ignore_flags=np.zeros(len(boxes), bool) if ignore is None else np.asarray(ignore),
+    )
 
 
 def _pair(h1=2, w1=3, h2=3, w2=2, v1=100, v2=50):
-    a = _sample(np.full((h1, w1, 3), v1, np.uint8), [[0, 0, 2, 1], [1, 0, 3, 2]], [1, 4],
-                ignore=[False, True])
+    a = _sample(
+        np.full((h1, w1, 3), v1, np.uint8),
+        [[0, 0, 2, 1], [1, 0, 3, 2]],
+        [1, 4],
+        ignore=[False, True],
+    )
     b = _sample(np.full((h2, w2, 3), v2, np.uint8), [[0, 1, 2, 3]], [7])
     a['mix_results'] = [b]
     return a, b
@@ -74,8 +80,9 @@ def test_instances_concatenated_and_weighted():
     boxes1, boxes2 = a['gt_bboxes'].tensor.clone(), b['gt_bboxes'].tensor.clone()
     out = CoherentMixUp(ratio=0.3)(a)
     assert isinstance(out['gt_bboxes'], HorizontalBoxes)
-    np.testing.assert_array_equal(out['gt_bboxes'].numpy(),
-                                  np.concatenate([boxes1.numpy(), boxes2.numpy()]))
+    np.testing.assert_array_equal(
+        out['gt_bboxes'].numpy(), np.concatenate([boxes1.numpy(), boxes2.numpy()])
+    )
     np.testing.assert_array_equal(out['gt_bboxes_labels'], [1, 4, 7])
     np.testing.assert_array_equal(out['gt_ignore_flags'], [False, True, False])
     assert out['gt_weights'].dtype == np.float32
@@ -201,8 +208,10 @@ def test_missing_image_names_the_keys_and_the_usual_cause():
             CoherentMixUp(prob=prob)(copy.deepcopy(unloaded))
         message = info.value.args[0]
         assert 'CoherentMixUp needs the loaded image results["img"]' in message
-        assert "in the sample, which has only the keys ['img_id', 'img_path', " \
+        assert (
+            "in the sample, which has only the keys ['img_id', 'img_path', "
             "'mix_results']" in message
+        )
         assert 'runs before the loading transforms' in message
         assert 'LoadImageFromFile' in message and 'MultiImageMixDataset' in message
     a, b = _pair()
@@ -244,10 +253,12 @@ def _mix_dataset(pipeline):
 
 
 def test_inside_multi_image_mix_dataset():
-    dataset = _mix_dataset([
-        dict(type='mmext.CoherentMixUp', alpha=1.5, beta=1.5),
-        dict(type='mmext.PackDetInputsWithWeights')
-    ])
+    dataset = _mix_dataset(
+        [
+            dict(type='mmext.CoherentMixUp', alpha=1.5, beta=1.5),
+            dict(type='mmext.PackDetInputsWithWeights'),
+        ]
+    )
     toy = dataset.dataset
     np.random.seed(5)
     for idx in range(len(dataset)):
@@ -258,9 +269,9 @@ def test_inside_multi_image_mix_dataset():
         weights = sample.gt_instances.weights.numpy()
         own = labels == idx
         # first image's objects come first with weight lam, the partner's with 1 - lam
-        assert own.sum() == idx % 3 and np.all(own[:idx % 3])
-        np.testing.assert_allclose(weights[:idx % 3], lam, rtol=1e-6)
-        np.testing.assert_allclose(weights[idx % 3:], 1 - lam, rtol=1e-6)
+        assert own.sum() == idx % 3 and np.all(own[: idx % 3])
+        np.testing.assert_allclose(weights[: idx % 3], lam, rtol=1e-6)
+        np.testing.assert_allclose(weights[idx % 3 :], 1 - lam, rtol=1e-6)
         h, w = toy[idx]['img'].shape[:2]
         assert packed['inputs'].shape[1] >= h and packed['inputs'].shape[2] >= w
         assert packed['inputs'].dtype.is_floating_point
@@ -272,9 +283,13 @@ def test_pipeline_switch_hook_turns_mixup_off():
     no_mixup_pipeline = [dict(type='mmext.PackDetInputsWithWeights')]
     dataset = _mix_dataset([dict(type='mmext.CoherentMixUp'), *no_mixup_pipeline])
     hook = PipelineSwitchHook(
-        switch_epoch=max_epochs - num_last_epochs, switch_pipeline=no_mixup_pipeline)
-    runner = SimpleNamespace(epoch=0, train_dataloader=SimpleNamespace(dataset=dataset),
-                             logger=SimpleNamespace(info=lambda *args: None))
+        switch_epoch=max_epochs - num_last_epochs, switch_pipeline=no_mixup_pipeline
+    )
+    runner = SimpleNamespace(
+        epoch=0,
+        train_dataloader=SimpleNamespace(dataset=dataset),
+        logger=SimpleNamespace(info=lambda *args: None),
+    )
     mixed = []
     for epoch in range(max_epochs):
         runner.epoch = epoch
@@ -290,14 +305,18 @@ def test_pipeline_switch_hook_turns_mixup_off():
 def test_gluoncv_order_pipeline_keeps_weights_aligned():
     """Mix first, then crop / resize / flip (GluonCV order, README snippet): after the crop the
     surviving objects keep their own weight (labels encode the source image index)."""
-    dataset = _mix_dataset([
-        dict(type='mmext.CoherentMixUp'),
-        dict(type='mmext.KeepInstanceWeights',
-             transforms=[dict(type='MinIoURandomCrop', min_ious=(0.1, 0.3), min_crop_size=0.5)]),
-        dict(type='RandomResize', scale=[(32, 32), (48, 48)], keep_ratio=True),
-        dict(type='RandomFlip', prob=0.5),
-        dict(type='mmext.PackDetInputsWithWeights'),
-    ])
+    dataset = _mix_dataset(
+        [
+            dict(type='mmext.CoherentMixUp'),
+            dict(
+                type='mmext.KeepInstanceWeights',
+                transforms=[dict(type='MinIoURandomCrop', min_ious=(0.1, 0.3), min_crop_size=0.5)],
+            ),
+            dict(type='RandomResize', scale=[(32, 32), (48, 48)], keep_ratio=True),
+            dict(type='RandomFlip', prob=0.5),
+            dict(type='mmext.PackDetInputsWithWeights'),
+        ]
+    )
     np.random.seed(2)
     mixup = dataset.pipeline[0]
     checked = 0
@@ -311,20 +330,25 @@ def test_gluoncv_order_pipeline_keeps_weights_aligned():
             weights = sample.gt_instances.weights.numpy()
             assert len(weights) == len(sample.gt_instances.bboxes)
             assert set(labels) <= {idx, partner}
-            np.testing.assert_allclose(weights, np.where(labels == idx, lam, 1 - lam),
-                                       rtol=1e-6)
+            np.testing.assert_allclose(weights, np.where(labels == idx, lam, 1 - lam), rtol=1e-6)
             checked += len(weights)
     assert checked > 10
 
 
 def test_keep_instance_weights_follows_crops_and_filters():
     init_default_scope('mmdet')
-    a = _sample(np.zeros((20, 20, 3), np.uint8),
-                [[0, 0, 1, 1], [2, 2, 12, 12], [5, 5, 6, 6], [3, 3, 15, 15]], [0, 1, 2, 3])
+    a = _sample(
+        np.zeros((20, 20, 3), np.uint8),
+        [[0, 0, 1, 1], [2, 2, 12, 12], [5, 5, 6, 6], [3, 3, 15, 15]],
+        [0, 1, 2, 3],
+    )
     a['gt_weights'] = np.array([0.1, 0.2, 0.3, 0.4], np.float32)
-    wrapper = TRANSFORMS.build(dict(
-        type='mmext.KeepInstanceWeights',
-        transforms=[dict(type='FilterAnnotations', min_gt_bbox_wh=(2, 2))]))
+    wrapper = TRANSFORMS.build(
+        dict(
+            type='mmext.KeepInstanceWeights',
+            transforms=[dict(type='FilterAnnotations', min_gt_bbox_wh=(2, 2))],
+        )
+    )
     out = wrapper(copy.deepcopy(a))
     np.testing.assert_array_equal(out['gt_bboxes_labels'], [1, 3])
     np.testing.assert_allclose(out['gt_weights'], [0.2, 0.4])
@@ -334,12 +358,15 @@ def test_keep_instance_weights_follows_crops_and_filters():
     del b['gt_weights']
     out = wrapper(b)
     np.testing.assert_array_equal(out['gt_bboxes_labels'], [1, 3])
+
     # a wrapped transform that creates objects is refused
     def _add_object(results):
         results['gt_bboxes'] = HorizontalBoxes.cat(
-            [results['gt_bboxes'], HorizontalBoxes(np.zeros((1, 4), np.float32))])
+            [results['gt_bboxes'], HorizontalBoxes(np.zeros((1, 4), np.float32))]
+        )
         results['gt_bboxes_labels'] = np.append(results['gt_bboxes_labels'], 7)
         return results
+
     with pytest.raises(ValueError, match='created objects'):
         KeepInstanceWeights([_add_object])(copy.deepcopy(a))
     with pytest.raises(ValueError, match='non-empty'):

@@ -1,4 +1,5 @@
 """mmext.CoherentMixUp(use_cached=True): the paper's mixup in a plain dataset pipeline."""
+
 import numpy as np
 import pytest
 from mmdet.datasets import MultiImageMixDataset
@@ -21,19 +22,28 @@ class _ConstDataset(BaseDataset):
 
     def load_data_list(self):
         from mmdet.structures.bbox import HorizontalBoxes
+
         out = []
         for i, (h, w) in enumerate(self._sizes):
-            out.append(dict(img=np.full((h, w, 3), 10 * (i + 1), np.uint8), img_shape=(h, w),
-                            ori_shape=(h, w), img_id=i,
-                            gt_bboxes=HorizontalBoxes(np.array([[0, 0, 2, 2]], np.float32)),
-                            gt_bboxes_labels=np.array([i], np.int64),
-                            gt_ignore_flags=np.zeros(1, bool)))
+            out.append(
+                dict(
+                    img=np.full((h, w, 3), 10 * (i + 1), np.uint8),
+                    img_shape=(h, w),
+                    ori_shape=(h, w),
+                    img_id=i,
+                    gt_bboxes=HorizontalBoxes(np.array([[0, 0, 2, 2]], np.float32)),
+                    gt_bboxes_labels=np.array([i], np.int64),
+                    gt_ignore_flags=np.zeros(1, bool),
+                )
+            )
         return out
 
 
 def _pipeline(**kw):
-    return [dict(type='mmext.CoherentMixUp', use_cached=True, **kw),
-            dict(type='mmext.PackDetInputsWithWeights')]
+    return [
+        dict(type='mmext.CoherentMixUp', use_cached=True, **kw),
+        dict(type='mmext.PackDetInputsWithWeights'),
+    ]
 
 
 def _check_mixed(packed, own, lam):
@@ -85,9 +95,13 @@ def test_wrapper_mode_never_mixes_an_image_with_itself():
     """MultiImageMixDataset's get_indexes cannot see the current index: a self-draw is redrawn."""
     init_default_scope('mmdet')
     inner = _ConstDataset([], sizes=SIZES[:2])
-    dataset = MultiImageMixDataset(dataset=inner, pipeline=[
-        dict(type='mmext.CoherentMixUp', ratio=0.25),
-        dict(type='mmext.PackDetInputsWithWeights')])
+    dataset = MultiImageMixDataset(
+        dataset=inner,
+        pipeline=[
+            dict(type='mmext.CoherentMixUp', ratio=0.25),
+            dict(type='mmext.PackDetInputsWithWeights'),
+        ],
+    )
     np.random.seed(1)
     for _ in range(20):  # with 2 images, half of the draws hit the sample itself
         sample = dataset[0]['data_samples']
@@ -109,17 +123,25 @@ def test_pipeline_switch_hook_turns_cached_mixup_off_in_a_dataloader():
     init_default_scope('mmdet')
     dataset = _ConstDataset(_pipeline(ratio=0.5))
     loader = DataLoader(dataset, batch_size=5, shuffle=False, collate_fn=pseudo_collate)
-    hook = PipelineSwitchHook(switch_epoch=2,
-                              switch_pipeline=[dict(type='mmext.PackDetInputsWithWeights')])
-    runner = type('R', (), dict(epoch=0, train_dataloader=loader,
-                                logger=type('L', (), dict(info=lambda *a: None))()))()
+    hook = PipelineSwitchHook(
+        switch_epoch=2, switch_pipeline=[dict(type='mmext.PackDetInputsWithWeights')]
+    )
+    runner = type(
+        'R',
+        (),
+        dict(epoch=0, train_dataloader=loader, logger=type('L', (), dict(info=lambda *a: None))()),
+    )()
     mixed = []
     for epoch in range(3):
         runner.epoch = epoch
         hook.before_train_epoch(runner)
         batch = next(iter(loader))
-        mixed.append(sum('mixup_ratio' in s.metainfo and s.metainfo['mixup_ratio'] < 1
-                         for s in batch['data_samples']))
+        mixed.append(
+            sum(
+                'mixup_ratio' in s.metainfo and s.metainfo['mixup_ratio'] < 1
+                for s in batch['data_samples']
+            )
+        )
     assert mixed[:2] == [4, 5] and mixed[2] == 0  # epoch 0: the very first has no partner
 
 
@@ -128,4 +150,5 @@ def test_bad_cache_size_and_repr():
         CoherentMixUp(use_cached=True, max_cached_images=1)
     assert repr(CoherentMixUp(use_cached=True, max_cached_images=7)) == (
         'CoherentMixUp(alpha=1.5, beta=1.5, ratio=None, prob=1.0, use_cached=True, '
-        'max_cached_images=7, random_pop=True)')
+        'max_cached_images=7, random_pop=True)'
+    )

@@ -1,4 +1,5 @@
 """Tests of mmext.PackDetInputsWithWeights."""
+
 import copy
 
 import numpy as np
@@ -15,10 +16,14 @@ from mmext.registry import TRANSFORMS
 def _results(weights=None, ignore=(False, True, False, True)):
     res = dict(
         img=np.arange(2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3),
-        img_id=3, img_shape=(2, 3), ori_shape=(2, 3), mixup_ratio=0.3,
+        img_id=3,
+        img_shape=(2, 3),
+        ori_shape=(2, 3),
+        mixup_ratio=0.3,
         gt_bboxes=HorizontalBoxes(np.arange(16, dtype=np.float32).reshape(4, 4)),
         gt_bboxes_labels=np.array([0, 1, 2, 3]),
-        gt_ignore_flags=np.array(ignore))
+        gt_ignore_flags=np.array(ignore),
+    )
     if weights is not None:
         res['gt_weights'] = np.asarray(weights, np.float32)
     return res
@@ -31,8 +36,9 @@ def test_weights_split_like_the_boxes():
     sample, ref_sample = ours['data_samples'], ref['data_samples']
     torch.testing.assert_close(ours['inputs'], ref['inputs'])
     # boxes and labels exactly as upstream; weights follow the ignore split
-    torch.testing.assert_close(sample.gt_instances.bboxes.tensor,
-                               ref_sample.gt_instances.bboxes.tensor)
+    torch.testing.assert_close(
+        sample.gt_instances.bboxes.tensor, ref_sample.gt_instances.bboxes.tensor
+    )
     torch.testing.assert_close(sample.gt_instances.labels, ref_sample.gt_instances.labels)
     torch.testing.assert_close(sample.gt_instances.weights, torch.tensor([0.3, 0.7]))
     torch.testing.assert_close(sample.ignored_instances.weights, torch.tensor([0.3, 0.9]))

@@ -1,4 +1,5 @@
 """mmext.LoadInstanceWeights + mmext.CocoDatasetWithWeights: per-box weights from COCO json."""
+
 import json
 
 import cv2
@@ -9,34 +10,60 @@ from mmengine.registry import init_default_scope
 from mmext.datasets import CocoDatasetWithWeights
 from mmext.datasets.transforms.instance_weights import LoadInstanceWeights
 
-PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
-            dict(type='mmext.LoadInstanceWeights'), dict(type='mmext.PackDetInputsWithWeights')]
+PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='mmext.LoadInstanceWeights'),
+    dict(type='mmext.PackDetInputsWithWeights'),
+]
 
 
 def _coco(tmp_path, anns):
     (tmp_path / 'img').mkdir(exist_ok=True)
     cv2.imwrite(str(tmp_path / 'img' / 'a.png'), np.zeros((20, 30, 3), np.uint8))
-    data = dict(images=[dict(id=1, file_name='a.png', height=20, width=30)],
-                categories=[dict(id=1, name='x'), dict(id=2, name='y')],
-                annotations=[dict(id=k + 1, image_id=1, area=a['bbox'][2] * a['bbox'][3],
-                                  iscrowd=a.pop('iscrowd', 0), **a) for k, a in enumerate(anns)])
+    data = dict(
+        images=[dict(id=1, file_name='a.png', height=20, width=30)],
+        categories=[dict(id=1, name='x'), dict(id=2, name='y')],
+        annotations=[
+            dict(
+                id=k + 1,
+                image_id=1,
+                area=a['bbox'][2] * a['bbox'][3],
+                iscrowd=a.pop('iscrowd', 0),
+                **a,
+            )
+            for k, a in enumerate(anns)
+        ],
+    )
     (tmp_path / 'ann.json').write_text(json.dumps(data))
     init_default_scope('mmdet')
     return CocoDatasetWithWeights(
-        data_root=str(tmp_path), ann_file='ann.json', data_prefix=dict(img='img/'),
-        metainfo=dict(classes=('x', 'y')), pipeline=PIPELINE, filter_cfg=None)
+        data_root=str(tmp_path),
+        ann_file='ann.json',
+        data_prefix=dict(img='img/'),
+        metainfo=dict(classes=('x', 'y')),
+        pipeline=PIPELINE,
+        filter_cfg=None,
+    )
 
 
 def test_weights_reach_the_packed_instances(tmp_path):
-    dataset = _coco(tmp_path, [
-        dict(bbox=[0, 0, 5, 5], category_id=1, weight=0.25),
-        dict(bbox=[1, 1, 0.5, 5], category_id=1, weight=9.0),  # w < 1: dropped by mmdet
-        dict(bbox=[2, 2, 6, 6], category_id=2),                 # no weight: default 1
-        dict(bbox=[3, 3, 4, 4], category_id=2, weight=0.5, iscrowd=1),  # ignored box
-        dict(bbox=[4, 4, 8, 8], category_id=1, weight=2.0),
-    ])
-    assert [i.get('weight') for i in dataset.get_data_info(0)['instances']] == \
-        [0.25, None, 0.5, 2.0]
+    dataset = _coco(
+        tmp_path,
+        [
+            dict(bbox=[0, 0, 5, 5], category_id=1, weight=0.25),
+            dict(bbox=[1, 1, 0.5, 5], category_id=1, weight=9.0),  # w < 1: dropped by mmdet
+            dict(bbox=[2, 2, 6, 6], category_id=2),  # no weight: default 1
+            dict(bbox=[3, 3, 4, 4], category_id=2, weight=0.5, iscrowd=1),  # ignored box
+            dict(bbox=[4, 4, 8, 8], category_id=1, weight=2.0),
+        ],
+    )
+    assert [i.get('weight') for i in dataset.get_data_info(0)['instances']] == [
+        0.25,
+        None,
+        0.5,
+        2.0,
+    ]
     sample = dataset[0]['data_samples']
     np.testing.assert_array_equal(sample.gt_instances.weights.numpy(), [0.25, 1.0, 2.0])
     np.testing.assert_array_equal(sample.gt_instances.labels.numpy(), [0, 1, 0])
@@ -49,10 +76,15 @@ def test_coherent_mixup_multiplies_the_loaded_weights():
     from mmext.datasets.transforms.coherent_mixup import CoherentMixUp
 
     def sample(w, value):
-        res = dict(img=np.full((4, 4, 3), value, np.uint8), img_shape=(4, 4), ori_shape=(4, 4),
-                   gt_bboxes=HorizontalBoxes(np.array([[0, 0, 2, 2]], np.float32)),
-                   gt_bboxes_labels=np.array([0]), gt_ignore_flags=np.zeros(1, bool),
-                   instances=[dict(weight=w)])
+        res = dict(
+            img=np.full((4, 4, 3), value, np.uint8),
+            img_shape=(4, 4),
+            ori_shape=(4, 4),
+            gt_bboxes=HorizontalBoxes(np.array([[0, 0, 2, 2]], np.float32)),
+            gt_bboxes_labels=np.array([0]),
+            gt_ignore_flags=np.zeros(1, bool),
+            instances=[dict(weight=w)],
+        )
         return LoadInstanceWeights()(res)
 
     a, b = sample(0.5, 10), sample(3.0, 20)
@@ -67,8 +99,13 @@ def test_bad_or_missing_weights_fail_naming_the_image(tmp_path):
         dataset[0]
     strict = LoadInstanceWeights(default=None)
     with pytest.raises(KeyError, match="instance 0 of x.png has no 'weight'"):
-        strict(dict(img_path='x.png', instances=[dict(bbox=[0, 0, 1, 1])],
-                    gt_bboxes=np.zeros((1, 4), np.float32)))
+        strict(
+            dict(
+                img_path='x.png',
+                instances=[dict(bbox=[0, 0, 1, 1])],
+                gt_bboxes=np.zeros((1, 4), np.float32),
+            )
+        )
     with pytest.raises(KeyError, match='reads results\\["instances"\\]'):
         LoadInstanceWeights()(dict(img=np.zeros((2, 2))))
     assert repr(LoadInstanceWeights('w', 2)) == "LoadInstanceWeights(key='w', default=2.0)"

@@ -7,6 +7,7 @@ all_gather their batches and weights; rank 0 writes them to JSON for the test to
 
 Usage: ``python -m torch.distributed.run --nproc_per_node 2 dist_tilted_class_worker.py OUT``
 """
+
 import json
 import os.path as osp
 import sys
@@ -19,20 +20,20 @@ from mmengine.logging import MessageHub
 from mmengine.structures import BaseDataElement
 from torch.utils.data import DataLoader
 
-
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
 from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
 
-_index, _sampler, _hook = import_light('mmext.datasets.samplers.class_index',
-                                       'mmext.datasets.samplers.tilted_class_sampler',
-                                       'mmext.engine.hooks.tilted_class_hook')
+_index, _sampler, _hook = import_light(
+    'mmext.datasets.samplers.class_index',
+    'mmext.datasets.samplers.tilted_class_sampler',
+    'mmext.engine.hooks.tilted_class_hook',
+)
 ClassIndex, TiltedClassSampler = _index.ClassIndex, _sampler.TiltedClassSampler
 TiltedClassHook = _hook.TiltedClassHook
 ROWS = [[i % 5, (i * 7) % 5] for i in range(60)]
 
 
 class ToyDataset:
-
     metainfo = dict(classes=tuple(f'c{i}' for i in range(5)))
 
     def __len__(self):
@@ -42,22 +43,27 @@ class ToyDataset:
         return dict(img_path=f'img_{idx}.png')
 
     def __getitem__(self, idx):
-        return dict(inputs=torch.zeros(1),
-                    data_samples=BaseDataElement(metainfo=dict(img_path=f'img_{idx}.png')))
+        return dict(
+            inputs=torch.zeros(1),
+            data_samples=BaseDataElement(metainfo=dict(img_path=f'img_{idx}.png')),
+        )
 
 
 def main(out_path: str) -> None:
     dist.init_process_group('gloo')
     rank, world = dist.get_rank(), dist.get_world_size()
     ds = ToyDataset()
-    sampler = TiltedClassSampler(batch_size=3, dataset=ds, seed=7, infinite=True,
-                                 class_index=ClassIndex.from_lists(ROWS, 5))
+    sampler = TiltedClassSampler(
+        batch_size=3, dataset=ds, seed=7, infinite=True, class_index=ClassIndex.from_lists(ROWS, 5)
+    )
     hook = TiltedClassHook(tilt=1.0, gamma=0.3)
     runner = SimpleNamespace(
         train_dataloader=SimpleNamespace(batch_sampler=sampler, dataset=ds),
         message_hub=MessageHub.get_instance(f'tce_dist_{rank}'),
-        visualizer=SimpleNamespace(add_scalars=lambda *a, **k: None), iter=0,
-        train_loop=None)
+        visualizer=SimpleNamespace(add_scalars=lambda *a, **k: None),
+        iter=0,
+        train_loop=None,
+    )
     hook.before_train(runner)
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=2, collate_fn=pseudo_collate)
     steps = []

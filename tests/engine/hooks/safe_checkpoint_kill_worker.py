@@ -16,6 +16,7 @@ The driver also runs (1) a reference run without kills and (2) a control: the sa
 with mmengine's ``CheckpointHook``, killed during its save. Everything the test asserts on
 goes to the JSON report.
 """
+
 import argparse
 import json
 import os
@@ -30,11 +31,11 @@ import time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
-
-import mmext  # noqa: E402,F401  (SafeCheckpointHook, checkpoint loading)
 from mmengine.hooks import Hook  # noqa: E402
 from mmengine.model import BaseModel  # noqa: E402
 from mmengine.registry import DATASETS, HOOKS, MODELS  # noqa: E402
+
+import mmext  # noqa: E402,F401  (SafeCheckpointHook, checkpoint loading)
 
 MAX_ITERS = 8
 _FD = None  # write end of the child's report pipe
@@ -57,7 +58,7 @@ class MmextKillTestModel(BaseModel):
     def forward(self, inputs, targets=None, mode='tensor'):
         out = self.linear(inputs)
         if mode == 'loss':
-            return dict(loss=((out - targets)**2).mean())
+            return dict(loss=((out - targets) ** 2).mean())
         return out
 
 
@@ -94,8 +95,13 @@ class MmextKillTestMarkers(Hook):
         emit('DONE')
 
 
-def make_cfg(work_dir: str, hook_type: str = 'mmext.SafeCheckpointHook', max_iters=MAX_ITERS,
-             max_keep_ckpts: int = 1, resume: bool = True) -> dict:
+def make_cfg(
+    work_dir: str,
+    hook_type: str = 'mmext.SafeCheckpointHook',
+    max_iters=MAX_ITERS,
+    max_keep_ckpts: int = 1,
+    resume: bool = True,
+) -> dict:
     """Config of the tiny run."""
     return dict(
         model=dict(type='MmextKillTestModel'),
@@ -107,20 +113,25 @@ def make_cfg(work_dir: str, hook_type: str = 'mmext.SafeCheckpointHook', max_ite
             sampler=dict(type='InfiniteSampler', shuffle=False),
             collate_fn=dict(type='default_collate'),
             batch_size=4,
-            num_workers=0),
+            num_workers=0,
+        ),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
-        param_scheduler=[dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0,
-                              end=max_iters)],
+        param_scheduler=[
+            dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=max_iters)
+        ],
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
         default_hooks=dict(
-            checkpoint=dict(type=hook_type, by_epoch=False, interval=1,
-                            max_keep_ckpts=max_keep_ckpts),
-            logger=dict(type='LoggerHook', interval=100)),
+            checkpoint=dict(
+                type=hook_type, by_epoch=False, interval=1, max_keep_ckpts=max_keep_ckpts
+            ),
+            logger=dict(type='LoggerHook', interval=100),
+        ),
         custom_hooks=[dict(type='MmextKillTestMarkers')],
         randomness=dict(seed=0),
         env_cfg=dict(dist_cfg=dict(backend='gloo')),
         resume=resume,
-        log_level='WARNING')
+        log_level='WARNING',
+    )
 
 
 def _slow_save_steps(chunk_sleep: float, step_sleep: float) -> None:
@@ -133,7 +144,7 @@ def _slow_save_steps(chunk_sleep: float, step_sleep: float) -> None:
         with open(filepath, 'wb') as f:
             step = max(1, len(obj) // 8)
             for start in range(0, len(obj), step):
-                f.write(obj[start:start + step])
+                f.write(obj[start : start + step])
                 f.flush()
                 time.sleep(chunk_sleep)
         emit(f'PUT_DONE {name}')
@@ -160,6 +171,7 @@ def _cache_config_text() -> None:
     """In the child: format the config once (mmengine re-runs yapf on every save, ~60 ms;
     it is only the text stored in ``meta``). Saves stay otherwise unchanged."""
     from mmengine.config import Config
+
     formatted = {}
     fget = Config.pretty_text.fget
     Config.pretty_text = property(lambda self: formatted.setdefault(id(self), fget(self)))
@@ -180,6 +192,7 @@ def start_child(cfg: dict, slow: bool = True):
                 _slow_save_steps(chunk_sleep=0.002, step_sleep=0.004)
             from mmengine.config import Config
             from mmengine.runner import Runner
+
             Runner.from_cfg(Config(cfg)).train()
             code = 0
         except BaseException as exc:  # noqa: BLE001 - reported to the driver
@@ -190,8 +203,9 @@ def start_child(cfg: dict, slow: bool = True):
     return pid, read_fd
 
 
-def run_round(cfg: dict, rng: random.Random, kill: bool, slow: bool = True, plan=None,
-              duration: float = 1.0) -> dict:
+def run_round(
+    cfg: dict, rng: random.Random, kill: bool, slow: bool = True, plan=None, duration: float = 1.0
+) -> dict:
     """One child run, killed according to a random plan (or ``plan``) unless ``kill`` is off.
 
     Random plans: SIGKILL after a delay uniform in ``[0.1 s, duration]`` (``duration`` = how
@@ -203,8 +217,12 @@ def run_round(cfg: dict, rng: random.Random, kill: bool, slow: bool = True, plan
         if rng.random() < 0.4:
             plan = ('time', rng.uniform(0.1, duration))
         else:
-            plan = ('marker', rng.choice(['PUT', 'PUT_DONE', 'REPLACE', 'REMOVE']),
-                    rng.randint(1, 4), rng.uniform(0.0, 0.02))
+            plan = (
+                'marker',
+                rng.choice(['PUT', 'PUT_DONE', 'REPLACE', 'REMOVE']),
+                rng.randint(1, 4),
+                rng.uniform(0.0, 0.02),
+            )
     started = time.time()
     buf, lines, status, killed_at = b'', [], None, None
     seen = 0
@@ -216,15 +234,18 @@ def run_round(cfg: dict, rng: random.Random, kill: bool, slow: bool = True, plan
             while b'\n' in buf:
                 line, buf = buf.split(b'\n', 1)
                 lines.append(line.decode())
-                if (plan and plan[0] == 'marker' and killed_at is None
-                        and lines[-1].split(' ')[0] == plan[1]):
+                if (
+                    plan
+                    and plan[0] == 'marker'
+                    and killed_at is None
+                    and lines[-1].split(' ')[0] == plan[1]
+                ):
                     seen += 1
                     if seen == plan[2]:
                         time.sleep(plan[3])
                         os.kill(pid, signal.SIGKILL)
                         killed_at = lines[-1]
-        if (plan and plan[0] == 'time' and killed_at is None
-                and time.time() - started >= plan[1]):
+        if plan and plan[0] == 'time' and killed_at is None and time.time() - started >= plan[1]:
             os.kill(pid, signal.SIGKILL)
             killed_at = f'{plan[1]:.3f}s'
         done_pid, raw = os.waitpid(pid, os.WNOHANG)
@@ -253,13 +274,15 @@ def run_round(cfg: dict, rng: random.Random, kill: bool, slow: bool = True, plan
         last_iter=iters[-1] if iters else None,
         done='DONE' in lines,
         errors=[ln for ln in lines if ln.startswith('ERROR')],
-        seconds=round(time.time() - started, 3))
+        seconds=round(time.time() - started, 3),
+    )
 
 
 def final_weights(work_dir: str) -> list:
     """The weights of ``iter_{MAX_ITERS}.pth`` in ``work_dir``."""
-    ckpt = torch.load(osp.join(work_dir, f'iter_{MAX_ITERS}.pth'), map_location='cpu',
-                      weights_only=True)
+    ckpt = torch.load(
+        osp.join(work_dir, f'iter_{MAX_ITERS}.pth'), map_location='cpu', weights_only=True
+    )
     state = ckpt['state_dict']
     return torch.cat([state['linear.weight'].view(-1), state['linear.bias'].view(-1)]).tolist()
 
@@ -272,6 +295,7 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     from mmext.utils.checkpoint import checkpoint_problem, read_last_checkpoint
+
     rng = random.Random(args.seed)
     t0 = time.time()
     report = dict(seed=args.seed, max_iters=MAX_ITERS)
@@ -284,13 +308,17 @@ def main() -> None:
     # control: mmengine's hook killed while it writes iter_3 (it deleted iter_2 before)
     ctl_dir = osp.join(args.root, 'control')
     report['control'] = run_round(
-        make_cfg(ctl_dir, hook_type='CheckpointHook'), rng, kill=True,
-        plan=('marker', 'PUT', 3, 0.01))
+        make_cfg(ctl_dir, hook_type='CheckpointHook'),
+        rng,
+        kill=True,
+        plan=('marker', 'PUT', 3, 0.01),
+    )
     named = read_last_checkpoint(ctl_dir)
     report['control_last_checkpoint'] = named
     report['control_files'] = {
         name: checkpoint_problem(osp.join(ctl_dir, name))
-        for name in sorted(os.listdir(ctl_dir)) if name.endswith('.pth')
+        for name in sorted(os.listdir(ctl_dir))
+        if name.endswith('.pth')
     }
     report['control_named_problem'] = checkpoint_problem(named) if named else 'no file'
 
@@ -300,10 +328,13 @@ def main() -> None:
         record = run_round(make_cfg(work_dir), rng, kill=True, duration=duration)
         record['run'] = runs
         record['files_after'] = sorted(
-            n for n in os.listdir(work_dir) if not osp.isdir(osp.join(work_dir, n)))
+            n for n in os.listdir(work_dir) if not osp.isdir(osp.join(work_dir, n))
+        )
         record['intact_after'] = sorted(
-            n for n in record['files_after']
-            if n.endswith('.pth') and checkpoint_problem(osp.join(work_dir, n)) is None)
+            n
+            for n in record['files_after']
+            if n.endswith('.pth') and checkpoint_problem(osp.join(work_dir, n)) is None
+        )
         rounds.append(record)
         if record['errors']:  # a resume failed: nothing more to learn
             break

@@ -2,6 +2,7 @@
 (each resume starts from an intact checkpoint at most one interval old and the run ends with
 the weights of an uninterrupted run), the order of a save's steps, the resume fallback and the
 error for a damaged checkpoint, through mmengine's Runner on a tiny model."""
+
 import json
 import os
 import os.path as osp
@@ -20,8 +21,8 @@ from mmengine.registry import METRICS
 from mmengine.runner import Runner
 
 import mmext  # noqa: F401
-from mmext.registry import HOOKS
 from mmext.engine.hooks import SafeCheckpointHook
+from mmext.registry import HOOKS
 from mmext.utils.checkpoint import InvalidCheckpointError, checkpoint_problem
 from tests.engine.hooks.safe_checkpoint_kill_worker import make_cfg
 
@@ -36,8 +37,9 @@ def _runner(work_dir, name, **kwargs) -> Runner:
 
 
 def _iters(work_dir):
-    return sorted(int(n[5:-4]) for n in os.listdir(work_dir)
-                  if n.startswith('iter_') and n.endswith('.pth'))
+    return sorted(
+        int(n[5:-4]) for n in os.listdir(work_dir) if n.startswith('iter_') and n.endswith('.pth')
+    )
 
 
 def test_registered_and_a_checkpoint_hook():
@@ -50,11 +52,27 @@ def test_kill_at_random_moments_resumes_from_intact_checkpoints(tmp_path):
     """>= 20 SIGKILLs (random delays, and random moments inside the save steps) of forked
     mmengine runs; see safe_checkpoint_kill_worker.py."""
     report_file = tmp_path / 'report.json'
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    out = subprocess.run([sys.executable, WORKER, str(tmp_path / 'runs'), str(report_file),
-                          '--kills', '20', '--seed', '0'],
-                         capture_output=True, text=True, timeout=600, env=env)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            WORKER,
+            str(tmp_path / 'runs'),
+            str(report_file),
+            '--kills',
+            '20',
+            '--seed',
+            '0',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     report = json.loads(report_file.read_text())
     reference = report['reference']
@@ -87,20 +105,21 @@ def test_kill_at_random_moments_resumes_from_intact_checkpoints(tmp_path):
             if r['start'] > 0:
                 resumed += 1
                 if previous is not None and previous['run'] == r['run']:
-                    assert f"iter_{r['start']}.pth" in previous['intact_after'], (previous, r)
+                    assert f'iter_{r["start"]}.pth' in previous['intact_after'], (previous, r)
             lo = hi = r['start']
             if r['last_iter'] is not None:
                 lo, hi = max(lo, r['last_iter'] - 1), r['last_iter']
         if r['killed'] and lo > 0:
             # after every kill the newest complete checkpoint is still there, intact
-            assert f'iter_{lo}.pth' in r['intact_after'] or f'iter_{hi}.pth' in r[
-                'intact_after'], r
-            assert not any(n.endswith('.pth') and n not in r['intact_after']
-                           for n in r['files_after']), r  # no partial file under a final name
+            assert f'iter_{lo}.pth' in r['intact_after'] or f'iter_{hi}.pth' in r['intact_after'], r
+            assert not any(
+                n.endswith('.pth') and n not in r['intact_after'] for n in r['files_after']
+            ), r  # no partial file under a final name
         if r['done']:
             # the interrupted, resumed chain ends where the uninterrupted run ends
-            assert r['final_weights'] == pytest.approx(report['reference_weights'],
-                                                       rel=1e-6, abs=1e-7)
+            assert r['final_weights'] == pytest.approx(
+                report['reference_weights'], rel=1e-6, abs=1e-7
+            )
             lo = hi = 0
         previous = r
     assert resumed >= 10
@@ -119,7 +138,7 @@ def test_save_steps_are_ordered_and_a_failed_write_keeps_the_old_checkpoint(tmp_
         ops.append(('write', name))
         if fail_at['name'] == name:
             with open(filepath, 'wb') as f:
-                f.write(obj[:len(obj) // 2])
+                f.write(obj[: len(obj) // 2])
             raise OSError('disk died')
         real_put(self, obj, filepath)
 
@@ -132,13 +151,18 @@ def test_save_steps_are_ordered_and_a_failed_write_keeps_the_old_checkpoint(tmp_
         real_remove(path)
 
     work_dir = tmp_path / 'run'
-    with mock.patch.object(LocalBackend, 'put', put), \
-            mock.patch('os.replace', replace), mock.patch('os.remove', remove):
+    with (
+        mock.patch.object(LocalBackend, 'put', put),
+        mock.patch('os.replace', replace),
+        mock.patch('os.remove', remove),
+    ):
         _runner(work_dir, 'order_a', max_iters=2).train()
         assert ops == [
-            ('write', '.iter_1.pth.partial'), ('rename', '.iter_1.pth.partial', 'iter_1.pth'),
+            ('write', '.iter_1.pth.partial'),
+            ('rename', '.iter_1.pth.partial', 'iter_1.pth'),
             ('rename', '.last_checkpoint.partial', 'last_checkpoint'),
-            ('write', '.iter_2.pth.partial'), ('rename', '.iter_2.pth.partial', 'iter_2.pth'),
+            ('write', '.iter_2.pth.partial'),
+            ('rename', '.iter_2.pth.partial', 'iter_2.pth'),
             ('rename', '.last_checkpoint.partial', 'last_checkpoint'),
             ('remove', 'iter_1.pth'),
         ]
@@ -186,17 +210,20 @@ def test_best_checkpoint_replaced_only_after_the_new_one_is_complete(tmp_path):
     cfg = make_cfg(str(tmp_path), max_iters=2, max_keep_ckpts=-1)
     cfg.update(
         experiment_name='best_ckpt',
-        val_dataloader=dict(cfg['train_dataloader'],
-                            sampler=dict(type='DefaultSampler', shuffle=False)),
+        val_dataloader=dict(
+            cfg['train_dataloader'], sampler=dict(type='DefaultSampler', shuffle=False)
+        ),
         val_cfg=dict(type='ValLoop'),
-        val_evaluator=dict(type='MmextSafeCkptScore'))
+        val_evaluator=dict(type='MmextSafeCkptScore'),
+    )
     cfg['train_cfg']['val_interval'] = 1
     cfg['default_hooks']['checkpoint'].update(save_best='score', rule='greater')
     runner = Runner.from_cfg(Config(cfg))
     with mock.patch('os.replace', replace), mock.patch('os.remove', remove):
         runner.train()
     assert ops.index(('rename', 'best_score_iter_2.pth')) < ops.index(
-        ('remove', 'best_score_iter_1.pth'))
+        ('remove', 'best_score_iter_1.pth')
+    )
     names = os.listdir(tmp_path)
     assert 'best_score_iter_2.pth' in names and 'best_score_iter_1.pth' not in names
     assert checkpoint_problem(str(tmp_path / 'best_score_iter_2.pth')) is None
@@ -212,7 +239,7 @@ def test_resume_falls_back_with_a_warning_naming_both(tmp_path, damage):
         os.remove(named)
     else:
         data = named.read_bytes()
-        named.write_bytes(data[:len(data) // 3])
+        named.write_bytes(data[: len(data) // 3])
     runner = _runner(work_dir, f'fallback_b_{damage}', max_iters=5, max_keep_ckpts=-1)
     with mock.patch.object(runner.logger, 'warning', wraps=runner.logger.warning) as warn:
         runner.train()
@@ -247,8 +274,7 @@ def test_resume_from_a_damaged_file_names_it_without_unsafe_advice(tmp_path, how
         runner.train()
     shown = ''.join(traceback.format_exception(err.value))
     assert str(garbage) in str(err.value)
-    assert 'not a valid checkpoint' in str(err.value) or 'not a torch checkpoint' in str(
-        err.value)
+    assert 'not a valid checkpoint' in str(err.value) or 'not a torch checkpoint' in str(err.value)
     for advice in ('weights_only', 'arbitrary code', 'trusted source'):
         assert advice not in shown, shown
 
@@ -258,8 +284,9 @@ def test_only_local_storage(tmp_path):
     runner = mock.MagicMock(work_dir=str(tmp_path))
     runner.message_hub.runtime_info = {}
     SafeCheckpointHook(interval=1, by_epoch=False).before_train(runner)
-    SafeCheckpointHook(interval=1, by_epoch=False,
-                       file_client_args=dict(backend='disk')).before_train(runner)
+    SafeCheckpointHook(
+        interval=1, by_epoch=False, file_client_args=dict(backend='disk')
+    ).before_train(runner)
     remote = SafeCheckpointHook(interval=1, by_epoch=False, file_client_args=dict(backend='http'))
     with pytest.raises(ValueError, match='needs a local out_dir.*HTTPBackend'):
         remote.before_train(runner)

@@ -1,4 +1,5 @@
 """Tests of TiltedClassHook (Algorithm 1, lines 5-8) with TiltedClassSampler."""
+
 import io
 import math
 from types import SimpleNamespace
@@ -32,12 +33,13 @@ class ToyDataset:
         return dict(img_path=f'img_{idx}.png')
 
     def __getitem__(self, idx):
-        return dict(inputs=torch.zeros(1),
-                    data_samples=BaseDataElement(metainfo=dict(img_path=f'img_{idx}.png')))
+        return dict(
+            inputs=torch.zeros(1),
+            data_samples=BaseDataElement(metainfo=dict(img_path=f'img_{idx}.png')),
+        )
 
 
 class FakeRunner:
-
     def __init__(self, sampler, dataset, iteration=0, resume=False):
         self.train_dataloader = SimpleNamespace(batch_sampler=sampler, dataset=dataset)
         self.message_hub = MessageHub.get_instance('tce_hook_test')
@@ -49,8 +51,13 @@ class FakeRunner:
 
 def setup(rows, k, batch_size=2, seed=0, **hook_kwargs):
     ds = ToyDataset(rows, k)
-    sampler = TiltedClassSampler(batch_size=batch_size, dataset=ds, seed=seed, infinite=True,
-                                 class_index=ClassIndex.from_lists(rows, k))
+    sampler = TiltedClassSampler(
+        batch_size=batch_size,
+        dataset=ds,
+        seed=seed,
+        infinite=True,
+        class_index=ClassIndex.from_lists(rows, k),
+    )
     hook = TiltedClassHook(**hook_kwargs)
     runner = FakeRunner(sampler, ds)
     hook.before_train(runner)
@@ -82,8 +89,7 @@ def test_update_matches_hand_computed_sequence():
 
 def test_image_count_prior_and_negative_tilt():
     rows = [[0], [0], [0], [1], [0, 2]]
-    ds, sampler, hook, runner = setup(rows, 3, tilt=-2.0, gamma=0.25,
-                                      class_prior='image_count')
+    ds, sampler, hook, runner = setup(rows, 3, tilt=-2.0, gamma=0.25, class_prior='image_count')
     counts = np.array([4.0, 1.0, 1.0])
     np.testing.assert_allclose(hook.weights(), counts / counts.sum())
     tilde = np.full(3, math.exp(-2.0 * math.log(3)))
@@ -119,8 +125,7 @@ def test_prefetching_workers_are_matched_to_their_class():
         # the sampler has drawn ahead: its newest draw is generally not this batch
         saw_prefetch |= len(sampler._issued) > 1 and sampler._issued[-1].cls != c
         runner.iter = step
-        hook.after_train_iter(runner, step, data_batch,
-                              outputs=dict(loss=torch.tensor(loss_of[c])))
+        hook.after_train_iter(runner, step, data_batch, outputs=dict(loss=torch.tensor(loss_of[c])))
         tilde[c] = (1 - gamma) * tilde[c] + gamma * math.exp(t * loss_of[c])
     del it
     assert saw_prefetch
@@ -142,8 +147,10 @@ def test_faked_distributed_all_reduce():
         tensor[3 + other['cls']] += 1
 
     data_batch = dict(data_samples=[ds[i]['data_samples'] for i in batch])
-    with mock.patch.object(hook_module, 'get_dist_info', return_value=(0, 2)), \
-            mock.patch.object(hook_module, 'all_reduce', side_effect=fake_all_reduce):
+    with (
+        mock.patch.object(hook_module, 'get_dist_info', return_value=(0, 2)),
+        mock.patch.object(hook_module, 'all_reduce', side_effect=fake_all_reduce),
+    ):
         hook.after_train_iter(runner, 0, data_batch, outputs=dict(loss=torch.tensor(1.0)))
         tilde = np.full(3, 3.0)
         tilde[rec.cls] = 0.5 * 3.0 + 0.5 * math.exp((1.0 + 2.0) / 2)  # mean over ranks
@@ -187,8 +194,13 @@ def test_checkpoint_resume_round_trip_continues_the_stream():
 
     # a fresh process: other seed; the loop's iterator prefetched 1 batch before resuming
     ds2 = ToyDataset(rows, 5)
-    sampler2 = TiltedClassSampler(batch_size=2, dataset=ds2, seed=99, infinite=True,
-                                  class_index=ClassIndex.from_lists(rows, 5))
+    sampler2 = TiltedClassSampler(
+        batch_size=2,
+        dataset=ds2,
+        seed=99,
+        infinite=True,
+        class_index=ClassIndex.from_lists(rows, 5),
+    )
     hook2 = TiltedClassHook(tilt=1.5, gamma=0.2)
     runner2 = FakeRunner(sampler2, ds2, iteration=10, resume=True)
     runner2.train_loop = mock.MagicMock(spec=hook_module.IterBasedTrainLoop)
@@ -222,7 +234,8 @@ def test_logging_and_errors():
     assert set(scalars) == {'tce/weight/c0', 'tce/weight/c1', 'tce/count/c0', 'tce/count/c1'}
     assert sum(scalars[f'tce/count/c{i}'] for i in range(2)) == 1
     assert runner.message_hub.get_scalar('train/tce_weight_max').current() == max(
-        scalars['tce/weight/c0'], scalars['tce/weight/c1'])
+        scalars['tce/weight/c0'], scalars['tce/weight/c1']
+    )
     batch = next(it)
     data_batch = dict(data_samples=[ds[i]['data_samples'] for i in batch])
     before = hook.weights()
@@ -253,17 +266,27 @@ def test_runner_end_to_end_resume(tmp_path):
 
     from mmengine.config import Config
     from mmengine.runner import Runner
+
     repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    cfg = Config.fromfile(osp.join(
-        repo, 'configs', 'tilted_ce', 'deeplabv3plus_r18-tiny_stce-t1_1xb8-2k_digits-seg.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            repo, 'configs', 'tilted_ce', 'deeplabv3plus_r18-tiny_stce-t1_1xb8-2k_digits-seg.py'
+        )
+    )
     cfg.work_dir = str(tmp_path / 'run_a')
     loader = cfg.train_dataloader
     loader.dataset.data_root = str(tmp_path / 'digits')
     loader.dataset.num_images = 24
     loader.batch_size, loader.num_workers, loader.persistent_workers = 2, 2, False
     loader.batch_sampler.cache_dir = False
-    for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
-                'test_evaluator'):
+    for key in (
+        'val_dataloader',
+        'val_cfg',
+        'val_evaluator',
+        'test_dataloader',
+        'test_cfg',
+        'test_evaluator',
+    ):
         cfg[key] = None
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=12)
     # dropout draws from the main process's torch RNG, which mmengine does not checkpoint;
@@ -272,7 +295,8 @@ def test_runner_end_to_end_resume(tmp_path):
     cfg.model.auxiliary_head.dropout_ratio = 0.0
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', by_epoch=False, interval=5, max_keep_ckpts=3)
+        type='CheckpointHook', by_epoch=False, interval=5, max_keep_ckpts=3
+    )
     cfg.default_hooks.logger.interval = 1
     cfg.experiment_name = f'tce_e2e_a_{tmp_path.name}'
     cfg_b = copy.deepcopy(cfg)
@@ -285,8 +309,10 @@ def test_runner_end_to_end_resume(tmp_path):
         popped.append(record)
         return record
 
-    with mock.patch.object(TiltedClassSampler, 'pop_record', spy), \
-            warnings.catch_warnings(record=True) as caught:
+    with (
+        mock.patch.object(TiltedClassSampler, 'pop_record', spy),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter('always')
         runner_a = Runner.from_cfg(cfg)
         runner_a.train()
@@ -306,8 +332,10 @@ def test_runner_end_to_end_resume(tmp_path):
     cfg_b.resume = True
     cfg_b.load_from = osp.join(cfg.work_dir, 'iter_5.pth')
     cfg_b.experiment_name = f'tce_e2e_b_{tmp_path.name}'
-    with mock.patch.object(TiltedClassSampler, 'pop_record', spy), \
-            warnings.catch_warnings(record=True) as caught:
+    with (
+        mock.patch.object(TiltedClassSampler, 'pop_record', spy),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter('always')
         runner = Runner.from_cfg(cfg_b)
         runner.train()
@@ -331,15 +359,32 @@ def test_real_two_process_gloo_run(tmp_path):
     import os.path as osp
     import subprocess
     import sys
+
     worker = osp.join(osp.dirname(__file__), 'dist_tilted_class_worker.py')
     out = tmp_path / 'result.json'
     repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]),
+    )
     proc = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-         '--master_port', str(29600 + os.getpid() % 1000), worker, str(out)],
-        capture_output=True, text=True, timeout=60, env=env)
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node',
+            '2',
+            '--master_port',
+            str(29600 + os.getpid() % 1000),
+            worker,
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
     rows = result['rows']

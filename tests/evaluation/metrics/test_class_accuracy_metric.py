@@ -1,4 +1,5 @@
 """ClassAccuracyMetric: per-class and many/medium/few-shot accuracy against hand counts."""
+
 import pytest
 import torch
 
@@ -12,20 +13,26 @@ def _samples(pairs):
 
 def test_shot_groups_thresholds():
     # > 100 many, < 20 few, 20..100 medium (both ends inclusive)
-    assert shot_groups([400, 101, 100, 20, 19, 4]) == dict(many=[0, 1], medium=[2, 3],
-                                                          few=[4, 5])
+    assert shot_groups([400, 101, 100, 20, 19, 4]) == dict(many=[0, 1], medium=[2, 3], few=[4, 5])
 
 
 def test_hand_counted_accuracies():
-    metric = METRICS.build(dict(type='mmext.ClassAccuracyMetric',
-                                class_counts=[400, 50, 10, 5]))
+    metric = METRICS.build(dict(type='mmext.ClassAccuracyMetric', class_counts=[400, 50, 10, 5]))
     metric.dataset_meta = dict(classes=('a', 'b', 'c', 'd'))
     # class a: 2/2 right; b: 1/4; c: 0/1; d: 1/2
     pairs = [(0, 0), (0, 0), (1, 1), (0, 1), (2, 1), (3, 1), (1, 2), (3, 3), (0, 3)]
     metric.process(None, _samples(pairs))
     got = metric.evaluate(len(pairs))
-    want = {'a': 100., 'b': 25., 'c': 0., 'd': 50., 'mean': 43.75, 'many': 100.,
-            'medium': 25., 'few': 25.}
+    want = {
+        'a': 100.0,
+        'b': 25.0,
+        'c': 0.0,
+        'd': 50.0,
+        'mean': 43.75,
+        'many': 100.0,
+        'medium': 25.0,
+        'few': 25.0,
+    }
     assert got == pytest.approx({f'class_acc/{k}': v for k, v in want.items()})
 
 
@@ -34,8 +41,12 @@ def test_empty_group_and_missing_class_are_left_out():
     metric.dataset_meta = dict(classes=('0', '1', '2'))
     metric.process(None, _samples([(0, 0), (0, 1)]))  # no sample of class 2
     got = metric.evaluate(2)
-    assert got == {'class_acc/0': 100., 'class_acc/1': 0., 'class_acc/mean': 50.,
-                   'class_acc/many': 50.}
+    assert got == {
+        'class_acc/0': 100.0,
+        'class_acc/1': 0.0,
+        'class_acc/mean': 50.0,
+        'class_acc/many': 50.0,
+    }
 
 
 def test_errors():

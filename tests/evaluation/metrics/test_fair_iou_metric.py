@@ -1,4 +1,5 @@
 """Tests of FairIoUMetric: mmseg parity, hand-computed fairness numbers, the paper's Table 3."""
+
 import json
 import math
 
@@ -6,16 +7,56 @@ import numpy as np
 import pytest
 import torch
 
-from mmext.evaluation.metrics.fair_iou_metric import (FairIoUMetric, fairness_summary,
-                                                      frequency_weighted_iou,
-                                                      load_reference_iou)
+from mmext.evaluation.metrics.fair_iou_metric import (
+    FairIoUMetric,
+    fairness_summary,
+    frequency_weighted_iou,
+    load_reference_iou,
+)
 
 # Table 1 of the TCE paper (Cityscapes val IoU, classes sorted by the MCCE model)
-CLASSES_T1 = ['wall', 'train', 'rider', 'fence', 'terrain', 'truck', 'm.cycle', 'pole', 'bus',
-              't. light', 'bicycle', 't. sign', 'person', 'sidewalk', 'vegetation',
-              'building', 'sky', 'car', 'road']
-MCCE_T1 = [48.46, 53.66, 61.12, 62.23, 62.98, 66.21, 67.72, 69.19, 71.53, 74.33, 79.23, 81.22,
-           83.19, 84.95, 92.52, 93.04, 95.00, 95.45, 98.06]
+CLASSES_T1 = [
+    'wall',
+    'train',
+    'rider',
+    'fence',
+    'terrain',
+    'truck',
+    'm.cycle',
+    'pole',
+    'bus',
+    't. light',
+    'bicycle',
+    't. sign',
+    'person',
+    'sidewalk',
+    'vegetation',
+    'building',
+    'sky',
+    'car',
+    'road',
+]
+MCCE_T1 = [
+    48.46,
+    53.66,
+    61.12,
+    62.23,
+    62.98,
+    66.21,
+    67.72,
+    69.19,
+    71.53,
+    74.33,
+    79.23,
+    81.22,
+    83.19,
+    84.95,
+    92.52,
+    93.04,
+    95.00,
+    95.45,
+    98.06,
+]
 TCE1_FIRST10 = [53.47, 79.32, 65.67, 59.25, 63.74, 64.32, 69.45, 69.54, 66.05, 74.51]
 
 
@@ -45,7 +86,7 @@ def test_fairness_summary_by_hand():
     s = fairness_summary(iou)
     vals = np.array([0.1, 0.5, 0.3, 0.9, 0.7])  # NaN left out: K = 5, ceil(5/4) = 2
     assert s['worstIoU'] == pytest.approx(0.1)
-    assert s['stdIoU'] == pytest.approx(math.sqrt(((vals - vals.mean())**2).mean()))
+    assert s['stdIoU'] == pytest.approx(math.sqrt(((vals - vals.mean()) ** 2).mean()))
     assert s['bottom25_mIoU'] == pytest.approx((0.1 + 0.3) / 2)
     assert s['top25_mIoU'] == pytest.approx((0.9 + 0.7) / 2)
     # sorted values 0.1 .3 .5 .7 .9; 25th percentile at position 1 -> 0.3; 75th -> 0.7
@@ -88,8 +129,12 @@ def _samples(rng, n, k, shape=(12, 10), ignore=255):
         gt[rng.random(shape) < 0.1] = ignore
         pred = np.where(rng.random(shape) < 0.6, gt, rng.integers(0, k, shape))
         pred[pred == ignore] = 0
-        out.append(dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
-                        gt_sem_seg=dict(data=torch.from_numpy(gt)[None])))
+        out.append(
+            dict(
+                pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
+                gt_sem_seg=dict(data=torch.from_numpy(gt)[None]),
+            )
+        )
     return out
 
 
@@ -102,6 +147,7 @@ def _evaluate(metric, samples, classes):
 @pytest.mark.parametrize('seed', [0, 1, 2])
 def test_parity_with_mmseg_iou_metric(seed):
     from mmseg.evaluation.metrics import IoUMetric
+
     rng = np.random.default_rng(seed)
     k = 7
     classes = tuple(f'c{i}' for i in range(k))
@@ -155,8 +201,9 @@ def test_reference_file_and_json_dump(tmp_path):
     assert dumped['classes'] == list(classes)
     assert dumped['IoU'][4] is None
     assert dumped['metrics']['mIoU'] == ref_metrics['mIoU']
-    assert sum(dumped['area_label']) == sum(int((s['gt_sem_seg']['data'] != 255).sum())
-                                            for s in samples)
+    assert sum(dumped['area_label']) == sum(
+        int((s['gt_sem_seg']['data'] != 255).sum()) for s in samples
+    )
     # the dump as a reference: the reference order is this model's order -> same groups
     other = _evaluate(FairIoUMetric(reference=str(out)), samples, classes)
     assert other['bottom25_mIoU'] == ref_metrics['bottom25_mIoU']
@@ -178,18 +225,23 @@ def test_reference_errors(tmp_path):
 
 def test_registry_build():
     from mmengine.registry import METRICS, init_default_scope
+
     init_default_scope('mmseg')
     metric = METRICS.build(dict(type='mmext.FairIoUMetric', per_class=False))
     assert isinstance(metric, FairIoUMetric)
 
 
 def _sample(gt, pred, name):
-    return dict(gt_sem_seg=dict(data=torch.tensor([gt])),
-                pred_sem_seg=dict(data=torch.tensor([pred])), img_path=f'/data/{name}.png')
+    return dict(
+        gt_sem_seg=dict(data=torch.tensor([gt])),
+        pred_sem_seg=dict(data=torch.tensor([pred])),
+        img_path=f'/data/{name}.png',
+    )
 
 
 def test_per_image_csv_by_hand(tmp_path):
     import csv
+
     samples = [
         # image a (the 255 pixel is ignored, with the 2 predicted there): class 0 inter 1,
         # union 3 (gt 0 at 2 px, pred 0 at 2 px, 1 shared); class 1: inter 0, union 2;

@@ -1,4 +1,5 @@
 """CIFARResNet: the 3-stage ResNets of He et al. (2016, section 4.2)."""
+
 import pytest
 import torch
 import torch.nn as nn
@@ -10,8 +11,7 @@ from mmext.registry import MODELS
 @pytest.mark.parametrize('depth', [20, 32, 44, 56, 110])
 def test_depth_and_shapes(depth):
     net = CIFARResNet(depth=depth)
-    convs3 = [m for m in net.modules()
-              if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    convs3 = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
     # 6n + 2 layers: 6n 3x3 convs in the blocks, the 3x3 stem and the classifier
     assert len(convs3) == depth - 1
     out = net(torch.randn(2, 3, 32, 32))

@@ -1,4 +1,5 @@
 """LeNetPlusPlus: the paper's 2-D and 100-D MNIST network shapes."""
+
 import pytest
 import torch
 import torch.nn as nn
@@ -22,8 +23,9 @@ def test_2d_network(size):
 
 
 def test_100d_network():
-    net = LeNetPlusPlus(in_channels=3, conv_channels=(32, 32, 64, 64, 128), fc_channels=(),
-                        out_channels=100)
+    net = LeNetPlusPlus(
+        in_channels=3, conv_channels=(32, 32, 64, 64, 128), fc_channels=(), out_channels=100
+    )
     assert net(torch.randn(2, 3, 28, 28))[0].shape == (2, 100)
     # five convolution layers and one fully connected layer
     assert _count(net, nn.Conv2d) == 5 and _count(net, nn.Linear) == 1

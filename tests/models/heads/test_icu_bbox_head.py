@@ -1,6 +1,7 @@
 """ICUBBoxHead: losses against the loop transcriptions (background Gaussian included), the
 upstream box loss, model-zoo checkpoint compatibility, errors, and a Faster R-CNN that
 trains with it."""
+
 import copy
 import os.path as osp
 import re
@@ -25,18 +26,26 @@ EPS = torch.finfo(torch.float32).eps  # mmdet's avg_factor convention
 
 def _heads(regularize_background=True):
     init_default_scope('mmdet')
-    common = dict(in_channels=4, roi_feat_size=2, fc_out_channels=6, num_classes=3,
-                  reg_class_agnostic=False)
-    icu = MODELS.build(dict(
-        type='mmext.ICUBBoxHead', regularize_background=regularize_background,
-        reg_reduction='sum',
-        lambda_mu=0.3, lambda_sigma=0.2, init_std=1.0,
-        loss_cls=dict(type='mmext.ICULoss', alpha=0.1, gamma=0.05), **common))
+    common = dict(
+        in_channels=4, roi_feat_size=2, fc_out_channels=6, num_classes=3, reg_class_agnostic=False
+    )
+    icu = MODELS.build(
+        dict(
+            type='mmext.ICUBBoxHead',
+            regularize_background=regularize_background,
+            reg_reduction='sum',
+            lambda_mu=0.3,
+            lambda_sigma=0.2,
+            init_std=1.0,
+            loss_cls=dict(type='mmext.ICULoss', alpha=0.1, gamma=0.05),
+            **common,
+        )
+    )
     upstream = MODELS.build(dict(type='Shared2FCBBoxHead', **common))
     icu.init_weights()
     upstream.load_state_dict(
-        {k: v for k, v in icu.state_dict().items() if not k.startswith('fc_cls')},
-        strict=False)
+        {k: v for k, v in icu.state_dict().items() if not k.startswith('fc_cls')}, strict=False
+    )
     with torch.no_grad():
         icu.fc_cls.log_vars.uniform_(-0.5, 0.5)
     return icu.double(), upstream.double()
@@ -49,13 +58,12 @@ def test_losses_match_transcription(regularize_background):
     icu.train()
     rois_feats = torch.randn(7, 4, 2, 2, dtype=torch.float64)
     labels = torch.tensor([0, 3, 1, 3, 2, 3, 1])  # 3 = background
-    label_weights = torch.tensor([1., 1., 0., 1., 1., 2., 1.], dtype=torch.float64)
+    label_weights = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0, 2.0, 1.0], dtype=torch.float64)
     rois = torch.cat([torch.zeros(7, 1), torch.rand(7, 4) * 20], 1).double()
     bbox_targets = torch.randn(7, 4, dtype=torch.float64)
     bbox_weights = torch.ones(7, 4, dtype=torch.float64)
     cls_score, bbox_pred = icu(rois_feats)
-    losses = icu.loss(cls_score, bbox_pred, rois, labels, label_weights, bbox_targets,
-                      bbox_weights)
+    losses = icu.loss(cls_score, bbox_pred, rois, labels, label_weights, bbox_targets, bbox_weights)
     assert set(losses) == {'loss_cls', 'acc', 'loss_icu_reg', 'loss_bbox'}
 
     # independent computation: shared FCs (nn.Linear + ReLU) -> Eq. 9 -> Eq. 17 / Eq. 14
@@ -67,15 +75,20 @@ def test_losses_match_transcription(regularize_background):
     torch.testing.assert_close(cls_score, -dist)
     torch.testing.assert_close(icu.distances(feats), dist)
     assert icu.means is means and icu.log_vars.shape == (4, 6)
-    ref_cls = eq17_loss(dist, labels.tolist(), 0.1, 0.05, num_dims=6,
-                        weights=label_weights.tolist()) * 7 / (6 + EPS)
-    rows = [i for i in range(7) if label_weights[i] > 0
-            and (regularize_background or labels[i] != 3)]
+    ref_cls = (
+        eq17_loss(dist, labels.tolist(), 0.1, 0.05, num_dims=6, weights=label_weights.tolist())
+        * 7
+        / (6 + EPS)
+    )
+    rows = [
+        i for i in range(7) if label_weights[i] > 0 and (regularize_background or labels[i] != 3)
+    ]
     reg_mu, reg_sigma = eq14_terms(feats[rows], labels[rows].tolist(), means, log_vars)
     torch.testing.assert_close(losses['loss_cls'], ref_cls)
     torch.testing.assert_close(losses['loss_icu_reg'], 0.3 * reg_mu + 0.2 * reg_sigma)
-    up_losses = upstream.loss(None, upstream(rois_feats)[1], rois, labels, label_weights,
-                              bbox_targets, bbox_weights)
+    up_losses = upstream.loss(
+        None, upstream(rois_feats)[1], rois, labels, label_weights, bbox_targets, bbox_weights
+    )
     torch.testing.assert_close(losses['loss_bbox'], up_losses['loss_bbox'])
     # gradients of the ICU terms
     params = (means, log_vars, icu.shared_fcs[1].weight)
@@ -91,11 +104,17 @@ def test_errors():
     init_default_scope('mmdet')
     common = dict(in_channels=4, roi_feat_size=2, fc_out_channels=6, num_classes=3)
     with pytest.raises(TypeError, match="needs loss_cls=dict\\(type='mmext.ICULoss'"):
-        MODELS.build(dict(type='mmext.ICUBBoxHead', loss_cls=dict(
-            type='CrossEntropyLoss', use_sigmoid=False), **common))
+        MODELS.build(
+            dict(
+                type='mmext.ICUBBoxHead',
+                loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False),
+                **common,
+            )
+        )
     with pytest.raises(ValueError, match='do not pass cls_predictor_cfg'):
-        MODELS.build(dict(type='mmext.ICUBBoxHead', cls_predictor_cfg=dict(type='Linear'),
-                          **common))
+        MODELS.build(
+            dict(type='mmext.ICUBBoxHead', cls_predictor_cfg=dict(type='Linear'), **common)
+        )
     with pytest.raises(ValueError, match='set loss_cls.gamma=0'):
         MODELS.build(dict(type='mmext.ICUBBoxHead', use_log_det=False, **common))
     head = MODELS.build(dict(type='mmext.ICUBBoxHead', **common))
@@ -103,8 +122,15 @@ def test_errors():
     score, pred = head(torch.randn(3, 4, 2, 2))
     other = score.clone()
     with pytest.raises(RuntimeError, match='latest training forward'):
-        head.loss(other, pred, torch.zeros(3, 5), torch.zeros(3, dtype=torch.long),
-                  torch.ones(3), torch.zeros(3, 4), torch.ones(3, 4))
+        head.loss(
+            other,
+            pred,
+            torch.zeros(3, 5),
+            torch.zeros(3, dtype=torch.long),
+            torch.ones(3),
+            torch.zeros(3, 4),
+            torch.ones(3, 4),
+        )
 
 
 def _model_keys_report(model, path):
@@ -116,22 +142,26 @@ def _model_keys_report(model, path):
     for kind in ('unexpected key in source state_dict', 'missing keys in source state_dict'):
         match = re.search(kind + r': ([^\n]*)', message)
         found[kind] = set(match.group(1).split(', ')) if match else set()
-    return found['unexpected key in source state_dict'], found[
-        'missing keys in source state_dict']
+    return found['unexpected key in source state_dict'], found['missing keys in source state_dict']
 
 
 def test_model_zoo_faster_rcnn_checkpoint_loads(tmp_path):
     init_default_scope('mmdet')
     upstream_cfg = get_config('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py')
     upstream = MODELS.build(upstream_cfg.model)
-    ckpt = {k: v + 0.01 * torch.randn_like(v) if v.is_floating_point() else v
-            for k, v in upstream.state_dict().items()}  # distinguishable from init
+    ckpt = {
+        k: v + 0.01 * torch.randn_like(v) if v.is_floating_point() else v
+        for k, v in upstream.state_dict().items()
+    }  # distinguishable from init
     path = str(tmp_path / 'faster_rcnn_r50_fpn_1x_coco.pth')
     torch.save(dict(state_dict=ckpt, meta=dict()), path)
     del upstream
 
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'icu_loss', 'detection',
-                                   'faster-rcnn_r50-fpn_icu-head_1x_coco.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            REPO, 'configs', 'icu_loss', 'detection', 'faster-rcnn_r50-fpn_icu-head_1x_coco.py'
+        )
+    )
     model = MODELS.build(cfg.model)
     assert type(model.roi_head.bbox_head).__name__ == 'ICUBBoxHead'
     unexpected, missing = _model_keys_report(model, path)
@@ -151,8 +181,15 @@ def test_tiny_faster_rcnn_trains_with_icu_head(reg_reduction):
     """The default ('mean') trains; Eq. 14's own 'sum' scale diverges on 256-d RoI features
     trained from scratch (the reason for the default, see ICUBBoxHead)."""
     init_default_scope('mmdet')
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'icu_loss', 'digits',
-                                   'faster-rcnn_r18-tiny_fpn_icu-head_1xb8-1k_digits-det.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            REPO,
+            'configs',
+            'icu_loss',
+            'digits',
+            'faster-rcnn_r18-tiny_fpn_icu-head_1xb8-1k_digits-det.py',
+        )
+    )
     assert cfg.model.roi_head.bbox_head.get('reg_reduction', 'mean') == 'mean'
     cfg.model.roi_head.bbox_head.reg_reduction = reg_reduction
     torch.manual_seed(0)
@@ -160,15 +197,19 @@ def test_tiny_faster_rcnn_trains_with_icu_head(reg_reduction):
     model.init_weights()
     model.train()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
-    packed = demo_mm_inputs(batch_size=2, image_shapes=(3, 96, 96), num_items=[3, 2],
-                            num_classes=10)
+    packed = demo_mm_inputs(
+        batch_size=2, image_shapes=(3, 96, 96), num_items=[3, 2], num_classes=10
+    )
     head = model.roi_head.bbox_head
     means_before = head.fc_cls.means.detach().clone()
     history = []
     for _ in range(4):
         history.append(model.train_step(copy.deepcopy(packed), optim))
-    finite = all(torch.isfinite(torch.as_tensor(h[key])) for h in history
-                 for key in ('loss_cls', 'loss_icu_reg', 'loss_bbox', 'loss'))
+    finite = all(
+        torch.isfinite(torch.as_tensor(h[key]))
+        for h in history
+        for key in ('loss_cls', 'loss_icu_reg', 'loss_bbox', 'loss')
+    )
     if reg_reduction == 'sum':
         assert not finite or history[-1]['loss'] > 1e6 * history[0]['loss']
         return
@@ -191,12 +232,18 @@ def test_non_finite_roi_features_give_non_finite_losses(bad):
     rois_feats = torch.randn(7, 4, 2, 2, dtype=torch.float64)
     rois_feats[1, 2] = bad
     labels = torch.tensor([0, 2, 1, 3, 2, 3, 1])
-    label_weights = torch.tensor([1., 1., 0., 1., 1., 2., 1.], dtype=torch.float64)
+    label_weights = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0, 2.0, 1.0], dtype=torch.float64)
     rois = torch.cat([torch.zeros(7, 1), torch.rand(7, 4) * 20], 1).double()
     cls_score, bbox_pred = icu(rois_feats)
     assert not torch.isfinite(cls_score[1]).all()
-    losses = icu.loss(cls_score, bbox_pred, rois, labels, label_weights,
-                      torch.randn(7, 4, dtype=torch.float64),
-                      torch.ones(7, 4, dtype=torch.float64))
+    losses = icu.loss(
+        cls_score,
+        bbox_pred,
+        rois,
+        labels,
+        label_weights,
+        torch.randn(7, 4, dtype=torch.float64),
+        torch.ones(7, 4, dtype=torch.float64),
+    )
     assert not torch.isfinite(losses['loss_cls'])
     assert not torch.isfinite(losses['loss_icu_reg'])

@@ -1,5 +1,6 @@
 """ICUClsHead: loss items against the loop transcriptions of Eq. 9/14/17/18, predictions
 (argmin d, softmax(-d)), L-GM mode, errors, fp16, and a short real mmpretrain Runner run."""
+
 import copy
 import os.path as osp
 
@@ -35,8 +36,9 @@ def _samples(labels):
 @pytest.mark.parametrize('reg_reduction', ['sum', 'mean'])
 def test_loss_matches_transcription(reg_reduction):
     torch.manual_seed(0)
-    head = _head(alpha=0.1, gamma=0.05, lambda_mu=0.3, lambda_sigma=0.2,
-                 reg_reduction=reg_reduction)
+    head = _head(
+        alpha=0.1, gamma=0.05, lambda_mu=0.3, lambda_sigma=0.2, reg_reduction=reg_reduction
+    )
     x = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
     labels = [0, 2, 2, 3, 0, 2]
     losses = head.loss((torch.randn(6, 8), x), _samples(labels))
@@ -46,14 +48,15 @@ def test_loss_matches_transcription(reg_reduction):
     eps = torch.finfo(torch.float32).eps
     ref_cls = eq17_loss(dist, labels, 0.1, 0.05, num_dims=3) * 6 / (6 + eps)
     reg_mu, reg_sigma = eq14_terms(x, labels, head.means, head.log_vars)
-    scale = 1. if reg_reduction == 'sum' else 1. / (3 * 3)  # 3 classes present, D = 3
+    scale = 1.0 if reg_reduction == 'sum' else 1.0 / (3 * 3)  # 3 classes present, D = 3
     ref_reg = (0.3 * reg_mu + 0.2 * reg_sigma) * scale
     torch.testing.assert_close(losses['loss_icu_cls'], ref_cls)
     torch.testing.assert_close(losses['loss_icu_reg'], ref_reg)
     params = (x, head.means, head.log_vars)
     total = losses['loss_icu_cls'] + losses['loss_icu_reg']
-    for got, want in zip(torch.autograd.grad(total, params),
-                         torch.autograd.grad(ref_cls + ref_reg, params)):
+    for got, want in zip(
+        torch.autograd.grad(total, params), torch.autograd.grad(ref_cls + ref_reg, params)
+    ):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
 
 
@@ -62,7 +65,7 @@ def test_predict_argmin_distance_and_posterior():
     head = _head()
     x = torch.randn(5, 3, dtype=torch.float64)
     dist = eq9_distances(x, head.means, head.log_vars)
-    preds = head.predict((x, ))
+    preds = head.predict((x,))
     assert [int(p.pred_label) for p in preds] == dist.argmin(1).tolist()
     scores = torch.stack([p.pred_score for p in preds])
     torch.testing.assert_close(scores, torch.softmax(-dist, 1))
@@ -72,12 +75,12 @@ def test_predict_argmin_distance_and_posterior():
 
 def test_lgm_mode():
     torch.manual_seed(2)
-    head = _head(use_log_det=False, gamma=0., alpha=0.2)
+    head = _head(use_log_det=False, gamma=0.0, alpha=0.2)
     x = torch.randn(4, 3, dtype=torch.float64)
     labels = [1, 1, 0, 3]
     dist = eq9_distances(x, head.means, head.log_vars, use_log_det=False)
-    losses = head.loss((x, ), _samples(labels))
-    torch.testing.assert_close(losses['loss_icu_cls'], eq17_loss(dist, labels, 0.2, 0., 0))
+    losses = head.loss((x,), _samples(labels))
+    torch.testing.assert_close(losses['loss_icu_cls'], eq17_loss(dist, labels, 0.2, 0.0, 0))
     assert losses['loss_icu_reg'] > 0
     torch.testing.assert_close(head.distances(x), dist)
     with pytest.raises(ValueError, match='set gamma=0'):
@@ -87,17 +90,17 @@ def test_lgm_mode():
 def test_errors_and_cal_acc():
     head = _head(cal_acc=True, topk=(1, 2))
     x = torch.randn(4, 3, dtype=torch.float64)
-    losses = head.loss((x, ), _samples([0, 1, 2, 3]))
+    losses = head.loss((x,), _samples([0, 1, 2, 3]))
     assert 'accuracy_top-1' in losses and 'accuracy_top-2' in losses
     with pytest.raises(ValueError, match=r'expects features of shape \(N, 3\)'):
-        head.loss((torch.randn(4, 5), ), _samples([0, 1, 2, 3]))
+        head.loss((torch.randn(4, 5),), _samples([0, 1, 2, 3]))
     mixed = _samples([0, 1])
     for sample in mixed:
-        sample.set_gt_score(torch.tensor([0.5, 0.5, 0., 0.]))
+        sample.set_gt_score(torch.tensor([0.5, 0.5, 0.0, 0.0]))
     with pytest.raises(ValueError, match='needs hard labels'):
-        head.loss((torch.randn(2, 3), ), mixed)
+        head.loss((torch.randn(2, 3),), mixed)
     with pytest.raises(ValueError, match=r'must lie in \[0, 4\)'):
-        head.loss((x, ), _samples([0, 1, 2, 4]))
+        head.loss((x,), _samples([0, 1, 2, 4]))
     with pytest.raises(ValueError, match='reg_reduction'):
         ICUClsHead(num_classes=4, in_channels=3, reg_reduction='max')
 
@@ -107,13 +110,13 @@ def test_fp16_features_give_finite_float32_losses():
     head = MODELS.build(dict(type='mmext.ICUClsHead', num_classes=10, in_channels=32))
     labels = _samples(torch.arange(16) % 10)
     x = (torch.randn(16, 32) * 3).half().requires_grad_()
-    losses = head.loss((x, ), labels)
+    losses = head.loss((x,), labels)
     sum(losses.values()).backward()
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in losses.values())
     assert torch.isfinite(x.grad).all() and torch.isfinite(head.means.grad).all()
     # (x - mu)^2 and the Eq. 14 terms of large fp16 features overflow fp16, not float32
     big = (torch.randn(16, 32) * 300).half()
-    losses = head.loss((big, ), labels)
+    losses = head.loss((big,), labels)
     assert all(torch.isfinite(v) for v in losses.values())
     assert losses['loss_icu_reg'] > 65504
 
@@ -121,8 +124,9 @@ def test_fp16_features_give_finite_float32_losses():
 def test_short_runner_training(tmp_path):
     """A few iterations of a real mmpretrain Runner (LeNet++ 2-D features + ICU head) on a
     tiny long-tailed digits split: the losses are finite and the Gaussians move."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'icu_loss', 'digits',
-                                   'icu_lenetpp-2d_1xb32-1k_digits-cls.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'icu_loss', 'digits', 'icu_lenetpp-2d_1xb32-1k_digits-cls.py')
+    )
     cfg.work_dir = str(tmp_path / 'work')
     data_root = str(tmp_path / 'digits')
     for loader, per_class in ((cfg.train_dataloader, 12), (cfg.val_dataloader, 4)):
@@ -152,11 +156,11 @@ def test_short_runner_training(tmp_path):
 @pytest.mark.parametrize('use_log_det', [True, False])
 def test_non_finite_features_give_non_finite_losses(bad, use_log_det):
     """A NaN / +inf feature (hence NaN / non-finite logits −d) never gives finite losses."""
-    head = _head(use_log_det=use_log_det, gamma=0.05 if use_log_det else 0.)
+    head = _head(use_log_det=use_log_det, gamma=0.05 if use_log_det else 0.0)
     x = torch.randn(6, 3, dtype=torch.float64)
     x[4, 0] = bad
-    losses = head.loss((x, ), _samples([0, 2, 2, 3, 1, 2]))
-    assert not torch.isfinite(head((x, ))[4]).any()
+    losses = head.loss((x,), _samples([0, 2, 2, 3, 1, 2]))
+    assert not torch.isfinite(head((x,))[4]).any()
     assert not torch.isfinite(losses['loss_icu_cls'])
     assert not torch.isfinite(losses['loss_icu_reg'])
 
@@ -166,7 +170,7 @@ def test_empty_batch_gives_zero_losses_that_keep_the_graph(use_log_det, gamma):
     """No sample (N = 0) used to raise IndexError (``data_samples[0]``)."""
     head = _head(cal_acc=True, use_log_det=use_log_det, gamma=gamma)
     x = torch.zeros(0, 3, dtype=torch.float64, requires_grad=True)
-    losses = head.loss((x, ), [])
+    losses = head.loss((x,), [])
     assert set(losses) == {'loss_icu_cls', 'loss_icu_reg'}  # no accuracy of nothing
     for value in losses.values():
         assert value.shape == () and value.item() == 0.0 and value.requires_grad
@@ -182,7 +186,10 @@ def test_one_regulariser_scale_default():
     import inspect
 
     from mmext.models.heads.icu_bbox_head import ICUBBoxHead
-    defaults = [inspect.signature(cls).parameters['reg_reduction'].default
-                for cls in (ICUClsHead, ICUBBoxHead)]
+
+    defaults = [
+        inspect.signature(cls).parameters['reg_reduction'].default
+        for cls in (ICUClsHead, ICUBBoxHead)
+    ]
     assert defaults == ['mean', 'mean']
     assert ICUClsHead(num_classes=4, in_channels=3, reg_reduction='sum').reg_reduction == 'sum'

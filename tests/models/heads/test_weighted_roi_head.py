@@ -1,4 +1,5 @@
 """Tests of mmext.WeightedStandardRoIHead against mmdet's StandardRoIHead."""
+
 import copy
 
 import pytest
@@ -22,21 +23,45 @@ def _cfg(bbox_head=None, num=24):
         bbox_roi_extractor=dict(
             type='SingleRoIExtractor',
             roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
-            out_channels=CH, featmap_strides=[4]),
-        bbox_head=bbox_head or dict(
-            type='Shared2FCBBoxHead', in_channels=CH, fc_out_channels=16, roi_feat_size=7,
+            out_channels=CH,
+            featmap_strides=[4],
+        ),
+        bbox_head=bbox_head
+        or dict(
+            type='Shared2FCBBoxHead',
+            in_channels=CH,
+            fc_out_channels=16,
+            roi_feat_size=7,
             num_classes=NUM_CLASSES,
-            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0., 0., 0., 0.],
-                            target_stds=[0.1, 0.1, 0.2, 0.2]),
+            bbox_coder=dict(
+                type='DeltaXYWHBBoxCoder',
+                target_means=[0.0, 0.0, 0.0, 0.0],
+                target_stds=[0.1, 0.1, 0.2, 0.2],
+            ),
             reg_class_agnostic=False,
             loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+            loss_bbox=dict(type='L1Loss', loss_weight=1.0),
+        ),
         train_cfg=ConfigDict(
-            assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
-                          min_pos_iou=0.5, match_low_quality=False, ignore_iof_thr=-1),
-            sampler=dict(type='RandomSampler', num=num, pos_fraction=0.25, neg_pos_ub=-1,
-                         add_gt_as_proposals=True),
-            pos_weight=-1, debug=False))
+            assigner=dict(
+                type='MaxIoUAssigner',
+                pos_iou_thr=0.5,
+                neg_iou_thr=0.5,
+                min_pos_iou=0.5,
+                match_low_quality=False,
+                ignore_iof_thr=-1,
+            ),
+            sampler=dict(
+                type='RandomSampler',
+                num=num,
+                pos_fraction=0.25,
+                neg_pos_ub=-1,
+                add_gt_as_proposals=True,
+            ),
+            pos_weight=-1,
+            debug=False,
+        ),
+    )
 
 
 def _heads():
@@ -48,7 +73,7 @@ def _heads():
     return ours, ref
 
 
-GT_BOXES = torch.tensor([[4., 4., 30., 28.], [20., 30., 60., 62.], [40., 2., 62., 20.]])
+GT_BOXES = torch.tensor([[4.0, 4.0, 30.0, 28.0], [20.0, 30.0, 60.0, 62.0], [40.0, 2.0, 62.0, 20.0]])
 
 
 def _samples(weights=(None, None)):
@@ -82,7 +107,7 @@ def _loss(head, weights, seed=7):
     return head.loss(x, copy.deepcopy(proposals), _samples(weights))
 
 
-@pytest.mark.parametrize('weights', [(None, None), ([1., 1., 1.], [1., 1., 1.])])
+@pytest.mark.parametrize('weights', [(None, None), ([1.0, 1.0, 1.0], [1.0, 1.0, 1.0])])
 def test_equals_upstream_without_weights(weights):
     ours, ref = _heads()
     got, exp = _loss(ours, weights), _loss(ref, (None, None))
@@ -101,19 +126,25 @@ def _unreduced_upstream(ref, weights, seed=7):
     for i in range(2):  # the sampling of StandardRoIHead.loss, step by step
         proposals[i].priors = proposals[i].pop('bboxes')
         assign = ref.bbox_assigner.assign(proposals[i], samples[i].gt_instances, None)
-        sampling_results.append(ref.bbox_sampler.sample(
-            assign, proposals[i], samples[i].gt_instances, feats=[x[0][i][None]]))
+        sampling_results.append(
+            ref.bbox_sampler.sample(
+                assign, proposals[i], samples[i].gt_instances, feats=[x[0][i][None]]
+            )
+        )
     rois = bbox2roi([res.priors for res in sampling_results])
     out = ref._bbox_forward(x, rois)
     targets = ref.bbox_head.get_targets(sampling_results, ref.train_cfg)
-    losses = ref.bbox_head.loss(out['cls_score'], out['bbox_pred'], rois, *targets,
-                                reduction_override='none')
+    losses = ref.bbox_head.loss(
+        out['cls_score'], out['bbox_pred'], rois, *targets, reduction_override='none'
+    )
     roi_w, is_pos = [], []
     for res, w in zip(sampling_results, weights):
         w = torch.tensor(w)
         roi_w += [w[res.pos_assigned_gt_inds], torch.ones(len(res.neg_inds))]
-        is_pos += [torch.ones(len(res.pos_inds), dtype=torch.bool),
-                   torch.zeros(len(res.neg_inds), dtype=torch.bool)]
+        is_pos += [
+            torch.ones(len(res.pos_inds), dtype=torch.bool),
+            torch.zeros(len(res.neg_inds), dtype=torch.bool),
+        ]
     return losses, targets, torch.cat(roi_w), torch.cat(is_pos)
 
 
@@ -142,8 +173,9 @@ def test_backward_and_empty_gts():
     x, proposals = _inputs()
     x = (x[0].requires_grad_(),)
     samples = _samples(([0.3, 0.6, 0.9], [0.5, 0.5, 0.5]))
-    empty = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long),
-                         weights=torch.zeros(0))
+    empty = InstanceData(
+        bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long), weights=torch.zeros(0)
+    )
     samples[1].gt_instances = empty
     losses = ours.loss(x, proposals, samples)
     (losses['loss_cls'] + losses['loss_bbox']).backward()

@@ -1,4 +1,5 @@
 """Tests of mmext.WeightedYOLOV3Head against mmdet's YOLOV3Head."""
+
 import copy
 
 import pytest
@@ -19,18 +20,28 @@ IMG = 64
 def _head_cfg(reduction='sum', one_level=False):
     losses = {}
     for name in ('loss_cls', 'loss_conf', 'loss_xy'):
-        losses[name] = dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0,
-                            reduction=reduction)
+        losses[name] = dict(
+            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0, reduction=reduction
+        )
     losses['loss_wh'] = dict(type='MSELoss', loss_weight=1.0, reduction=reduction)
-    cfg = dict(num_classes=NUM_CLASSES, in_channels=[8, 8, 8], out_channels=[8, 8, 8],
-               train_cfg=dict(assigner=dict(type='GridAssigner', pos_iou_thr=0.5,
-                                            neg_iou_thr=0.5, min_pos_iou=0)),
-               **losses)
+    cfg = dict(
+        num_classes=NUM_CLASSES,
+        in_channels=[8, 8, 8],
+        out_channels=[8, 8, 8],
+        train_cfg=dict(
+            assigner=dict(type='GridAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0)
+        ),
+        **losses,
+    )
     if one_level:
-        cfg.update(in_channels=[4], out_channels=[4], featmap_strides=[8],
-                   anchor_generator=dict(type='YOLOAnchorGenerator',
-                                         base_sizes=[[(10, 13), (16, 30), (33, 23)]],
-                                         strides=[8]))
+        cfg.update(
+            in_channels=[4],
+            out_channels=[4],
+            featmap_strides=[8],
+            anchor_generator=dict(
+                type='YOLOAnchorGenerator', base_sizes=[[(10, 13), (16, 30), (33, 23)]], strides=[8]
+            ),
+        )
     return cfg
 
 
@@ -46,8 +57,11 @@ def _heads(reduction='sum', **kwargs):
 def _gts(weights=None):
     # distinct labels so that the test can recover which object an anchor is assigned to
     gt = InstanceData(
-        bboxes=torch.tensor([[2., 3., 30., 40.], [20., 10., 60., 50.], [40., 40., 52., 60.]]),
-        labels=torch.tensor([0, 2, 3]))
+        bboxes=torch.tensor(
+            [[2.0, 3.0, 30.0, 40.0], [20.0, 10.0, 60.0, 50.0], [40.0, 40.0, 52.0, 60.0]]
+        ),
+        labels=torch.tensor([0, 2, 3]),
+    )
     if weights is not None:
         gt.weights = torch.tensor(weights)
     return gt
@@ -55,8 +69,10 @@ def _gts(weights=None):
 
 def _inputs(seed=1, num_imgs=2):
     g = torch.Generator().manual_seed(seed)
-    pred_maps = [torch.randn(num_imgs, 3 * (5 + NUM_CLASSES), IMG // s, IMG // s, generator=g)
-                 for s in (32, 16, 8)]
+    pred_maps = [
+        torch.randn(num_imgs, 3 * (5 + NUM_CLASSES), IMG // s, IMG // s, generator=g)
+        for s in (32, 16, 8)
+    ]
     metas = [dict(img_shape=(IMG, IMG), batch_input_shape=(IMG, IMG))] * num_imgs
     return pred_maps, metas
 
@@ -85,7 +101,7 @@ def _expected(ref, pred_maps, metas, weights, soft_target=False):
     anchors = ref.prior_generator.grid_priors(featmap_sizes, device='cpu')
     flags = [ref.responsible_flags(featmap_sizes, gt.bboxes, 'cpu') for gt in gts]
     target_maps, neg_maps = ref.get_targets([anchors] * 2, flags, gts)
-    exp = dict(loss_cls=0., loss_conf=0., loss_xy=0., loss_wh=0.)
+    exp = dict(loss_cls=0.0, loss_conf=0.0, loss_xy=0.0, loss_wh=0.0)
     weights = torch.tensor(weights)
     for lvl, (tmap, nmap) in enumerate(zip(target_maps, neg_maps)):
         pos = tmap[..., 4] > 0
@@ -141,14 +157,22 @@ def test_gradcheck_float64():
     init_default_scope('mmdet')
     cfg = _head_cfg(one_level=True)
     for name in ('loss_cls', 'loss_conf', 'loss_xy'):
-        cfg[name] = dict(type='mmext.LabelSmoothCrossEntropyLoss', label_smooth_val=0.0,
-                         use_sigmoid=True, reduction='sum')
+        cfg[name] = dict(
+            type='mmext.LabelSmoothCrossEntropyLoss',
+            label_smooth_val=0.0,
+            use_sigmoid=True,
+            reduction='sum',
+        )
     head = WeightedYOLOV3Head(**cfg).double()
     grid_priors = head.prior_generator.grid_priors
     head.prior_generator.grid_priors = lambda sizes, device: grid_priors(
-        sizes, dtype=torch.float64, device=device)  # float64 anchors -> float64 targets
-    gt = InstanceData(bboxes=torch.tensor([[1., 2., 12., 14.]], dtype=torch.float64),
-                      labels=torch.tensor([1]), weights=torch.tensor([0.35], dtype=torch.float64))
+        sizes, dtype=torch.float64, device=device
+    )  # float64 anchors -> float64 targets
+    gt = InstanceData(
+        bboxes=torch.tensor([[1.0, 2.0, 12.0, 14.0]], dtype=torch.float64),
+        labels=torch.tensor([1]),
+        weights=torch.tensor([0.35], dtype=torch.float64),
+    )
     torch.manual_seed(0)
     pred = torch.randn(1, 3 * (5 + NUM_CLASSES), 2, 2, dtype=torch.float64, requires_grad=True)
     metas = [dict(img_shape=(16, 16))]
@@ -180,12 +204,15 @@ def test_gradients_scaled_by_object_weight():
 def test_empty_gts_and_bad_weights():
     ours, ref = _heads()
     pred_maps, metas = _inputs(num_imgs=1)
-    empty = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long),
-                         weights=torch.zeros(0))
+    empty = InstanceData(
+        bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long), weights=torch.zeros(0)
+    )
     got = ours.loss_by_feat(pred_maps, [empty], metas)
-    exp = ref.loss_by_feat(pred_maps, [InstanceData(bboxes=torch.zeros(0, 4),
-                                                    labels=torch.zeros(0, dtype=torch.long))],
-                           metas)
+    exp = ref.loss_by_feat(
+        pred_maps,
+        [InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))],
+        metas,
+    )
     for key in exp:
         torch.testing.assert_close(sum(got[key]), sum(exp[key]))
     with pytest.raises(ValueError, match='>= 0'):

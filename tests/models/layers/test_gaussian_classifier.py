@@ -1,6 +1,7 @@
 """GaussianClassifier: Eq. 9/19 distances, Eq. 14 terms and their gradients against explicit
 loop transcriptions (float64), numerical robustness (far features, tiny variances, fp16,
 autocast), the log-variance clamp and error messages."""
+
 import math
 
 import pytest
@@ -15,12 +16,11 @@ def _layer(d=3, k=4, use_log_det=True, seed=0, dtype=torch.float64):
     torch.manual_seed(seed)
     layer = GaussianClassifier(d, k, use_log_det=use_log_det, init_std=1.0).to(dtype)
     with torch.no_grad():
-        layer.log_vars.uniform_(-1., 1.)
+        layer.log_vars.uniform_(-1.0, 1.0)
     return layer
 
 
-def _functional(x, means, log_vars, labels=None, reg_mask=None, reduction='sum',
-                use_log_det=True):
+def _functional(x, means, log_vars, labels=None, reg_mask=None, reduction='sum', use_log_det=True):
     """Run a GaussianClassifier whose parameters are the given (differentiable) tensors."""
     layer = GaussianClassifier(x.shape[1], means.shape[0], use_log_det=use_log_det)
     del layer.means, layer.log_vars
@@ -56,10 +56,9 @@ def test_gradcheck(reduction):
     labels = torch.tensor([0, 1, 2, 3, 0, 0, 2])
     reg_mask = torch.tensor([1, 1, 0, 1, 1, 0, 1], dtype=torch.bool)
     assert torch.autograd.gradcheck(
-        lambda a, b, c: _functional(a, b, c, labels, reg_mask, reduction),
-        (x, means, log_vars))
-    assert torch.autograd.gradcheck(lambda a, b, c: _functional(a, b, c),
-                                    (x, means, log_vars))
+        lambda a, b, c: _functional(a, b, c, labels, reg_mask, reduction), (x, means, log_vars)
+    )
+    assert torch.autograd.gradcheck(lambda a, b, c: _functional(a, b, c), (x, means, log_vars))
 
 
 @pytest.mark.parametrize('use_log_det', [True, False])
@@ -74,17 +73,16 @@ def test_values_and_gradients_match_loop_transcription(use_log_det, masked):
     def objective(dist, reg_mu, reg_sigma):
         return (dist * probe).sum() + 0.3 * reg_mu + 0.7 * reg_sigma
 
-    dist, reg_mu, reg_sigma = _functional(x, means, log_vars, torch.tensor(labels),
-                                          reg_mask, 'sum', use_log_det)
+    dist, reg_mu, reg_sigma = _functional(
+        x, means, log_vars, torch.tensor(labels), reg_mask, 'sum', use_log_det
+    )
     ref_dist = eq9_distances(x, means, log_vars, use_log_det)
-    ref_mu, ref_sigma = eq14_terms(x[reg_rows], [labels[i] for i in reg_rows], means,
-                                   log_vars)
+    ref_mu, ref_sigma = eq14_terms(x[reg_rows], [labels[i] for i in reg_rows], means, log_vars)
     torch.testing.assert_close(dist, ref_dist, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(reg_mu, ref_mu, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(reg_sigma, ref_sigma, rtol=1e-10, atol=1e-10)
     grads = torch.autograd.grad(objective(dist, reg_mu, reg_sigma), (x, means, log_vars))
-    ref_grads = torch.autograd.grad(objective(ref_dist, ref_mu, ref_sigma),
-                                    (x, means, log_vars))
+    ref_grads = torch.autograd.grad(objective(ref_dist, ref_mu, ref_sigma), (x, means, log_vars))
     for got, want in zip(grads, ref_grads):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
 
@@ -108,12 +106,13 @@ def test_eq15_eq16_parameter_gradients():
     sigma = torch.tensor([[0.9, 1.7]], dtype=torch.float64, requires_grad=True)
     log_vars = 2 * torch.log(sigma)
     _, reg_mu, reg_sigma = _functional(x, means, log_vars, torch.zeros(3, dtype=torch.long))
-    grad_mu, grad_sigma = torch.autograd.grad(lam_mu * reg_mu + lam_sigma * reg_sigma,
-                                              (means, sigma))
+    grad_mu, grad_sigma = torch.autograd.grad(
+        lam_mu * reg_mu + lam_sigma * reg_sigma, (means, sigma)
+    )
     for j in range(2):
         mu_bar = x[:, j].mean()
-        var_bar = ((x[:, j] - means[0, j])**2).mean()
-        s2 = sigma[0, j]**2
+        var_bar = ((x[:, j] - means[0, j]) ** 2).mean()
+        s2 = sigma[0, j] ** 2
         eq16 = 4 * lam_sigma * (s2 - var_bar) * sigma[0, j]
         eq15 = (2 * lam_mu - 4 * lam_sigma * (s2 - var_bar)) * (means[0, j] - mu_bar)
         # features fixed: the gradient w.r.t. μ of the full objective equals Eq. 15
@@ -134,8 +133,8 @@ def test_subnormal_upstream_gradients_count_as_zero():
     probe[:, 1] = tiny  # at the bound: normal, but dropped (sums of them are not tiny)
     probe[::2, 2] = -0.5 * tiny  # subnormal
     clean = probe.clone()
-    clean[:, 1] = 0.
-    clean[::2, 2] = 0.
+    clean[:, 1] = 0.0
+    clean[::2, 2] = 0.0
     params = (x, means, log_vars)
     for lab in (None, labels):
         grads = []
@@ -163,19 +162,20 @@ def test_tiny_variances_true_class_is_exact():
     """With the smallest variances and features offset by 100 the float32 GEMM expansion
     loses digits; the true-class entries (the ones the loss uses) stay exact."""
     torch.manual_seed(0)
-    layer = GaussianClassifier(64, 10, init_std=1.0, log_var_range=(-10., 10.))
+    layer = GaussianClassifier(64, 10, init_std=1.0, log_var_range=(-10.0, 10.0))
     with torch.no_grad():
-        layer.means.add_(100.)
-        layer.log_vars.fill_(-11.)  # below the range: clamped to -10
+        layer.means.add_(100.0)
+        layer.log_vars.fill_(-11.0)  # below the range: clamped to -10
     labels = torch.arange(10).repeat(3)
     x = layer.means.detach()[labels] + 1e-2 * torch.randn(30, 64)
     dist = layer.distances(x, labels)
-    ref = eq9_distances(x.double()[:4], layer.means.double(),
-                        torch.full((10, 64), -10., dtype=torch.float64))
+    ref = eq9_distances(
+        x.double()[:4], layer.means.double(), torch.full((10, 64), -10.0, dtype=torch.float64)
+    )
     assert torch.isfinite(dist).all()
     true_ours = dist[torch.arange(4), labels[:4]].double()
     true_ref = ref[torch.arange(4), labels[:4]]
-    torch.testing.assert_close(true_ours, true_ref, rtol=1e-5, atol=0.)
+    torch.testing.assert_close(true_ours, true_ref, rtol=1e-5, atol=0.0)
     assert torch.equal(dist.argmin(1), labels)
 
 
@@ -193,12 +193,11 @@ def test_fp16_features_and_autocast_give_float32():
 
 
 def test_log_variance_clamp_and_inward_gradient():
-    layer = GaussianClassifier(2, 2, log_var_range=(-1., 1.), init_std=1.0)
+    layer = GaussianClassifier(2, 2, log_var_range=(-1.0, 1.0), init_std=1.0)
     with torch.no_grad():
-        layer.log_vars.copy_(torch.tensor([[-3., 0.], [3., 0.5]]))
-    torch.testing.assert_close(layer.variances(),
-                               torch.tensor([[-1., 0.], [1., 0.5]]).exp())
-    torch.testing.assert_close(layer.log_dets(), torch.tensor([-1., 1.5]))
+        layer.log_vars.copy_(torch.tensor([[-3.0, 0.0], [3.0, 0.5]]))
+    torch.testing.assert_close(layer.variances(), torch.tensor([[-1.0, 0.0], [1.0, 0.5]]).exp())
+    torch.testing.assert_close(layer.log_dets(), torch.tensor([-1.0, 1.5]))
     x = layer.means.detach().clone()
     # distance of a sample at its mean: ½ ln|Σ| only, so ∂d/∂log_var = ½ > 0 (descent
     # lowers log_var): the value below the range must not get it, the one above must.
@@ -209,9 +208,9 @@ def test_log_variance_clamp_and_inward_gradient():
     dist[1, 1].backward()
     assert layer.log_vars.grad[1, 0] == pytest.approx(0.5, abs=1e-5)  # above, inward
     with pytest.raises(ValueError, match='min < max'):
-        GaussianClassifier(2, 2, log_var_range=(1., 1.))
+        GaussianClassifier(2, 2, log_var_range=(1.0, 1.0))
     with pytest.raises(ValueError, match='outside log_var_range'):
-        GaussianClassifier(2, 2, log_var_range=(-1., 1.), init_log_var=2.)
+        GaussianClassifier(2, 2, log_var_range=(-1.0, 1.0), init_log_var=2.0)
 
 
 def test_clear_errors():
@@ -229,13 +228,13 @@ def test_clear_errors():
 
 
 def test_registry_and_shapes():
-    layer = MODELS.build(
-        dict(type='mmext.GaussianClassifier', in_features=5, out_features=7))
+    layer = MODELS.build(dict(type='mmext.GaussianClassifier', in_features=5, out_features=7))
     assert isinstance(layer, GaussianClassifier)
     assert layer.means.shape == layer.log_vars.shape == (7, 5)
     assert torch.all(layer.log_vars == 0)
-    dist, reg_mu, reg_sigma = layer.forward_train(torch.randn(0, 5),
-                                                  torch.zeros(0, dtype=torch.long))
+    dist, reg_mu, reg_sigma = layer.forward_train(
+        torch.randn(0, 5), torch.zeros(0, dtype=torch.long)
+    )
     assert dist.shape == (0, 7) and reg_mu == 0 and reg_sigma == 0
 
 

@@ -3,6 +3,7 @@
 The policy of :mod:`mmext.models.losses.empty_batch`. Before it, label-smoothing CE and the ICU
 loss returned NaN (an empty mean), the tilted CE raised a reshape error.
 """
+
 import pytest
 import torch
 from torch import nn
@@ -21,7 +22,7 @@ def seg_inputs(n):
 def int_inputs(n):
     """Logits / distances (N, 5) and integer labels (N,)."""
     torch.manual_seed(n)
-    return torch.randn(n, 5).abs(), torch.randint(0, 5, (n, ))
+    return torch.randn(n, 5).abs(), torch.randint(0, 5, (n,))
 
 
 def float_inputs(n):
@@ -33,42 +34,51 @@ def float_inputs(n):
 def vector_inputs(n):
     """Logits (N,) and binary targets (N,) (the sigmoid (N,) path)."""
     torch.manual_seed(n)
-    return torch.randn(n), torch.randint(0, 2, (n, )).float()
+    return torch.randn(n), torch.randint(0, 2, (n,)).float()
 
 
 # (registry name, constructor arguments, inputs, forward keyword arguments, 'none' shape)
 CASES = [
     ('TiltedCrossEntropyLoss', dict(level='image'), seg_inputs, dict(ignore_index=255), None),
-    ('TiltedCrossEntropyLoss', dict(level='class'), seg_inputs, dict(ignore_index=255), (0, )),
-    ('TiltedCrossEntropyLoss', dict(level='class', tilt=-1.0), seg_inputs, {}, (0, )),
-    ('SoftDiceLoss', {}, seg_inputs, {}, (4, )),
+    ('TiltedCrossEntropyLoss', dict(level='class'), seg_inputs, dict(ignore_index=255), (0,)),
+    ('TiltedCrossEntropyLoss', dict(level='class', tilt=-1.0), seg_inputs, {}, (0,)),
+    ('SoftDiceLoss', {}, seg_inputs, {}, (4,)),
     ('SoftIoULoss', dict(per_image=True), seg_inputs, {}, (0, 4)),
     ('SegFocalLoss', {}, seg_inputs, {}, (0, 4, 5, 6)),
-    ('LabelSmoothCrossEntropyLoss', {}, int_inputs, {}, (0, )),
+    ('LabelSmoothCrossEntropyLoss', {}, int_inputs, {}, (0,)),
     ('LabelSmoothCrossEntropyLoss', dict(label_smooth_val=0.0), seg_inputs, {}, (0, 5, 6)),
-    ('LabelSmoothCrossEntropyLoss', {}, float_inputs, {}, (0, )),
+    ('LabelSmoothCrossEntropyLoss', {}, float_inputs, {}, (0,)),
     ('LabelSmoothCrossEntropyLoss', dict(use_sigmoid=True), int_inputs, {}, (0, 5)),
-    ('LabelSmoothCrossEntropyLoss', dict(use_sigmoid=True, sigmoid_mode='gluoncv'),
-     float_inputs, {}, (0, 5)),
-    ('LabelSmoothCrossEntropyLoss', dict(use_sigmoid=True), vector_inputs, {}, (0, )),
-    ('ICULoss', {}, int_inputs, dict(num_dims=3), (0, )),
-    ('ICULoss', dict(alpha=0.5, gamma=0.0), int_inputs, {}, (0, )),
+    (
+        'LabelSmoothCrossEntropyLoss',
+        dict(use_sigmoid=True, sigmoid_mode='gluoncv'),
+        float_inputs,
+        {},
+        (0, 5),
+    ),
+    ('LabelSmoothCrossEntropyLoss', dict(use_sigmoid=True), vector_inputs, {}, (0,)),
+    ('ICULoss', {}, int_inputs, dict(num_dims=3), (0,)),
+    ('ICULoss', dict(alpha=0.5, gamma=0.0), int_inputs, {}, (0,)),
+    ('LGMLoss', {}, int_inputs, dict(log_dets=torch.linspace(-1.0, 1.0, 5)), (0,)),
 ]
 IDS = [f'{name}-{i}' for i, (name, *_) in enumerate(CASES)]
 
 
 def test_every_mmext_loss_has_a_case():
-    losses = {name for name, cls in MODELS.module_dict.items()
-              if issubclass(cls, nn.Module) and name.endswith('Loss')}
+    losses = {
+        name
+        for name, cls in MODELS.module_dict.items()
+        if issubclass(cls, nn.Module) and name.endswith('Loss')
+    }
     assert losses == {case[0] for case in CASES}
 
 
 @pytest.mark.parametrize('reduction', ['mean', 'sum'])
 @pytest.mark.parametrize('name, kwargs, inputs, call, _', CASES, ids=IDS)
-def test_empty_batch_gives_a_zero_that_keeps_the_graph(name, kwargs, inputs, call, _,
-                                                         reduction):
-    loss_fn = MODELS.build(dict(type=f'mmext.{name}', reduction=reduction, loss_weight=2.0,
-                                **kwargs))
+def test_empty_batch_gives_a_zero_that_keeps_the_graph(name, kwargs, inputs, call, _, reduction):
+    loss_fn = MODELS.build(
+        dict(type=f'mmext.{name}', reduction=reduction, loss_weight=2.0, **kwargs)
+    )
     full, full_label = inputs(3)  # the same loss is finite and non-zero on a real batch
     value = loss_fn(full, full_label, **call)
     assert torch.isfinite(value) and value.item() != 0

@@ -4,6 +4,7 @@ References used: mmdet's ``CrossEntropyLoss`` (label_smooth_val = 0), a direct t
 of Eq. 3 + Eq. 2 in this file, torch's ``F.cross_entropy(label_smoothing=...)`` and mmdet's
 ``YOLOV3Head(one_hot_smoother=...)``.
 """
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -43,12 +44,13 @@ def _scope():
 def test_eps0_softmax_equals_mmdet(reduction, use_weight, class_weight):
     torch.manual_seed(0)
     logits = torch.randn(12, 5)
-    labels = torch.randint(0, 5, (12, ))
+    labels = torch.randint(0, 5, (12,))
     weight = torch.rand(12) if use_weight else None
     ours = LabelSmoothCrossEntropyLoss(0.0, reduction=reduction, class_weight=class_weight)
     ref = CrossEntropyLoss(reduction=reduction, class_weight=class_weight)
-    torch.testing.assert_close(ours(logits, labels, weight), ref(logits, labels, weight),
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        ours(logits, labels, weight), ref(logits, labels, weight), rtol=0, atol=0
+    )
 
 
 def test_eps0_softmax_avg_factor_ignore_override():
@@ -62,15 +64,17 @@ def test_eps0_softmax_avg_factor_ignore_override():
     ref = CrossEntropyLoss(**kwargs)
     torch.testing.assert_close(ours(logits, labels, weight), ref(logits, labels, weight))
     torch.testing.assert_close(
-        ours(logits, labels, weight, avg_factor=7.0),
-        ref(logits, labels, weight, avg_factor=7.0))
+        ours(logits, labels, weight, avg_factor=7.0), ref(logits, labels, weight, avg_factor=7.0)
+    )
     torch.testing.assert_close(
         ours(logits, labels, reduction_override='sum'),
-        ref(logits, labels, reduction_override='sum'))
+        ref(logits, labels, reduction_override='sum'),
+    )
     labels2 = labels.clone()
     labels2[labels2 == 255] = 2
     torch.testing.assert_close(
-        ours(logits, labels2, ignore_index=2), ref(logits, labels2, ignore_index=2))
+        ours(logits, labels2, ignore_index=2), ref(logits, labels2, ignore_index=2)
+    )
 
 
 def test_eps0_softmax_float_targets_equal_mmdet():
@@ -90,11 +94,13 @@ def test_eps0_sigmoid_integer_labels_equal_mmdet(reduction, class_weight):
     labels = torch.tensor([0, 1, 2, 3, 3, 1, -1, 0, 2])  # 3 = background, -1 ignored
     weight = torch.rand(9)
     ours = LabelSmoothCrossEntropyLoss(
-        0.0, use_sigmoid=True, reduction=reduction, class_weight=class_weight)
+        0.0, use_sigmoid=True, reduction=reduction, class_weight=class_weight
+    )
     ref = CrossEntropyLoss(use_sigmoid=True, reduction=reduction, class_weight=class_weight)
     torch.testing.assert_close(ours(logits, labels), ref(logits, labels), rtol=0, atol=0)
     torch.testing.assert_close(
-        ours(logits, labels, weight), ref(logits, labels, weight), rtol=0, atol=0)
+        ours(logits, labels, weight), ref(logits, labels, weight), rtol=0, atol=0
+    )
 
 
 def test_eps0_sigmoid_float_targets_equal_mmdet_yolo_style():
@@ -108,7 +114,8 @@ def test_eps0_sigmoid_float_targets_equal_mmdet_yolo_style():
         ours = LabelSmoothCrossEntropyLoss(0.0, use_sigmoid=True, reduction=reduction)
         ref = CrossEntropyLoss(use_sigmoid=True, reduction=reduction)
         torch.testing.assert_close(
-            ours(logits, targets, weight=pos), ref(logits, targets, weight=pos), rtol=0, atol=0)
+            ours(logits, targets, weight=pos), ref(logits, targets, weight=pos), rtol=0, atol=0
+        )
     ours = LabelSmoothCrossEntropyLoss(0.0, use_sigmoid=True, avg_non_ignore=True)
     ref = CrossEntropyLoss(use_sigmoid=True, avg_non_ignore=True)
     torch.testing.assert_close(ours(logits, targets), ref(logits, targets))
@@ -130,7 +137,7 @@ def test_eps0_sigmoid_1d_equals_mmdet():
 def test_softmax_matches_eq3_with_background(eps):
     torch.manual_seed(6)
     logits = torch.randn(16, 6)  # 5 classes + background (index 5), mmdet bbox-head layout
-    labels = torch.randint(0, 6, (16, ))
+    labels = torch.randint(0, 6, (16,))
     labels[:4] = 5
     weight = torch.rand(16)
     loss = LabelSmoothCrossEntropyLoss(eps, reduction='none')(logits, labels)
@@ -140,7 +147,8 @@ def test_softmax_matches_eq3_with_background(eps):
     torch.testing.assert_close(mean, expected)
     hard_bg = LabelSmoothCrossEntropyLoss(eps, smooth_background=False, reduction='none')
     torch.testing.assert_close(
-        hard_bg(logits, labels), eq3_softmax_loss(logits, labels, eps, hard_rows=labels == 5))
+        hard_bg(logits, labels), eq3_softmax_loss(logits, labels, eps, hard_rows=labels == 5)
+    )
 
 
 def test_softmax_class_weight_and_ignore():
@@ -149,7 +157,8 @@ def test_softmax_class_weight_and_ignore():
     labels = torch.tensor([0, 1, 2, 3, -100, 2, 1, -100])
     cw = torch.tensor([1.0, 0.5, 2.0, 3.0])
     loss = LabelSmoothCrossEntropyLoss(0.2, class_weight=cw.tolist(), reduction='none')(
-        logits, labels)
+        logits, labels
+    )
     valid = labels >= 0
     expected = torch.zeros(8)
     expected[valid] = eq3_softmax_loss(logits[valid], labels[valid], 0.2, class_weight=cw)
@@ -161,10 +170,8 @@ def test_softmax_dense_equals_torch_label_smoothing():
     logits = torch.randn(3, 5, 4, 4)
     labels = torch.randint(0, 5, (3, 4, 4))
     labels[0, :2] = 255
-    ours = LabelSmoothCrossEntropyLoss(
-        0.15, ignore_index=255, reduction='none')(logits, labels)
-    ref = F.cross_entropy(logits, labels, ignore_index=255, label_smoothing=0.15,
-                          reduction='none')
+    ours = LabelSmoothCrossEntropyLoss(0.15, ignore_index=255, reduction='none')(logits, labels)
+    ref = F.cross_entropy(logits, labels, ignore_index=255, label_smoothing=0.15, reduction='none')
     torch.testing.assert_close(ours, ref)
 
 
@@ -197,8 +204,7 @@ def test_sigmoid_eq3_integer_labels(eps):
     torch.manual_seed(11)
     logits = torch.randn(7, 4)
     labels = torch.tensor([0, 4, 2, 3, 4, -1, 1])  # 4 = background, -1 ignored
-    loss = LabelSmoothCrossEntropyLoss(eps, use_sigmoid=True, reduction='none')(
-        logits, labels)
+    loss = LabelSmoothCrossEntropyLoss(eps, use_sigmoid=True, reduction='none')(logits, labels)
     fg = (labels >= 0) & (labels < 4)
     targets = torch.zeros(7, 4)
     targets[fg] = (1 - eps) * F.one_hot(labels[fg], 4).float() + eps / 4
@@ -215,11 +221,12 @@ def test_sigmoid_gluoncv_limits_float_targets():
     targets[1, 4, 2] = 1
     weight = targets.sum(-1, keepdim=True) * 0.7
     loss = LabelSmoothCrossEntropyLoss(
-        0.025, use_sigmoid=True, sigmoid_mode='gluoncv', reduction='sum')(
-            logits, targets, weight=weight)
+        0.025, use_sigmoid=True, sigmoid_mode='gluoncv', reduction='sum'
+    )(logits, targets, weight=weight)
     carrier = targets.sum(-1, keepdim=True) > 0
-    smoothed = torch.where(targets > 0.5, torch.full_like(targets, 0.975),
-                           torch.full_like(targets, 0.025))
+    smoothed = torch.where(
+        targets > 0.5, torch.full_like(targets, 0.975), torch.full_like(targets, 0.025)
+    )
     smoothed = torch.where(carrier, smoothed, targets)
     torch.testing.assert_close(loss, (bce(logits, smoothed) * weight).sum())
 
@@ -238,25 +245,35 @@ def test_sigmoid_eq3_equals_mmdet_yolov3_one_hot_smoother():
             anchor_generator=dict(
                 type='YOLOAnchorGenerator',
                 base_sizes=[[(30, 30), (20, 40)], [(10, 10), (8, 16)]],
-                strides=[16, 8]),
+                strides=[16, 8],
+            ),
             featmap_strides=[16, 8],
             one_hot_smoother=smoother,
             loss_cls=loss_cls,
             train_cfg=dict(
-                assigner=dict(
-                    type='GridAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0)))
+                assigner=dict(type='GridAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0)
+            ),
+        )
 
     eps = 0.1
     ref_head = build(dict(type='CrossEntropyLoss', use_sigmoid=True, reduction='sum'), eps)
     our_head = build(
-        dict(type='mmext.LabelSmoothCrossEntropyLoss', label_smooth_val=eps, use_sigmoid=True,
-             reduction='sum'), 0.0)
+        dict(
+            type='mmext.LabelSmoothCrossEntropyLoss',
+            label_smooth_val=eps,
+            use_sigmoid=True,
+            reduction='sum',
+        ),
+        0.0,
+    )
     our_head.load_state_dict(ref_head.state_dict())
     torch.manual_seed(14)
     feats = (torch.randn(2, 8, 4, 4), torch.randn(2, 8, 8, 8))
     gts = [
-        InstanceData(bboxes=torch.tensor([[4.0, 4.0, 30.0, 34.0], [40.0, 10.0, 60.0, 30.0]]),
-                     labels=torch.tensor([1, 3])),
+        InstanceData(
+            bboxes=torch.tensor([[4.0, 4.0, 30.0, 34.0], [40.0, 10.0, 60.0, 30.0]]),
+            labels=torch.tensor([1, 3]),
+        ),
         InstanceData(bboxes=torch.tensor([[10.0, 20.0, 22.0, 40.0]]), labels=torch.tensor([0])),
     ]
     metas = [dict(img_shape=(64, 64), pad_shape=(64, 64), batch_input_shape=(64, 64))] * 2
@@ -271,19 +288,25 @@ def test_sigmoid_eq3_equals_mmdet_yolov3_one_hot_smoother():
 def test_in_shared2fc_bbox_head():
     """loss_cls of mmdet's Shared2FCBBoxHead (K + 1 softmax logits, bg = K) is Eq. 3."""
     from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+
     torch.manual_seed(15)
     eps = 0.1
     head = Shared2FCBBoxHead(
-        in_channels=4, fc_out_channels=16, roi_feat_size=2, num_classes=3,
-        loss_cls=dict(type='mmext.LabelSmoothCrossEntropyLoss', label_smooth_val=eps))
+        in_channels=4,
+        fc_out_channels=16,
+        roi_feat_size=2,
+        num_classes=3,
+        loss_cls=dict(type='mmext.LabelSmoothCrossEntropyLoss', label_smooth_val=eps),
+    )
     cls_score, bbox_pred = head(torch.randn(10, 4, 2, 2))
     labels = torch.tensor([0, 1, 2, 3, 3, 3, 1, 3, 0, 3])  # 3 = background
     label_weights = torch.ones(10)
     label_weights[2] = 0.5
     bbox_targets = torch.zeros(10, 4)
     bbox_weights = torch.zeros(10, 4)
-    losses = head.loss(cls_score, bbox_pred, None, labels, label_weights, bbox_targets,
-                       bbox_weights)
+    losses = head.loss(
+        cls_score, bbox_pred, None, labels, label_weights, bbox_targets, bbox_weights
+    )
     assert cls_score.shape == (10, 4)
     expected = (eq3_softmax_loss(cls_score, labels, eps) * label_weights).sum() / 10
     torch.testing.assert_close(losses['loss_cls'], expected)
@@ -296,11 +319,15 @@ def test_gradcheck_float64():
     labels = torch.tensor([0, 3, 1, 2, 3, 1])
     weight = torch.rand(6, dtype=torch.float64)
     soft = LabelSmoothCrossEntropyLoss(0.2, class_weight=[1.0, 2.0, 0.5, 1.5])
-    assert torch.autograd.gradcheck(lambda z: soft(z, labels, weight), (logits, ))
+    assert torch.autograd.gradcheck(lambda z: soft(z, labels, weight), (logits,))
 
     def transcribed(z):
-        return (eq3_softmax_loss(z, labels, 0.2, torch.tensor(
-            [1.0, 2.0, 0.5, 1.5], dtype=torch.float64)) * weight).mean()
+        return (
+            eq3_softmax_loss(
+                z, labels, 0.2, torch.tensor([1.0, 2.0, 0.5, 1.5], dtype=torch.float64)
+            )
+            * weight
+        ).mean()
 
     torch.testing.assert_close(soft(logits, labels, weight), transcribed(logits))
     g_ours = torch.autograd.grad(soft(logits, labels, weight), logits)[0]
@@ -309,20 +336,22 @@ def test_gradcheck_float64():
 
     sig = LabelSmoothCrossEntropyLoss(0.1, use_sigmoid=True, reduction='sum')
     sig_labels = torch.tensor([0, 4, 1, 2, 3, 4])
-    assert torch.autograd.gradcheck(lambda z: sig(z, sig_labels), (logits, ))
+    assert torch.autograd.gradcheck(lambda z: sig(z, sig_labels), (logits,))
     targets = F.one_hot(torch.tensor([1, 0, 3, 2, 1, 0]), 4).double()
     targets[2] = 0
     sig_g = LabelSmoothCrossEntropyLoss(0.05, use_sigmoid=True, sigmoid_mode='gluoncv')
-    assert torch.autograd.gradcheck(lambda z: sig_g(z, targets), (logits, ))
+    assert torch.autograd.gradcheck(lambda z: sig_g(z, targets), (logits,))
     soft_targets = torch.softmax(torch.randn(6, 4, dtype=torch.float64), 1)
-    assert torch.autograd.gradcheck(lambda z: soft(z, soft_targets), (logits, ))
+    assert torch.autograd.gradcheck(lambda z: soft(z, soft_targets), (logits,))
 
 
 def test_extreme_logits_stay_finite():
     logits = torch.tensor([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 5.0]], requires_grad=True)
     labels = torch.tensor([1, 0])
-    for loss_fn in (LabelSmoothCrossEntropyLoss(0.1),
-                    LabelSmoothCrossEntropyLoss(0.1, use_sigmoid=True)):
+    for loss_fn in (
+        LabelSmoothCrossEntropyLoss(0.1),
+        LabelSmoothCrossEntropyLoss(0.1, use_sigmoid=True),
+    ):
         loss = loss_fn(logits, labels)
         loss.backward()
         assert torch.isfinite(loss) and torch.all(torch.isfinite(logits.grad))
@@ -331,22 +360,27 @@ def test_extreme_logits_stay_finite():
 
 def test_registry_and_attributes():
     from mmdet.registry import MODELS
+
     loss = MODELS.build(
-        dict(type='mmext.LabelSmoothCrossEntropyLoss', label_smooth_val=0.1, use_sigmoid=True))
+        dict(type='mmext.LabelSmoothCrossEntropyLoss', label_smooth_val=0.1, use_sigmoid=True)
+    )
     assert isinstance(loss, LabelSmoothCrossEntropyLoss)
     assert loss.use_sigmoid and loss.loss_name == 'loss_cls'
     assert 'label_smooth_val=0.1' in repr(loss)
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(label_smooth_val=1.0), r'\[0, 1\.0\)'),
-    (dict(label_smooth_val=-0.1), r'\[0, 1\.0\)'),
-    (dict(label_smooth_val=0.5, use_sigmoid=True, sigmoid_mode='gluoncv'), r'\[0, 0\.5\)'),
-    (dict(label_smooth_val='0.1'), 'must be a float'),
-    (dict(sigmoid_mode='other'), 'sigmoid_mode'),
-    (dict(reduction='avg'), 'reduction'),
-    (dict(loss_name='ce'), 'loss_'),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        (dict(label_smooth_val=1.0), r'\[0, 1\.0\)'),
+        (dict(label_smooth_val=-0.1), r'\[0, 1\.0\)'),
+        (dict(label_smooth_val=0.5, use_sigmoid=True, sigmoid_mode='gluoncv'), r'\[0, 0\.5\)'),
+        (dict(label_smooth_val='0.1'), 'must be a float'),
+        (dict(sigmoid_mode='other'), 'sigmoid_mode'),
+        (dict(reduction='avg'), 'reduction'),
+        (dict(loss_name='ce'), 'loss_'),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         LabelSmoothCrossEntropyLoss(**kwargs)
@@ -361,8 +395,12 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match='reduction_override'):
         loss(torch.randn(4, 3), torch.zeros(4, dtype=torch.long), reduction_override='avg')
     with pytest.raises(ValueError, match='avg_factor can not be used'):
-        loss(torch.randn(4, 3), torch.zeros(4, dtype=torch.long), avg_factor=2,
-             reduction_override='sum')
+        loss(
+            torch.randn(4, 3),
+            torch.zeros(4, dtype=torch.long),
+            avg_factor=2,
+            reduction_override='sum',
+        )
     sig = LabelSmoothCrossEntropyLoss(0.1, use_sigmoid=True)
     with pytest.raises(ValueError, match='sigmoid integer labels'):
         sig(torch.randn(2, 4, 3), torch.zeros(2, dtype=torch.long))
@@ -384,16 +422,20 @@ def test_non_finite_logit_gives_non_finite_loss(bad, mode, eps):
     if mode.endswith('float'):
         targets = F.one_hot(labels, 4).to(logits.dtype)
         if sigmoid:
-            targets[4] = 0.  # a background row (no positive)
+            targets[4] = 0.0  # a background row (no positive)
     else:
         targets = labels
-    weight = torch.tensor([1., 0.5, 1., 2., 1., 1.], dtype=torch.float64)
+    weight = torch.tensor([1.0, 0.5, 1.0, 2.0, 1.0, 1.0], dtype=torch.float64)
     if sigmoid and mode.endswith('float'):
         weight = weight[:, None].expand(6, 4)
     for column in (1, 2):  # row 2's own class and another one
         bad_logits = logits.clone()
         bad_logits[2, column] = bad
-        for kwargs in (dict(), dict(weight=weight), dict(reduction_override='sum'),
-                       dict(avg_factor=3.0)):
+        for kwargs in (
+            dict(),
+            dict(weight=weight),
+            dict(reduction_override='sum'),
+            dict(avg_factor=3.0),
+        ):
             loss = loss_fn(bad_logits, targets, **kwargs)
             assert not torch.isfinite(loss), (column, kwargs, loss)

@@ -1,6 +1,7 @@
 """LGMLoss (L-GM, Wan et al. 2018) and the three readings of ICU Eq. 18, against loop
 transcriptions written from the papers' formulas (tests/models/icu_reference.py), with float64
 gradchecks."""
+
 import pytest
 import torch
 
@@ -8,7 +9,7 @@ from mmext.models.heads.icu_cls_head import ICUClsHead
 from mmext.models.layers import GaussianClassifier
 from mmext.models.losses import ICULoss, LGMLoss
 from mmext.registry import MODELS
-from tests.models.icu_reference import eq17_loss, eq18_readings_loss, eq9_distances, lgm_loss
+from tests.models.icu_reference import eq9_distances, eq17_loss, eq18_readings_loss, lgm_loss
 
 LABELS = [1, 0, 3, 3, 2]
 
@@ -24,11 +25,12 @@ def _setup(seed=3, d=3, k=4):
 
 def _lgm(layer, x, alpha, lam, labels=LABELS):
     labels = torch.tensor(labels)
-    return LGMLoss(alpha=alpha, lambda_lkd=lam)(layer.distances(x, labels), labels,
-                                                log_dets=layer.log_dets())
+    return LGMLoss(alpha=alpha, lambda_lkd=lam)(
+        layer.distances(x, labels), labels, log_dets=layer.log_dets()
+    )
 
 
-@pytest.mark.parametrize('alpha,lam', [(0.1, 0.01), (1.0, 0.1), (0., 0.), (0.3, 0.)])
+@pytest.mark.parametrize('alpha,lam', [(0.1, 0.01), (1.0, 0.1), (0.0, 0.0), (0.3, 0.0)])
 def test_lgm_matches_transcription(alpha, lam):
     layer, x = _setup()
     ours = _lgm(layer, x, alpha, lam)
@@ -45,24 +47,24 @@ def test_lgm_gradcheck_float64():
     torch.manual_seed(5)
     dist = torch.rand(5, 4, dtype=torch.float64, requires_grad=True)
     log_dets = torch.randn(4, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(
-        lambda d, ld: loss(d, labels, log_dets=ld), (dist, log_dets))
+    assert torch.autograd.gradcheck(lambda d, ld: loss(d, labels, log_dets=ld), (dist, log_dets))
 
 
 def test_lgm_without_margin_and_likelihood_is_cross_entropy_of_the_posterior():
     """α = λ = 0: plain CE of −D (D = d + ½ln|Λ|), independent of the log-dets passed."""
     dist = torch.rand(5, 4, dtype=torch.float64) * 3
     labels = torch.tensor(LABELS)
-    got = LGMLoss(alpha=0., lambda_lkd=0.)(dist, labels, log_dets=torch.randn(4).double())
+    got = LGMLoss(alpha=0.0, lambda_lkd=0.0)(dist, labels, log_dets=torch.randn(4).double())
     torch.testing.assert_close(got, torch.nn.functional.cross_entropy(-dist, labels))
 
 
 def test_lgm_hand_value():
     """K = 2, one sample of class 0: D = (1, 2), ln|Λ| = (2, 0), α = 1, λ = 0.5.
     True logit −(1+1)(1 − 1) − 1 = −1, other −2: CE = log(1 + e^{−1}); L_lkd = D_z = 1."""
-    got = LGMLoss(alpha=1., lambda_lkd=0.5)(torch.tensor([[1., 2.]]), torch.tensor([0]),
-                                           log_dets=torch.tensor([2., 0.]))
-    want = torch.log1p(torch.exp(torch.tensor(-1.))) + 0.5
+    got = LGMLoss(alpha=1.0, lambda_lkd=0.5)(
+        torch.tensor([[1.0, 2.0]]), torch.tensor([0]), log_dets=torch.tensor([2.0, 0.0])
+    )
+    want = torch.log1p(torch.exp(torch.tensor(-1.0))) + 0.5
     torch.testing.assert_close(got, want)
 
 
@@ -72,9 +74,12 @@ def test_lgm_errors_and_registry():
     with pytest.raises(ValueError, match='log_dets'):
         loss(torch.rand(2, 3), torch.tensor([0, 1]))
     with pytest.raises(ValueError, match='alpha >= 0'):
-        LGMLoss(alpha=-1.)
-    empty = loss(torch.zeros(0, 3, requires_grad=True), torch.zeros(0, dtype=torch.long),
-                 log_dets=torch.zeros(3, requires_grad=True))
+        LGMLoss(alpha=-1.0)
+    empty = loss(
+        torch.zeros(0, 3, requires_grad=True),
+        torch.zeros(0, dtype=torch.long),
+        log_dets=torch.zeros(3, requires_grad=True),
+    )
     assert empty.item() == 0 and empty.requires_grad
 
 
@@ -108,7 +113,8 @@ def test_log_det_reading_gradcheck_and_errors():
     dist = torch.rand(5, 4, dtype=torch.float64, requires_grad=True)
     log_dets = torch.randn(4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda d, ld: loss(d, labels, num_dims=3, log_dets=ld), (dist, log_dets))
+        lambda d, ld: loss(d, labels, num_dims=3, log_dets=ld), (dist, log_dets)
+    )
     with pytest.raises(ValueError, match='log_dets'):
         loss(dist, labels, num_dims=3)
     with pytest.raises(ValueError, match='gamma_reading'):
@@ -117,13 +123,22 @@ def test_log_det_reading_gradcheck_and_errors():
 
 def test_head_lgm_mode_matches_transcription():
     from mmpretrain.structures import DataSample
+
     torch.manual_seed(0)
-    head = ICUClsHead(num_classes=4, in_channels=3, mode='lgm', alpha=0.5, gamma=0.,
-                      lambda_lkd=0.1, lambda_mu=0., lambda_sigma=0.).double()
+    head = ICUClsHead(
+        num_classes=4,
+        in_channels=3,
+        mode='lgm',
+        alpha=0.5,
+        gamma=0.0,
+        lambda_lkd=0.1,
+        lambda_mu=0.0,
+        lambda_sigma=0.0,
+    ).double()
     with torch.no_grad():
         head.log_vars.uniform_(-0.5, 0.5)
     x = torch.randn(5, 3, dtype=torch.float64)
-    losses = head.loss((x, ), [DataSample().set_gt_label(z) for z in LABELS])
+    losses = head.loss((x,), [DataSample().set_gt_label(z) for z in LABELS])
     ref = lgm_loss(x, head.means, head.log_vars, LABELS, 0.5, 0.1)
     # the head's mean divides by avg_factor + float32 eps (mmpretrain/mmdet convention)
     torch.testing.assert_close(losses['loss_lgm'], ref, rtol=1e-7, atol=1e-12)

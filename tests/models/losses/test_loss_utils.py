@@ -1,11 +1,24 @@
 """Hand-computed tests of mmext.models.losses.utils (the host-loss contract)."""
+
 import pytest
 import torch
 
-from mmext.models.losses import (ICULoss, LabelSmoothCrossEntropyLoss, SegFocalLoss,
-                                 SoftDiceLoss, SoftIoULoss, TiltedCrossEntropyLoss)
-from mmext.models.losses.utils import (REDUCTIONS, LossNameMixin, check_loss_name,
-                                       check_reduction, resolve_reduction, weight_reduce_loss)
+from mmext.models.losses import (
+    ICULoss,
+    LabelSmoothCrossEntropyLoss,
+    SegFocalLoss,
+    SoftDiceLoss,
+    SoftIoULoss,
+    TiltedCrossEntropyLoss,
+)
+from mmext.models.losses.utils import (
+    REDUCTIONS,
+    LossNameMixin,
+    check_loss_name,
+    check_reduction,
+    resolve_reduction,
+    weight_reduce_loss,
+)
 
 EPS32 = torch.finfo(torch.float32).eps
 LOSS = torch.tensor([1.0, 2.0, 3.0, 6.0], dtype=torch.float64)
@@ -42,21 +55,23 @@ def test_loss_name_checks():
         Named('a')
 
 
-@pytest.mark.parametrize('reduction,avg_factor,weighted,expected', [
-    # weighted: [1, 1, 0, 12]
-    ('none', None, True, [1.0, 1.0, 0.0, 12.0]),
-    ('sum', None, True, 14.0),
-    ('mean', None, True, 3.5),  # 14 / 4 elements
-    ('mean', 7.0, True, 14.0 / (7.0 + EPS32)),
-    ('none', 7.0, True, [1.0, 1.0, 0.0, 12.0]),  # avg_factor ignored without a reduction
-    ('sum', None, False, 12.0),
-    ('mean', None, False, 3.0),
-    ('mean', 0.0, False, 12.0 / EPS32),
-])
+@pytest.mark.parametrize(
+    'reduction,avg_factor,weighted,expected',
+    [
+        # weighted: [1, 1, 0, 12]
+        ('none', None, True, [1.0, 1.0, 0.0, 12.0]),
+        ('sum', None, True, 14.0),
+        ('mean', None, True, 3.5),  # 14 / 4 elements
+        ('mean', 7.0, True, 14.0 / (7.0 + EPS32)),
+        ('none', 7.0, True, [1.0, 1.0, 0.0, 12.0]),  # avg_factor ignored without a reduction
+        ('sum', None, False, 12.0),
+        ('mean', None, False, 3.0),
+        ('mean', 0.0, False, 12.0 / EPS32),
+    ],
+)
 def test_weight_reduce_loss_by_hand(reduction, avg_factor, weighted, expected):
     out = weight_reduce_loss(LOSS, WEIGHT if weighted else None, reduction, avg_factor)
-    torch.testing.assert_close(out, torch.tensor(expected, dtype=torch.float64),
-                               rtol=1e-12, atol=0)
+    torch.testing.assert_close(out, torch.tensor(expected, dtype=torch.float64), rtol=1e-12, atol=0)
 
 
 def test_weight_reduce_loss_errors_and_dtype():
@@ -69,11 +84,17 @@ def test_weight_reduce_loss_errors_and_dtype():
     assert out.dtype == torch.float32 and out.tolist() == [3.0, 0.0]
 
 
-@pytest.mark.parametrize('loss_cls,name', [
-    (ICULoss, 'loss_icu_cls'), (LabelSmoothCrossEntropyLoss, 'loss_cls'),
-    (SegFocalLoss, 'loss_focal'), (SoftDiceLoss, 'loss_soft_dice'),
-    (SoftIoULoss, 'loss_soft_iou'), (TiltedCrossEntropyLoss, 'loss_tce')
-])
+@pytest.mark.parametrize(
+    'loss_cls,name',
+    [
+        (ICULoss, 'loss_icu_cls'),
+        (LabelSmoothCrossEntropyLoss, 'loss_cls'),
+        (SegFocalLoss, 'loss_focal'),
+        (SoftDiceLoss, 'loss_soft_dice'),
+        (SoftIoULoss, 'loss_soft_iou'),
+        (TiltedCrossEntropyLoss, 'loss_tce'),
+    ],
+)
 def test_every_loss_uses_the_contract(loss_cls, name):
     kwargs = dict(level='class') if loss_cls is TiltedCrossEntropyLoss else {}
     loss = loss_cls(**kwargs)

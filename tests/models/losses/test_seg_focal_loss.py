@@ -5,6 +5,7 @@ written in this file (math module, no torch ops), and mmseg's ``py_sigmoid_focal
 called directly with a correct (num_pixels, C) one-hot target and ``valid_mask`` (the
 function mmseg's ``FocalLoss`` should reach on CPU; its forward's CPU branch is broken).
 """
+
 import math
 
 import pytest
@@ -28,8 +29,17 @@ def make_inputs(n=2, c=3, h=3, w=4, seed=0, ignore_frac=0.25):
     return logits, label
 
 
-def reference(logits, label, gamma=2.0, alpha=0.5, class_weight=None, weight=None,
-              reduction='mean', avg_factor=None, ignore_index=IGNORE):
+def reference(
+    logits,
+    label,
+    gamma=2.0,
+    alpha=0.5,
+    class_weight=None,
+    weight=None,
+    reduction='mean',
+    avg_factor=None,
+    ignore_index=IGNORE,
+):
     """Loop transcription: BCE * alpha_t * (1 - p_t)^gamma per (pixel, class), float64.
 
     'mean' without avg_factor divides by N*C*H*W (mmseg CUDA path: ``loss.mean()`` of the
@@ -53,7 +63,7 @@ def reference(logits, label, gamma=2.0, alpha=0.5, class_weight=None, weight=Non
                     a = alpha[c] if isinstance(alpha, list) else alpha
                     alpha_t = a if t else 1 - a
                     one_minus_pt = 1 - p if t else p
-                    v = bce * alpha_t * one_minus_pt ** gamma
+                    v = bce * alpha_t * one_minus_pt**gamma
                     if class_weight is not None:
                         v *= class_weight[c]
                     if weight is not None:
@@ -65,8 +75,9 @@ def reference(logits, label, gamma=2.0, alpha=0.5, class_weight=None, weight=Non
     if reduction == 'sum':
         return torch.tensor(total, dtype=torch.float64)
     if avg_factor is not None:
-        return torch.tensor(total / (avg_factor + torch.finfo(torch.float32).eps),
-                            dtype=torch.float64)
+        return torch.tensor(
+            total / (avg_factor + torch.finfo(torch.float32).eps), dtype=torch.float64
+        )
     return torch.tensor(total / (n_img * n_cls * h * w), dtype=torch.float64)
 
 
@@ -75,8 +86,7 @@ def reference(logits, label, gamma=2.0, alpha=0.5, class_weight=None, weight=Non
 def test_against_transcription(reduction, alpha):
     logits, label = make_inputs(seed=1)
     loss = SegFocalLoss(gamma=2.0, alpha=alpha, reduction=reduction)(logits, label)
-    torch.testing.assert_close(loss, reference(logits, label, 2.0, alpha,
-                                               reduction=reduction))
+    torch.testing.assert_close(loss, reference(logits, label, 2.0, alpha, reduction=reduction))
 
 
 def test_options_against_transcription():
@@ -85,18 +95,21 @@ def test_options_against_transcription():
     pw = torch.rand(label.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     mod = SegFocalLoss(gamma=1.5, alpha=alpha, class_weight=cw, loss_weight=2.5)
     torch.testing.assert_close(
-        mod(logits, label, weight=pw),
-        2.5 * reference(logits, label, 1.5, alpha, cw, pw))
+        mod(logits, label, weight=pw), 2.5 * reference(logits, label, 1.5, alpha, cw, pw)
+    )
     # avg_factor, reduction_override
     torch.testing.assert_close(
         mod(logits, label, weight=pw, avg_factor=7.0),
-        2.5 * reference(logits, label, 1.5, alpha, cw, pw, avg_factor=7.0))
+        2.5 * reference(logits, label, 1.5, alpha, cw, pw, avg_factor=7.0),
+    )
     torch.testing.assert_close(
         mod(logits, label, reduction_override='sum'),
-        2.5 * reference(logits, label, 1.5, alpha, cw, reduction='sum'))
+        2.5 * reference(logits, label, 1.5, alpha, cw, reduction='sum'),
+    )
     torch.testing.assert_close(
         mod(logits, label, avg_factor=7.0, reduction_override='none'),
-        2.5 * reference(logits, label, 1.5, alpha, cw, reduction='none'))
+        2.5 * reference(logits, label, 1.5, alpha, cw, reduction='none'),
+    )
     with pytest.raises(ValueError, match='avg_factor'):
         mod(logits, label, avg_factor=7.0, reduction_override='sum')
 
@@ -105,18 +118,19 @@ def test_ignore_index():
     logits, label = make_inputs(seed=4, ignore_frac=0.0)
     label[0, 0] = 7
     mod = SegFocalLoss(alpha=0.3, ignore_index=7)
-    torch.testing.assert_close(mod(logits, label),
-                               reference(logits, label, alpha=0.3, ignore_index=7))
+    torch.testing.assert_close(
+        mod(logits, label), reference(logits, label, alpha=0.3, ignore_index=7)
+    )
     # the forward argument (what mmseg's decode head passes) wins over the constructor's
     label[0, 0] = 9
-    torch.testing.assert_close(mod(logits, label, ignore_index=9),
-                               reference(logits, label, alpha=0.3, ignore_index=9))
+    torch.testing.assert_close(
+        mod(logits, label, ignore_index=9), reference(logits, label, alpha=0.3, ignore_index=9)
+    )
     # ignored pixels change nothing but the 'mean' denominator (N*C*H*W)
     before = mod(logits, label, ignore_index=9, reduction_override='sum')
     with torch.no_grad():
         logits[0, :, 0] = 100.0
-    torch.testing.assert_close(mod(logits, label, ignore_index=9, reduction_override='sum'),
-                               before)
+    torch.testing.assert_close(mod(logits, label, ignore_index=9, reduction_override='sum'), before)
     none = mod(logits, label, ignore_index=9, reduction_override='none')
     assert bool((none[0, :, 0] == 0).all())
     all_ignored = torch.full_like(label, IGNORE)
@@ -131,7 +145,7 @@ def test_label_equal_to_num_classes_is_all_negative_and_others_raise():
     ref_label[1, 2] = IGNORE
     neg = reference(logits, ref_label, alpha=0.4, reduction='none')
     p = torch.sigmoid(logits.detach()[1, :, 2])
-    neg[1, :, 2] = (1 - 0.4) * p ** 2 * -torch.log(1 - p)  # t = 0 for every class
+    neg[1, :, 2] = (1 - 0.4) * p**2 * -torch.log(1 - p)  # t = 0 for every class
     torch.testing.assert_close(SegFocalLoss(alpha=0.4, reduction='none')(logits, label), neg)
     label[0, 0, 0] = 4
     with pytest.raises(ValueError, match='labels must lie'):
@@ -153,14 +167,24 @@ def test_matches_mmseg_py_sigmoid_focal_loss(reduction, alpha):
     valid_mask = (flat != IGNORE).view(-1, 1)
     flat = torch.where(flat == IGNORE, 0, flat)
     one_hot = torch.nn.functional.one_hot(flat, num_classes + 1)[:, :num_classes]
-    for avg_factor in ([None, 11.0] if reduction != 'sum' else [None]):
-        expected = py_sigmoid_focal_loss(pred, one_hot, None, None, gamma=2.0, alpha=alpha,
-                                         class_weight=cw, valid_mask=valid_mask,
-                                         reduction=reduction, avg_factor=avg_factor)
+    for avg_factor in [None, 11.0] if reduction != 'sum' else [None]:
+        expected = py_sigmoid_focal_loss(
+            pred,
+            one_hot,
+            None,
+            None,
+            gamma=2.0,
+            alpha=alpha,
+            class_weight=cw,
+            valid_mask=valid_mask,
+            reduction=reduction,
+            avg_factor=avg_factor,
+        )
         if reduction == 'none':
             expected = expected.reshape(2, 5, 6, num_classes).permute(0, 3, 1, 2)
-        got = SegFocalLoss(gamma=2.0, alpha=alpha, class_weight=cw,
-                           reduction=reduction)(logits, label, avg_factor=avg_factor)
+        got = SegFocalLoss(gamma=2.0, alpha=alpha, class_weight=cw, reduction=reduction)(
+            logits, label, avg_factor=avg_factor
+        )
         torch.testing.assert_close(got, expected)
 
 
@@ -168,13 +192,14 @@ def test_gradcheck():
     logits, label = make_inputs(n=2, c=3, h=3, w=4, seed=7)
     logits = (logits.detach() / 3).requires_grad_()  # keep p away from 0/1 for finite diffs
     pw = torch.rand(label.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
-    assert torch.autograd.gradcheck(lambda x: SegFocalLoss()(x, label), (logits, ))
+    assert torch.autograd.gradcheck(lambda x: SegFocalLoss()(x, label), (logits,))
     assert torch.autograd.gradcheck(
-        lambda x: SegFocalLoss(gamma=1.5, alpha=[0.2, 0.5, 0.7], class_weight=[0.5, 1.0, 2.0],
-                               loss_weight=0.7)(x, label, weight=pw, avg_factor=5.0),
-        (logits, ))
-    assert torch.autograd.gradcheck(
-        lambda x: SegFocalLoss(reduction='none')(x, label), (logits, ))
+        lambda x: SegFocalLoss(
+            gamma=1.5, alpha=[0.2, 0.5, 0.7], class_weight=[0.5, 1.0, 2.0], loss_weight=0.7
+        )(x, label, weight=pw, avg_factor=5.0),
+        (logits,),
+    )
+    assert torch.autograd.gradcheck(lambda x: SegFocalLoss(reduction='none')(x, label), (logits,))
 
 
 @pytest.mark.parametrize('reduction', ['mean', 'sum'])
@@ -214,6 +239,7 @@ def test_half_precision_is_computed_in_float32():
 def test_builds_from_registry_and_validates():
     init_default_scope('mmseg')
     from mmseg.registry import MODELS as SEG_MODELS
+
     cfg = dict(type='mmext.SegFocalLoss', gamma=2.0, alpha=[0.2, 0.5, 0.3], loss_weight=1.0)
     loss = SEG_MODELS.build(cfg)
     assert isinstance(loss, SegFocalLoss) and loss.loss_name.startswith('loss_')
@@ -231,5 +257,6 @@ def test_builds_from_registry_and_validates():
     with pytest.raises(ValueError, match='weight shape'):
         SegFocalLoss()(logits, label, weight=torch.ones(2, 3))
     # functional form == module form
-    torch.testing.assert_close(seg_sigmoid_focal_loss(logits, label, alpha=0.3),
-                               SegFocalLoss(alpha=0.3)(logits, label))
+    torch.testing.assert_close(
+        seg_sigmoid_focal_loss(logits, label, alpha=0.3), SegFocalLoss(alpha=0.3)(logits, label)
+    )

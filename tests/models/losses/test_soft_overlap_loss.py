@@ -1,4 +1,5 @@
 """Tests of SoftDiceLoss / SoftIoULoss against an independent transcription of Eq. 5."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -68,8 +69,8 @@ def test_value_and_gradient_match_paper_formula(cls, mode):
         logits, label = make_inputs(seed=seed)
         loss = cls()(logits, label)
         ref = paper_loss(logits, label, mode)
-        g1, = torch.autograd.grad(loss, logits)
-        g2, = torch.autograd.grad(ref, logits)
+        (g1,) = torch.autograd.grad(loss, logits)
+        (g2,) = torch.autograd.grad(ref, logits)
         torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(g1, g2, rtol=1e-10, atol=1e-12)
 
@@ -97,14 +98,14 @@ def test_hand_computed_value():
 def test_gradcheck(cls):
     logits, label = make_inputs(n=2, c=3, h=3, w=4, seed=1)
     weight = torch.rand(2, 3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    assert torch.autograd.gradcheck(lambda x: cls()(x, label), (logits, ))
+    assert torch.autograd.gradcheck(lambda x: cls()(x, label), (logits,))
     assert torch.autograd.gradcheck(
-        lambda x: cls(smooth=0.3, class_weight=[0.5, 1.0, 2.0])(x, label, weight=weight),
-        (logits, ))
-    assert torch.autograd.gradcheck(lambda x: cls(reduction='none')(x, label), (logits, ))
+        lambda x: cls(smooth=0.3, class_weight=[0.5, 1.0, 2.0])(x, label, weight=weight), (logits,)
+    )
+    assert torch.autograd.gradcheck(lambda x: cls(reduction='none')(x, label), (logits,))
     mostly_ignored = label.clone()
     mostly_ignored[:, 1:] = IGNORE  # > 25 % ignored: the other masking path
-    assert torch.autograd.gradcheck(lambda x: cls()(x, mostly_ignored), (logits, ))
+    assert torch.autograd.gradcheck(lambda x: cls()(x, mostly_ignored), (logits,))
 
 
 @pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
@@ -114,12 +115,13 @@ def test_options_against_formula(cls, mode):
     pw = torch.rand(label.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
     torch.testing.assert_close(
         cls(class_weight=cw, smooth=1.0, loss_weight=2.5)(logits, label, weight=pw),
-        2.5 * paper_loss(logits, label, mode, cw, 1.0, pw))
+        2.5 * paper_loss(logits, label, mode, cw, 1.0, pw),
+    )
     ref = paper_loss(logits, label, mode)
     torch.testing.assert_close(cls(reduction='sum')(logits, label), ref * 2)
     torch.testing.assert_close(cls()(logits, label, avg_factor=4), ref / 2)
     per_class = cls()(logits, label, reduction_override='none')
-    assert per_class.shape == (4, )
+    assert per_class.shape == (4,)
     torch.testing.assert_close(per_class.sum(), ref)
 
 
@@ -127,7 +129,7 @@ def test_options_against_formula(cls, mode):
 def test_ignored_pixels_contribute_nothing(cls):
     logits, label = make_inputs(seed=6)
     loss = cls()(logits, label)
-    grad, = torch.autograd.grad(loss, logits)
+    (grad,) = torch.autograd.grad(loss, logits)
     ignored = (label == IGNORE).unsqueeze(1).expand_as(grad)
     assert ignored.any()
     assert torch.all(grad[ignored] == 0)
@@ -161,8 +163,7 @@ def test_absent_classes_contribute_zero_never_nan(cls):
 @pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
 @pytest.mark.parametrize('gap', [30.0, 50.0, 60.0, 80.0])
-def test_confident_logits_with_absent_classes_give_finite_exact_gradients(
-        cls, mode, dtype, gap):
+def test_confident_logits_with_absent_classes_give_finite_exact_gradients(cls, mode, dtype, gap):
     # Absent classes get p ~ exp(-gap): U_c^2 underflows in float32 (I_c / U_c^2 would be
     # 0 / 0). Class 0 is absent and is also the placeholder label of the ignored pixels.
     gen = torch.Generator().manual_seed(int(gap))
@@ -211,8 +212,8 @@ def test_channels_last_and_uint8_labels():
 def test_retain_graph_second_backward_matches():
     logits, label = make_inputs(seed=9)
     loss = SoftDiceLoss()(logits, label)
-    g1, = torch.autograd.grad(loss, logits, retain_graph=True)
-    g2, = torch.autograd.grad(loss, logits)
+    (g1,) = torch.autograd.grad(loss, logits, retain_graph=True)
+    (g2,) = torch.autograd.grad(loss, logits)
     torch.testing.assert_close(g1, g2)
 
 
@@ -235,14 +236,21 @@ def test_names_and_errors():
 def test_mmseg_decode_head_integration():
     pytest.importorskip('mmseg')
     from mmengine.registry import init_default_scope
+    from mmengine.structures import PixelData
     from mmseg.models.decode_heads import FCNHead
     from mmseg.structures import SegDataSample
-    from mmengine.structures import PixelData
+
     init_default_scope('mmseg')
     head = FCNHead(
-        in_channels=4, channels=4, num_convs=1, num_classes=3,
-        loss_decode=[dict(type='mmext.SoftDiceLoss', loss_weight=1.0),
-                     dict(type='mmext.SoftIoULoss', loss_weight=0.5)])
+        in_channels=4,
+        channels=4,
+        num_convs=1,
+        num_classes=3,
+        loss_decode=[
+            dict(type='mmext.SoftDiceLoss', loss_weight=1.0),
+            dict(type='mmext.SoftIoULoss', loss_weight=0.5),
+        ],
+    )
     feats = [torch.randn(2, 4, 8, 8)]
     samples = []
     for _ in range(2):
@@ -256,8 +264,7 @@ def test_mmseg_decode_head_integration():
 
 
 # ---------------------------------------------------------------- per-image reading (Eq. 6)
-def paper_terms_per_image(logits, label, mode, class_weight=None, smooth=0.0,
-                          pixel_weight=None):
+def paper_terms_per_image(logits, label, mode, class_weight=None, smooth=0.0, pixel_weight=None):
     """Per-image reading, one image at a time: ``-w_c r_nc / N`` as ``(N, C)``, where
     ``r_nc = (I_nc + s) / (U_nc + s)`` from that image's pixels and 0 where ``U_nc = 0``."""
     n, c = logits.shape[:2]
@@ -274,8 +281,9 @@ def paper_terms_per_image(logits, label, mode, class_weight=None, smooth=0.0,
         else:
             inter, union = (p * g * w).sum((1, 2)), ((p + g - p * g) * w).sum((1, 2))
         inter, union = inter + smooth, union + smooth
-        ratio = torch.stack([inter[k] / union[k] if union[k] != 0 else union[k] * 0
-                             for k in range(c)])
+        ratio = torch.stack(
+            [inter[k] / union[k] if union[k] != 0 else union[k] * 0 for k in range(c)]
+        )
         if class_weight is not None:
             ratio = ratio * torch.tensor(class_weight, dtype=logits.dtype)
         rows.append(-ratio / n)
@@ -288,8 +296,8 @@ def test_per_image_matches_per_image_transcription(cls, mode):
         logits, label = make_inputs(n=3, seed=seed)
         loss = cls(per_image=True)(logits, label)
         ref = paper_terms_per_image(logits, label, mode).sum()
-        g1, = torch.autograd.grad(loss, logits)
-        g2, = torch.autograd.grad(ref, logits)
+        (g1,) = torch.autograd.grad(loss, logits)
+        (g2,) = torch.autograd.grad(ref, logits)
         torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(g1, g2, rtol=1e-10, atol=1e-12)
     # options: class and pixel weights, smooth, loss_weight, ignored pixels
@@ -298,18 +306,17 @@ def test_per_image_matches_per_image_transcription(cls, mode):
     pw = torch.rand(label.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
     terms = paper_terms_per_image(logits, label, mode, cw, 0.5, pw)
     torch.testing.assert_close(
-        cls(per_image=True, class_weight=cw, smooth=0.5, loss_weight=2.5)(
-            logits, label, weight=pw), 2.5 * terms.sum())
+        cls(per_image=True, class_weight=cw, smooth=0.5, loss_weight=2.5)(logits, label, weight=pw),
+        2.5 * terms.sum(),
+    )
     # reduction, reduction_override, avg_factor, loss_name
     ref = paper_terms_per_image(logits, label, mode)
     loss_fn = cls(per_image=True, reduction='none', loss_name='loss_per_image')
     assert loss_fn.loss_name == 'loss_per_image' and 'per_image=True' in repr(loss_fn)
     torch.testing.assert_close(loss_fn(logits, label), ref)  # (N, C)
     torch.testing.assert_close(loss_fn(logits, label, reduction_override='mean'), ref.sum())
-    torch.testing.assert_close(loss_fn(logits, label, reduction_override='sum'),
-                               ref.sum() * 3)
-    torch.testing.assert_close(
-        cls(per_image=True)(logits, label, avg_factor=4), ref.sum() * 3 / 4)
+    torch.testing.assert_close(loss_fn(logits, label, reduction_override='sum'), ref.sum() * 3)
+    torch.testing.assert_close(cls(per_image=True)(logits, label, avg_factor=4), ref.sum() * 3 / 4)
 
 
 @pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
@@ -318,15 +325,15 @@ def test_per_image_gradient_does_not_shrink_with_batch_size(cls, mode):
     # one image: both readings are the same formula
     torch.testing.assert_close(cls(per_image=True)(logits, label), cls()(logits, label))
     single = paper_loss(logits, label, mode)
-    g1, = torch.autograd.grad(single, logits)
+    (g1,) = torch.autograd.grad(single, logits)
     k = 4  # k copies: batch ratios unchanged, so batch reading = single / k, grad g1 / k^2
     x = logits.detach().repeat(k, 1, 1, 1).requires_grad_()
     lab = label.repeat(k, 1, 1)
     per_image, batch = cls(per_image=True)(x, lab), cls()(x, lab)
     torch.testing.assert_close(per_image, single)
     torch.testing.assert_close(batch, single / k)
-    gp, = torch.autograd.grad(per_image, x)
-    gb, = torch.autograd.grad(batch, x)
+    (gp,) = torch.autograd.grad(per_image, x)
+    (gb,) = torch.autograd.grad(batch, x)
     torch.testing.assert_close(gp, g1.repeat(k, 1, 1, 1) / k)
     torch.testing.assert_close(gb, g1.repeat(k, 1, 1, 1) / k**2)
 
@@ -335,17 +342,20 @@ def test_per_image_gradient_does_not_shrink_with_batch_size(cls, mode):
 def test_per_image_gradcheck(cls):
     logits, label = make_inputs(n=3, c=3, h=3, w=4, seed=13)
     weight = torch.rand(3, 3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    assert torch.autograd.gradcheck(lambda x: cls(per_image=True)(x, label), (logits, ))
+    assert torch.autograd.gradcheck(lambda x: cls(per_image=True)(x, label), (logits,))
     assert torch.autograd.gradcheck(
         lambda x: cls(per_image=True, smooth=0.3, class_weight=[0.5, 1.0, 2.0])(
-            x, label, weight=weight), (logits, ))
+            x, label, weight=weight
+        ),
+        (logits,),
+    )
     assert torch.autograd.gradcheck(
-        lambda x: cls(per_image=True, reduction='none')(x, label), (logits, ))
+        lambda x: cls(per_image=True, reduction='none')(x, label), (logits,)
+    )
     mostly_ignored = label.clone()
     mostly_ignored[:, 1:] = IGNORE
     mostly_ignored[2] = IGNORE  # one image fully ignored
-    assert torch.autograd.gradcheck(
-        lambda x: cls(per_image=True)(x, mostly_ignored), (logits, ))
+    assert torch.autograd.gradcheck(lambda x: cls(per_image=True)(x, mostly_ignored), (logits,))
 
 
 @pytest.mark.parametrize('cls', [SoftDiceLoss, SoftIoULoss])
@@ -357,7 +367,7 @@ def test_per_image_absent_classes_contribute_zero(cls):
     terms = cls(per_image=True, reduction='none')(logits, label)
     assert torch.all(terms[0, 2:] == 0) and torch.all(terms[1, :2] == 0)
     assert torch.all(terms[2] == 0) and torch.all(terms[:2].sum(1) < 0)
-    grad, = torch.autograd.grad(terms.sum(), logits)
+    (grad,) = torch.autograd.grad(terms.sum(), logits)
     assert torch.all(grad[2] == 0)
     # extreme logits: an absent class's U_nc can be exactly 0 (p underflows to 0)
     x = torch.full((2, 3, 2, 2), -1e4, dtype=torch.float32)
@@ -382,8 +392,8 @@ def test_per_image_confident_float32_and_retain_graph(cls, mode):
     base[:, 1:3] += torch.rand(2, 2, 4, 5, generator=gen)
     x = base.requires_grad_()
     loss = cls(per_image=True)(x, label)
-    g1, = torch.autograd.grad(loss, x, retain_graph=True)
-    g2, = torch.autograd.grad(loss, x)
+    (g1,) = torch.autograd.grad(loss, x, retain_graph=True)
+    (g2,) = torch.autograd.grad(loss, x)
     torch.testing.assert_close(g1, g2)
     ref_x = base.detach().double().requires_grad_()
     ref = paper_terms_per_image(ref_x, label, mode).sum()
@@ -412,9 +422,13 @@ def test_non_finite_logits_give_non_finite_loss(cls, value, dtype):
     terms = cls(per_image=True, reduction='none')(xg, label)
     assert not torch.isfinite(terms[1]).any()
     ref = paper_terms_per_image(clean, label, cls.mode)
-    torch.testing.assert_close(terms[[0, 2]].double(), ref[[0, 2]],
-                               rtol=1e-3 if dtype == torch.float16 else 1e-6, atol=1e-4)
-    grad, = torch.autograd.grad(terms[[0, 2]].sum(), xg)
+    torch.testing.assert_close(
+        terms[[0, 2]].double(),
+        ref[[0, 2]],
+        rtol=1e-3 if dtype == torch.float16 else 1e-6,
+        atol=1e-4,
+    )
+    (grad,) = torch.autograd.grad(terms[[0, 2]].sum(), xg)
     assert torch.isfinite(grad[[0, 2]].float()).all()
     # at an ignored pixel too: a diverged model does not hide behind the ignore mask
     y = clean.clone().to(dtype)
@@ -436,12 +450,13 @@ def test_empty_batch_gives_a_zero_that_keeps_the_graph(cls, per_image):
     assert x.grad.shape == x.shape
     assert cls(per_image=per_image, reduction='sum')(x, label).item() == 0
     none = cls(per_image=per_image, reduction='none')(x, label)
-    assert none.shape == ((0, 4) if per_image else (4, )) and torch.all(none == 0)
+    assert none.shape == ((0, 4) if per_image else (4,)) and torch.all(none == 0)
     assert cls()(x.detach().half(), label).dtype == torch.float32  # as non-empty half input
 
 
 def test_per_image_builds_from_the_registry():
     pytest.importorskip('mmseg')
     from mmext.registry import MODELS
+
     loss = MODELS.build(dict(type='mmext.SoftIoULoss', per_image=True, loss_weight=2.0))
     assert isinstance(loss, SoftIoULoss) and loss.per_image and loss.loss_weight == 2.0

@@ -1,12 +1,15 @@
 """Tests of TiltedCrossEntropyLoss against per-image transcriptions of Eqs. 2 and 3."""
+
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mmext.models.losses.tilted_cross_entropy_loss import (TiltedCrossEntropyLoss,
-                                                           tilted_cross_entropy)
+from mmext.models.losses.tilted_cross_entropy_loss import (
+    TiltedCrossEntropyLoss,
+    tilted_cross_entropy,
+)
 
 IGNORE = 255
 
@@ -90,10 +93,12 @@ def test_gradcheck_float64(level, t):
     pred.requires_grad_(True)
     cw = torch.tensor([1.0, 0.5, 2.0, 0.0], dtype=torch.float64)
     assert torch.autograd.gradcheck(
-        lambda p: tilted_cross_entropy(p, label, t, level, ignore_index=IGNORE), (pred,))
+        lambda p: tilted_cross_entropy(p, label, t, level, ignore_index=IGNORE), (pred,)
+    )
     assert torch.autograd.gradcheck(
-        lambda p: tilted_cross_entropy(
-            p, label, t, level, class_weight=cw, ignore_index=IGNORE), (pred,))
+        lambda p: tilted_cross_entropy(p, label, t, level, class_weight=cw, ignore_index=IGNORE),
+        (pred,),
+    )
 
 
 @pytest.mark.parametrize('level', ['image', 'class'])
@@ -101,7 +106,8 @@ def test_class_weight_matches_equations(level):
     pred, label = make_batch(seed=2)
     cw = [1.0, 0.5, 2.0, 0.0, 3.0]
     loss = TiltedCrossEntropyLoss(tilt=0.7, level=level, class_weight=cw)(
-        pred, label, ignore_index=IGNORE)
+        pred, label, ignore_index=IGNORE
+    )
     torch.testing.assert_close(loss, REFS[level](pred, label, 0.7, cw))
 
 
@@ -112,13 +118,13 @@ def test_single_image_is_torch_weighted_cross_entropy():
     cw = torch.tensor([1.0, 0.5, 2.0, 1.5, 3.0], dtype=torch.float64)
     expected = F.cross_entropy(pred, label, weight=cw, ignore_index=IGNORE)
     for t in (5.0, -3.0, 0.0):
-        got = tilted_cross_entropy(pred, label, t, 'image', class_weight=cw,
-                                   ignore_index=IGNORE)
+        got = tilted_cross_entropy(pred, label, t, 'image', class_weight=cw, ignore_index=IGNORE)
         torch.testing.assert_close(got, expected)
 
 
 def test_small_tilt_tends_to_erm_and_matches_mmseg():
     from mmseg.models.losses import CrossEntropyLoss
+
     g = torch.Generator().manual_seed(4)
     pred = torch.randn(4, 6, 8, 8, generator=g)  # float32
     label = torch.randint(0, 6, (4, 8, 8), generator=g)
@@ -139,8 +145,7 @@ def test_small_tilt_class_level_tends_to_mean_of_class_means():
     ce = F.cross_entropy(pred, label, ignore_index=IGNORE, reduction='none')
     per_image = []
     for m in range(pred.shape[0]):
-        means = [ce[m][label[m] == c].mean() for c in range(pred.shape[1])
-                 if (label[m] == c).any()]
+        means = [ce[m][label[m] == c].mean() for c in range(pred.shape[1]) if (label[m] == c).any()]
         if means:  # the all-ignored image is left out
             per_image.append(torch.stack(means).mean())
     erm = torch.stack(per_image).mean()
@@ -163,7 +168,7 @@ def test_half_precision_logits_give_float32_loss(dtype):
         ref = REFS[level](half.detach().double(), label, 1.0)
         # per-pixel CE is computed in the half dtype, the tables in float32
         torch.testing.assert_close(loss.double(), ref, rtol=2e-2, atol=2e-2)
-        (grad, ) = torch.autograd.grad(loss, half)
+        (grad,) = torch.autograd.grad(loss, half)
         assert grad.dtype == dtype and torch.isfinite(grad.float()).all()
 
 
@@ -181,9 +186,14 @@ def test_large_tilt_is_finite_and_tends_to_max(level):
         per = torch.stack([ce[m][label[m] != IGNORE].mean() for m in range(2)])
         hi, lo = per.max(), per.max() - math.log(2) / t
     else:  # per image: in [max_c L_mc - log(K_m)/t, max_c L_mc]
-        maxes = torch.stack([
-            torch.stack([ce[m][label[m] == c].mean() for c in range(5)
-                         if (label[m] == c).any()]).max() for m in range(2)])
+        maxes = torch.stack(
+            [
+                torch.stack(
+                    [ce[m][label[m] == c].mean() for c in range(5) if (label[m] == c).any()]
+                ).max()
+                for m in range(2)
+            ]
+        )
         hi, lo = maxes.mean(), maxes.mean() - math.log(5) / t
     assert lo - 1e-3 <= loss.double() <= hi + 1e-3
 
@@ -194,7 +204,7 @@ def test_no_valid_pixel_gives_connected_zero():
     for level in ('image', 'class'):
         loss = TiltedCrossEntropyLoss(tilt=1.0, level=level)(pred, label, ignore_index=IGNORE)
         assert loss.item() == 0.0
-        (grad, ) = torch.autograd.grad(loss, pred)
+        (grad,) = torch.autograd.grad(loss, pred)
         assert torch.equal(grad, torch.zeros_like(pred))
 
 
@@ -202,25 +212,32 @@ def test_reductions_avg_factor_and_loss_weight():
     pred, label = make_batch(seed=6)
     valid_m = 2  # the last image has no valid pixel
     mean_cls = tilted_cross_entropy(pred, label, 1.0, 'class', ignore_index=IGNORE)
-    per_img = tilted_cross_entropy(pred, label, 1.0, 'class', reduction='none',
-                                   ignore_index=IGNORE)
-    assert per_img.shape == (3, ) and per_img[-1] == 0
+    per_img = tilted_cross_entropy(pred, label, 1.0, 'class', reduction='none', ignore_index=IGNORE)
+    assert per_img.shape == (3,) and per_img[-1] == 0
     torch.testing.assert_close(per_img.sum() / valid_m, mean_cls)
     torch.testing.assert_close(
         tilted_cross_entropy(pred, label, 1.0, 'class', reduction='sum', ignore_index=IGNORE),
-        per_img.sum())
+        per_img.sum(),
+    )
     torch.testing.assert_close(
         tilted_cross_entropy(pred, label, 1.0, 'class', avg_factor=4, ignore_index=IGNORE),
-        per_img.sum() / 4)
+        per_img.sum() / 4,
+    )
     # image level: avg_factor replaces M inside the log
-    lm = torch.stack([F.cross_entropy(pred[m:m + 1], label[m:m + 1], ignore_index=IGNORE)
-                      for m in range(valid_m)])
+    lm = torch.stack(
+        [
+            F.cross_entropy(pred[m : m + 1], label[m : m + 1], ignore_index=IGNORE)
+            for m in range(valid_m)
+        ]
+    )
     torch.testing.assert_close(
         tilted_cross_entropy(pred, label, 2.0, 'image', avg_factor=5, ignore_index=IGNORE),
-        torch.log(torch.exp(2.0 * lm).sum() / 5) / 2.0)
+        torch.log(torch.exp(2.0 * lm).sum() / 5) / 2.0,
+    )
     torch.testing.assert_close(
         tilted_cross_entropy(pred, label, 2.0, 'image', reduction='sum', ignore_index=IGNORE),
-        valid_m * torch.log(torch.exp(2.0 * lm).mean()) / 2.0)
+        valid_m * torch.log(torch.exp(2.0 * lm).mean()) / 2.0,
+    )
     loss = TiltedCrossEntropyLoss(tilt=2.0, loss_weight=0.4)(pred, label, ignore_index=IGNORE)
     torch.testing.assert_close(loss, 0.4 * torch.log(torch.exp(2.0 * lm).mean()) / 2.0)
 
@@ -230,8 +247,9 @@ def test_pixel_weight_and_constructor_ignore_index():
     weight = torch.rand(label.shape, dtype=torch.float64)
     loss = tilted_cross_entropy(pred, label, 1.0, 'image', weight=weight, ignore_index=IGNORE)
     ce = F.cross_entropy(pred, label, ignore_index=IGNORE, reduction='none') * weight
-    lm = torch.stack([ce[m][label[m] != IGNORE].sum() / (label[m] != IGNORE).sum()
-                      for m in range(2)])
+    lm = torch.stack(
+        [ce[m][label[m] != IGNORE].sum() / (label[m] != IGNORE).sum() for m in range(2)]
+    )
     torch.testing.assert_close(loss, torch.log(torch.exp(lm).mean()))
     # an ignore_index given to the constructor wins over the head's
     label2 = label.clone()
@@ -265,28 +283,42 @@ def test_all_zero_class_weight_is_refused():
     """Every pixel would get weight 0: a loss of 0 with zero gradients, training silently."""
     pred, label = make_batch(seed=8)
     for level in ('image', 'class'):  # what it used to do
-        silent = tilted_cross_entropy(pred.requires_grad_(), label, 1.0, level,
-                                      class_weight=torch.zeros(5, dtype=pred.dtype),
-                                      ignore_index=IGNORE)
-        (grad, ) = torch.autograd.grad(silent, pred)
+        silent = tilted_cross_entropy(
+            pred.requires_grad_(),
+            label,
+            1.0,
+            level,
+            class_weight=torch.zeros(5, dtype=pred.dtype),
+            ignore_index=IGNORE,
+        )
+        (grad,) = torch.autograd.grad(silent, pred)
         assert silent.item() == 0 and not grad.any()
     for weights in ([0.0] * 5, [0, 0, 0, 0, 0], torch.zeros(5).numpy()):
         with pytest.raises(ValueError, match='class_weight is all zero'):
             TiltedCrossEntropyLoss(class_weight=weights)
-    assert TiltedCrossEntropyLoss(class_weight=[0, 0, 1, 0, 0]).class_weight == \
-        [0.0, 0.0, 1.0, 0.0, 0.0]
+    assert TiltedCrossEntropyLoss(class_weight=[0, 0, 1, 0, 0]).class_weight == [
+        0.0,
+        0.0,
+        1.0,
+        0.0,
+        0.0,
+    ]
 
 
 @pytest.mark.parametrize('ext', ['json', 'yaml', 'pkl'])
 def test_class_weight_files(tmp_path, ext):
     from mmengine.fileio import dump
+
     good = str(tmp_path / f'good.{ext}')
     dump([0.5, 1.0, 2.0], good)
     assert TiltedCrossEntropyLoss(class_weight=good).class_weight == [0.5, 1.0, 2.0]
     as_dict = str(tmp_path / f'dict.{ext}')  # e.g. the output of an analysis script
     dump(dict(classes=['a', 'b', 'c'], weights=[0.5, 1.0, 2.0]), as_dict)
-    with pytest.raises(ValueError, match=f'class_weight \\(read from {as_dict}\\) is a dict '
-                       r"with keys \['classes', 'weights'\]; expected a list"):
+    with pytest.raises(
+        ValueError,
+        match=f'class_weight \\(read from {as_dict}\\) is a dict '
+        r"with keys \['classes', 'weights'\]; expected a list",
+    ):
         TiltedCrossEntropyLoss(class_weight=as_dict)
     zeros = str(tmp_path / f'zeros.{ext}')
     dump([0, 0, 0], zeros)
@@ -300,6 +332,7 @@ def test_class_weight_files(tmp_path, ext):
 
 def test_class_weight_npy_file_and_bad_values(tmp_path):
     import numpy as np
+
     path = str(tmp_path / 'w.npy')
     np.save(path, np.array([1.0, 3.0]))
     assert TiltedCrossEntropyLoss(class_weight=path).class_weight == [1.0, 3.0]
@@ -314,10 +347,15 @@ def test_drop_in_for_mmseg_decode_head():
     from mmengine.structures import PixelData
     from mmseg.models.decode_heads import FCNHead
     from mmseg.structures import SegDataSample
+
     init_default_scope('mmseg')
-    head = FCNHead(in_channels=4, channels=4, num_convs=1, num_classes=3,
-                   loss_decode=dict(type='mmext.TiltedCrossEntropyLoss', tilt=0.5,
-                                    level='class'))
+    head = FCNHead(
+        in_channels=4,
+        channels=4,
+        num_convs=1,
+        num_classes=3,
+        loss_decode=dict(type='mmext.TiltedCrossEntropyLoss', tilt=0.5, level='class'),
+    )
     assert head.loss_decode.loss_name == 'loss_tce'
     samples = []
     for _ in range(2):
@@ -331,12 +369,17 @@ def test_drop_in_for_mmseg_decode_head():
 
 @pytest.mark.parametrize('level', ['image', 'class'])
 @pytest.mark.parametrize('t', [1.0, -1.0, 0.0])
-@pytest.mark.parametrize('bad, where', [
-    (float('nan'), 'true_class'), (float('nan'), 'other_class'),
-    (float('inf'), 'true_class'), (float('inf'), 'other_class'),
-    (-float('inf'), 'true_class'),  # CE = +inf
-    (-3e38, 'true_class'),  # finite float32 logits whose CE overflows to +inf
-])
+@pytest.mark.parametrize(
+    'bad, where',
+    [
+        (float('nan'), 'true_class'),
+        (float('nan'), 'other_class'),
+        (float('inf'), 'true_class'),
+        (float('inf'), 'other_class'),
+        (-float('inf'), 'true_class'),  # CE = +inf
+        (-3e38, 'true_class'),  # finite float32 logits whose CE overflows to +inf
+    ],
+)
 def test_non_finite_logit_gives_non_finite_loss(level, t, bad, where):
     """A NaN / +inf logit of a valid pixel (CE = NaN), or a pixel whose CE is +inf, never
     gives a finite loss. With t < 0 the tilted mean used to weight an infinite CE by
@@ -351,8 +394,7 @@ def test_non_finite_logit_gives_non_finite_loss(level, t, bad, where):
         pred[0, (true + 1) % pred.size(1), row, col] = 3e38
     loss_fn = TiltedCrossEntropyLoss(tilt=t, level=level)
     assert not torch.isfinite(loss_fn(pred, label, ignore_index=IGNORE))
-    assert not torch.isfinite(
-        loss_fn(pred, label, ignore_index=IGNORE, reduction_override='sum'))
+    assert not torch.isfinite(loss_fn(pred, label, ignore_index=IGNORE, reduction_override='sum'))
     if level == 'class':
         per_image = loss_fn(pred, label, ignore_index=IGNORE, reduction_override='none')
         assert not torch.isfinite(per_image[0]) and torch.isfinite(per_image[1:]).all()
