@@ -1,5 +1,5 @@
 """mmext's evaluation metrics."""
 
-from .metrics import ClassAccuracyMetric, FairIoUMetric
+from .metrics import ClassAccuracyMetric, FairCocoMetric, FairIoUMetric
 
-__all__ = ['ClassAccuracyMetric', 'FairIoUMetric']
+__all__ = ['ClassAccuracyMetric', 'FairCocoMetric', 'FairIoUMetric']
