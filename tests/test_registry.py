@@ -154,3 +154,25 @@ def test_issue_examples_import():
     assert mmext_registry.MODELS.get('LabelSmoothCrossEntropyLoss') is LabelSmoothCrossEntropyLoss
     assert mmext_registry.TRANSFORMS.get('CoherentMixUp') is CoherentMixUp
     assert mmext_registry.PARAM_SCHEDULERS.get('WarmupCosineLR') is WarmupCosineLR
+
+
+def test_readme_paper_table_links_every_registered_class():
+    """README's paper table names every registered class once, linked to the file defining it."""
+    import os.path as osp
+    import re
+
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    with open(osp.join(repo, 'README.md')) as f:
+        readme = f.read()
+    table = readme[readme.index('| paper | modules') :].split('\n\n')[0]
+    links = re.findall(r'\[`(\w+)`\]\(([\w/.]+\.py)\)', table)
+    registered = {
+        name
+        for node in mmext_registry.__all__
+        if node != 'MMExtRegistry'
+        for name in getattr(mmext_registry, node).module_dict
+    }
+    assert sorted(name for name, _ in links) == sorted(registered)
+    for name, path in links:
+        with open(osp.join(repo, path)) as f:
+            assert re.search(rf'^class {name}\b', f.read(), re.M), (name, path)

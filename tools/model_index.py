@@ -12,7 +12,7 @@ Metadata, Results: [Task, Dataset, Metrics], Weights). Every config under ``conf
 Where the numbers come from:
 
 * full-scale configs: the paper's own numbers (``PAPER_RESULTS`` below, transcribed from the
-  papers in ``shared/papers/``); each such model says so in ``Metadata.Results From`` and
+  papers themselves); each such model says so in ``Metadata.Results From`` and
   names the table or section. mmext has not trained these configs, so they carry no Weights.
 * digits configs: mmext's measured numbers, read from the result files the repository's
   scripts write: the experiment-harness studies (``docs/results/<study>.json``, e.g.
@@ -52,7 +52,7 @@ COLLECTIONS: Dict[str, dict] = {
         Paper=dict(
             Title='Balance-batch: An Optimized Method for Semantic Segmentation Loss Functions',
             Authors='Yifeng Huang et al.',
-            Text='shared/papers/balance-batch.txt',
+            URL='https://arxiv.org/search/?searchtype=title&query=Balance-batch%3A+An+Optimized+Method+for+Semantic+Segmentation+Loss+Functions',
         ),
         README='configs/balance_batch/README.md',
     ),
@@ -62,7 +62,7 @@ COLLECTIONS: Dict[str, dict] = {
         Paper=dict(
             Title='Tilted Cross-Entropy (TCE): Promoting Fairness in Semantic Segmentation',
             Authors='Attila Szabó, Hadi Jamali-Rad, Siva-Datta Mannava',
-            Text='shared/papers/tilted-cross-entropy.txt',
+            URL='https://arxiv.org/search/?searchtype=title&query=Tilted+Cross-Entropy+%28TCE%29%3A+Promoting+Fairness+in+Semantic+Segmentation',
         ),
         README='configs/tilted_ce/README.md',
     ),
@@ -81,7 +81,6 @@ COLLECTIONS: Dict[str, dict] = {
             Title='Bag of Freebies for Training Object Detection Neural Networks',
             Authors='Zhi Zhang, Tong He, Hang Zhang, Zhongyuan Zhang, Junyuan Xie, Mu Li',
             URL='https://arxiv.org/abs/1902.04103',
-            Text='shared/papers/bag-of-freebies-detection.txt',
         ),
         README='configs/bag_of_freebies/README.md',
     ),
@@ -91,7 +90,7 @@ COLLECTIONS: Dict[str, dict] = {
         Paper=dict(
             Title='Intra-Class Uncertainty Loss Function for Classification',
             Authors='He Zhu, Shan Yu',
-            Text='shared/papers/icu-loss.txt',
+            URL='https://arxiv.org/search/?searchtype=title&query=Intra-Class+Uncertainty+Loss+Function+for+Classification',
         ),
         README='configs/icu_loss/README.md',
     ),

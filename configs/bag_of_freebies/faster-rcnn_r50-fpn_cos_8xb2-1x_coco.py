@@ -1,6 +1,5 @@
-# Bag of Freebies (COCO, Table 4 path): + warmup and cosine learning rate (section 3.4). The
-# same schedulers as configs/_base_/schedules/warmup_cosine_12e.py: mmdet's 500-iteration linear
-# warmup times cosine annealing to 0 over the 12 epochs.
+# Bag of Freebies (COCO, Table 4 path): + warmup and cosine learning rate (section 3.4):
+# mmdet's 500-iteration linear warmup times cosine annealing to 0 over the 12 epochs.
 _base_ = './faster-rcnn_r50-fpn_baseline_8xb2-1x_coco.py'
 
 warmup_iters = 500

@@ -1,6 +1,6 @@
 # Bag of Freebies (COCO, Table 4 path): + warmup and cosine learning rate (section 3.4): linear
 # warmup over 2 epochs (GluonCV yolo3_darknet53_coco) then cosine annealing to 0 at epoch 273.
-# Same values as configs/_base_/schedules/warmup_cosine_273e.py (LinearLR + CosineAnnealingLR).
+# mmext.WarmupCosineLR equals mmengine LinearLR + CosineAnnealingLR with these values (tested).
 _base_ = './yolov3_d53_syncbn-rs_8xb8-273e_coco.py'
 
 warmup_epochs = 2

@@ -146,6 +146,9 @@ MIXUP_OFF = {
     'faster-rcnn_r101-fpn_cos-ls-mixup_mixup-pretrain_8xb2-1x_coco.py': 1,
     'digits/yolov3_r18-tiny_coherent-mixup_1xb8-8e_digits-det.py': 1,
     'digits/yolov3_r18-tiny_bof-all_1xb8-8e_digits-det.py': 1,
+    'digits/yolov3_r18-tiny_aug-mixup_1xb8-8e_digits-det.py': 1,
+    'digits/yolov3_r18-tiny_aug-mixup_cls-pretrained_1xb8-8e_digits-det.py': 1,
+    'digits/yolov3_r18-tiny_aug-rs-cos-ls-mixup_1xb8-8e_digits-det.py': 1,
 }
 
 
@@ -176,7 +179,13 @@ def test_every_row_extends_the_previous_row():
     baselines, which inherit from upstream (mmdet/mmpretrain) or mmext's digits configs."""
     for path, name in zip(CONFIGS, NAMES):
         text = open(path, encoding='utf-8').read()
-        base = re.search(r"^_base_ = '([^']+)'", text, re.M).group(1)
+        single = re.search(r"^_base_ = '([^']+)'", text, re.M)
+        if single is None:  # a root config: a list of mmext's own model/data/schedule bases
+            listed = re.search(r'^_base_ = \[(.*?)\]', text, re.M | re.S).group(1)
+            bases = re.findall(r"'([^']+)'", listed)
+            assert all(b.startswith(('../../_base_/', 'mmpretrain::', 'mmdet::')) for b in bases)
+            continue
+        base = single.group(1)
         if 'r101' in name and 'mixup-pretrain' not in name:  # the R50 row + depth 101
             assert base == './' + name.replace('r101', 'r50'), name
         elif 'baseline' in name or name.startswith('pretrain/'):
@@ -202,21 +211,40 @@ def test_readme_maps_every_config():
 
 
 @pytest.mark.parametrize(
-    'schedule, row',
+    'row',
     [
-        ('warmup_cosine_200e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py'),
-        ('warmup_cosine_273e.py', 'yolov3_d53_syncbn-rs-cos_8xb8-273e_coco.py'),
-        ('warmup_cosine_12e.py', 'faster-rcnn_r50-fpn_cos_8xb2-1x_coco.py'),
+        'yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py',
+        'yolov3_d53_syncbn-rs-cos_8xb8-273e_coco.py',
     ],
 )
-def test_schedule_bases_equal_rows(schedule, row):
-    """The LinearLR + CosineAnnealingLR bases give the rows' learning rates at every step."""
+def test_warmup_cosine_rows_equal_mmengine_linear_then_cosine(row):
+    """The rows' mmext.WarmupCosineLR gives mmengine's LinearLR (warm-up epochs) followed by
+    CosineAnnealingLR (to the end) at every step, with the row's own values."""
     tool = load_script('tools/analysis/plot_lr_schedule.py')
-    base_cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'schedules', schedule))
     row_cfg = _load(row)
-    # the 12e base multiplies a 500-iteration warmup with the cosine: use a realistic length
-    length = 600 if 'faster' in row else 3
-    ref = tool.compute_schedule(base_cfg, iters_per_epoch=length)['values']
+    (ours_cfg,) = row_cfg.param_scheduler
+    assert ours_cfg.type == 'mmext.WarmupCosineLR'
+    ref_cfg = copy.deepcopy(row_cfg)
+    ref_cfg.param_scheduler = [
+        dict(
+            type='LinearLR',
+            start_factor=ours_cfg.warmup_start_factor,
+            begin=0,
+            end=ours_cfg.warmup,
+            by_epoch=True,
+            convert_to_iter_based=True,
+        ),
+        dict(
+            type='CosineAnnealingLR',
+            eta_min=ours_cfg.eta_min,
+            begin=ours_cfg.warmup,
+            end=ours_cfg.end,
+            by_epoch=True,
+            convert_to_iter_based=True,
+        ),
+    ]
+    length = 3
+    ref = tool.compute_schedule(ref_cfg, iters_per_epoch=length)['values']
     ours = tool.compute_schedule(row_cfg, iters_per_epoch=length)['values']
     assert len(ref) == len(ours) == row_cfg.train_cfg.max_epochs * length
     assert ours == pytest.approx(ref, rel=1e-7, abs=1e-12)

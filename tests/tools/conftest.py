@@ -8,7 +8,7 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_CFG = osp.join(REPO, 'configs/digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py')
-DET_CFG = osp.join(REPO, 'configs/digits/faster-rcnn_r18-tiny_fpn_1xb8-1k_digits-det.py')
+DET_CFG = osp.join(REPO, 'configs/digits/faster-rcnn_r18-tiny-fpn_1xb8-1k_digits-det.py')
 # short runs: no validation before the end, logs every iteration
 SHORT = [
     'train_cfg.val_interval=100000',

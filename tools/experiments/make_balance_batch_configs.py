@@ -71,8 +71,9 @@ def balance_batch_leaf(loss: str, batch_cl: int) -> str:
         f'batch_max = {batch_max}\n'
         f'batch_cl = {batch_cl}\n'
         f'train_dataloader = dict(\n'
-        f'    batch_size=batch_max,\n'
-        f"    batch_sampler=dict(type='mmext.BalanceBatchSampler', batch_cl=batch_cl))\n"
+        f"    batch_size=batch_max, batch_sampler=dict(type='mmext.BalanceBatchSampler', "
+        f'batch_cl=batch_cl)\n'
+        f')\n'
     )
 
 

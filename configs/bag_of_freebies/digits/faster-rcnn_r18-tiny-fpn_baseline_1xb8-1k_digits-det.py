@@ -2,7 +2,7 @@
 # baseline tiny Faster R-CNN + FPN with a step learning rate (linear warmup, x0.1 at 70 % and
 # 90 % of the iterations) instead of the digits recipe's warmup + cosine, no mixup, no label
 # smoothing.
-_base_ = '../../digits/faster-rcnn_r18-tiny_fpn_1xb8-1k_digits-det.py'
+_base_ = '../../digits/faster-rcnn_r18-tiny-fpn_1xb8-1k_digits-det.py'
 
 lr_steps = [700, 900]
 

@@ -187,7 +187,7 @@ def test_tiny_faster_rcnn_trains_with_icu_head(reg_reduction):
             'configs',
             'icu_loss',
             'digits',
-            'faster-rcnn_r18-tiny_fpn_icu-head_1xb8-1k_digits-det.py',
+            'faster-rcnn_r18-tiny-fpn_icu-head_1xb8-1k_digits-det.py',
         )
     )
     assert cfg.model.roi_head.bbox_head.get('reg_reduction', 'mean') == 'mean'

@@ -1,7 +1,7 @@
 # CPU-size Faster R-CNN on the offline digits detection data with the ICU Gaussian RoI
 # classifier (11 Gaussians: 10 digits + background), paper defaults for alpha, gamma and
 # the Eq. 14 weights.
-_base_ = ['../../digits/faster-rcnn_r18-tiny_fpn_1xb8-1k_digits-det.py']
+_base_ = ['../../digits/faster-rcnn_r18-tiny-fpn_1xb8-1k_digits-det.py']
 
 # --- tunable ---------------------------------------------------------------------------
 alpha = 1e-4  # inter-class margin (Eq. 17)
