@@ -20,8 +20,8 @@ MMEXT_HOME="${MMEXT_HOME:-$HOME/.cache/mmext}"
 MMEXT_VENV="${MMEXT_VENV:-$MMEXT_HOME/venv}"
 if [ "$MMEXT_VENV" = "current" ]; then PY="$(command -v python || command -v python3)"; else PY="$MMEXT_VENV/bin/python"; fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}" MPLBACKEND=Agg
-CE_CONFIG="${DEMO_CE_CONFIG:-configs/tilted_ce/deeplabv3plus_r18-tiny_mcce_1xb8-2k_digits-seg.py}"
-TCE_CONFIG="${DEMO_TCE_CONFIG:-configs/tilted_ce/deeplabv3plus_r18-tiny_tce-cls-t1_1xb8-2k_digits-seg.py}"
+CE_CONFIG="${DEMO_CE_CONFIG:-configs/tilted_ce/digits/deeplabv3plus_r18-tiny_mcce_1xb8-2k_digits-seg.py}"
+TCE_CONFIG="${DEMO_TCE_CONFIG:-configs/tilted_ce/digits/deeplabv3plus_r18-tiny_tce-cls-t1_1xb8-2k_digits-seg.py}"
 WORK_DIR="${DEMO_WORK_DIR:-work_dirs/demo}"
 
 mkdir -p "$WORK_DIR"

@@ -42,62 +42,61 @@ import yaml
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
+
+def _collection(top: str, name: str, architecture: List[str], paper: Tuple[str, ...] = ()) -> dict:
+    """A ``Collections`` entry: name, architectures, the paper ``(title, authors, URL)`` when
+    there is one and the README of ``configs/<top>``."""
+    coll = dict(Name=name, Metadata=dict(Architecture=architecture))
+    if paper:
+        coll['Paper'] = dict(zip(('Title', 'Authors', 'URL'), paper))
+    coll['README'] = f'configs/{top}/README.md'
+    return coll
+
+
 #: top folder of ``configs/`` -> its collection
 COLLECTIONS: Dict[str, dict] = {
-    'balance_batch': dict(
-        Name='Balance-batch',
-        Metadata=dict(
-            Architecture=['DeepLabV3', 'BalanceBatchSampler', 'Soft Dice loss', 'Soft IoU loss']
+    'balance_batch': _collection(
+        'balance_batch',
+        'Balance-batch',
+        ['DeepLabV3', 'BalanceBatchSampler', 'Soft Dice loss', 'Soft IoU loss'],
+        (
+            'Balance-batch: An Optimized Method for Semantic Segmentation Loss Functions',
+            'Yifeng Huang et al.',
+            'https://arxiv.org/search/?searchtype=title&query=Balance-batch%3A+An+Optimized+Method+for+Semantic+Segmentation+Loss+Functions',
         ),
-        Paper=dict(
-            Title='Balance-batch: An Optimized Method for Semantic Segmentation Loss Functions',
-            Authors='Yifeng Huang et al.',
-            URL='https://arxiv.org/search/?searchtype=title&query=Balance-batch%3A+An+Optimized+Method+for+Semantic+Segmentation+Loss+Functions',
-        ),
-        README='configs/balance_batch/README.md',
     ),
-    'tilted_ce': dict(
-        Name='Tilted Cross-Entropy',
-        Metadata=dict(Architecture=['DeepLabV3+', 'TiltedCrossEntropyLoss', 'TiltedClassSampler']),
-        Paper=dict(
-            Title='Tilted Cross-Entropy (TCE): Promoting Fairness in Semantic Segmentation',
-            Authors='Attila Szabó, Hadi Jamali-Rad, Siva-Datta Mannava',
-            URL='https://arxiv.org/search/?searchtype=title&query=Tilted+Cross-Entropy+%28TCE%29%3A+Promoting+Fairness+in+Semantic+Segmentation',
+    'tilted_ce': _collection(
+        'tilted_ce',
+        'Tilted Cross-Entropy',
+        ['DeepLabV3+', 'TiltedCrossEntropyLoss', 'TiltedClassSampler'],
+        (
+            'Tilted Cross-Entropy (TCE): Promoting Fairness in Semantic Segmentation',
+            'Attila Szabó, Hadi Jamali-Rad, Siva-Datta Mannava',
+            'https://arxiv.org/search/?searchtype=title&query=Tilted+Cross-Entropy+%28TCE%29%3A+Promoting+Fairness+in+Semantic+Segmentation',
         ),
-        README='configs/tilted_ce/README.md',
     ),
-    'bag_of_freebies': dict(
-        Name='Bag of Freebies',
-        Metadata=dict(
-            Architecture=[
-                'YOLOv3',
-                'Faster R-CNN',
-                'CoherentMixUp',
-                'Label smoothing',
-                'Warmup cosine',
-            ]
+    'bag_of_freebies': _collection(
+        'bag_of_freebies',
+        'Bag of Freebies',
+        ['YOLOv3', 'Faster R-CNN', 'CoherentMixUp', 'Label smoothing', 'Warmup cosine'],
+        (
+            'Bag of Freebies for Training Object Detection Neural Networks',
+            'Zhi Zhang, Tong He, Hang Zhang, Zhongyuan Zhang, Junyuan Xie, Mu Li',
+            'https://arxiv.org/abs/1902.04103',
         ),
-        Paper=dict(
-            Title='Bag of Freebies for Training Object Detection Neural Networks',
-            Authors='Zhi Zhang, Tong He, Hang Zhang, Zhongyuan Zhang, Junyuan Xie, Mu Li',
-            URL='https://arxiv.org/abs/1902.04103',
-        ),
-        README='configs/bag_of_freebies/README.md',
     ),
-    'icu_loss': dict(
-        Name='ICU Loss',
-        Metadata=dict(Architecture=['GaussianClassifier', 'ICUClsHead', 'ICUBBoxHead']),
-        Paper=dict(
-            Title='Intra-Class Uncertainty Loss Function for Classification',
-            Authors='He Zhu, Shan Yu',
-            URL='https://arxiv.org/search/?searchtype=title&query=Intra-Class+Uncertainty+Loss+Function+for+Classification',
+    'icu_loss': _collection(
+        'icu_loss',
+        'ICU Loss',
+        ['GaussianClassifier', 'ICUClsHead', 'ICUBBoxHead'],
+        (
+            'Intra-Class Uncertainty Loss Function for Classification',
+            'He Zhu, Shan Yu',
+            'https://arxiv.org/search/?searchtype=title&query=Intra-Class+Uncertainty+Loss+Function+for+Classification',
         ),
-        README='configs/icu_loss/README.md',
     ),
-    'digits': dict(
-        Name='Digits baselines',
-        Metadata=dict(Architecture=['DeepLabV3+', 'Faster R-CNN', 'YOLOv3', 'ResNet']),
-        README='configs/digits/README.md',
+    'digits': _collection(
+        'digits', 'Digits baselines', ['DeepLabV3+', 'Faster R-CNN', 'YOLOv3', 'ResNet']
     ),
 }
 

@@ -1,9 +1,16 @@
 """mmext's datasets (registered in :data:`mmext.registry.DATASETS`), samplers and transforms."""
 
 from .class_indexed_dataset import ClassIndexedDataset
-from .digits_builders import SEG_CLASSES, build_digits_cls, build_digits_det, build_digits_seg
-from .digits_common import DIGIT_NAMES
-from .digits_datasets import DigitsClsDataset, DigitsCocoDataset, DigitsSegDataset
+from .digits import (
+    DIGIT_NAMES,
+    SEG_CLASSES,
+    DigitsClsDataset,
+    DigitsCocoDataset,
+    DigitsSegDataset,
+    build_digits_cls,
+    build_digits_det,
+    build_digits_seg,
+)
 from .long_tail import long_tail_counts, long_tail_profile
 from .long_tail_subset import LongTailSubset
 from .samplers import BalanceBatchSampler, ClassIndex, TiltedClassSampler, build_class_index

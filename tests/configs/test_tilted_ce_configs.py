@@ -26,7 +26,11 @@ from tests.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FOLDER = osp.join(REPO, 'configs', 'tilted_ce')
-NAMES = sorted(osp.basename(p) for p in glob.glob(osp.join(FOLDER, '*.py')))
+NAMES = sorted(  # the full-scale configs and, under digits/, their CPU counterparts
+    osp.relpath(p, FOLDER)
+    for pattern in ('*.py', 'digits/*.py')
+    for p in glob.glob(osp.join(FOLDER, pattern))
+)
 FULL_BUILD = [
     'deeplabv3plus_r101-d8_tce-cls-t1_4xb2-80k_cityscapes-512x1024.py',
     'deeplabv3plus_r101-d8_stce-t0p1_4xb4-160k_ade20k-512x512.py',

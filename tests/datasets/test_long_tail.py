@@ -30,10 +30,11 @@ def test_profile_and_ratio_check():
 
 
 def test_the_three_users_share_it():
-    """digits_builders, LongTailSubset and the ICU MNIST experiment call the helper."""
+    """The digits builders, LongTailSubset and the ICU MNIST experiment call the helper."""
     import inspect
 
-    from mmext.datasets import digits_builders, long_tail_subset
+    from mmext.datasets import long_tail_subset
+    from mmext.datasets.digits import builders as digits_builders
 
     for module in (digits_builders, long_tail_subset):
         source = inspect.getsource(module)

@@ -49,3 +49,35 @@ def run(cmd, cwd, timeout=600, env=None) -> subprocess.CompletedProcess:
         f'{cmd} failed\nSTDOUT:\n{out.stdout[-4000:]}\nSTDERR:\n{out.stderr[-6000:]}'
     )
     return out
+
+
+TRAIN = osp.join(REPO, 'tools/train.py')
+TEST = osp.join(REPO, 'tools/test.py')
+
+
+def tool_cmd(tool, config, *args, work_dir, flags=(), options=()) -> list:
+    """The command line of ``tools/train.py`` or ``tools/test.py``.
+
+    Args:
+        tool (str): ``TRAIN`` or ``TEST``.
+        config (str): The config file.
+        *args (str): Positional arguments after the config (the checkpoint of ``TEST``).
+        work_dir (str): ``--work-dir``.
+        flags (Sequence[str]): Further flags (e.g. ``'--resume'``).
+        options (Sequence[str]): ``--cfg-options`` (none when empty).
+
+    Returns:
+        list: The command, run by this Python interpreter.
+    """
+    cmd = [sys.executable, tool, config, *args, '--work-dir', work_dir, *flags]
+    return cmd + ['--cfg-options', *options] if options else cmd
+
+
+def run_tool(tool, config, *args, cwd, work_dir, flags=(), options=()) -> str:
+    """Run :func:`tool_cmd`'s command in ``cwd`` (it must succeed).
+
+    Returns:
+        str: Its log (stdout then stderr).
+    """
+    out = run(tool_cmd(tool, config, *args, work_dir=work_dir, flags=flags, options=options), cwd)
+    return out.stdout + out.stderr

@@ -19,10 +19,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from .conftest import DET_CFG, REPO, SEG_CFG, run
+from .conftest import DET_CFG, REPO, SEG_CFG, TEST, TRAIN, run_tool
 
-TRAIN = osp.join(REPO, 'tools/train.py')
-TEST = osp.join(REPO, 'tools/test.py')
 BASE_BATCH = 16  # auto_scale_lr.base_batch_size of the shared training run
 # short training runs: no validation, no dataloader worker processes, a log line per iteration
 TRAIN_FAST = [
@@ -62,24 +60,21 @@ def _load(path):
 def trained(workspace):
     """4 iterations with --auto-scale-lr, checkpoints at 2 and 4 (both kept)."""
     work_dir = osp.join(workspace, 'flags_train')
-    out = run(
-        [
-            sys.executable,
-            TRAIN,
-            SEG_CFG,
-            '--auto-scale-lr',
-            '--work-dir',
-            work_dir,
-            '--cfg-options',
+    log = run_tool(
+        TRAIN,
+        SEG_CFG,
+        cwd=workspace,
+        work_dir=work_dir,
+        flags=['--auto-scale-lr'],
+        options=[
             'train_cfg.max_iters=4',
             'default_hooks.checkpoint.interval=2',
             'default_hooks.checkpoint.max_keep_ckpts=3',
             f'auto_scale_lr.base_batch_size={BASE_BATCH}',
             *TRAIN_FAST,
         ],
-        cwd=workspace,
     )
-    return work_dir, out.stdout + out.stderr
+    return work_dir, log
 
 
 @pytest.fixture
@@ -112,23 +107,14 @@ def test_resume_from_explicit_checkpoint(trained, workspace, tmp_path):
     src, _ = trained
     # last_checkpoint names iter_4: the explicit iter_2 must win over the automatic choice
     work_dir = _copy_run(src, str(tmp_path / 'explicit'))
-    out = run(
-        [
-            sys.executable,
-            TRAIN,
-            SEG_CFG,
-            '--work-dir',
-            work_dir,
-            '--resume',
-            osp.join(work_dir, 'iter_2.pth'),
-            '--cfg-options',
-            'train_cfg.max_iters=3',
-            'default_hooks.checkpoint.max_keep_ckpts=3',
-            *TRAIN_FAST,
-        ],
+    log = run_tool(
+        TRAIN,
+        SEG_CFG,
         cwd=workspace,
+        work_dir=work_dir,
+        flags=['--resume', osp.join(work_dir, 'iter_2.pth')],
+        options=['train_cfg.max_iters=3', 'default_hooks.checkpoint.max_keep_ckpts=3', *TRAIN_FAST],
     )
-    log = out.stdout + out.stderr
     assert 'resumed epoch: 0, iter: 2' in log, log[-3000:]
     assert 'Iter(train) [3/3]' in log and 'Iter(train) [1/3]' not in log
     final = _load(osp.join(work_dir, 'iter_3.pth'))
@@ -145,23 +131,19 @@ def test_auto_resume_takes_newest_intact_checkpoint(trained, workspace, tmp_path
         f.truncate(size // 2)
     # a config `load_from` is cleared by a bare --resume (as mmdet): the intact iter_4 of the
     # original run given here would otherwise be resumed from
-    out = run(
-        [
-            sys.executable,
-            TRAIN,
-            SEG_CFG,
-            '--work-dir',
-            work_dir,
-            '--resume',
-            '--cfg-options',
+    log = run_tool(
+        TRAIN,
+        SEG_CFG,
+        cwd=workspace,
+        work_dir=work_dir,
+        flags=['--resume'],
+        options=[
             f'load_from={osp.join(src, "iter_4.pth")}',
             'train_cfg.max_iters=3',
             'default_hooks.checkpoint.max_keep_ckpts=3',
             *TRAIN_FAST,
         ],
-        cwd=workspace,
     )
-    log = out.stdout + out.stderr
     assert f'resuming from {osp.join(work_dir, "iter_2.pth")} instead' in log, log[-3000:]
     assert latest in log  # the warning names the damaged file
     assert 'resumed epoch: 0, iter: 2' in log
@@ -233,20 +215,14 @@ def test_show_dir_writes_drawn_predictions(trained, workspace, tmp_path):
     work_dir, _ = trained
     # a relative DIR is relative to the current directory
     show_dir = osp.relpath(str(tmp_path / 'vis'), workspace)
-    run(
-        [
-            sys.executable,
-            TEST,
-            SEG_CFG,
-            osp.join(work_dir, 'iter_4.pth'),
-            '--work-dir',
-            str(tmp_path / 'test'),
-            '--show-dir',
-            show_dir,
-            '--cfg-options',
-            *TEST_FAST,
-        ],
+    run_tool(
+        TEST,
+        SEG_CFG,
+        osp.join(work_dir, 'iter_4.pth'),
         cwd=workspace,
+        work_dir=str(tmp_path / 'test'),
+        flags=['--show-dir', show_dir],
+        options=TEST_FAST,
     )
     cfg = Config.fromfile(SEG_CFG)
     images = sorted(glob.glob(str(tmp_path / 'vis' / 'vis_data' / 'vis_image' / '*.png')))
@@ -278,23 +254,16 @@ tta_pipeline = [
 ]
 """)
     metrics_file = str(tmp_path / 'tta.json')
-    out = run(
-        [
-            sys.executable,
-            TEST,
-            str(config),
-            osp.join(work_dir, 'iter_4.pth'),
-            '--work-dir',
-            str(tmp_path / 'test'),
-            '--tta',
-            '--out',
-            metrics_file,
-            '--cfg-options',
-            *TEST_FAST,
-        ],
+    log = run_tool(
+        TEST,
+        str(config),
+        osp.join(work_dir, 'iter_4.pth'),
         cwd=workspace,
+        work_dir=str(tmp_path / 'test'),
+        flags=['--tta', '--out', metrics_file],
+        options=TEST_FAST,
     )
-    assert 'Iter(test) [2/2]' in out.stdout + out.stderr
+    assert 'Iter(test) [2/2]' in log
     # the config the runner ran (dumped by mmengine): TTA model around the digits model
     used = Config.fromfile(str(tmp_path / 'test' / 'tta_digits.py'))
     assert used.model.type == 'SegTTAModel'

@@ -6,16 +6,24 @@ import os
 import os.path as osp
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import torch
 
-from .conftest import DET_CFG, REPO, SEG_CFG, SHORT, free_port, run, tool_env
-
-TRAIN = osp.join(REPO, 'tools/train.py')
-TEST = osp.join(REPO, 'tools/test.py')
+from .conftest import (
+    DET_CFG,
+    REPO,
+    SEG_CFG,
+    SHORT,
+    TEST,
+    TRAIN,
+    free_port,
+    run,
+    run_tool,
+    tool_cmd,
+    tool_env,
+)
 
 
 def _load(path):
@@ -26,17 +34,12 @@ def _load(path):
 
 def test_train_kill_resume_then_test(workspace):
     work_dir = osp.join(workspace, 'resume')
-    cmd = [
-        sys.executable,
+    cmd = tool_cmd(
         TRAIN,
         SEG_CFG,
-        '--work-dir',
-        work_dir,
-        '--cfg-options',
-        'train_cfg.max_iters=1000',
-        'default_hooks.checkpoint.interval=2',
-        *SHORT,
-    ]
+        work_dir=work_dir,
+        options=['train_cfg.max_iters=1000', 'default_hooks.checkpoint.interval=2', *SHORT],
+    )
     proc = subprocess.Popen(
         cmd,
         cwd=workspace,
@@ -60,22 +63,14 @@ def test_train_kill_resume_then_test(workspace):
     saved = _load(first)
     assert saved['meta']['iter'] == 2
 
-    out = run(
-        [
-            sys.executable,
-            TRAIN,
-            SEG_CFG,
-            '--work-dir',
-            work_dir,
-            '--resume',
-            '--cfg-options',
-            'train_cfg.max_iters=4',
-            'default_hooks.checkpoint.interval=2',
-            *SHORT,
-        ],
+    log = run_tool(
+        TRAIN,
+        SEG_CFG,
         cwd=workspace,
+        work_dir=work_dir,
+        flags=['--resume'],
+        options=['train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2', *SHORT],
     )
-    log = out.stdout + out.stderr
     assert 'resumed epoch: 0, iter: 2' in log, log[-3000:]
     assert 'Iter(train) [3/4]' in log and 'Iter(train) [1/4]' not in log
     final = _load(osp.join(work_dir, 'iter_4.pth'))
@@ -85,22 +80,15 @@ def test_train_kill_resume_then_test(workspace):
     assert len(loss_hist.data[0]) == 4
 
     metrics_file = osp.join(work_dir, 'test_metrics.json')
-    out = run(
-        [
-            sys.executable,
-            TEST,
-            SEG_CFG,
-            osp.join(work_dir, 'iter_4.pth'),
-            '--work-dir',
-            osp.join(work_dir, 'test'),
-            '--out',
-            metrics_file,
-            '--cfg-options',
-            *SHORT,
-        ],
+    log = run_tool(
+        TEST,
+        SEG_CFG,
+        osp.join(work_dir, 'iter_4.pth'),
         cwd=workspace,
+        work_dir=osp.join(work_dir, 'test'),
+        flags=['--out', metrics_file],
+        options=SHORT,
     )
-    log = out.stdout + out.stderr
     assert 'per class results' in log and '|     9      |' in log
     metrics = json.load(open(metrics_file))
     assert 0.0 <= metrics['mIoU'] <= 100.0 and 'aAcc' in metrics
@@ -108,24 +96,18 @@ def test_train_kill_resume_then_test(workspace):
 
 def test_amp_on_cpu_uses_bf16_autocast(workspace):
     work_dir = osp.join(workspace, 'amp')
-    out = run(
-        [
-            sys.executable,
-            TRAIN,
-            SEG_CFG,
-            '--amp',
-            '--work-dir',
-            work_dir,
-            '--cfg-options',
-            'train_cfg.max_iters=2',
-            *SHORT,
-        ],
+    log = run_tool(
+        TRAIN,
+        SEG_CFG,
         cwd=workspace,
+        work_dir=work_dir,
+        flags=['--amp'],
+        options=['train_cfg.max_iters=2', *SHORT],
     )
     dumped = open(osp.join(work_dir, osp.basename(SEG_CFG))).read()
     assert "type='mmext.CPUAutocastOptimWrapper'" in dumped
     assert "dtype='bfloat16'" in dumped
-    assert 'Iter(train) [2/2]' in out.stdout + out.stderr
+    assert 'Iter(train) [2/2]' in log
 
 
 def test_dist_train_two_processes_gloo(workspace):
@@ -253,35 +235,22 @@ def test_det_and_cls_train_then_test(workspace):
     for config, metric_key in ((DET_CFG, 'coco/bbox_mAP'), (CLS_CFG, 'accuracy/top1')):
         name = osp.splitext(osp.basename(config))[0]
         work_dir = osp.join(workspace, name)
-        run(
-            [
-                sys.executable,
-                TRAIN,
-                config,
-                '--work-dir',
-                work_dir,
-                '--cfg-options',
-                'train_cfg.max_iters=2',
-                'default_hooks.checkpoint.interval=2',
-                *SHORT,
-            ],
+        run_tool(
+            TRAIN,
+            config,
             cwd=workspace,
+            work_dir=work_dir,
+            options=['train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2', *SHORT],
         )
         metrics_file = osp.join(work_dir, 'metrics.json')
-        run(
-            [
-                sys.executable,
-                TEST,
-                config,
-                osp.join(work_dir, 'iter_2.pth'),
-                '--work-dir',
-                osp.join(work_dir, 'test'),
-                '--out',
-                metrics_file,
-                '--cfg-options',
-                *SHORT,
-            ],
+        run_tool(
+            TEST,
+            config,
+            osp.join(work_dir, 'iter_2.pth'),
             cwd=workspace,
+            work_dir=osp.join(work_dir, 'test'),
+            flags=['--out', metrics_file],
+            options=SHORT,
         )
         metrics = json.load(open(metrics_file))
         assert metric_key in metrics, metrics

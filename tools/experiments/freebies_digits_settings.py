@@ -21,8 +21,11 @@ leave the from-scratch tiny YOLOv3 far from converged (14.1 mAP), so the YOLOv3 
 marks a baseline still gaining more than 1 point in its last quarter as "not converged".
 """
 
+import functools
 import math
-from typing import Tuple
+from typing import Callable, List, Optional, Tuple
+
+from tools.experiments.harness import Claim, Study, Variant, build_datasets
 
 SEEDS = (0, 1, 2)
 VAL_POINTS = 4
@@ -173,3 +176,62 @@ METRIC_LINE = (
     "primary metric is mAP@0.5, the VOC metric of the paper's Tables 1-3; "
     'a model that detects nothing counts as AP 0.'
 )
+
+
+def detection_study(
+    name: str,
+    title: str,
+    variants: List[Variant],
+    claims: List[Claim],
+    setup: List[str],
+    primary: str = PRIMARY,
+    schedule: Tuple[str, ...] = LOADERS,
+    quick: Tuple[str, ...] = QUICK_VAL,
+    pretrain: Optional[Callable[[bool], None]] = None,
+) -> Study:
+    """A freebies digits study: the shared seeds, metrics, scale and fill of these settings.
+
+    Its ``prepare`` builds the digits detection data once (from the first variant's config
+    and options), before the parallel runs.
+
+    Args:
+        name (str): Slug of the study (``docs/results/<name>.*``).
+        title (str): Report title.
+        variants (List[Variant]): The arms.
+        claims (List[Claim]): The paired comparisons.
+        setup (List[str]): Markdown lines of the report's setup.
+        primary (str): Metric of the curves and the convergence check. Defaults to
+            :data:`PRIMARY`.
+        schedule (Tuple[str, ...]): ``--cfg-options`` of every arm. Defaults to
+            :data:`LOADERS`.
+        quick (Tuple[str, ...]): ``--cfg-options`` added by ``--quick``. Defaults to
+            :data:`QUICK_VAL`.
+        pretrain (Callable, optional): ``pretrain(quick)``, called after the data is built
+            (``quick`` True under ``--quick``), e.g. to pre-train backbones.
+
+    Returns:
+        Study: The study.
+    """
+
+    def prepare(study: Study, quick: bool = False) -> None:
+        build_datasets(variants[0].config, variants[0].options)
+        if pretrain is not None:
+            pretrain(quick)
+
+    quick_prepare = None if pretrain is None else functools.partial(prepare, quick=True)
+    return Study(
+        name=name,
+        title=title,
+        variants=variants,
+        seeds=SEEDS,
+        schedule=schedule,
+        metrics=METRICS,
+        claims=claims,
+        setup=setup,
+        primary=primary,
+        quick=quick,
+        prepare=prepare,
+        quick_prepare=quick_prepare,
+        scale=100.0,
+        fill=FILL,
+    )

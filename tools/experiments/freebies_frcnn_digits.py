@@ -24,7 +24,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from tools.experiments import freebies_digits_settings as fb  # noqa: E402
-from tools.experiments.harness import Claim, Study, Variant, build_datasets, main  # noqa: E402
+from tools.experiments.harness import Claim, Variant, main  # noqa: E402
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 CFG = 'configs/bag_of_freebies/digits/faster-rcnn_r18-tiny-fpn_{}_1xb8-1k_digits-det.py'
@@ -70,25 +70,14 @@ SETUP = [
 ]
 
 
-def prepare(study: Study) -> None:
-    """Build the digits detection data once, before the parallel runs."""
-    build_datasets(VARIANTS[0].config, VARIANTS[0].options)
-
-
-STUDY = Study(
-    name='freebies_frcnn_digits',
-    title='Bag of Freebies Table 3 on the digits (tiny Faster R-CNN)',
-    variants=VARIANTS,
-    seeds=fb.SEEDS,
+STUDY = fb.detection_study(
+    'freebies_frcnn_digits',
+    'Bag of Freebies Table 3 on the digits (tiny Faster R-CNN)',
+    VARIANTS,
+    CLAIMS,
+    SETUP,
     schedule=fb.FRCNN_SCHEDULE,
-    metrics=fb.METRICS,
-    claims=CLAIMS,
-    setup=SETUP,
-    primary=P,
     quick=fb.FRCNN_QUICK,
-    prepare=prepare,
-    scale=100.0,
-    fill=fb.FILL,
 )
 
 

@@ -27,7 +27,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from tools.experiments import freebies_digits_settings as fb  # noqa: E402
-from tools.experiments.harness import Claim, Study, Variant, build_datasets, main  # noqa: E402
+from tools.experiments.harness import Claim, Variant, main  # noqa: E402
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 PRE = 'tools/experiments/pretrain_digits_backbones.py'
@@ -154,32 +154,14 @@ def _pretrain(quick: bool) -> None:
         os.chdir(cwd)
 
 
-def prepare(study: Study) -> None:
-    """Build the detection data, then pre-train both backbones (kept when present)."""
-    build_datasets(VARIANTS[0].config, VARIANTS[0].options)
-    _pretrain(quick=False)
-
-
-def quick_prepare(study: Study) -> None:
-    build_datasets(VARIANTS[0].config, VARIANTS[0].options)
-    _pretrain(quick=True)
-
-
-STUDY = Study(
-    name='freebies_pretrain_digits',
-    title='Bag of Freebies Tables 5/6 on the digits (mixup in pre-training and detection)',
-    variants=VARIANTS,
-    seeds=fb.SEEDS,
-    schedule=fb.LOADERS,
-    metrics=fb.METRICS,
-    claims=CLAIMS,
-    setup=SETUP,
+STUDY = fb.detection_study(
+    'freebies_pretrain_digits',
+    'Bag of Freebies Tables 5/6 on the digits (mixup in pre-training and detection)',
+    VARIANTS,
+    CLAIMS,
+    SETUP,
     primary=P,
-    quick=fb.QUICK_VAL,
-    prepare=prepare,
-    quick_prepare=quick_prepare,
-    scale=100.0,
-    fill=fb.FILL,
+    pretrain=_pretrain,
 )
 
 

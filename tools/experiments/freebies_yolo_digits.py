@@ -27,7 +27,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from tools.experiments import freebies_digits_settings as fb  # noqa: E402
-from tools.experiments.harness import Claim, Study, Variant, build_datasets, main  # noqa: E402
+from tools.experiments.harness import Claim, Variant, main  # noqa: E402
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 CFG = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_1xb8-8e_digits-det.py'
@@ -89,25 +89,12 @@ SETUP = [
 ]
 
 
-def prepare(study: Study) -> None:
-    """Build the digits detection data once, before the parallel runs."""
-    build_datasets(VARIANTS[0].config, VARIANTS[0].options)
-
-
-STUDY = Study(
-    name='freebies_yolo_digits',
-    title='Bag of Freebies Table 2 on the digits (tiny YOLOv3)',
-    variants=VARIANTS,
-    seeds=fb.SEEDS,
-    schedule=fb.LOADERS,
-    metrics=fb.METRICS,
-    claims=CLAIMS,
-    setup=SETUP,
-    primary=P,
-    quick=fb.QUICK_VAL,
-    prepare=prepare,
-    scale=100.0,
-    fill=fb.FILL,
+STUDY = fb.detection_study(
+    'freebies_yolo_digits',
+    'Bag of Freebies Table 2 on the digits (tiny YOLOv3)',
+    VARIANTS,
+    CLAIMS,
+    SETUP,
 )
 
 

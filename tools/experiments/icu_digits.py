@@ -113,8 +113,8 @@ QUICK = (
 
 
 def class_counts(ratio: float) -> List[int]:
-    """Train images per digit (the builder's formula, ``mmext.datasets.digits_builders``)."""
-    from mmext.datasets.digits_common import long_tail_profile
+    """Train images per digit (the builder's formula, ``mmext.datasets.digits.builders``)."""
+    from mmext.datasets.digits.common import long_tail_profile
 
     return [int(n) for n in np.floor(POOL * long_tail_profile(ratio) + 1e-9)]
 

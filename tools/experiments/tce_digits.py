@@ -36,7 +36,7 @@ from tools.experiments.harness import Claim, Study, Variant, build_datasets, mai
 
 # --- settings (fixed before running; see the module docstring) --------------------------
 SEEDS = (0, 1, 2)
-CFG = 'configs/tilted_ce/deeplabv3plus_r18-tiny_{}_1xb8-2k_digits-seg.py'
+CFG = 'configs/tilted_ce/digits/deeplabv3plus_r18-tiny_{}_1xb8-2k_digits-seg.py'
 SCHEDULE = digits.SCHEDULE
 # ----------------------------------------------------------------------------------------
 

@@ -270,7 +270,11 @@ def test_runner_end_to_end_resume(tmp_path):
     repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     cfg = Config.fromfile(
         osp.join(
-            repo, 'configs', 'tilted_ce', 'deeplabv3plus_r18-tiny_stce-t1_1xb8-2k_digits-seg.py'
+            repo,
+            'configs',
+            'tilted_ce',
+            'digits',
+            'deeplabv3plus_r18-tiny_stce-t1_1xb8-2k_digits-seg.py',
         )
     )
     cfg.work_dir = str(tmp_path / 'run_a')

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mmext.datasets.digits_canvas import check_canvas_params, compose_canvases
+from mmext.datasets.digits.canvas import check_canvas_params, compose_canvases
 
 
 def test_grid_by_hand():

@@ -1,4 +1,4 @@
-"""Tests of the on-disk materialisation of the digits datasets (digits_store)."""
+"""Tests of the on-disk materialisation of the digits datasets (mmext.datasets.digits.store)."""
 
 import json
 import multiprocessing as mp
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmext.datasets import digits_store as store
-from mmext.datasets.digits_builders import build_digits_seg
+from mmext.datasets.digits import store
+from mmext.datasets.digits.builders import build_digits_seg
 
 
 def _write_one(marker: str):

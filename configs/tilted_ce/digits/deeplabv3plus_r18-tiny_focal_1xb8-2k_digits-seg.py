@@ -4,16 +4,16 @@
 # FocalLoss(use_sigmoid=True): mmseg 1.2.2's CPU branch one-hot encodes the labels and keeps
 # the column [:, num_classes] instead of [:, :num_classes], so it fails on CPU with a shape
 # error; SegFocalLoss computes the maths and normalisation of mmseg's CUDA path on any device.
-# alpha comes from ./_base_/focal_alpha_digits-seg.py (the digits train
+# alpha comes from ../_base_/focal_alpha_digits-seg.py (the digits train
 # split; committed, since the digits data are generated deterministically), written by
-#   python tools/analysis/class_pixel_frequency.py configs/tilted_ce/deeplabv3plus_r18-tiny_mcce_1xb8-2k_digits-seg.py \
+#   python tools/analysis/class_pixel_frequency.py configs/tilted_ce/digits/deeplabv3plus_r18-tiny_mcce_1xb8-2k_digits-seg.py \
 #       --out-base configs/tilted_ce/_base_/focal_alpha_digits-seg.py
 # (loading this config before that file exists fails with FileNotFoundError naming it).
 # To train with another alpha on purpose, set `focal_alpha` below to a float or a list of
 # 11 floats (that is not the paper's setting).
 _base_ = [
     './deeplabv3plus_r18-tiny_mcce_1xb8-2k_digits-seg.py',
-    './_base_/focal_alpha_digits-seg.py',
+    '../_base_/focal_alpha_digits-seg.py',
 ]
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 

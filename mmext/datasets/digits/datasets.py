@@ -8,7 +8,7 @@ samplers, metrics) sees an ordinary mmseg / mmdet / mmpretrain dataset:
 * :class:`DigitsClsDataset` -- mmpretrain ``CustomDataset`` (annotation file).
 
 With ``auto_build=True`` (default) the constructor first calls the split's builder of
-:mod:`mmext.datasets.digits_builders` with the given parameters: it returns at once when
+:mod:`mmext.datasets.digits.builders` with the given parameters: it returns at once when
 ``data_root`` already holds that split with the same parameters, and (re)builds it in a few
 seconds otherwise. Train and val splits are built independently (each has its own
 ``digits_meta_<split>.json``), so a config can give them different parameters, e.g. a
@@ -28,8 +28,8 @@ from mmseg.datasets import BaseSegDataset
 from mmext.registry import DATASETS
 from mmext.utils.image_files import NameDamagedFiles
 
-from .digits_builders import SEG_CLASSES, build_digits_cls, build_digits_det, build_digits_seg
-from .digits_common import DIGIT_NAMES
+from .builders import SEG_CLASSES, build_digits_cls, build_digits_det, build_digits_seg
+from .common import DIGIT_NAMES
 
 #: one visualisation colour per digit
 DIGIT_PALETTE = [
@@ -51,7 +51,7 @@ class DigitsSegDataset(NameDamagedFiles, BaseSegDataset):
     """Long-tailed digits semantic segmentation (11 classes: background, '0'..'9').
 
     Reads ``img_dir/<split>/*.png`` and ``ann_dir/<split>/*.png`` under ``data_root``
-    (built by :func:`~mmext.datasets.digits_builders.build_digits_seg` when missing or
+    (built by :func:`~mmext.datasets.digits.builders.build_digits_seg` when missing or
     built with other parameters). Label 0 is background and ``1 + k`` digit ``k``; the
     number of digits of class ``k`` is proportional to ``imbalance_ratio ** (-k / 9)``.
 
@@ -112,7 +112,7 @@ class DigitsCocoDataset(NameDamagedFiles, CocoDataset):
     """Long-tailed digits object detection in COCO format (classes '0'..'9').
 
     Reads ``annotations/instances_<split>.json`` and ``<split>/*.png`` under
-    ``data_root`` (built by :func:`~mmext.datasets.digits_builders.build_digits_det`
+    ``data_root`` (built by :func:`~mmext.datasets.digits.builders.build_digits_det`
     when missing or built with other parameters). Category ids 1..10 are digits 0..9;
     the number of boxes of digit ``k`` is proportional to ``imbalance_ratio ** (-k / 9)``.
 
@@ -166,7 +166,7 @@ class DigitsClsDataset(NameDamagedFiles, CustomDataset):
     """Long-tailed digits classification (classes '0'..'9', greyscale PNGs).
 
     Reads ``meta/<split>.txt`` and ``<split>/<k>/*.png`` under ``data_root`` (built by
-    :func:`~mmext.datasets.digits_builders.build_digits_cls` when missing or built with
+    :func:`~mmext.datasets.digits.builders.build_digits_cls` when missing or built with
     other parameters). Digit ``k`` has ``floor(max_per_class * imbalance_ratio **
     (-k / 9))`` images.
 

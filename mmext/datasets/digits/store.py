@@ -19,7 +19,7 @@ import tempfile
 import time
 from typing import Callable, Iterator, List, Sequence
 
-from .digits_common import FORMAT_VERSION, load_mnist_digits
+from .common import FORMAT_VERSION, load_mnist_digits
 
 #: a temporary build file or folder untouched for this long is stale (its builder died)
 STALE_TEMP_SECONDS = 30 * 60
