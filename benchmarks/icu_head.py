@@ -31,7 +31,7 @@ passes over the (K, D) parameters (9 forward, 6 backward) that a linear layer do
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/icu_head.py [--quick] [--device cpu|cuda] [--profile]
-        [--no-sweep]
+        [--no-sweep] [--loaded]
 """
 
 import argparse
@@ -175,6 +175,11 @@ def main() -> None:
     parser.add_argument(
         '--no-sweep', action='store_true', help='skip the K = 10 / 100 / 10,000 head-API ratios'
     )
+    parser.add_argument(
+        '--loaded',
+        action='store_true',
+        help='state in the results that the machine ran other CPU jobs during the run',
+    )
     args = parser.parse_args()
     rounds = 10 if args.quick else 60
     steps = build_steps(args.n, args.d, args.k, args.device)
@@ -228,12 +233,22 @@ def main() -> None:
     lines = [
         f'# ICU head vs linear + CE, forward+backward ({args.device})',
         '',
-        f'`python benchmarks/icu_head.py{" --quick" if args.quick else ""} --device '
+        f'`python benchmarks/icu_head.py{" --quick" if args.quick else ""}'
+        f'{" --loaded" if args.loaded else ""} --device '
         f'{args.device}`: N={args.n}, D={args.d}, K={args.k}, {device_name}, '
         f'{torch.get_num_threads()} thread(s), torch {torch.__version__}, median of '
         f'{rounds} interleaved rounds '
         f'({"thread CPU time" if args.device == "cpu" else "wall time"}).',
         '',
+    ]
+    if args.loaded:
+        lines += [
+            'Measured on a loaded 2-core machine (another CPU-bound job running): thread CPU '
+            'time and interleaved rounds keep the ratios little affected, but the absolute '
+            'times (GEMMs especially, sharing caches) are inflated.',
+            '',
+        ]
+    lines += [
         '| comparison | linear + CE (ms) | ICU (ms) | ratio |',
         '|---|---|---|---|',
         f'| head API (`loss` + backward) | {med["head_linear"] * 1e3:.2f} | '
