@@ -52,6 +52,9 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             R-CNN (256-d RoI features) trained from scratch with SGD lr 0.01 diverged
             within 4 iterations with ``'sum'`` and trained with ``'mean'``
             (``tests/models/heads/test_icu_bbox_head.py``).
+        reg_to_features (bool): Let Eq. 14's gradient reach the RoI features through the
+            batch moments (default) or only the Gaussian parameters (``False``, the
+            reading of Eqs. 15-16; see ``ICUClsHead``).
         log_var_range (Sequence[float]): Clamp range of the log-variances.
         init_std (float): Std of the initial means. Defaults to 0.01 (the upstream
             ``fc_cls`` init std): all K+1 classes start equidistant, i.e. a uniform
@@ -70,6 +73,7 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         use_log_det: bool = True,
         regularize_background: bool = True,
         reg_reduction: str = 'mean',
+        reg_to_features: bool = True,
         log_var_range: Sequence[float] = (-10.0, 10.0),
         init_std: float = 0.01,
         loss_cls: dict = dict(type='mmext.ICULoss', alpha=1e-4, gamma=1e-3, loss_weight=1.0),
@@ -89,6 +93,7 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             use_log_det=use_log_det,
             log_var_range=log_var_range,
             init_std=init_std,
+            reg_to_features=reg_to_features,
         )
         super().__init__(cls_predictor_cfg=cls_predictor_cfg, loss_cls=loss_cls, **kwargs)
         if not isinstance(self.loss_cls, (ICULoss, LGMLoss)):

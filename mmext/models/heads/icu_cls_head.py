@@ -54,6 +54,10 @@ class ICUClsHead(ClsHead):
         reg_reduction (str): ``'mean'`` (default: Eq. 14 divided by the number of classes
             present × D; trains stably from D = 2 to 2048, ``benchmarks/icu_reg_scale.py``)
             or ``'sum'`` (Eq. 14's own scale).
+        reg_to_features (bool): Let Eq. 14's gradient reach the features through the
+            batch moments (default, the documented reading) or only the Gaussian
+            parameters (``False``, the reading of Eqs. 15-16, which give gradients for
+            μ_k and σ_k only; :class:`~mmext.models.layers.GaussianClassifier`).
         mode (str): ``'icu'`` (default) or ``'lgm'`` (see above).
         lambda_lkd (float): λ of L-GM's likelihood term (``mode='lgm'``). Defaults to 0.01
             (L-GM authors' code).
@@ -79,6 +83,7 @@ class ICUClsHead(ClsHead):
         lambda_sigma: float = 0.1,
         use_log_det: bool = True,
         reg_reduction: str = 'mean',
+        reg_to_features: bool = True,
         mode: str = 'icu',
         lambda_lkd: float = 0.01,
         gamma_reading: str = 'covariance',
@@ -126,6 +131,7 @@ class ICUClsHead(ClsHead):
             use_log_det=use_log_det,
             log_var_range=log_var_range,
             init_std=init_std,
+            reg_to_features=reg_to_features,
         )
 
     @property

@@ -24,8 +24,13 @@ features (Eq. 12) and :math:`\\bar\\sigma^2_{N_k}` their per-dimension mean squa
 around the *parameter* :math:`\\mu_k` (Eq. 13). :meth:`GaussianClassifier.forward_train` returns
 its two sums (without the λ): ``reduction='sum'`` is Eq. 14's scale (sum over the classes
 present and, :math:`|\\cdot|^2` being the squared Euclidean norm, over the D dimensions);
-``'mean'`` divides by (number of classes present × D). Gradients reach the parameters and the
-features. Differentiating Eq. 14 with Eq. 13 gives
+``'mean'`` divides by (number of classes present × D). Gradients reach the parameters and,
+by default, the features (through :math:`\\bar\\mu_{N_k}`, :math:`\\bar\\sigma^2_{N_k}`);
+``reg_to_features=False`` treats the batch moments as fixed targets, so Eq. 14 fits only
+:math:`\\mu_k, \\sigma_k` -- the paper gives Eq. 14's gradients (Eqs. 15-16) for the
+parameters only and calls the regulariser a way to learn them, so both readings are
+possible; the default (features too) is the one documented since the first release.
+Differentiating Eq. 14 with Eq. 13 gives
 the per-dimension gradient
 :math:`[2\\lambda_\\mu - 4\\lambda_\\sigma(\\sigma_k^2-\\bar\\sigma^2)](\\mu_k-\\bar\\mu)`
 for :math:`\\mu_k`; Eq. 15 of the paper prints a + sign in front of the second term (Eq. 16,
@@ -84,6 +89,10 @@ class GaussianClassifier(nn.Module):
             equidistant (uniform initial posterior), which suits fine-tuning.
         init_log_var (float): Initial log-variance of every class and dimension.
             Defaults to 0 (unit variances).
+        reg_to_features (bool): Whether Eq. 14's gradient also reaches the features
+            through the batch moments (default, the documented reading) or only the
+            Gaussian parameters (``False``: the moments are detached targets, the reading
+            of Eqs. 15-16). Distances and their gradients are the same either way.
     """
 
     def __init__(
@@ -94,6 +103,7 @@ class GaussianClassifier(nn.Module):
         log_var_range: Sequence[float] = (-10.0, 10.0),
         init_std: float = 1.0,
         init_log_var: float = 0.0,
+        reg_to_features: bool = True,
     ) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
@@ -114,6 +124,7 @@ class GaussianClassifier(nn.Module):
         self.log_var_range = (lo, hi)
         self.init_std = init_std
         self.init_log_var = init_log_var
+        self.reg_to_features = bool(reg_to_features)
         #: class means, shape (K, D)
         self.means = nn.Parameter(torch.empty(out_features, in_features))
         #: raw log-variances, shape (K, D); the layer uses them clamped to log_var_range
@@ -215,6 +226,7 @@ class GaussianClassifier(nn.Module):
                 hi,
                 self.use_log_det,
                 reg_mean,
+                self.reg_to_features,
             )
 
     def distances(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
@@ -272,5 +284,6 @@ class GaussianClassifier(nn.Module):
     def extra_repr(self) -> str:  # noqa: D102
         return (
             f'in_features={self.in_features}, out_features={self.out_features}, '
-            f'use_log_det={self.use_log_det}, log_var_range={self.log_var_range}'
+            f'use_log_det={self.use_log_det}, log_var_range={self.log_var_range}, '
+            f'reg_to_features={self.reg_to_features}'
         )

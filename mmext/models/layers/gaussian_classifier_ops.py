@@ -123,6 +123,7 @@ class GaussianDistances(torch.autograd.Function):
         hi: float,
         use_log_det: bool,
         reg_mean: bool,
+        reg_to_features: bool = True,
     ) -> Tuple[Tensor, Tensor, Tensor]:  # noqa: D102
         num_dims = x.size(1)
         lv_min, lv_max = torch.aminmax(log_vars)
@@ -147,6 +148,7 @@ class GaussianDistances(torch.autograd.Function):
         # the Mahalanobis part is >= 0: clamp at ½ ln|Σ_k| (one pass for clamp + log-det)
         dist.clamp_(min=half_log_det if half_log_det is not None else 0.0)
         ctx.use_log_det, ctx.lo, ctx.hi = use_log_det, lo, hi
+        ctx.reg_to_features = reg_to_features
         ctx.with_labels = labels is not None
         reg_mu = reg_sigma = x.new_zeros(())
         if labels is None:
@@ -242,6 +244,7 @@ class GaussianDistances(torch.autograd.Function):
             # ∂μ_k += e1∘(2a − 4c e2); ∂s_k += 2c e2∘v
             grad_mu.index_add_(0, classes, (e2 * (-4.0 * c)).add_(2.0 * a).mul_(e1))
             grad_lv.index_add_(0, classes, torch.mul(e2, v).mul_(2.0 * c))
+        if ctx.with_labels and classes.numel() and ctx.reg_to_features:
             # ∂x_i += coef_1[k] + coef_2[k]∘(x_i − μ_k) = −(2/n_k)[a e1 + 2c e2∘(x_i − μ_k)]
             coef_1 = e1 * (inv_n * (-2.0 * a))
             coef_2 = e2 * (inv_n * (-4.0 * c))
@@ -257,4 +260,4 @@ class GaussianDistances(torch.autograd.Function):
                 grad_x.index_add_(0, reg_index, grad_r)
         if ctx.outside:
             grad_lv.masked_fill_(inward_mask(log_vars, grad_lv, ctx.lo, ctx.hi), 0.0)
-        return grad_x, grad_mu, grad_lv, None, None, None, None, None, None
+        return grad_x, grad_mu, grad_lv, None, None, None, None, None, None, None

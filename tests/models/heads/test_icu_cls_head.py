@@ -60,6 +60,26 @@ def test_loss_matches_transcription(reg_reduction):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
 
 
+def test_reg_to_features_false_keeps_eq14_off_the_features():
+    """Option reg_to_features=False: same loss values, Eq. 14 sends no gradient to the
+    features (transcription with the features detached in Eq. 14), parameters still fitted."""
+    torch.manual_seed(0)
+    head = _head(lambda_mu=0.3, lambda_sigma=0.2, reg_to_features=False)
+    assert head.classifier.reg_to_features is False
+    x = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    labels = [0, 2, 2, 3, 0, 2]
+    losses = head.loss((x,), _samples(labels))
+    reg_mu, reg_sigma = eq14_terms(x.detach(), labels, head.means, head.log_vars)
+    ref_reg = (0.3 * reg_mu + 0.2 * reg_sigma) / 9
+    torch.testing.assert_close(losses['loss_icu_reg'], ref_reg)
+    params = (x, head.means, head.log_vars)
+    got = torch.autograd.grad(losses['loss_icu_reg'], params)
+    want = torch.autograd.grad(ref_reg, params[1:])
+    assert torch.count_nonzero(got[0]) == 0
+    for g, w in zip(got[1:], want):
+        torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-12)
+
+
 def test_predict_argmin_distance_and_posterior():
     torch.manual_seed(1)
     head = _head()

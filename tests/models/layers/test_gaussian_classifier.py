@@ -20,9 +20,20 @@ def _layer(d=3, k=4, use_log_det=True, seed=0, dtype=torch.float64):
     return layer
 
 
-def _functional(x, means, log_vars, labels=None, reg_mask=None, reduction='sum', use_log_det=True):
+def _functional(
+    x,
+    means,
+    log_vars,
+    labels=None,
+    reg_mask=None,
+    reduction='sum',
+    use_log_det=True,
+    reg_to_features=True,
+):
     """Run a GaussianClassifier whose parameters are the given (differentiable) tensors."""
-    layer = GaussianClassifier(x.shape[1], means.shape[0], use_log_det=use_log_det)
+    layer = GaussianClassifier(
+        x.shape[1], means.shape[0], use_log_det=use_log_det, reg_to_features=reg_to_features
+    )
     del layer.means, layer.log_vars
     layer.means, layer.log_vars = means, log_vars
     if labels is None:
@@ -85,6 +96,52 @@ def test_values_and_gradients_match_loop_transcription(use_log_det, masked):
     ref_grads = torch.autograd.grad(objective(ref_dist, ref_mu, ref_sigma), (x, means, log_vars))
     for got, want in zip(grads, ref_grads):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize('masked', [False, True])
+def test_reg_to_features_false_detaches_the_batch_moments(masked):
+    """reg_to_features=False: the Eq. 14 terms see the features as constants (the batch
+    moments are targets; Eqs. 15-16 give gradients for mu_k, sigma_k only), the distances
+    keep their feature gradient; values are unchanged."""
+    x, means, log_vars = _inputs()
+    labels = [0, 1, 1, 3, 0, 0, 1, 3]
+    reg_mask = torch.tensor([1, 0, 1, 1, 1, 0, 1, 1], dtype=torch.bool) if masked else None
+    reg_rows = [i for i in range(8) if reg_mask is None or reg_mask[i]]
+    probe = torch.randn(8, 4, dtype=torch.float64)
+    dist, reg_mu, reg_sigma = _functional(
+        x, means, log_vars, torch.tensor(labels), reg_mask, 'sum', True, False
+    )
+    ref_dist = eq9_distances(x, means, log_vars, True)
+    x_const = x.detach()
+    ref_mu, ref_sigma = eq14_terms(
+        x_const[reg_rows], [labels[i] for i in reg_rows], means, log_vars
+    )
+    torch.testing.assert_close(reg_mu, ref_mu, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(reg_sigma, ref_sigma, rtol=1e-10, atol=1e-10)
+    got = torch.autograd.grad(
+        (dist * probe).sum() + 0.3 * reg_mu + 0.7 * reg_sigma, (x, means, log_vars)
+    )
+    want = torch.autograd.grad(
+        (ref_dist * probe).sum() + 0.3 * ref_mu + 0.7 * ref_sigma, (x, means, log_vars)
+    )
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-9)
+    # the regulariser alone sends nothing to the features, but moves the parameters
+    _, reg_mu, reg_sigma = _functional(
+        x, means, log_vars, torch.tensor(labels), reg_mask, 'sum', True, False
+    )
+    gx, gm, gl = torch.autograd.grad(reg_mu + reg_sigma, (x, means, log_vars))
+    assert torch.count_nonzero(gx) == 0
+    assert torch.count_nonzero(gm) > 0 and torch.count_nonzero(gl) > 0
+
+
+def test_gradcheck_reg_to_features_false():
+    x, means, log_vars = _inputs(n=7)
+    labels = torch.tensor([0, 1, 2, 3, 0, 0, 2])
+    assert torch.autograd.gradcheck(
+        lambda b, c: _functional(x.detach(), b, c, labels, None, 'mean', True, False),
+        (means, log_vars),
+    )
 
 
 def test_regularizer_reduction_mean_divides_by_classes_and_dims():
