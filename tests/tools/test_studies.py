@@ -118,7 +118,10 @@ def test_icu_variants(tmp_path):
         assert {f'{m} {setting}' for m in icu.METHODS} <= names
     for setting in ('2-D LT10', '100-D balanced', '100-D LT100'):
         assert {f'{m} {setting}' for m in ('softmax', 'L-GM', 'ICU')} <= names
-    assert len(study.variants) == 21
+    # the post-hoc arm (Eq. 14 on the parameters only) at 2-D / 100-D, balanced / LT100
+    for setting in ('2-D balanced', '2-D LT100', '100-D balanced', '100-D LT100'):
+        assert f'ICU params-only reg {setting}' in names
+    assert len(study.variants) == 25
     for v in study.variants:
         cfg = resolved(study, v, tmp_path)
         assert cfg.train_cfg.max_iters == icu.ITERS
@@ -157,6 +160,7 @@ def test_icu_variants(tmp_path):
                 'ICU no gamma': (1e-4, 0.0),
             }.get(method, (1e-4, 1e-3))
             assert (head.lambda_mu == 0.0) == (method == 'ICU no reg')
+            assert head.get('reg_to_features', True) == (method != 'ICU params-only reg')
 
 
 def test_icu_quick_end_to_end(tmp_path):
