@@ -245,47 +245,23 @@ def _claims() -> List[Claim]:
                 )
             )
     post = 'post hoc: ICU with Eq. 14 on the parameters only'
-    claims += [
-        Claim(
-            f'{post} beats softmax (2-D balanced)',
-            'ICU params-only reg 2-D balanced',
-            'softmax 2-D balanced',
-            acc,
-        ),
-        Claim(
-            f'{post} beats the default ICU (2-D balanced)',
-            'ICU params-only reg 2-D balanced',
-            'ICU 2-D balanced',
-            acc,
-        ),
-        Claim(
-            f'{post} beats L-GM (2-D balanced)',
-            'ICU params-only reg 2-D balanced',
-            'L-GM 2-D balanced',
-            acc,
-        ),
-        Claim(
-            f'{post} beats softmax (2-D LT100)',
-            'ICU params-only reg 2-D LT100',
-            'softmax 2-D LT100',
-            acc,
-        ),
-        Claim(
-            f'{post} beats L-GM (2-D LT100)', 'ICU params-only reg 2-D LT100', 'L-GM 2-D LT100', acc
-        ),
-        Claim(
-            f'{post} beats softmax (100-D balanced)',
-            'ICU params-only reg 100-D balanced',
-            'softmax 100-D balanced',
-            acc,
-        ),
-        Claim(
-            f'{post} beats softmax (100-D LT100)',
-            'ICU params-only reg 100-D LT100',
-            'softmax 100-D LT100',
-            acc,
-        ),
-    ]
+    for setting, baseline, label in (
+        ('2-D balanced', 'softmax', 'softmax'),
+        ('2-D balanced', 'ICU', 'the default ICU'),
+        ('2-D balanced', 'L-GM', 'L-GM'),
+        ('2-D LT100', 'softmax', 'softmax'),
+        ('2-D LT100', 'L-GM', 'L-GM'),
+        ('100-D balanced', 'softmax', 'softmax'),
+        ('100-D LT100', 'softmax', 'softmax'),
+    ):
+        claims.append(
+            Claim(
+                f'{post} beats {label} ({setting})',
+                f'ICU params-only reg {setting}',
+                f'{baseline} {setting}',
+                acc,
+            )
+        )
     return claims
 
 

@@ -244,20 +244,20 @@ class GaussianDistances(torch.autograd.Function):
             # ∂μ_k += e1∘(2a − 4c e2); ∂s_k += 2c e2∘v
             grad_mu.index_add_(0, classes, (e2 * (-4.0 * c)).add_(2.0 * a).mul_(e1))
             grad_lv.index_add_(0, classes, torch.mul(e2, v).mul_(2.0 * c))
-        if ctx.with_labels and classes.numel() and ctx.reg_to_features:
-            # ∂x_i += coef_1[k] + coef_2[k]∘(x_i − μ_k) = −(2/n_k)[a e1 + 2c e2∘(x_i − μ_k)]
-            coef_1 = e1 * (inv_n * (-2.0 * a))
-            coef_2 = e2 * (inv_n * (-4.0 * c))
-            if reg_index is None:
-                grad_x.addcmul_(coef_2.index_select(0, local), diff)
-                grad_x.add_(coef_1.index_select(0, local))
-            else:
-                grad_r = torch.addcmul(
-                    coef_1.index_select(0, local),
-                    coef_2.index_select(0, local),
-                    diff.index_select(0, reg_index),
-                )
-                grad_x.index_add_(0, reg_index, grad_r)
+            if ctx.reg_to_features:
+                # ∂x_i += coef_1[k] + coef_2[k]∘(x_i − μ_k) = −(2/n_k)[a e1 + 2c e2∘(x_i − μ_k)]
+                coef_1 = e1 * (inv_n * (-2.0 * a))
+                coef_2 = e2 * (inv_n * (-4.0 * c))
+                if reg_index is None:
+                    grad_x.addcmul_(coef_2.index_select(0, local), diff)
+                    grad_x.add_(coef_1.index_select(0, local))
+                else:
+                    grad_r = torch.addcmul(
+                        coef_1.index_select(0, local),
+                        coef_2.index_select(0, local),
+                        diff.index_select(0, reg_index),
+                    )
+                    grad_x.index_add_(0, reg_index, grad_r)
         if ctx.outside:
             grad_lv.masked_fill_(inward_mask(log_vars, grad_lv, ctx.lo, ctx.hi), 0.0)
         return grad_x, grad_mu, grad_lv, None, None, None, None, None, None, None
