@@ -149,6 +149,7 @@ MIXUP_OFF = {
     'digits/yolov3_r18-tiny_aug-mixup_1xb8-8e_digits-det.py': 1,
     'digits/yolov3_r18-tiny_aug-mixup_cls-pretrained_1xb8-8e_digits-det.py': 1,
     'digits/yolov3_r18-tiny_aug-rs-cos-ls-mixup_1xb8-8e_digits-det.py': 1,
+    'digits/yolov3_r18-tiny_aug-rs-cos-ls-mixup_cls-pretrained_1xb8-8e_digits-det.py': 1,
 }
 
 

@@ -170,6 +170,35 @@ def test_study_rejects_unknown_variants():
         harness.Study('s', 't', v + v, (0,), (), [], [], [])
 
 
+def test_subset_keeps_the_baselines_and_their_claims():
+    fake = make_study()
+    study = harness.Study(
+        **{
+            **vars(fake),
+            'variants': fake.variants + [harness.Variant('chained', CFG, ('a=4',), 'worse')],
+            'claims': fake.claims
+            + [harness.Claim('chained beats worse', 'chained', 'worse', 'mIoU')],
+            'baselines': [],
+        }
+    )
+    sub = study.subset(['chained'])
+    # the baseline chain chained -> worse -> base is kept, 'better' is not
+    assert [v.name for v in sub.variants] == ['base', 'worse', 'chained']
+    assert [c.name for c in sub.claims] == [
+        'worse is better',
+        'worse lowers worst',
+        'chained beats worse',
+    ]
+    assert sub.baselines == ['base', 'worse'] and len(study.variants) == 4
+    with pytest.raises(ValueError, match='unknown variants'):
+        study.subset(['nope'])
+
+
+def test_variants_option_needs_quick(tmp_path):
+    with pytest.raises(SystemExit, match='needs --quick'):
+        harness.main(make_study(), __file__, ['--variants', 'better', '--work-dir', str(tmp_path)])
+
+
 def test_variant_quick_options_come_last(fake_runner):
     study = make_study()
     study.quick = ('q=1',)

@@ -1,4 +1,4 @@
-"""The Bag of Freebies digits studies (tools/experiments/freebies_{yolo,mixup,frcnn}_digits.py):
+"""The Bag of Freebies digits studies (tools/experiments/freebies_*_digits.py):
 every variant's config, resolved with the study's options, is the row of the paper's table it
 claims to be, and builds. The ``--quick`` runs are in test_studies.py."""
 
@@ -14,6 +14,8 @@ from tools.experiments.harness import load_config
 yolo = load_script('tools/experiments/freebies_yolo_digits.py')
 mixup = load_script('tools/experiments/freebies_mixup_digits.py')
 frcnn = load_script('tools/experiments/freebies_frcnn_digits.py')
+yolo_pre = load_script('tools/experiments/freebies_yolo_pretrained_digits.py')
+PRETRAINED = 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth'
 
 
 def resolved(study, variant):
@@ -45,7 +47,19 @@ def yolo_row(cfg):
     )
 
 
-def test_table2_rows_stack_one_freebie_each():
+# (study, epochs, warm-up end, step milestones, mixup switch epoch, backbone checkpoint):
+# from scratch 24 epochs = 3,000 iterations, steps at 18 and 21 (the configs' 6 and 7 of 8),
+# mixup off for the last 2; from the pre-trained backbone 12 epochs = 1,500 iterations,
+# steps at round(9.0) = 9 and round(10.5) = 10, mixup off for the last 1
+TABLE2 = {
+    'scratch': (yolo.STUDY, 24, 1, [18, 21], 22, None),
+    'pretrained': (yolo_pre.STUDY, 12, 1, [9, 10], 11, PRETRAINED),
+}
+
+
+@pytest.mark.parametrize('setting', TABLE2)
+def test_table2_rows_stack_one_freebie_each(setting):
+    study, epochs, warmup, milestones, switch, ckpt = TABLE2[setting]
     init_default_scope('mmdet')
     flags = ['aug', 'shapes', 'cosine', 'smooth', 'mixup']
     expected = {
@@ -61,17 +75,21 @@ def test_table2_rows_stack_one_freebie_each():
             ]
         )
     }
-    for v in yolo.STUDY.variants:
-        cfg = resolved(yolo.STUDY, v)
+    for v in study.variants:
+        cfg = resolved(study, v)
         assert yolo_row(cfg) == expected[v.name], v.name
-        assert cfg.train_cfg.max_epochs == 24 and cfg.train_cfg.val_interval == 6
-        assert iterations(cfg) == 3000  # 3x the configs' 1,000 iterations
+        assert cfg.train_cfg.max_epochs == epochs and cfg.train_cfg.val_interval * 4 == epochs
+        assert iterations(cfg) == 125 * epochs
         assert cfg.optim_wrapper.optimizer.lr == 0.01
+        init = cfg.model.backbone.init_cfg
+        assert (init is None) if ckpt is None else (init.checkpoint == ckpt)
+        if ckpt is not None:
+            assert init.type == 'Pretrained' and init.prefix == 'backbone.'
         sched = cfg.param_scheduler
         if expected[v.name]['cosine']:
-            assert (sched[0].warmup, sched[0].end) == (1, 24)
+            assert (sched[0].warmup, sched[0].end) == (warmup, epochs)
         else:
-            assert sched[0].end == 1 and sched[1].milestones == [18, 21]
+            assert sched[0].end == warmup and sched[1].milestones == milestones
         if expected[v.name]['smooth']:
             loss = cfg.model.bbox_head.loss_cls
             # GluonCV: eps = min(1 / K, 1 / 40) with K = 10 digits
@@ -82,9 +100,9 @@ def test_table2_rows_stack_one_freebie_each():
             assert resize.random_size_range == (64, 128) and resize.size_divisor == 32
         if expected[v.name]['mixup']:
             assert cfg.model.bbox_head.type == 'mmext.WeightedYOLOV3Head'
-            assert cfg.custom_hooks[0].switch_epoch == 22  # mixup off for the last 2 epochs
+            assert cfg.custom_hooks[0].switch_epoch == switch
         MODELS.build(cfg.model)
-    assert [v.baseline for v in yolo.STUDY.variants] == [
+    assert [v.baseline for v in study.variants] == [
         None,
         '- data augmentation',
         'baseline',
@@ -103,13 +121,16 @@ def test_table1_mixup_variants_and_reduced_data():
             mix = cfg.train_dataloader.dataset.pipeline[0]
             got[v.name] = (mix.get('ratio'), mix.alpha, mix.beta, cfg.model.bbox_head.type)
         MODELS.build(cfg.model)
+        # every arm from the backbone pre-trained without mixup, 12 epochs (Table 2's
+        # pre-trained study)
+        assert cfg.model.backbone.init_cfg.checkpoint == PRETRAINED
         if '250 images' in v.name:
             assert train_set(cfg).indices == 250
-            # same number of iterations as the 1,000-image schedule (96 x 32 = 3,072)
-            assert abs(iterations(cfg) - 3000) / 3000 < 0.03
-            assert cfg.train_cfg.val_interval == 24
+            # same number of iterations as the 1,000-image schedule (48 x 32 = 1,536)
+            assert abs(iterations(cfg) - 1500) / 1500 < 0.03
+            assert cfg.train_cfg.val_interval == 12
         else:
-            assert iterations(cfg) == 3000 and 'indices' not in train_set(cfg)
+            assert iterations(cfg) == 1500 and 'indices' not in train_set(cfg)
             assert not yolo_row(cfg)['shapes'] and not yolo_row(cfg)['cosine']
             assert yolo_row(cfg)['aug']  # Table 1's baseline is Table 2's
     assert got == {
@@ -120,9 +141,10 @@ def test_table1_mixup_variants_and_reduced_data():
     }
     bag = resolved(mixup.STUDY, mixup.STUDY.variant('whole bag, 250 images'))
     assert yolo_row(bag) == dict(aug=True, shapes=True, cosine=True, smooth=True, mixup=True)
-    assert bag.custom_hooks[0].switch_epoch == 88 and bag.param_scheduler[0].warmup == 4
+    # 4 x the 1,000-image schedule: 48 epochs, warm-up 4, mixup off for the last 4
+    assert bag.custom_hooks[0].switch_epoch == 44 and bag.param_scheduler[0].warmup == 4
     base = resolved(mixup.STUDY, mixup.STUDY.variant('baseline, 250 images'))
-    assert base.param_scheduler[1].milestones == [72, 84] and base.param_scheduler[0].end == 4
+    assert base.param_scheduler[1].milestones == [36, 40] and base.param_scheduler[0].end == 4
 
 
 def test_table3_rows_stack_one_freebie_each():
@@ -147,7 +169,7 @@ def test_table3_rows_stack_one_freebie_each():
         MODELS.build(cfg.model)
 
 
-@pytest.mark.parametrize('study', [yolo.STUDY, mixup.STUDY, frcnn.STUDY])
+@pytest.mark.parametrize('study', [yolo.STUDY, yolo_pre.STUDY, mixup.STUDY, frcnn.STUDY])
 def test_studies_report_map_in_percent(study):
     assert study.primary == 'coco/bbox_mAP_50' and study.scale == 100.0
     assert study.seeds == (0, 1, 2)

@@ -19,6 +19,11 @@ DET = 'configs/bag_of_freebies/digits/{}_1xb8-{}_digits-det.py'
 DETECTORS = [
     DET.format('yolov3_r18-tiny_aug_cls-pretrained', '8e'),
     DET.format('yolov3_r18-tiny_aug-mixup_cls-pretrained', '8e'),
+    # Table 2's rows from the pre-trained backbone
+    *(
+        DET.format(f'yolov3_r18-tiny_{row}_cls-pretrained', '8e')
+        for row in ('baseline', 'aug-rs', 'aug-rs-cos', 'aug-rs-cos-ls', 'aug-rs-cos-ls-mixup')
+    ),
     DET.format('faster-rcnn_r18-tiny-fpn_cls-pretrained', '1k'),
     DET.format('faster-rcnn_r18-tiny-fpn_coherent-mixup_cls-pretrained', '1k'),
 ]

@@ -163,11 +163,29 @@ def test_icu_variants(tmp_path):
             assert head.get('reg_to_features', True) == (method != 'ICU params-only reg')
 
 
+# every head (softmax, L-GM, ICU, ICU without Eq. 14 on the features) at 2-D and 100-D,
+# balanced (the feature figure) and LT100 (the shot metrics); every arm's config is resolved
+# in test_icu_variants
+ICU_QUICK = [
+    'softmax 2-D balanced',
+    'L-GM 2-D balanced',
+    'ICU 2-D balanced',
+    'ICU 2-D LT100',
+    'ICU params-only reg 100-D LT100',
+]
+
+
 def test_icu_quick_end_to_end(tmp_path):
     work = tmp_path / 'runs'
-    md = icu.run(['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir', str(tmp_path)])
+    argv = ['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir', str(tmp_path)]
+    md = icu.run(argv + ['--variants'] + ICU_QUICK)
     data = json.loads((tmp_path / 'icu_digits.json').read_text())
-    assert data['quick'] and len(data['runs']) == len(icu.STUDY.variants)
+    # the arms asked for and the softmax baselines they are compared with
+    assert {r['variant'] for r in data['runs']} == set(ICU_QUICK) | {
+        'softmax 2-D LT100',
+        'softmax 100-D LT100',
+    }
+    assert data['quick'] and len(data['runs']) == 7
     assert all(len(r['val']) == 4 for r in data['runs'])  # validated at 4 points
     lt100 = next(r for r in data['runs'] if r['variant'] == 'ICU 2-D LT100')
     assert {'class_acc/many', 'class_acc/medium', 'class_acc/few'} <= set(lt100['final'])

@@ -78,6 +78,16 @@ COST_NOTE = (
 )
 
 
+def yolo_mixup_off(epochs: int = YOLO_EPOCHS) -> int:
+    """Epochs without mixup at the end of an ``epochs`` schedule (1,000 train images)."""
+    return max(1, round(YOLO_MIXUP_OFF_EPOCHS * epochs / YOLO_EPOCHS))
+
+
+def yolo_steps(epochs: int = YOLO_EPOCHS) -> List[int]:
+    """Epochs of the x0.1 steps of an ``epochs`` schedule (1,000 train images)."""
+    return [round(s * epochs / YOLO_EPOCHS) for s in YOLO_STEPS]
+
+
 def yolo_schedule(
     mixup: bool, cosine: bool, num_train: int = NUM_TRAIN, epochs: int = YOLO_EPOCHS
 ) -> Tuple[str, ...]:
@@ -100,8 +110,8 @@ def yolo_schedule(
     """
     per_epoch = math.ceil(num_train / BATCH)
     factor = max(1, round(math.ceil(NUM_TRAIN / BATCH) / per_epoch))
-    steps = [round(s * epochs / YOLO_EPOCHS) for s in YOLO_STEPS]
-    off = max(1, round(YOLO_MIXUP_OFF_EPOCHS * epochs / YOLO_EPOCHS))
+    steps = yolo_steps(epochs)
+    off = yolo_mixup_off(epochs)
     epochs, warmup = epochs * factor, YOLO_WARMUP_EPOCHS * factor
     opts = [
         f'train_cfg.max_epochs={epochs}',

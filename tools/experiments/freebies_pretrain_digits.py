@@ -46,6 +46,11 @@ FRCNN_LOOP = fb.frcnn_loop(fb.PRETRAINED_FRCNN_ITERS) + fb.frcnn_schedule(
 # ----------------------------------------------------------------------------------------
 
 
+def quick_checkpoint(name: str) -> str:
+    """Where ``--quick`` keeps the 2-iteration pre-training of backbone ``name``."""
+    return osp.join(QUICK_DIR, osp.basename(CKPT[name]))
+
+
 def _combos(detector: str, configs, schedules, quick) -> list:
     """The four (pre-training mixup, detection mixup) variants of one detector."""
     out, base = [], f'{detector}: - pre, - det'
@@ -53,8 +58,7 @@ def _combos(detector: str, configs, schedules, quick) -> list:
         for det in (False, True):
             name = f'{detector}: {"+" if pre == "mixup" else "-"} pre, {"+" if det else "-"} det'
             ckpt = (f'model.backbone.init_cfg.checkpoint={CKPT[pre]}',)
-            quick_ckpt = osp.join(QUICK_DIR, osp.basename(CKPT[pre]))
-            qckpt = (f'model.backbone.init_cfg.checkpoint={quick_ckpt}',)
+            qckpt = (f'model.backbone.init_cfg.checkpoint={quick_checkpoint(pre)}',)
             out.append(
                 Variant(
                     name,
@@ -116,8 +120,9 @@ SETUP = [
 ]
 
 
-def _pretrain(quick: bool) -> None:
-    """Run the pre-training script from the repository root (the configs' relative paths)."""
+def pretrain_backbones(quick: bool) -> None:
+    """Run the pre-training script from the repository root (the configs' relative paths);
+    existing checkpoints are kept."""
     from tools.experiments import pretrain_digits_backbones as pre
 
     cwd = os.getcwd()
@@ -161,7 +166,7 @@ STUDY = fb.detection_study(
     CLAIMS,
     SETUP,
     primary=P,
-    pretrain=_pretrain,
+    pretrain=pretrain_backbones,
 )
 
 

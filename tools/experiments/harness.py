@@ -157,6 +157,33 @@ class Study:
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
 
+    def subset(self, names: Sequence[str]) -> 'Study':
+        """The study restricted to ``names`` and the baselines they are compared with.
+
+        Claims whose two arms are both kept stay; the others are dropped.
+
+        Args:
+            names (Sequence[str]): Variant names.
+
+        Returns:
+            Study: A copy with fewer variants and claims.
+        """
+        unknown = sorted(set(names) - {v.name for v in self.variants})
+        if unknown:
+            raise ValueError(f'{self.name}: unknown variants {unknown}')
+        keep = set(names)
+        for name in names:
+            base = self.variant(name).baseline
+            while base is not None and base not in keep:
+                keep.add(base)
+                base = self.variant(base).baseline
+        return dataclasses.replace(
+            self,
+            variants=[v for v in self.variants if v.name in keep],
+            claims=[c for c in self.claims if {c.method, c.baseline} <= keep],
+            baselines=[b for b in self.baselines if b in keep],
+        )
+
 
 def config_digest(config: str) -> str:
     """SHA-1 of a config resolved with all its bases (mmengine ``Config.fromfile``)."""
@@ -390,6 +417,13 @@ def parse_args(study: Study, argv: Optional[Sequence[str]]) -> argparse.Namespac
         help='a few iterations per variant, one seed: checks the path',
     )
     parser.add_argument(
+        '--variants',
+        nargs='+',
+        default=None,
+        metavar='NAME',
+        help='with --quick: only these variants (and their baselines)',
+    )
+    parser.add_argument(
         '--work-dir',
         default=None,
         help=f'runs folder (default work_dirs/studies/{study.name}[-quick])',
@@ -414,8 +448,13 @@ def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(study, argv)
+    if args.variants and not args.quick:
+        # a partial full run would overwrite the study's report with fewer arms
+        raise SystemExit('--variants needs --quick')
     if args.quick:
         study = dataclasses.replace(study, seeds=study.seeds[:1])
+    if args.variants:
+        study = study.subset(args.variants)
     suffix = '-quick' if args.quick else ''
     work_dir = args.work_dir or osp.join(REPO, 'work_dirs', 'studies', study.name + suffix)
     out_dir = args.out_dir or (work_dir if args.quick else osp.join(REPO, 'docs', 'results'))
