@@ -7,6 +7,9 @@ computed here by hand.
 """
 
 import json
+import os
+import os.path as osp
+import shutil
 import sys
 
 import pytest
@@ -192,6 +195,29 @@ def test_subset_keeps_the_baselines_and_their_claims():
     assert sub.baselines == ['base', 'worse'] and len(study.variants) == 4
     with pytest.raises(ValueError, match='unknown variants'):
         study.subset(['nope'])
+
+
+def test_an_interrupted_attempt_is_not_read(fake_runner, tmp_path):
+    runs, calls = fake_runner
+    study = make_study()
+    runner = harness.Runner(study, str(runs), jobs=1)
+    run_dir = runner.run_dir(study.variants[0], 0)
+    # a killed first attempt: an older timestamp with one validation, no run.json
+    old = tmp_path / 'old.json'
+    old.write_text(json.dumps({'mIoU': 99.0, 'step': 10}) + '\n')
+    for d in (run_dir, str(tmp_path / 'two')):
+        vis = osp.join(d, '20250101_000000', 'vis_data')
+        os.makedirs(vis)
+        shutil.copy(old, osp.join(vis, 'scalars.json'))
+    rec = runner.run_one(study.variants[0], 0)
+    assert [v['mIoU'] for v in rec['val']] == [20, 40, 49, 50]  # the fake's base curve
+    assert not osp.exists(osp.join(run_dir, '20250101_000000'))
+    # a folder holding both attempts: only the newest timestamp is read
+    new = osp.join(tmp_path, 'two', '20260101_000000', 'vis_data')
+    os.makedirs(new)
+    with open(osp.join(new, 'scalars.json'), 'w') as f:
+        f.write(json.dumps({'mIoU': 1.0, 'step': 10}) + '\n')
+    assert harness.read_scalars(str(tmp_path / 'two'), 'mIoU')['val'] == [{'mIoU': 1.0, 'step': 10}]
 
 
 def test_variants_option_needs_quick(tmp_path):

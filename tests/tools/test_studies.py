@@ -84,11 +84,25 @@ def test_tce_variants(tmp_path):
     }
 
 
+# one arm per loss (CE, Focal with the alpha file, image-, class-level and Stochastic TCE;
+# class-level t=1 is compared with t=0, so both run); every arm's config is resolved in
+# test_tce_variants
+TCE_QUICK = [
+    'CE',
+    'Focal',
+    'TCE image t=1',
+    'TCE class t=0',
+    'TCE class t=1',
+    'Stochastic TCE t=1',
+]
+
+
 def test_tce_quick_end_to_end(tmp_path):
     work = tmp_path / 'runs'
-    md = tce.run(['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir', str(tmp_path)])
+    argv = ['--quick', '--jobs', '2', '--work-dir', str(work), '--out-dir', str(tmp_path)]
+    md = tce.run(argv + ['--variants'] + TCE_QUICK)
     data = json.loads((tmp_path / 'tce_digits.json').read_text())
-    assert data['quick'] and len(data['runs']) == len(tce.STUDY.variants)
+    assert data['quick'] and [r['variant'] for r in data['runs']] == TCE_QUICK
     assert all(len(r['val']) == 4 for r in data['runs'])  # validated at 4 points
     assert (tmp_path / 'tce_digits.png').stat().st_size > 0
     assert '## Verdicts' in md and 'Table 3' in md
@@ -194,18 +208,38 @@ def test_icu_quick_end_to_end(tmp_path):
     assert '## Verdicts' in md and 'many / medium / few-shot' in md
 
 
-@pytest.mark.parametrize('script', [fb_frcnn, fb_mixup], ids=['table3', 'table1-reduced'])
-def test_freebies_quick_end_to_end(script, tmp_path):
+# Table 3: every arm; Table 1: the Beta(1, 1) arm and the reduced-data whole bag with their
+# baselines (the other mixup arms differ from Beta(1, 1) by options checked in
+# test_freebies_digits.py)
+QUICK_ARMS = {'table3': None, 'table1-reduced': ['Beta(1, 1) weighted', 'whole bag, 250 images']}
+
+
+@pytest.mark.parametrize(
+    'script, arms',
+    [(fb_frcnn, QUICK_ARMS['table3']), (fb_mixup, QUICK_ARMS['table1-reduced'])],
+    ids=list(QUICK_ARMS),
+)
+def test_freebies_quick_end_to_end(script, arms, tmp_path):
     # detection mAP through the harness: fractions reported in percent, a validation that
     # detects nothing counts as AP 0; the Table 2 configs' freebies are all in the
     # 'whole bag' variant of the mixup study (each Table 2 config is built in
     # test_freebies_digits.py)
-    study = script.STUDY
-    md = script.run(
-        ['--quick', '--jobs', '2', '--work-dir', str(tmp_path / 'runs'), '--out-dir', str(tmp_path)]
-    )
+    study = script.STUDY if arms is None else script.STUDY.subset(arms)
+    argv = [
+        '--quick',
+        '--jobs',
+        '2',
+        '--work-dir',
+        str(tmp_path / 'runs'),
+        '--out-dir',
+        str(tmp_path),
+    ]
+    md = script.run(argv + ([] if arms is None else ['--variants'] + arms))
     data = json.loads((tmp_path / f'{study.name}.json').read_text())
-    assert data['quick'] and len(data['runs']) == len(study.variants)
+    got = [r['variant'] for r in data['runs']]
+    assert data['quick'] and got == [v.name for v in study.variants]
+    if arms is not None:  # the arms asked for and their baselines, in the study's order
+        assert got == ['baseline', arms[0], 'baseline, 250 images', arms[1]]
     for r in data['runs']:
         steps = [v['step'] for v in r['val']]
         assert len(steps) == 4 and steps == sorted(set(steps))  # 4 distinct validations

@@ -26,6 +26,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -250,7 +251,8 @@ def read_scalars(
 
     Args:
         work_dir (str): The run's ``--work-dir`` (mmengine writes
-            ``<timestamp>/vis_data/scalars.json`` below it).
+            ``<timestamp>/vis_data/scalars.json`` below it). Only the newest
+            ``<timestamp>`` is read: an older one is an interrupted attempt of the run.
         primary (str): A key present in every validation record.
         prefixes (Sequence[str]): Training-scalar prefixes to keep.
         fill (Dict[str, float], optional): Values of metrics missing from a validation
@@ -265,7 +267,7 @@ def read_scalars(
 
     fill = dict(fill or {})
     val, loss, scalars = [], [], []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))[-1:]:
         with open(path) as f:
             for line in f:
                 rec = json.loads(line)
@@ -329,7 +331,9 @@ class Runner:
             )
             rec['cached'] = True
             return rec
-        os.makedirs(run_dir, exist_ok=True)
+        if osp.isdir(run_dir):  # an interrupted attempt (no run.json): start afresh
+            shutil.rmtree(run_dir)
+        os.makedirs(run_dir)
         cmd = self.command(variant, seed, run_dir)
         env = dict(
             os.environ,
