@@ -48,12 +48,11 @@ def yolo_row(cfg):
 
 
 # (study, epochs, warm-up end, step milestones, mixup switch epoch, backbone checkpoint):
-# from scratch 24 epochs = 3,000 iterations, steps at 18 and 21 (the configs' 6 and 7 of 8),
-# mixup off for the last 2; from the pre-trained backbone 12 epochs = 1,500 iterations,
-# steps at round(9.0) = 9 and round(10.5) = 10, mixup off for the last 1
+# 24 epochs = 3,000 iterations, steps at 18 and 21 (the configs' 6 and 7 of 8), mixup off for
+# the last 2, from scratch and from the pre-trained backbone
 TABLE2 = {
     'scratch': (yolo.STUDY, 24, 1, [18, 21], 22, None),
-    'pretrained': (yolo_pre.STUDY, 12, 1, [9, 10], 11, PRETRAINED),
+    'pretrained': (yolo_pre.STUDY, 24, 1, [18, 21], 22, PRETRAINED),
 }
 
 
@@ -121,16 +120,16 @@ def test_table1_mixup_variants_and_reduced_data():
             mix = cfg.train_dataloader.dataset.pipeline[0]
             got[v.name] = (mix.get('ratio'), mix.alpha, mix.beta, cfg.model.bbox_head.type)
         MODELS.build(cfg.model)
-        # every arm from the backbone pre-trained without mixup, 12 epochs (Table 2's
+        # every arm from the backbone pre-trained without mixup, 24 epochs (Table 2's
         # pre-trained study)
         assert cfg.model.backbone.init_cfg.checkpoint == PRETRAINED
         if '250 images' in v.name:
             assert train_set(cfg).indices == 250
-            # same number of iterations as the 1,000-image schedule (48 x 32 = 1,536)
-            assert abs(iterations(cfg) - 1500) / 1500 < 0.03
-            assert cfg.train_cfg.val_interval == 12
+            # same number of iterations as the 1,000-image schedule (96 x 32 = 3,072)
+            assert abs(iterations(cfg) - 3000) / 3000 < 0.03
+            assert cfg.train_cfg.val_interval == 24
         else:
-            assert iterations(cfg) == 1500 and 'indices' not in train_set(cfg)
+            assert iterations(cfg) == 3000 and 'indices' not in train_set(cfg)
             assert not yolo_row(cfg)['shapes'] and not yolo_row(cfg)['cosine']
             assert yolo_row(cfg)['aug']  # Table 1's baseline is Table 2's
     assert got == {
@@ -141,10 +140,10 @@ def test_table1_mixup_variants_and_reduced_data():
     }
     bag = resolved(mixup.STUDY, mixup.STUDY.variant('whole bag, 250 images'))
     assert yolo_row(bag) == dict(aug=True, shapes=True, cosine=True, smooth=True, mixup=True)
-    # 4 x the 1,000-image schedule: 48 epochs, warm-up 4, mixup off for the last 4
-    assert bag.custom_hooks[0].switch_epoch == 44 and bag.param_scheduler[0].warmup == 4
+    # 4 x the 1,000-image schedule: 96 epochs, warm-up 4, mixup off for the last 8
+    assert bag.custom_hooks[0].switch_epoch == 88 and bag.param_scheduler[0].warmup == 4
     base = resolved(mixup.STUDY, mixup.STUDY.variant('baseline, 250 images'))
-    assert base.param_scheduler[1].milestones == [36, 40] and base.param_scheduler[0].end == 4
+    assert base.param_scheduler[1].milestones == [72, 84] and base.param_scheduler[0].end == 4
 
 
 def test_table3_rows_stack_one_freebie_each():

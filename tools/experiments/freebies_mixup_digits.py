@@ -15,6 +15,8 @@ rising by ~10 points in its last quarter). Every arm here starts from the backbo
 on the digits classification data without mixup (as the paper's YOLOv3 starts from an
 ImageNet-pretrained Darknet-53), with the schedule of the pre-trained Table 2 study
 (``freebies_yolo_pretrained_digits.EPOCHS``, chosen there by a rule fixed before it ran).
+Not run yet: it waits, with that study, for a schedule the baseline converges in
+(``freebies_yolo_schedule_pilot.py``).
 
     python tools/experiments/freebies_mixup_digits.py --jobs 2   # 6 variants x 3 seeds
     python tools/experiments/freebies_mixup_digits.py --quick
