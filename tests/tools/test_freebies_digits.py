@@ -15,6 +15,8 @@ yolo = load_script('tools/experiments/freebies_yolo_digits.py')
 mixup = load_script('tools/experiments/freebies_mixup_digits.py')
 frcnn = load_script('tools/experiments/freebies_frcnn_digits.py')
 yolo_pre = load_script('tools/experiments/freebies_yolo_pretrained_digits.py')
+pretrain = load_script('tools/experiments/freebies_pretrain_digits.py')
+pretrain_frcnn = load_script('tools/experiments/freebies_pretrain_frcnn_digits.py')
 PRETRAINED = 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth'
 
 
@@ -168,7 +170,36 @@ def test_table3_rows_stack_one_freebie_each():
         MODELS.build(cfg.model)
 
 
-@pytest.mark.parametrize('study', [yolo.STUDY, yolo_pre.STUDY, mixup.STUDY, frcnn.STUDY])
+def test_table6_rerun_is_the_first_run_at_the_table3_schedule():
+    init_default_scope('mmdet')
+    first = [v for v in pretrain.STUDY.variants if 'Faster' in v.name]
+    again = pretrain_frcnn.STUDY.variants
+    assert len(first) == len(again) == 4
+    for a, b in zip(first, again):
+        assert a.name.split(': ')[1] == b.name.split(': ')[1]  # '- pre, - det', ...
+        assert a.config == b.config and a.options[-1] == b.options[-1]  # the checkpoint
+        cfg_a, cfg_b = resolved(pretrain.STUDY, a), resolved(pretrain_frcnn.STUDY, b)
+        assert cfg_a.train_cfg.max_iters == 1000 and cfg_b.train_cfg.max_iters == 2000
+        assert cfg_b.train_cfg.val_interval == 500
+        assert cfg_b.param_scheduler[1].milestones == [1400, 1800]  # Table 3's steps
+        assert cfg_b.param_scheduler[0].end == 100
+        # only the loop and the steps differ
+        for cfg in (cfg_a, cfg_b):
+            cfg.train_cfg.pop('max_iters'), cfg.train_cfg.pop('val_interval')
+            cfg.param_scheduler[1].pop('milestones'), cfg.default_hooks.checkpoint.pop('interval')
+        assert cfg_a.to_dict() == cfg_b.to_dict()
+        ckpt = cfg_b.model.backbone.init_cfg.checkpoint
+        assert ckpt == (
+            PRETRAINED if '- pre' in b.name else PRETRAINED.replace('_digits', '_mixup_digits')
+        )
+    table3 = resolved(frcnn.STUDY, frcnn.STUDY.variants[0])
+    assert cfg_b.optim_wrapper.optimizer == table3.optim_wrapper.optimizer
+
+
+@pytest.mark.parametrize(
+    'study',
+    [yolo.STUDY, yolo_pre.STUDY, mixup.STUDY, frcnn.STUDY],
+)
 def test_studies_report_map_in_percent(study):
     assert study.primary == 'coco/bbox_mAP_50' and study.scale == 100.0
     assert study.seeds == (0, 1, 2)

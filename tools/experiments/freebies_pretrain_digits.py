@@ -20,7 +20,7 @@ Writes ``docs/results/freebies_pretrain_digits.{md,json,png}``.
 import os
 import os.path as osp
 import sys
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
@@ -43,6 +43,11 @@ FRCNN = (
 FRCNN_LOOP = fb.frcnn_loop(fb.PRETRAINED_FRCNN_ITERS) + fb.frcnn_schedule(
     False, fb.PRETRAINED_FRCNN_ITERS
 )
+FRCNN_QUICK = (
+    'train_cfg.max_iters=4',
+    'train_cfg.val_interval=1',
+    'default_hooks.checkpoint.interval=4',
+)
 # ----------------------------------------------------------------------------------------
 
 
@@ -51,7 +56,7 @@ def quick_checkpoint(name: str) -> str:
     return osp.join(QUICK_DIR, osp.basename(CKPT[name]))
 
 
-def _combos(detector: str, configs, schedules, quick) -> list:
+def combos(detector: str, configs, schedules, quick) -> list:
     """The four (pre-training mixup, detection mixup) variants of one detector."""
     out, base = [], f'{detector}: - pre, - det'
     for pre in ('plain', 'mixup'):
@@ -72,36 +77,34 @@ def _combos(detector: str, configs, schedules, quick) -> list:
     return out
 
 
-VARIANTS = _combos(
+VARIANTS = combos(
     '5 (tiny YOLOv3)',
     {False: YOLO.format('aug'), True: YOLO.format('aug-mixup')},
     {d: fb.yolo_schedule(d, False, epochs=fb.PRETRAINED_YOLO_EPOCHS) for d in (False, True)},
     {d: fb.yolo_quick(d) for d in (False, True)},
-) + _combos(
+) + combos(
     '6 (tiny Faster R-CNN)',
     {False: FRCNN.format(''), True: FRCNN.format('coherent-mixup_')},
     {d: FRCNN_LOOP for d in (False, True)},
-    {
-        d: (
-            'train_cfg.max_iters=4',
-            'train_cfg.val_interval=1',
-            'default_hooks.checkpoint.interval=4',
-        )
-        for d in (False, True)
-    },
+    {d: FRCNN_QUICK for d in (False, True)},
 )
 
 P = 'coco/bbox_mAP'  # Tables 5/6 report COCO AP@[.5:.95]
-CLAIMS = []
-for det in ('5 (tiny YOLOv3)', '6 (tiny Faster R-CNN)'):
+
+
+def claims(det: str) -> List[Claim]:
+    """The four paired comparisons of one detector's (pre-training, detection) mixup grid."""
     none, d_only = f'{det}: - pre, - det', f'{det}: - pre, + det'
     p_only, both = f'{det}: + pre, - det', f'{det}: + pre, + det'
-    CLAIMS += [
+    return [
         Claim(f'Table {det}: mixup in detection raises AP', d_only, none, P),
         Claim(f'Table {det}: mixup in pre-training raises AP', p_only, none, P),
         Claim(f'Table {det}: mixup in both beats detection mixup alone', both, d_only, P),
         Claim(f'Table {det}: mixup in both beats pre-training mixup alone', both, p_only, P),
     ]
+
+
+CLAIMS = claims('5 (tiny YOLOv3)') + claims('6 (tiny Faster R-CNN)')
 
 SETUP = [
     fb.DATA_LINE,
