@@ -15,10 +15,12 @@ schedule of the Tables 5/6 study, if that study's pre-trained augmented baseline
 ("5 (tiny YOLOv3): - pre, - det", the same config and options as this study's "baseline")
 gains at most 1 point of mAP@0.5 in its last quarter; otherwise 24 epochs. Outcome: it
 gained 6.7 / 8.1 / 6.2 (seeds 0-2; curves in ``docs/results/freebies_pretrain_digits.md``),
-so :data:`EPOCHS` is 24. Not run yet: ``freebies_yolo_schedule_pilot.py`` measures how long
-the baseline needs; if 24 epochs are not enough, the schedule must grow (or the data or the
-model shrink) before this study runs. Everything else (data, lr, seeds, the rows and claims)
-is Table 2's first study, imported from it.
+so :data:`EPOCHS` is 24. Not run: ``freebies_yolo_schedule_pilot.py`` then measured that the
+baseline needs about 72 epochs (levelling off at the high learning rate around epoch 48-54,
+flat after the decays from epoch 60), which does not fit a study's budget at this model and
+data size; the schedule must grow and the per-iteration cost shrink before this study runs.
+Everything else (data, lr, seeds, the rows and claims) is Table 2's first study, imported
+from it.
 
     python tools/experiments/freebies_yolo_pretrained_digits.py --jobs 2  # 6 variants x 3 seeds
 
