@@ -49,9 +49,7 @@ SCHED_MIX = fb.yolo_schedule(mixup=True, cosine=False, epochs=EPOCHS)
 
 
 def _quick(mixup: bool) -> tuple:
-    return fb.yolo_quick(mixup) + (
-        f'model.backbone.init_cfg.checkpoint={pre.quick_checkpoint("plain")}',
-    )
+    return fb.yolo_quick(mixup) + pre.quick_init()
 
 
 VARIANTS = [

@@ -20,7 +20,7 @@ Writes ``docs/results/freebies_pretrain_digits.{md,json,png}``.
 import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
@@ -51,9 +51,9 @@ FRCNN_QUICK = (
 # ----------------------------------------------------------------------------------------
 
 
-def quick_checkpoint(name: str) -> str:
-    """Where ``--quick`` keeps the 2-iteration pre-training of backbone ``name``."""
-    return osp.join(QUICK_DIR, osp.basename(CKPT[name]))
+def quick_init(name: str = 'plain') -> Tuple[str]:
+    """``--quick`` option loading the 2-iteration pre-training of backbone ``name``."""
+    return (f'model.backbone.init_cfg.checkpoint={osp.join(QUICK_DIR, osp.basename(CKPT[name]))}',)
 
 
 def combos(detector: str, configs, schedules, quick) -> list:
@@ -63,7 +63,6 @@ def combos(detector: str, configs, schedules, quick) -> list:
         for det in (False, True):
             name = f'{detector}: {"+" if pre == "mixup" else "-"} pre, {"+" if det else "-"} det'
             ckpt = (f'model.backbone.init_cfg.checkpoint={CKPT[pre]}',)
-            qckpt = (f'model.backbone.init_cfg.checkpoint={quick_checkpoint(pre)}',)
             out.append(
                 Variant(
                     name,
@@ -71,7 +70,7 @@ def combos(detector: str, configs, schedules, quick) -> list:
                     schedules[det] + ckpt,
                     None if name == base else base,
                     f'Table {detector}',
-                    quick=quick[det] + qckpt,
+                    quick=quick[det] + quick_init(pre),
                 )
             )
     return out

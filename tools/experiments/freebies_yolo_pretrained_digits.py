@@ -54,8 +54,7 @@ VARIANTS = [
         fb.yolo_schedule(mixup, cosine, epochs=EPOCHS),
         base,
         GROUP,
-        quick=fb.yolo_quick(mixup)
-        + (f'model.backbone.init_cfg.checkpoint={pre.quick_checkpoint("plain")}',),
+        quick=fb.yolo_quick(mixup) + pre.quick_init(),
     )
     for name, cfg, mixup, cosine, base in scratch.ROWS
 ]

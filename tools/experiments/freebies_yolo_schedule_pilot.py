@@ -47,8 +47,7 @@ VARIANTS = [
         f'baseline from the pre-trained backbone, {EPOCHS} epochs',
         PRETRAINED,
         SCHEDULE,
-        quick=fb.yolo_quick(False)
-        + (f'model.backbone.init_cfg.checkpoint={pre.quick_checkpoint("plain")}',),
+        quick=fb.yolo_quick(False) + pre.quick_init(),
     ),
 ]
 
