@@ -306,3 +306,38 @@ def test_report_scale(tmp_path):
     data = json.loads((tmp_path / 'frac.json').read_text())
     assert data['convergence'][0]['gain'] == pytest.approx(11.0)
     assert data['claims'][0]['diffs'] == pytest.approx([3.0, 4.0])
+
+
+def test_convergence_table_names_the_unit_and_mixed_steps():
+    same = [
+        dict(variant='a', steps=[6, 12], mean=[1.0, 2.5], gain=1.5, converged=False),
+        dict(variant='b', steps=[6, 12], mean=[3.0, 3.5], gain=0.5, converged=True),
+    ]
+    lines = report.convergence_table(same, 'epoch')
+    assert lines[0] == '| baseline | epoch 6 | epoch 12 | last gain | converged |'
+    assert lines[2] == '| a | 1.00 | 2.50 | +1.50 | **no** |'
+    assert lines[3] == '| b | 3.00 | 3.50 | +0.50 | yes |'
+    # a baseline validated at other steps: columns are the k-th validation, cells name
+    # their step, a shorter row is padded
+    mixed = same + [dict(variant='c', steps=[24], mean=[9.0], gain=float('nan'), converged=False)]
+    lines = report.convergence_table(mixed, 'epoch')
+    assert lines[0].startswith('| baseline | validation 1 | validation 2 | last gain')
+    assert lines[2] == '| a | 1.00 @ 6 | 2.50 @ 12 | +1.50 | **no** |'
+    assert lines[4] == '| c | 9.00 @ 24 |  | +nan | **no** |'
+    assert lines[-1] == '(`value @ step`: the step is in epochs.)'
+    assert report.convergence_table([], 'epoch') == []
+
+
+def test_a_pilot_without_claims_prints_no_empty_tables(fake_runner, tmp_path):
+    runs, _ = fake_runner
+    study = make_study()
+    study.claims = []
+    study.variants = [harness.Variant(v.name, v.config, v.options) for v in study.variants]
+    study.baselines = [v.name for v in study.variants]
+    study.step_unit = 'epoch'
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    md = report.write_report(study, records, str(tmp_path), command='c', wall_s=1.0)
+    assert 'None: no variant of this study has a baseline to pair with.' in md
+    assert 'None: this study tests no claim of a paper (a pilot).' in md
+    assert '| claim | method |' not in md and '| variant | baseline |' not in md
+    assert '| baseline | epoch 10 | epoch 20 | epoch 30 | epoch 40 |' in md

@@ -49,18 +49,20 @@ def yolo_row(cfg):
     )
 
 
-# (study, epochs, warm-up end, step milestones, mixup switch epoch, backbone checkpoint):
-# 24 epochs = 3,000 iterations, steps at 18 and 21 (the configs' 6 and 7 of 8), mixup off for
-# the last 2, from scratch and from the pre-trained backbone
+# (study, epochs, warm-up end, step milestones, mixup switch epoch, backbone checkpoint, lr,
+# validation interval): from scratch 48 epochs = 6,000 iterations at lr 0.003 (the lr pilot's
+# choice), steps at 36 and 42 (3/4 and 7/8), mixup off for the last 4, validation every 6;
+# from the pre-trained backbone (not run yet) 24 epochs at the config's lr 0.01, steps at 18
+# and 21, mixup off for the last 2, 4 validations
 TABLE2 = {
-    'scratch': (yolo.STUDY, 24, 1, [18, 21], 22, None),
-    'pretrained': (yolo_pre.STUDY, 24, 1, [18, 21], 22, PRETRAINED),
+    'scratch': (yolo.STUDY, 48, 1, [36, 42], 44, None, 0.003, 6),
+    'pretrained': (yolo_pre.STUDY, 24, 1, [18, 21], 22, PRETRAINED, 0.01, 6),
 }
 
 
 @pytest.mark.parametrize('setting', TABLE2)
 def test_table2_rows_stack_one_freebie_each(setting):
-    study, epochs, warmup, milestones, switch, ckpt = TABLE2[setting]
+    study, epochs, warmup, milestones, switch, ckpt, lr, val_interval = TABLE2[setting]
     init_default_scope('mmdet')
     flags = ['aug', 'shapes', 'cosine', 'smooth', 'mixup']
     expected = {
@@ -79,9 +81,10 @@ def test_table2_rows_stack_one_freebie_each(setting):
     for v in study.variants:
         cfg = resolved(study, v)
         assert yolo_row(cfg) == expected[v.name], v.name
-        assert cfg.train_cfg.max_epochs == epochs and cfg.train_cfg.val_interval * 4 == epochs
+        assert cfg.train_cfg.max_epochs == epochs
+        assert cfg.train_cfg.val_interval == val_interval
         assert iterations(cfg) == 125 * epochs
-        assert cfg.optim_wrapper.optimizer.lr == 0.01
+        assert cfg.optim_wrapper.optimizer.lr == lr
         init = cfg.model.backbone.init_cfg
         assert (init is None) if ckpt is None else (init.checkpoint == ckpt)
         if ckpt is not None:
@@ -205,3 +208,44 @@ def test_studies_report_map_in_percent(study):
     assert study.seeds == (0, 1, 2)
     assert set(study.fill) >= {k for _, k in study.metrics} and not any(study.fill.values())
     assert all(c.metric in dict((k, k) for _, k in study.metrics) for c in study.claims)
+
+
+SMALL_ROWS = ['baseline', 'aug', 'aug-rs', 'aug-rs-cos-ls', 'aug-mixup', 'aug-rs-cos-ls-mixup']
+
+
+@pytest.mark.parametrize('row', SMALL_ROWS)
+def test_small_setting_scales_every_length_by_two_thirds(row):
+    from tools.experiments import freebies_digits_settings as fb
+
+    init_default_scope('mmdet')
+    config = yolo.CFG.format(row)
+    mixup_row = 'mixup' in row
+    sched = fb.yolo_schedule(mixup_row, 'cos' in row)
+    big = load_config(config, sched)
+    cfg = load_config(config, sched + fb.small_setting(config, sched))
+    # every digits dataset: own data root, 64x64 canvases, digits 8-27 px (2/3 of 12-40)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = cfg[loader].dataset
+        ds = ds.dataset if ds.type == 'MultiImageMixDataset' else ds
+        assert ds.data_root == 'data/digits_det64' != big[loader].dataset.get('data_root')
+        assert ds.build_cfg.canvas_size == 64 and tuple(ds.build_cfg.digit_size) == (8, 27)
+        resizes = [t for t in ds.pipeline if t['type'] == 'Resize']
+        assert resizes and all(tuple(t['scale']) == (64, 64) for t in resizes)
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        assert cfg[evaluator].ann_file == 'data/digits_det64/annotations/instances_val.json'
+    # anchors: the 96x96 k-means anchors x 2/3, rounded
+    for level_big, level in zip(
+        big.model.bbox_head.anchor_generator.base_sizes,
+        cfg.model.bbox_head.anchor_generator.base_sizes,
+    ):
+        for (w0, h0), (w, h) in zip(level_big, level):
+            assert abs(w - w0 * 2 / 3) <= 0.5 and abs(h - h0 * 2 / 3) <= 0.5
+    assert cfg.model.backbone.base_channels == 8
+    assert list(cfg.model.bbox_head.in_channels) == [64, 32, 16]
+    assert cfg.optim_wrapper.optimizer.fused is True
+    if 'rs' in row:
+        (resize,) = cfg.model.data_preprocessor.batch_augments
+        assert tuple(resize.random_size_range) == (64, 96) and resize.size_divisor == 32
+    # nothing else changes: the schedule and the row's freebies are the 96x96 config's
+    assert yolo_row(cfg) == yolo_row(big) and cfg.param_scheduler == big.param_scheduler
+    MODELS.build(cfg.model)

@@ -144,6 +144,7 @@ STUDY = fb.detection_study(
     CLAIMS,
     SETUP,
     pretrain=pre.pretrain_backbones,
+    step_unit='epoch',
 )
 
 

@@ -169,6 +169,7 @@ STUDY = fb.detection_study(
     SETUP,
     primary=P,
     pretrain=pretrain_backbones,
+    step_unit='epoch (tiny YOLOv3) or iteration (tiny Faster R-CNN)',
 )
 
 

@@ -82,6 +82,7 @@ STUDY = Study(
     baselines=[v.name for v in VARIANTS],
     scale=100.0,
     fill=fb.FILL,
+    step_unit='epoch',
 )
 
 

@@ -118,6 +118,8 @@ class Study:
             ``CocoMetric`` logs no AP at all when the model detects nothing on the whole val
             set (an AP of 0): with ``primary`` in ``fill``, a validation record without any
             metric is kept and completed from ``fill``. Defaults to none.
+        step_unit (str): What the validation steps count (``'iteration'`` or ``'epoch'``),
+            for the convergence table and the curves' axis. Defaults to ``'iteration'``.
     """
 
     name: str
@@ -138,6 +140,7 @@ class Study:
     baselines: List[str] = field(default_factory=list)
     scale: float = 1.0
     fill: Dict[str, float] = field(default_factory=dict)
+    step_unit: str = 'iteration'
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.variants]

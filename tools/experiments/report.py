@@ -86,6 +86,38 @@ def convergence(study: Study, grouped) -> List[dict]:
     return rows
 
 
+def convergence_table(conv: List[dict], unit: str) -> List[str]:
+    """Markdown table of :func:`convergence`'s rows.
+
+    Columns are the validation steps (in ``unit``) when every baseline was validated at the
+    same steps; otherwise the k-th validation, each cell naming its step (``value @ step``).
+    """
+    if not conv:
+        return []
+    shared = all(c['steps'] == conv[0]['steps'] for c in conv)
+    width = max(len(c['steps']) for c in conv)
+    head = (
+        [f'{unit} {s}' for s in conv[0]['steps']]
+        if shared
+        else [f'validation {k + 1}' for k in range(width)]
+    )
+    lines = [
+        '| baseline | ' + ' | '.join(head) + ' | last gain | converged |',
+        '|---|' + '---|' * (width + 2),
+    ]
+    for c in conv:
+        cells = [f'{m:.2f}' if shared else f'{m:.2f} @ {s}' for s, m in zip(c['steps'], c['mean'])]
+        cells += [''] * (width - len(cells))
+        lines.append(
+            f'| {c["variant"]} | '
+            + ' | '.join(cells)
+            + f' | {c["gain"]:+.2f} | {"yes" if c["converged"] else "**no**"} |'
+        )
+    if not shared:
+        lines += ['', f'(`value @ step`: the step is in {unit}s.)']
+    return lines
+
+
 def plot_curves(study: Study, grouped, path: str) -> None:
     """One panel per variant group: mean validation curve (min-max band over seeds)."""
     import matplotlib
@@ -104,7 +136,7 @@ def plot_curves(study: Study, grouped, path: str) -> None:
             (line,) = ax.plot(steps, mean, style, marker='o', ms=3, label=v.name)
             ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.15)
         ax.set_title(group or study.title, fontsize=9)
-        ax.set_xlabel('iteration')
+        ax.set_xlabel(study.step_unit)
         ax.set_ylabel(f'val {study.primary}')
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
@@ -171,19 +203,8 @@ def write_report(
         f'"converged" = the last interval gains at most {study.converge_tol:g}. '
         f'Curves of every variant: `{study.name}.png`.',
         '',
-        '| baseline | '
-        + ' | '.join(f'it {s}' for s in conv[0]['steps'])
-        + ' | last gain | converged |'
-        if conv
-        else '',
-        '|---|' + '---|' * (len(conv[0]['steps']) + 2) if conv else '',
     ]
-    for c in conv:
-        lines.append(
-            f'| {c["variant"]} | '
-            + ' | '.join(f'{m:.2f}' for m in c['mean'])
-            + f' | {c["gain"]:+.2f} | {"yes" if c["converged"] else "**no**"} |'
-        )
+    lines += convergence_table(conv, study.step_unit)
     lines += [
         '',
         f'![curves]({study.name}.png)',
@@ -201,6 +222,7 @@ def write_report(
             for _, k in study.metrics
         ]
         lines.append(f'| {v.name} | ' + ' | '.join(cells) + ' |')
+    paired = [v for v in study.variants if v.baseline]
     lines += [
         '',
         f'## Paired differences in {study.primary} (variant - its baseline)',
@@ -212,7 +234,9 @@ def write_report(
         + ' | mean Δ [95 % CI] |',
         '|---|---|' + '---|' * (len(study.seeds) + 1),
     ]
-    for v in (v for v in study.variants if v.baseline):
+    if not paired:
+        lines[-5:] = ['', 'None: no variant of this study has a baseline to pair with.']
+    for v in paired:
         p = paired_difference(
             {s: metric(r, study.primary, study.scale) for s, r in grouped[v.name].items()},
             {s: metric(r, study.primary, study.scale) for s, r in grouped[v.baseline].items()},
@@ -233,6 +257,8 @@ def write_report(
         '| claim | method | baseline | metric | Δ [95 % CI] | verdict |',
         '|---|---|---|---|---|---|',
     ]
+    if not study.claims:
+        lines[-5:] = ['', 'None: this study tests no claim of a paper (a pilot).']
     claims = []
     for c in study.claims:
         p = paired_difference(
