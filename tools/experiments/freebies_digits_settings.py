@@ -335,3 +335,44 @@ def detection_study(
         fill=FILL,
         step_unit=step_unit,
     )
+
+
+def yolo_pilot(
+    name: str,
+    title: str,
+    variants: List[Variant],
+    setup: List[str],
+    prepare: Callable[..., None],
+) -> Study:
+    """A one-seed pilot of the tiny YOLOv3 digits baseline: no claims, every arm a baseline
+    (its curve and convergence are the result), epochs as the validation steps.
+
+    Args:
+        name (str): Slug of the pilot (``docs/results/<name>.*``).
+        title (str): Report title.
+        variants (List[Variant]): The arms.
+        setup (List[str]): Markdown lines of the report's setup.
+        prepare (Callable): ``prepare(study, quick=False)``, called once before the runs
+            (``quick=True`` under ``--quick``).
+
+    Returns:
+        Study: The pilot.
+    """
+    return Study(
+        name=name,
+        title=title,
+        variants=variants,
+        seeds=(0,),
+        schedule=LOADERS,
+        metrics=METRICS,
+        claims=[],
+        setup=setup,
+        primary=PRIMARY,
+        quick=QUICK_VAL,
+        prepare=prepare,
+        quick_prepare=functools.partial(prepare, quick=True),
+        baselines=[v.name for v in variants],
+        scale=100.0,
+        fill=FILL,
+        step_unit='epoch',
+    )

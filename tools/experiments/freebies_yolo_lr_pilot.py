@@ -80,15 +80,11 @@ def prepare(study: Study, quick: bool = False) -> None:
     build_datasets(CONFIG, VARIANTS[0].options)
 
 
-STUDY = Study(
-    name='freebies_yolo_lr_pilot',
-    title='Pilot: learning rate and convergence of the tiny YOLOv3 digits baseline',
-    variants=VARIANTS,
-    seeds=(0,),
-    schedule=fb.LOADERS,
-    metrics=fb.METRICS,
-    claims=[],
-    setup=[
+STUDY = fb.yolo_pilot(
+    'freebies_yolo_lr_pilot',
+    'Pilot: learning rate and convergence of the tiny YOLOv3 digits baseline',
+    VARIANTS,
+    [
         fb.DATA_LINE,
         '- one seed, no method arm: a pilot for the lr and schedule of Tables 1 and 2 '
         "(decision rule in the script's docstring);",
@@ -97,13 +93,7 @@ STUDY = Study(
         '3/4 and 7/8 of the epochs; the steps of the curves are epochs;',
         fb.METRIC_LINE,
     ],
-    primary=fb.PRIMARY,
-    quick=fb.QUICK_VAL,
-    prepare=prepare,
-    baselines=[v.name for v in VARIANTS],
-    scale=100.0,
-    fill=fb.FILL,
-    step_unit='epoch',
+    prepare,
 )
 
 

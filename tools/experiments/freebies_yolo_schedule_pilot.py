@@ -57,15 +57,11 @@ def prepare(study: Study, quick: bool = False) -> None:
     pre.pretrain_backbones(quick)
 
 
-STUDY = Study(
-    name='freebies_yolo_schedule_pilot',
-    title='Pilot: convergence of the tiny YOLOv3 digits baseline (Table 2 "baseline")',
-    variants=VARIANTS,
-    seeds=(0,),
-    schedule=fb.LOADERS,
-    metrics=fb.METRICS,
-    claims=[],
-    setup=[
+STUDY = fb.yolo_pilot(
+    'freebies_yolo_schedule_pilot',
+    'Pilot: convergence of the tiny YOLOv3 digits baseline (Table 2 "baseline")',
+    VARIANTS,
+    [
         fb.DATA_LINE,
         '- one seed, no method arm: a pilot for the schedule of Tables 1 and 2 (see the '
         "script's docstring);",
@@ -75,14 +71,7 @@ STUDY = Study(
         f'{VAL_EVERY} epochs; from scratch and from `{pre.CKPT["plain"]}`;',
         fb.METRIC_LINE,
     ],
-    primary=fb.PRIMARY,
-    quick=fb.QUICK_VAL,
-    prepare=prepare,
-    quick_prepare=lambda study: prepare(study, quick=True),
-    baselines=[v.name for v in VARIANTS],
-    scale=100.0,
-    fill=fb.FILL,
-    step_unit='epoch',
+    prepare,
 )
 
 

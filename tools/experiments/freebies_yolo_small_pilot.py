@@ -73,15 +73,11 @@ def prepare(study: Study, quick: bool = False) -> None:
     build_datasets(CONFIG, ARMS[0][1])
 
 
-STUDY = Study(
-    name='freebies_yolo_small_pilot',
-    title='Pilot: the tiny YOLOv3 digits baseline in the small setting (64x64, width 8)',
-    variants=VARIANTS,
-    seeds=(0,),
-    schedule=fb.LOADERS,
-    metrics=fb.METRICS,
-    claims=[],
-    setup=[
+STUDY = fb.yolo_pilot(
+    'freebies_yolo_small_pilot',
+    'Pilot: the tiny YOLOv3 digits baseline in the small setting (64x64, width 8)',
+    VARIANTS,
+    [
         '- data: `mmext.DigitsCocoDataset` in `data/digits_det64`: the digits detection data '
         'with every length x 2/3 (64x64 canvases, 2-4 real MNIST digits of 8-27 px, 10 '
         'classes, 1,000 train images with imbalance ratio 10, 200 balanced val images); no '
@@ -93,13 +89,7 @@ STUDY = Study(
         'warm-up, step x0.1 at 3/4 and 7/8 of the epochs; the steps of the curves are epochs;',
         fb.METRIC_LINE,
     ],
-    primary=fb.PRIMARY,
-    quick=fb.QUICK_VAL,
-    prepare=prepare,
-    baselines=[v.name for v in VARIANTS],
-    scale=100.0,
-    fill=fb.FILL,
-    step_unit='epoch',
+    prepare,
 )
 
 
