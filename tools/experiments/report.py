@@ -223,19 +223,18 @@ def write_report(
         ]
         lines.append(f'| {v.name} | ' + ' | '.join(cells) + ' |')
     paired = [v for v in study.variants if v.baseline]
-    lines += [
-        '',
-        f'## Paired differences in {study.primary} (variant - its baseline)',
-        '',
-        'Per seed, then the mean and its 95 % t-interval over seeds.',
-        '',
-        '| variant | baseline | '
-        + ' | '.join(f'seed {s}' for s in study.seeds)
-        + ' | mean Δ [95 % CI] |',
-        '|---|---|' + '---|' * (len(study.seeds) + 1),
-    ]
-    if not paired:
-        lines[-5:] = ['', 'None: no variant of this study has a baseline to pair with.']
+    lines += ['', f'## Paired differences in {study.primary} (variant - its baseline)', '']
+    if paired:
+        lines += [
+            'Per seed, then the mean and its 95 % t-interval over seeds.',
+            '',
+            '| variant | baseline | '
+            + ' | '.join(f'seed {s}' for s in study.seeds)
+            + ' | mean Δ [95 % CI] |',
+            '|---|---|' + '---|' * (len(study.seeds) + 1),
+        ]
+    else:
+        lines.append('None: no variant of this study has a baseline to pair with.')
     for v in paired:
         p = paired_difference(
             {s: metric(r, study.primary, study.scale) for s, r in grouped[v.name].items()},
@@ -247,18 +246,17 @@ def write_report(
             + ' | '.join(f'{diffs[s]:+.2f}' if s in diffs else 'n/a' for s in study.seeds)
             + f' | {fmt_interval(p)} |'
         )
-    lines += [
-        '',
-        '## Verdicts',
-        '',
-        'reproduced: the 95 % interval of the paired difference lies on the side the '
-        'paper claims; not reproduced: on the other side; inconclusive: it contains 0.',
-        '',
-        '| claim | method | baseline | metric | Δ [95 % CI] | verdict |',
-        '|---|---|---|---|---|---|',
-    ]
-    if not study.claims:
-        lines[-5:] = ['', 'None: this study tests no claim of a paper (a pilot).']
+    lines += ['', '## Verdicts', '']
+    if study.claims:
+        lines += [
+            'reproduced: the 95 % interval of the paired difference lies on the side the '
+            'paper claims; not reproduced: on the other side; inconclusive: it contains 0.',
+            '',
+            '| claim | method | baseline | metric | Δ [95 % CI] | verdict |',
+            '|---|---|---|---|---|---|',
+        ]
+    else:
+        lines.append('None: this study tests no claim of a paper (a pilot).')
     claims = []
     for c in study.claims:
         p = paired_difference(
