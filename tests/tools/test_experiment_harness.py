@@ -6,6 +6,7 @@ resume after a failure, the statistics and the report can be checked against num
 computed here by hand.
 """
 
+import dataclasses
 import json
 import os
 import os.path as osp
@@ -107,6 +108,31 @@ def test_runs_are_cached_and_a_failed_study_resumes(fake_runner):
     assert rec['final']['mIoU'] == 54 and [v['step'] for v in rec['val']] == [10, 20, 30, 40]
     assert rec['scalars'][-1] == [40, {'w/a': pytest.approx(0.3)}]
     assert rec['cpu_s'] >= 0 and rec['wall_s'] > 0
+
+
+def test_a_run_of_a_sibling_study_with_the_same_key_is_reused(fake_runner):
+    runs, _ = fake_runner
+    first, second = runs / 'first', runs / 'second'
+    harness.Runner(make_study(), str(first), jobs=1).run()
+    study = make_study()
+    study.name = 'second'
+    # 'better': a new key; 'base' and 'worse' keep theirs
+    study.variants[1] = dataclasses.replace(study.variants[1], options=('a=5',))
+    records = harness.Runner(study, str(second), jobs=2).run()
+    trained = (second / 'calls.txt').read_text().split()
+    assert sorted(trained) == ['0', '1', '2', 'better', 'better', 'better']
+    by = {(r['variant'], r['seed']): r for r in records}
+    for seed in (0, 1, 2):
+        rec = by[('base', seed)]
+        assert rec['cached'] and rec['final']['mIoU'] == 50 + seed
+        assert osp.dirname(rec['reused_from']).endswith('first')
+        assert osp.basename(rec['reused_from']) == osp.basename(rec['run_dir'])
+        assert osp.isfile(osp.join(second, osp.basename(rec['run_dir']), 'run.json'))
+        assert not by[('better', seed)]['cached'] and 'reused_from' not in by[('better', seed)]
+    # the copy is now the second study's own cache: nothing reruns, nothing is copied again
+    again = harness.Runner(study, str(second), jobs=1).run()
+    assert (second / 'calls.txt').read_text().split() == trained
+    assert [r.get('reused_from') for r in again] == [r.get('reused_from') for r in records]
 
 
 def test_a_changed_option_is_a_new_run(fake_runner):

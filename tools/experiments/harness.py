@@ -9,7 +9,9 @@ and the claims it tests. This module runs it:
 * a finished run is cached by ``(resolved config content, options, seed)``: its folder holds
   ``run.json`` (curves, final metrics, wall and CPU time, the exact command), the training
   log and mmengine's ``vis_data/scalars.json``; an interrupted study resumes where it stopped,
-  and a changed config or option is a new run, never a stale one;
+  and a changed config or option is a new run, never a stale one; a run another study
+  (a sibling folder) trained with the same key is copied, not retrained (``reused_from`` in
+  its ``run.json``);
 * a progress line per finished run with the elapsed time and an ETA;
 * ``--quick`` runs every variant for a few iterations (validating each one) into a separate
   folder, to check the whole path (harness, report, plot) and not the numbers.
@@ -21,6 +23,7 @@ The statistics are :mod:`tools.experiments.stats`, the report :mod:`tools.experi
 
 import argparse
 import dataclasses
+import glob
 import hashlib
 import json
 import os
@@ -321,10 +324,45 @@ class Runner:
             *self.options(variant),
         ]
 
+    def twin(self, run_dir: str) -> Optional[str]:
+        """A finished run of another study under the same parent folder with this run's key.
+
+        The key covers the resolved config, every option and the seed, so such a run is the
+        run this study would train (the training is deterministic: a rerun of a cached run
+        gave the same mAP to the last digit); the study's name is not part of it.
+        """
+        key = osp.basename(run_dir).rsplit('_', 1)[-1]
+        seed = osp.basename(run_dir).rsplit('_', 2)[-2]
+        pattern = osp.join(osp.dirname(self.work_dir), '*', f'*_{seed}_{key}', 'run.json')
+        found = sorted(
+            osp.dirname(p)
+            for p in glob.glob(pattern)
+            if osp.dirname(osp.dirname(p)) != osp.normpath(self.work_dir)
+        )
+        return found[0] if found else None
+
+    def reuse(self, twin: str, run_dir: str, variant: Variant) -> None:
+        """Copy ``twin`` (see :meth:`twin`) to ``run_dir``; its record names where it came from."""
+        shutil.copytree(twin, run_dir)
+        result = osp.join(run_dir, 'run.json')
+        with open(result) as f:
+            rec = json.load(f)
+        rec.update(
+            variant=variant.name, run_dir=osp.relpath(run_dir, REPO), reused_from=rec['run_dir']
+        )
+        with open(result + '.tmp', 'w') as f:
+            json.dump(rec, f)
+        os.replace(result + '.tmp', result)
+
     def run_one(self, variant: Variant, seed: int) -> dict:
         """Train one (variant, seed) unless its ``run.json`` exists; returns the record."""
         run_dir = self.run_dir(variant, seed)
         result = osp.join(run_dir, 'run.json')
+        twin = None if osp.isfile(result) else self.twin(run_dir)
+        if twin is not None:
+            if osp.isdir(run_dir):  # an interrupted attempt
+                shutil.rmtree(run_dir)
+            self.reuse(twin, run_dir, variant)
         if osp.isfile(result):
             with open(result) as f:
                 rec = json.load(f)
