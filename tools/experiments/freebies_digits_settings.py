@@ -26,6 +26,7 @@ YOLOv3 studies (Table 1, Table 2 from the pre-trained backbone, Tables 5/6) keep
 schedules documented in their files.
 """
 
+import dataclasses
 import functools
 import math
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -358,21 +359,11 @@ def yolo_pilot(
     Returns:
         Study: The pilot.
     """
-    return Study(
-        name=name,
-        title=title,
-        variants=variants,
+    study = detection_study(name, title, variants, [], setup, step_unit='epoch')
+    return dataclasses.replace(
+        study,
         seeds=(0,),
-        schedule=LOADERS,
-        metrics=METRICS,
-        claims=[],
-        setup=setup,
-        primary=PRIMARY,
-        quick=QUICK_VAL,
         prepare=prepare,
         quick_prepare=functools.partial(prepare, quick=True),
         baselines=[v.name for v in variants],
-        scale=100.0,
-        fill=FILL,
-        step_unit='epoch',
     )
