@@ -21,9 +21,10 @@ leave the from-scratch tiny YOLOv3 far from converged (14.1 mAP), so the YOLOv3 
 marks a baseline still gaining more than 1 point in its last quarter as "not converged".
 Those 24 epochs did not converge the tiny YOLOv3 either; Table 2 from scratch now uses the
 length and lr of ``freebies_yolo_lr_pilot.py`` (48 epochs, lr 0.003, validation every 6
-epochs; set in ``freebies_yolo_digits.py``), over a study's budget (see there). The other
-YOLOv3 studies (Table 1, Table 2 from the pre-trained backbone, Tables 5/6) keep the
-schedules documented in their files.
+epochs; set in ``freebies_yolo_digits.py``), over a study's budget (see there), and so does
+Table 1 + reduced data (``freebies_mixup_digits.py``, the same options). The other YOLOv3
+studies (Table 2 from the pre-trained backbone, Tables 5/6) keep the schedules documented in
+their files.
 """
 
 import dataclasses
