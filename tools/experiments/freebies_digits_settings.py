@@ -95,6 +95,18 @@ def yolo_steps(epochs: int = YOLO_EPOCHS) -> List[int]:
     return [round(s * epochs / YOLO_EPOCHS) for s in YOLO_STEPS]
 
 
+def epoch_factor(num_train: int) -> int:
+    """How many epochs on ``num_train`` images make one epoch's iterations on 1,000.
+
+    Args:
+        num_train (int): Train images.
+
+    Returns:
+        int: The factor (1 for the full 1,000 images).
+    """
+    return max(1, round(math.ceil(NUM_TRAIN / BATCH) / math.ceil(num_train / BATCH)))
+
+
 def yolo_schedule(
     mixup: bool, cosine: bool, num_train: int = NUM_TRAIN, epochs: int = YOLO_EPOCHS
 ) -> Tuple[str, ...]:
@@ -115,8 +127,7 @@ def yolo_schedule(
     Returns:
         Tuple[str, ...]: The options.
     """
-    per_epoch = math.ceil(num_train / BATCH)
-    factor = max(1, round(math.ceil(NUM_TRAIN / BATCH) / per_epoch))
+    factor = epoch_factor(num_train)
     steps = yolo_steps(epochs)
     off = yolo_mixup_off(epochs)
     epochs, warmup = epochs * factor, YOLO_WARMUP_EPOCHS * factor

@@ -47,22 +47,8 @@ MIX = 'train_dataloader.dataset.pipeline.0.'
 # ----------------------------------------------------------------------------------------
 
 
-def schedule(mixup: bool, cosine: bool = False, num_train: int = fb.NUM_TRAIN) -> tuple:
-    """Table 2's options (its row "baseline" for ``mixup=cosine=False``), for ``num_train``.
-
-    With fewer images the epochs grow so that the iterations stay those of 1,000 images;
-    validation keeps the same number of points (every ``VAL_EVERY`` x that factor epochs).
-    """
-    opts = fb.yolo_schedule(mixup, cosine, num_train, epochs=EPOCHS)
-    factor = int(dict(o.split('=', 1) for o in opts)['train_cfg.max_epochs']) // EPOCHS
-    return opts + (
-        f'train_cfg.val_interval={VAL_EVERY * factor}',
-        f'optim_wrapper.optimizer.lr={LR}',
-    )
-
-
-SCHED = schedule(mixup=False)
-SCHED_MIX = schedule(mixup=True)
+SCHED = table2.options(mixup=False, cosine=False)
+SCHED_MIX = table2.options(mixup=True, cosine=False)
 
 
 VARIANTS = [
@@ -94,7 +80,7 @@ VARIANTS = [
     Variant(
         f'baseline, {fb.REDUCED_TRAIN} images',
         CFG.format('aug'),
-        schedule(False, False, fb.REDUCED_TRAIN),
+        table2.options(False, False, fb.REDUCED_TRAIN),
         None,
         REDUCED,
         quick=fb.yolo_quick(False),
@@ -102,7 +88,7 @@ VARIANTS = [
     Variant(
         f'whole bag, {fb.REDUCED_TRAIN} images',
         CFG.format('aug-rs-cos-ls-mixup'),
-        schedule(True, True, fb.REDUCED_TRAIN),
+        table2.options(True, True, fb.REDUCED_TRAIN),
         f'baseline, {fb.REDUCED_TRAIN} images',
         REDUCED,
         quick=fb.yolo_quick(True),

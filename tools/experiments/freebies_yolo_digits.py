@@ -57,12 +57,26 @@ ROWS = [
 ]
 # ----------------------------------------------------------------------------------------
 
+
+def options(mixup: bool, cosine: bool, num_train: int = fb.NUM_TRAIN) -> tuple:
+    """``--cfg-options`` of a row at this study's lr and schedule, for ``num_train`` images.
+
+    With fewer images the epochs grow so that the iterations stay those of 1,000 images
+    (:func:`~tools.experiments.freebies_digits_settings.yolo_schedule`); validation keeps
+    the same number of points (every ``VAL_EVERY`` x that factor epochs).
+    """
+    val_interval = VAL_EVERY * fb.epoch_factor(num_train)
+    return fb.yolo_schedule(mixup, cosine, num_train, epochs=EPOCHS) + (
+        f'train_cfg.val_interval={val_interval}',
+        f'optim_wrapper.optimizer.lr={LR}',
+    )
+
+
 VARIANTS = [
     Variant(
         name,
         CFG.format(cfg),
-        fb.yolo_schedule(mixup, cosine, epochs=EPOCHS)
-        + (f'train_cfg.val_interval={VAL_EVERY}', f'optim_wrapper.optimizer.lr={LR}'),
+        options(mixup, cosine),
         base,
         GROUP,
         quick=fb.yolo_quick(mixup),

@@ -358,11 +358,12 @@ class Runner:
         """Train one (variant, seed) unless its ``run.json`` exists; returns the record."""
         run_dir = self.run_dir(variant, seed)
         result = osp.join(run_dir, 'run.json')
-        twin = None if osp.isfile(result) else self.twin(run_dir)
-        if twin is not None:
-            if osp.isdir(run_dir):  # an interrupted attempt
+        if not osp.isfile(result):
+            if osp.isdir(run_dir):  # an interrupted attempt (no run.json): start afresh
                 shutil.rmtree(run_dir)
-            self.reuse(twin, run_dir, variant)
+            twin = self.twin(run_dir)
+            if twin is not None:
+                self.reuse(twin, run_dir, variant)
         if osp.isfile(result):
             with open(result) as f:
                 rec = json.load(f)
@@ -372,8 +373,6 @@ class Runner:
             )
             rec['cached'] = True
             return rec
-        if osp.isdir(run_dir):  # an interrupted attempt (no run.json): start afresh
-            shutil.rmtree(run_dir)
         os.makedirs(run_dir)
         cmd = self.command(variant, seed, run_dir)
         env = dict(
