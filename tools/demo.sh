@@ -39,14 +39,21 @@ wait "$TCE_PID" || { echo "[demo] TCE training failed, see $WORK_DIR/tce.log"; t
 [ "$FAIL" = 0 ] || exit 1
 
 RUNS=()
-for name in ce tce; do
+PIDS=()
+for name in ce tce; do  # both evaluations in parallel, as the trainings
   if [ "$name" = ce ]; then CONFIG="$CE_CONFIG"; LABEL=CE; else CONFIG="$TCE_CONFIG"; LABEL="TCE class t=1"; fi
   CKPT="$WORK_DIR/$name/$(xargs basename < "$WORK_DIR/$name/last_checkpoint")"
   echo "[demo] evaluating $CKPT"
   "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR/$name/test" \
-      --out "$WORK_DIR/$name/test/metrics.json" > "$WORK_DIR/$name.test.log" 2>&1 \
-      || { tail -20 "$WORK_DIR/$name.test.log"; exit 1; }
+      --out "$WORK_DIR/$name/test/metrics.json" > "$WORK_DIR/$name.test.log" 2>&1 &
+  PIDS+=($!)
   RUNS+=(--run "$LABEL=$CONFIG:$CKPT:$WORK_DIR/$name/test/metrics.json")
 done
+NAMES=(ce tce)
+for i in 0 1; do
+  name="${NAMES[$i]}"
+  wait "${PIDS[$i]}" || { echo "[demo] evaluating $name failed, see $WORK_DIR/$name.test.log"; tail -20 "$WORK_DIR/$name.test.log"; FAIL=1; }
+done
+[ "$FAIL" = 0 ] || exit 1
 "$PY" tools/analysis/compare_seg_runs.py "${RUNS[@]}" --out "$WORK_DIR/compare.png" | tee "$WORK_DIR/compare.md"
 echo "[demo] table: $WORK_DIR/compare.md, figure: $WORK_DIR/compare.png, metrics: $WORK_DIR/{ce,tce}/test/metrics.json"

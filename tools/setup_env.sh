@@ -46,7 +46,85 @@ fi
     || die "Python >= 3.9 is required ($("$PY" --version 2>&1))"
 PIP=("$PY" -m pip)
 
-have_torch() { "$PY" -c 'import torch' >/dev/null 2>&1; }
+# What is installed, from one Python process (imports are most of a no-op run's time):
+# PROBE[0] the torch and torchvision versions (each only if it imports), [1] mmcv with ops,
+# [2] the OpenMMLab stack and the test requirements, [3] mmext installed from this
+# repository (1 or 0 each), [4] the "ready" line (empty unless everything imports). Run from
+# / so that the repo folder itself does not count as an install; re-run after every install.
+probe() {
+    local out
+    out="$(mktemp)"
+    (cd / && "$PY" - "$out" "$REPO" "$MMCV_VERSION" >/dev/null 2>&1 <<'EOF') || true
+import os
+import sys
+
+out, repo, mmcv_version = sys.argv[1:4]
+
+
+def check(fn):
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def version(module):
+    return module.__version__.split('+')[0]
+
+
+def torch_versions():
+    import torch
+
+    try:
+        import torchvision
+    except Exception:
+        return version(torch)
+    return f'{version(torch)} {version(torchvision)}'
+
+
+def mmcv_ok():
+    import mmcv
+    import mmcv.ops  # noqa: F401
+
+    return mmcv.__version__ == mmcv_version
+
+
+def stack_ok():
+    import mlxtend, mmdet, mmpretrain, mmseg, pytest  # noqa: F401, E401
+
+    return True
+
+
+def mmext_ok():
+    import mmext
+
+    here = os.path.realpath(os.path.dirname(mmext.__file__))
+    return here == os.path.realpath(os.path.join(repo, 'mmext'))
+
+
+def ready():
+    import mmcv, mmdet, mmengine, mmext, mmpretrain, mmseg, torch  # noqa: E401
+
+    return (
+        f'[setup_env] ready: torch {torch.__version__} | mmcv {mmcv.__version__} | mmengine '
+        f'{mmengine.__version__} | mmdet {mmdet.__version__} | mmseg {mmseg.__version__} | '
+        f'mmpretrain {mmpretrain.__version__} | mmext {mmext.__version__}'
+    )
+
+
+lines = [check(torch_versions) or '']
+lines += ['1' if check(fn) else '0' for fn in (mmcv_ok, stack_ok, mmext_ok)]
+lines.append(check(ready) or '')
+with open(out, 'w') as f:
+    f.write('\n'.join(lines) + '\n')
+EOF
+    mapfile -t PROBE < "$out"
+    rm -f "$out"
+    while [ "${#PROBE[@]}" -lt 5 ]; do PROBE+=(""); done
+}
+probe
+
+have_torch() { [ -n "${PROBE[0]}" ]; }
 pinned() { grep -E "^$1==" "$REPO/requirements/build.txt" | head -n1; }
 
 # ---------------------------------------------------------------- 2. torch
@@ -54,20 +132,20 @@ if [ "$MMEXT_VENV" = "current" ] && have_torch; then
     say "keeping the installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
 else
     want_torch="$(pinned torch)"; want_tv="$(pinned torchvision)"
-    have="$("$PY" -c 'import torch, torchvision; print(torch.__version__.split("+")[0], torchvision.__version__.split("+")[0])' 2>/dev/null || true)"
+    have="${PROBE[0]}"
     if [ "$have" = "${want_torch#torch==} ${want_tv#torchvision==}" ]; then
         say "torch $have already installed"
     else
         say "installing $want_torch $want_tv (about a minute from a local wheel store)"
         "${PIP[@]}" install -q "$want_torch" "$want_tv" 'setuptools>=77,<81' wheel
+        probe
     fi
 fi
-TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
 # constraints: never let a later resolve replace the torch we have
 CONSTRAINTS="$MMEXT_HOME/constraints-$$.txt"
 trap 'rm -f "$CONSTRAINTS"' EXIT
 "$PY" - > "$CONSTRAINTS" <<'EOF'
-import torch, importlib.metadata as md
+import importlib.metadata as md
 print(f"torch=={md.version('torch')}")
 try:
     print(f"torchvision=={md.version('torchvision')}")
@@ -76,10 +154,7 @@ except md.PackageNotFoundError:
 EOF
 
 # ---------------------------------------------------------------- 3. mmcv with ops
-mmcv_ok() {
-    "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1
-}
-if mmcv_ok; then
+if [ "${PROBE[1]}" = 1 ]; then
     say "mmcv $MMCV_VERSION with compiled ops already installed"
 else
     WITH_CUDA=0
@@ -128,32 +203,35 @@ else
     "${PIP[@]}" install -q --force-reinstall --no-deps "$WHEEL"
     "${PIP[@]}" install -q "$WHEEL" "$(grep -E '^mmengine==' "$REPO/requirements/runtime.txt")" \
         -c "$CONSTRAINTS"
-    mmcv_ok || die "mmcv $MMCV_VERSION installed but mmcv.ops does not import"
+    probe
+    [ "${PROBE[1]}" = 1 ] || die "mmcv $MMCV_VERSION installed but mmcv.ops does not import"
 fi
 
 # ---------------------------------------------------------------- 4. stack + requirements
 STAMP="$MMEXT_HOME/requirements-$(cat "$REPO"/requirements/*.txt | "$PY" -c 'import hashlib,sys; print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')-$(echo "$PY" | "$PY" -c 'import hashlib,sys; print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:8])').ok"
-if [ -f "$STAMP" ] && "$PY" -c 'import mmdet, mmseg, mmpretrain, mlxtend, pytest' >/dev/null 2>&1; then
+if [ -f "$STAMP" ] && [ "${PROBE[2]}" = 1 ]; then
     say "requirements unchanged since the last run"
 else
     say "installing the OpenMMLab stack and requirements/{runtime,tests}.txt"
     "${PIP[@]}" install -q -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt" \
         -c "$CONSTRAINTS"
     touch "$STAMP"
+    probe
 fi
 
 # ---------------------------------------------------------------- 5. mmext
-# (checked from / so that the repo folder itself does not count as an install)
-if (cd / && "$PY" -c "import mmext, os, sys; sys.exit(0 if os.path.realpath(os.path.dirname(mmext.__file__)) == os.path.realpath('$REPO/mmext') else 1)") >/dev/null 2>&1; then
+if [ "${PROBE[3]}" = 1 ]; then
     say "mmext already installed from $REPO"
 else
     say "installing mmext (editable) from $REPO"
     "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$REPO"
+    probe
 fi
-(cd / && "$PY" -c 'import torch, mmcv, mmcv.ops, mmengine, mmdet, mmseg, mmpretrain, mmext
-print("[setup_env] ready: torch", torch.__version__, "| mmcv", mmcv.__version__, "| mmengine", mmengine.__version__,
-      "| mmdet", mmdet.__version__, "| mmseg", mmseg.__version__, "| mmpretrain", mmpretrain.__version__,
-      "| mmext", mmext.__version__)')
+if [ -z "${PROBE[4]}" ]; then  # something does not import: show the error
+    (cd / && "$PY" -c 'import torch, mmcv, mmcv.ops, mmengine, mmdet, mmseg, mmpretrain, mmext')
+    die "the environment does not import (see above)"
+fi
+printf '%s\n' "${PROBE[4]}"
 if [ "$MMEXT_VENV" != "current" ]; then
     say "python: $PY"
 fi

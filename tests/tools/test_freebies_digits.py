@@ -17,6 +17,7 @@ frcnn = load_script('tools/experiments/freebies_frcnn_digits.py')
 yolo_pre = load_script('tools/experiments/freebies_yolo_pretrained_digits.py')
 pretrain = load_script('tools/experiments/freebies_pretrain_digits.py')
 pretrain_frcnn = load_script('tools/experiments/freebies_pretrain_frcnn_digits.py')
+pretrain_yolo = load_script('tools/experiments/freebies_pretrain_yolo_digits.py')
 PRETRAINED = 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth'
 
 
@@ -205,6 +206,49 @@ def test_table6_rerun_is_the_first_run_at_the_table3_schedule():
         )
     table3 = resolved(frcnn.STUDY, frcnn.STUDY.variants[0])
     assert cfg_b.optim_wrapper.optimizer == table3.optim_wrapper.optimizer
+
+
+def test_table5_rerun_is_the_first_run_at_the_table2_schedule():
+    """Each 48-epoch Table 5 arm is the 12-epoch arm with Table 2's loop, steps, lr and
+    mixup switch; its '- pre, - det' arm is Table 2's from-scratch baseline with the
+    pre-trained backbone."""
+    init_default_scope('mmdet')
+    first = [v for v in pretrain.STUDY.variants if 'YOLO' in v.name]
+    again = pretrain_yolo.STUDY.variants
+    assert len(first) == len(again) == 4
+    loop = ('max_epochs', 'val_interval')
+    for a, b in zip(first, again):
+        assert a.name.split(': ')[1] == b.name.split(': ')[1]  # '- pre, - det', ...
+        assert a.config == b.config and a.options[-1] == b.options[-1]  # the checkpoint
+        cfg_a, cfg_b = resolved(pretrain.STUDY, a), resolved(pretrain_yolo.STUDY, b)
+        assert [cfg_a.train_cfg[k] for k in loop] == [12, 3]
+        assert [cfg_b.train_cfg[k] for k in loop] == [48, 6] and iterations(cfg_b) == 6000
+        assert cfg_b.param_scheduler[1].milestones == [36, 42]
+        assert cfg_b.optim_wrapper.optimizer.lr == 0.003 != cfg_a.optim_wrapper.optimizer.lr
+        mixed = '+ det' in b.name
+        assert (cfg_b.model.bbox_head.type == 'mmext.WeightedYOLOV3Head') == mixed
+        if mixed:
+            assert cfg_b.custom_hooks[0].switch_epoch == 44
+        # only the loop, the steps, the lr and the mixup switch differ
+        for cfg in (cfg_a, cfg_b):
+            for key in loop:
+                cfg.train_cfg.pop(key)
+            cfg.param_scheduler[1].pop('milestones'), cfg.optim_wrapper.optimizer.pop('lr')
+            cfg.default_hooks.checkpoint.pop('interval')
+            if mixed:
+                cfg.custom_hooks[0].pop('switch_epoch')
+        assert cfg_a.to_dict() == cfg_b.to_dict()
+        ckpt = cfg_b.model.backbone.init_cfg.checkpoint
+        assert ckpt == (
+            PRETRAINED if '- pre' in b.name else PRETRAINED.replace('_digits', '_mixup_digits')
+        )
+    base = next(v for v in yolo.STUDY.variants if v.name == 'baseline')
+    scratch = resolved(yolo.STUDY, base).to_dict()
+    pre_base = resolved(pretrain_yolo.STUDY, again[0]).to_dict()
+    assert scratch['model']['backbone'].pop('init_cfg') is None
+    assert pre_base['model']['backbone'].pop('init_cfg')['checkpoint'] == PRETRAINED
+    scratch.pop('pretrained', None), pre_base.pop('pretrained', None)
+    assert scratch == pre_base
 
 
 @pytest.mark.parametrize(
