@@ -306,11 +306,15 @@ class Runner:
         opts = list(self.study.schedule) + list(variant.options)
         return opts + list(self.study.quick) + list(variant.quick) if self.quick else opts
 
-    def run_dir(self, variant: Variant, seed: int) -> str:
+    def run_id(self, variant: Variant, seed: int) -> str:
+        """``seed<seed>_<key>`` (:func:`run_key`): the end of the run folder's name, which
+        identifies the run in any study."""
         if variant.config not in self._digests:
             self._digests[variant.config] = config_digest(variant.config)
-        key = run_key(self._digests[variant.config], self.options(variant), seed)
-        return osp.join(self.work_dir, f'{variant.slug}_seed{seed}_{key}')
+        return f'seed{seed}_{run_key(self._digests[variant.config], self.options(variant), seed)}'
+
+    def run_dir(self, variant: Variant, seed: int) -> str:
+        return osp.join(self.work_dir, f'{variant.slug}_{self.run_id(variant, seed)}')
 
     def command(self, variant: Variant, seed: int, run_dir: str) -> List[str]:
         return [
@@ -324,16 +328,15 @@ class Runner:
             *self.options(variant),
         ]
 
-    def twin(self, run_dir: str) -> Optional[str]:
-        """A finished run of another study under the same parent folder with this run's key.
+    def twin(self, run_id: str) -> Optional[str]:
+        """A finished run of another study under the same parent folder with this run's id.
 
-        The key covers the resolved config, every option and the seed, so such a run is the
-        run this study would train (the training is deterministic: a rerun of a cached run
-        gave the same mAP to the last digit); the study's name is not part of it.
+        The id (:meth:`run_id`) covers the resolved config, every option and the seed, so
+        such a run is the run this study would train (the training is deterministic: a rerun
+        of a cached run gave the same mAP to the last digit); the study's name is not part
+        of it.
         """
-        key = osp.basename(run_dir).rsplit('_', 1)[-1]
-        seed = osp.basename(run_dir).rsplit('_', 2)[-2]
-        pattern = osp.join(osp.dirname(self.work_dir), '*', f'*_{seed}_{key}', 'run.json')
+        pattern = osp.join(osp.dirname(self.work_dir), '*', f'*_{run_id}', 'run.json')
         found = sorted(
             osp.dirname(p)
             for p in glob.glob(pattern)
@@ -361,7 +364,7 @@ class Runner:
         if not osp.isfile(result):
             if osp.isdir(run_dir):  # an interrupted attempt (no run.json): start afresh
                 shutil.rmtree(run_dir)
-            twin = self.twin(run_dir)
+            twin = self.twin(self.run_id(variant, seed))
             if twin is not None:
                 self.reuse(twin, run_dir, variant)
         if osp.isfile(result):
