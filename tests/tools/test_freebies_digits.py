@@ -53,11 +53,10 @@ def yolo_row(cfg):
 # (study, epochs, warm-up end, step milestones, mixup switch epoch, backbone checkpoint, lr,
 # validation interval): from scratch 48 epochs = 6,000 iterations at lr 0.003 (the lr pilot's
 # choice), steps at 36 and 42 (3/4 and 7/8), mixup off for the last 4, validation every 6;
-# from the pre-trained backbone (not run yet) 24 epochs at the config's lr 0.01, steps at 18
-# and 21, mixup off for the last 2, 4 validations
+# from the pre-trained backbone (not run yet) the same schedule
 TABLE2 = {
     'scratch': (yolo.STUDY, 48, 1, [36, 42], 44, None, 0.003, 6),
-    'pretrained': (yolo_pre.STUDY, 24, 1, [18, 21], 22, PRETRAINED, 0.01, 6),
+    'pretrained': (yolo_pre.STUDY, 48, 1, [36, 42], 44, PRETRAINED, 0.003, 6),
 }
 
 
@@ -249,6 +248,11 @@ def test_table5_rerun_is_the_first_run_at_the_table2_schedule():
     assert pre_base['model']['backbone'].pop('init_cfg')['checkpoint'] == PRETRAINED
     scratch.pop('pretrained', None), pre_base.pop('pretrained', None)
     assert scratch == pre_base
+    # ... and the pre-trained Table 2 study's baseline row (same key: its runs are copied)
+    row = next(v for v in yolo_pre.STUDY.variants if v.name == 'baseline')
+    assert (row.config, row.options) == (again[0].config, again[0].options)
+    assert yolo_pre.STUDY.schedule == pretrain_yolo.STUDY.schedule
+    assert yolo_pre.STUDY.seeds == pretrain_yolo.STUDY.seeds
 
 
 @pytest.mark.parametrize(
