@@ -12,7 +12,7 @@ whether its baseline converged is read from its own curve (the report's converge
 the verdicts stand only if it did). Everything else -- configs, pre-trained checkpoints,
 seeds, the four arms and claims -- is that study's, imported from it; its results file keeps
 the 12-epoch runs. Like Table 2, **over the 45-min budget of a study** (12 runs, ~1.2 h on 2
-cores; no cheaper setting converged, ``freebies_yolo_small_pilot.py``).
+cores, 81 min measured; no cheaper setting converged, ``freebies_yolo_small_pilot.py``).
 
     python tools/experiments/freebies_pretrain_yolo_digits.py --jobs 2   # 4 variants x 3 seeds
 

@@ -3,8 +3,9 @@
 The second Table 2 study. The first run of the from-scratch study
 (``freebies_yolo_digits.py``, then 24 epochs at lr 0.01) left its augmented baseline far
 from converged (mAP@0.5 still rising by ~10 points in its last quarter), which is why this
-study was written; the from-scratch study was rerun at a converged schedule since. The paper's YOLOv3 does not start from scratch either: its Darknet-53 is
-ImageNet-pretrained. Here the same six stacked rows start from the backbone that
+study was written; the from-scratch study was rerun at a converged schedule since. The
+paper's YOLOv3 does not start from scratch either: its Darknet-53 is ImageNet-pretrained.
+Here the same six stacked rows start from the backbone that
 ``tools/experiments/pretrain_digits_backbones.py`` pre-trains on the digits classification
 data without mixup (the ``*_cls-pretrained_*`` configs; Tables 5/6 use the same
 checkpoint).
@@ -16,12 +17,13 @@ Tables 5/6 study gained 6.7 / 8.1 / 6.2 points of mAP@0.5 in its last quarter, a
 epochs. Since then the from-scratch study found a converged setting, AdamW lr 0.003 for 48
 epochs (``freebies_yolo_digits.py``, chosen on the baseline alone), and this study now uses it
 (``freebies_yolo_digits.options()``, the backbone checkpoint named as an option), fixed
-while the Table 5 rerun was training, before any of its curves was read. So its "baseline" row is the run
-"5 (tiny YOLOv3, 48 epochs): - pre, - det" of ``freebies_pretrain_yolo_digits.py`` (same
-config, options and seeds): the harness copies those three runs, and that study's curves
-say whether this baseline converged. Everything else (data, seeds, the rows and claims) is
-Table 2's from-scratch study, imported from it. **Over the 45-min budget of a study** (15
-new runs, ~1.5 h on 2 cores).
+while the Table 5 rerun was training, before any of its curves was read. So its "baseline"
+row is the run "5 (tiny YOLOv3, 48 epochs): - pre, - det" of
+``freebies_pretrain_yolo_digits.py`` (same config, options and seeds): the harness copies
+those three runs, and that study's curves say whether this baseline converged (it did:
+``docs/results/freebies_pretrain_yolo_digits.md``). Everything else (data, seeds, the rows
+and claims) is Table 2's from-scratch study, imported from it. **Over the 45-min budget of a
+study** (15 new runs, ~1.5 h on 2 cores).
 
     python tools/experiments/freebies_yolo_pretrained_digits.py --jobs 2  # 6 variants x 3 seeds
 
