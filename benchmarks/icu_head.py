@@ -23,10 +23,12 @@ Lower bound: a diagonal-Gaussian classifier needs the contractions of both x∘x
 per-class (K, D) matrices: forward ``½x∘x·wᵀ − x·(μ∘w)ᵀ`` (2 GEMMs of N·K·D vs 1), backward
 ``G·w`` and ``G·(μ∘w)`` for the features, ``Gᵀ(x∘x)`` and ``Gᵀx`` for the parameters (4 vs
 2). Exact float32 arithmetic therefore costs twice the GEMM work of a linear layer; the
-``gemm`` line measures that 2x directly. The ICU step also needs at least the linear step's
-non-GEMM work (softmax cross-entropy over the same (N, K) logits), so ``floor`` = (six GEMMs
-+ that) / linear step ≈ 1 + the GEMM share of the linear step. On top come element-wise
-passes over the (K, D) parameters (9 forward, 6 backward) that a linear layer does not have.
+``gemm`` line measures that 2x directly. The ICU step also needs the K·D exponentials of the
+inverse variances ``w = exp(−log σ²)`` (``exp_kd``) and at least the linear step's non-GEMM
+work (softmax cross-entropy over the same (N, K) logits), so ``floor`` = (six GEMMs + K·D
+exponentials + that) / linear step ≈ 1 + the GEMM share of the linear step. On top come
+element-wise passes over the (K, D) parameters (8 forward besides the exponentials, 5
+backward) that a linear layer does not have.
 
 Usage::
 
@@ -119,6 +121,9 @@ def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], N
         for _ in range(2):
             gemm_linear()
 
+    def exp_kd() -> None:  # the K·D exponentials w = exp(-log σ²) every step needs
+        torch.exp(x2)
+
     return dict(
         head_linear=head_linear,
         head_icu=head_icu,
@@ -126,6 +131,7 @@ def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], N
         core_icu=core_icu,
         gemm_linear=gemm_linear,
         gemm_gauss=gemm_gauss,
+        exp_kd=exp_kd,
     )
 
 
@@ -191,9 +197,11 @@ def main() -> None:
         'head': med['head_icu'] / med['head_linear'],
         'core': med['core_icu'] / med['core_linear'],
         'gemm_floor': med['gemm_gauss'] / med['gemm_linear'],
-        # lower bound: six GEMMs + the linear baseline's own non-GEMM work (bias, softmax
-        # cross-entropy over the same (N, K) logits, which the ICU loss needs as well)
-        'floor': (med['gemm_gauss'] + med['core_linear'] - med['gemm_linear']) / med['core_linear'],
+        # lower bound: six GEMMs + the K·D exponentials of the inverse variances + the
+        # linear baseline's own non-GEMM work (bias, softmax cross-entropy over the same
+        # (N, K) logits, which the ICU loss needs as well)
+        'floor': (med['gemm_gauss'] + med['exp_kd'] + med['core_linear'] - med['gemm_linear'])
+        / med['core_linear'],
     }
     sweep = {}
     if not args.no_sweep:
@@ -288,14 +296,15 @@ def main() -> None:
         'arithmetic costs twice the GEMM work of a linear layer (measured above: '
         f'{ratios["gemm_floor"]:.2f}x). The ICU step also needs at least the work the linear '
         'step does besides its GEMMs (softmax cross-entropy over the same (N, K) logits; '
-        f'{(med["core_linear"] - med["gemm_linear"]) * 1e3:.2f} ms), so its time is at least '
-        'the six GEMMs + that: '
+        f'{(med["core_linear"] - med["gemm_linear"]) * 1e3:.2f} ms) and the K·D '
+        f'exponentials of its inverse variances ({med["exp_kd"] * 1e3:.2f} ms), so its time '
+        'is at least the six GEMMs + these two: '
         f'{ratios["floor"]:.2f}x the linear step (core tensors; '
         f'≈ 1 + the GEMM share of the linear step): the {TARGET}x target is '
         f'{"below" if ratios["floor"] > TARGET else "above"} this floor at these sizes. The ICU '
         f'step spends {(med["core_icu"] - med["gemm_gauss"]) * 1e3:.2f} ms beyond the six '
         'isolated GEMMs: element-wise passes over the (K, D) parameters (9 forward: '
-        'range check, clamp, log-det, negation, exp, mean, centring, μ∘w, Σwμ²; 6 '
+        'range check, clamp, log-det, negation, exp, mean, centring, μ∘w, Σwμ²; 5 '
         'backward), the (N, K) '
         'softmax, the exact true-class terms and Eq. 14 (small (N, D) operations), and '
         'the GEMMs running '

@@ -61,30 +61,6 @@ def inward_mask(log_vars: Tensor, grad: Tensor, lo: float, hi: float) -> Tensor:
     return ((log_vars < lo) & (grad > 0)) | ((log_vars > hi) & (grad < 0))
 
 
-def _row_dot(a: Tensor, b: Tensor) -> Tensor:
-    """Row-wise dot products of two (K, D) tensors, in row blocks of ~64k elements.
-
-    ``torch.linalg.vecdot`` materialises the (K, D) product; on CPU the blocks keep that
-    temporary small and cache-resident (other devices: one call).
-
-    Args:
-        a (Tensor): (K, D).
-        b (Tensor): (K, D).
-
-    Returns:
-        Tensor: (K,).
-    """
-    if a.device.type != 'cpu':
-        return torch.linalg.vecdot(a, b)
-    out = a.new_empty(a.size(0))
-    rows = max(1, 65536 // max(1, a.size(1)))
-    for start in range(0, a.size(0), rows):
-        torch.linalg.vecdot(
-            a[start : start + rows], b[start : start + rows], out=out[start : start + rows]
-        )
-    return out
-
-
 class InwardClamp(torch.autograd.Function):
     """``clamp(x, lo, hi)`` whose gradient is blocked only where it points further out.
 
@@ -134,10 +110,10 @@ class GaussianDistances(torch.autograd.Function):
         w = torch.clamp(log_vars, lo, hi)  # s
         half_log_det = w.sum(1).mul_(0.5) if use_log_det else None
         w.neg_().exp_()  # w = exp(-s)
-        ref = means.mean(0)
+        ref = means.sum(0).div_(means.size(0))  # mean of the means (sum/K: one pass)
         mc = means - ref
         mw = mc * w
-        half_bias = _row_dot(mc, mw).mul_(0.5)  # ½ Σ_j w μ²
+        half_bias = torch.linalg.vecdot(mc, mw).mul_(0.5)  # ½ Σ_j w μ²
         xc = x - ref
         neg_half_x2 = torch.mul(xc, xc).mul_(-0.5)
         neg_x = torch.neg(xc)
@@ -175,7 +151,7 @@ class GaussianDistances(torch.autograd.Function):
         inv_n = inv_n.unsqueeze(1)
         mu_bar = r_xc.new_zeros(num_present, num_dims).index_add_(0, local, r_xc)
         e1 = torch.addcmul(mc.index_select(0, classes), mu_bar, inv_n, value=-1.0)
-        v = log_vars.index_select(0, classes).clamp_(lo, hi).exp_()
+        v = w.index_select(0, classes).reciprocal_()  # σ² = 1 / w (no second exp)
         var_bar = r_xc.new_zeros(num_present, num_dims).index_add_(0, local, r_diff * r_diff)
         e2 = torch.addcmul(v, var_bar, inv_n, value=-1.0)
         scale = 1.0 / (num_present * num_dims) if reg_mean and num_present else 1.0
@@ -235,9 +211,10 @@ class GaussianDistances(torch.autograd.Function):
             grad_mu.index_add_(0, labels, t_w, alpha=-1.0)
             neg_grad_w.index_add_(0, labels, (g_true * diff).mul_(diff), alpha=-0.5)
         # ∂s = −w∘∂w (+ ½ Σ_i G_ik)
-        grad_lv = neg_grad_w.mul_(w)
-        if half_g_all is not None:
-            grad_lv.add_(half_g_all)
+        if half_g_all is None:
+            grad_lv = neg_grad_w.mul_(w)
+        else:  # one pass, in place
+            grad_lv = torch.addcmul(half_g_all, neg_grad_w, w, out=neg_grad_w)
         if ctx.with_labels and classes.numel():
             a = grad_reg_mu * ctx.scale
             c = grad_reg_sigma * ctx.scale
