@@ -28,19 +28,33 @@ mkdir -p "$WORK_DIR"
 echo "[demo] building the digits data once (both runs reuse it)"
 "$PY" -c "import sys; sys.path.insert(0, '.'); from tools.experiments.harness import build_datasets; build_datasets('$CE_CONFIG')"
 
-echo "[demo] training CE ($CE_CONFIG) and class-level TCE ($TCE_CONFIG) in parallel -> $WORK_DIR/{ce,tce} (logs: $WORK_DIR/{ce,tce}.log)"
-"$PY" tools/train.py "$CE_CONFIG" --work-dir "$WORK_DIR/ce" "$@" > "$WORK_DIR/ce.log" 2>&1 &
-CE_PID=$!
-"$PY" tools/train.py "$TCE_CONFIG" --work-dir "$WORK_DIR/tce" "$@" > "$WORK_DIR/tce.log" 2>&1 &
-TCE_PID=$!
+NAMES=(ce tce)
 FAIL=0
-wait "$CE_PID" || { echo "[demo] CE training failed, see $WORK_DIR/ce.log"; tail -20 "$WORK_DIR/ce.log"; FAIL=1; }
-wait "$TCE_PID" || { echo "[demo] TCE training failed, see $WORK_DIR/tce.log"; tail -20 "$WORK_DIR/tce.log"; FAIL=1; }
-[ "$FAIL" = 0 ] || exit 1
+# wait_all STEP LOG_SUFFIX: wait for PIDS[i], the STEP of run NAMES[i]; print the log of each
+# failed one ($WORK_DIR/<name><LOG_SUFFIX>) and stop if any failed
+wait_all() {
+  local i
+  for i in "${!NAMES[@]}"; do
+    wait "${PIDS[$i]}" || {
+      echo "[demo] $1 ${NAMES[$i]} failed, see $WORK_DIR/${NAMES[$i]}$2"
+      tail -20 "$WORK_DIR/${NAMES[$i]}$2"
+      FAIL=1
+    }
+  done
+  [ "$FAIL" = 0 ] || exit 1
+}
+
+echo "[demo] training CE ($CE_CONFIG) and class-level TCE ($TCE_CONFIG) in parallel -> $WORK_DIR/{ce,tce} (logs: $WORK_DIR/{ce,tce}.log)"
+PIDS=()
+"$PY" tools/train.py "$CE_CONFIG" --work-dir "$WORK_DIR/ce" "$@" > "$WORK_DIR/ce.log" 2>&1 &
+PIDS+=($!)
+"$PY" tools/train.py "$TCE_CONFIG" --work-dir "$WORK_DIR/tce" "$@" > "$WORK_DIR/tce.log" 2>&1 &
+PIDS+=($!)
+wait_all training .log
 
 RUNS=()
 PIDS=()
-for name in ce tce; do  # both evaluations in parallel, as the trainings
+for name in "${NAMES[@]}"; do  # both evaluations in parallel, as the trainings
   if [ "$name" = ce ]; then CONFIG="$CE_CONFIG"; LABEL=CE; else CONFIG="$TCE_CONFIG"; LABEL="TCE class t=1"; fi
   CKPT="$WORK_DIR/$name/$(xargs basename < "$WORK_DIR/$name/last_checkpoint")"
   echo "[demo] evaluating $CKPT"
@@ -49,11 +63,6 @@ for name in ce tce; do  # both evaluations in parallel, as the trainings
   PIDS+=($!)
   RUNS+=(--run "$LABEL=$CONFIG:$CKPT:$WORK_DIR/$name/test/metrics.json")
 done
-NAMES=(ce tce)
-for i in 0 1; do
-  name="${NAMES[$i]}"
-  wait "${PIDS[$i]}" || { echo "[demo] evaluating $name failed, see $WORK_DIR/$name.test.log"; tail -20 "$WORK_DIR/$name.test.log"; FAIL=1; }
-done
-[ "$FAIL" = 0 ] || exit 1
+wait_all evaluating .test.log
 "$PY" tools/analysis/compare_seg_runs.py "${RUNS[@]}" --out "$WORK_DIR/compare.png" | tee "$WORK_DIR/compare.md"
 echo "[demo] table: $WORK_DIR/compare.md, figure: $WORK_DIR/compare.png, metrics: $WORK_DIR/{ce,tce}/test/metrics.json"

@@ -313,8 +313,9 @@ class Runner:
             self._digests[variant.config] = config_digest(variant.config)
         return f'seed{seed}_{run_key(self._digests[variant.config], self.options(variant), seed)}'
 
-    def run_dir(self, variant: Variant, seed: int) -> str:
-        return osp.join(self.work_dir, f'{variant.slug}_{self.run_id(variant, seed)}')
+    def run_dir(self, variant: Variant, seed: int, run_id: Optional[str] = None) -> str:
+        """``<work_dir>/<slug>_<run id>``; ``run_id`` if already computed."""
+        return osp.join(self.work_dir, f'{variant.slug}_{run_id or self.run_id(variant, seed)}')
 
     def command(self, variant: Variant, seed: int, run_dir: str) -> List[str]:
         return [
@@ -359,12 +360,13 @@ class Runner:
 
     def run_one(self, variant: Variant, seed: int) -> dict:
         """Train one (variant, seed) unless its ``run.json`` exists; returns the record."""
-        run_dir = self.run_dir(variant, seed)
+        run_id = self.run_id(variant, seed)
+        run_dir = self.run_dir(variant, seed, run_id)
         result = osp.join(run_dir, 'run.json')
         if not osp.isfile(result):
             if osp.isdir(run_dir):  # an interrupted attempt (no run.json): start afresh
                 shutil.rmtree(run_dir)
-            twin = self.twin(self.run_id(variant, seed))
+            twin = self.twin(run_id)
             if twin is not None:
                 self.reuse(twin, run_dir, variant)
         if osp.isfile(result):
