@@ -53,7 +53,7 @@ def yolo_row(cfg):
 # (study, epochs, warm-up end, step milestones, mixup switch epoch, backbone checkpoint, lr,
 # validation interval): from scratch 48 epochs = 6,000 iterations at lr 0.003 (the lr pilot's
 # choice), steps at 36 and 42 (3/4 and 7/8), mixup off for the last 4, validation every 6;
-# from the pre-trained backbone (not run yet) the same schedule
+# from the pre-trained backbone the same schedule
 TABLE2 = {
     'scratch': (yolo.STUDY, 48, 1, [36, 42], 44, None, 0.003, 6),
     'pretrained': (yolo_pre.STUDY, 48, 1, [36, 42], 44, PRETRAINED, 0.003, 6),
