@@ -367,3 +367,23 @@ def test_a_pilot_without_claims_prints_no_empty_tables(fake_runner, tmp_path):
     assert 'None: this study tests no claim of a paper (a pilot).' in md
     assert '| claim | method |' not in md and '| variant | baseline |' not in md
     assert '| baseline | epoch 10 | epoch 20 | epoch 30 | epoch 40 |' in md
+
+
+def test_replot_redraws_the_figure_from_the_json_only(fake_runner, tmp_path):
+    """``--replot`` rewrites the PNG from the report's JSON: no run is trained or read (the
+    run folders are gone), the markdown and JSON stay byte for byte."""
+    runs, calls = fake_runner
+    study = make_study()
+    out = tmp_path / 'out'
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    report.write_report(study, records, str(out), command='c', wall_s=1.0)
+    md, js = (out / 'fake.md').read_bytes(), (out / 'fake.json').read_bytes()
+    (out / 'fake.png').unlink()
+    shutil.rmtree(runs)
+    argv = ['--replot', '--work-dir', str(runs), '--out-dir', str(out)]
+    assert harness.main(study, __file__, argv) == str(out / 'fake.png')
+    assert (out / 'fake.png').stat().st_size > 0
+    assert (out / 'fake.md').read_bytes() == md and (out / 'fake.json').read_bytes() == js
+    assert calls() == [] and not runs.exists()
+    with pytest.raises(FileNotFoundError, match='no report to redraw'):
+        harness.main(study, __file__, ['--replot', '--out-dir', str(tmp_path / 'none')])

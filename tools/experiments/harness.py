@@ -14,11 +14,13 @@ and the claims it tests. This module runs it:
   its ``run.json``);
 * a progress line per finished run with the elapsed time and an ETA;
 * ``--quick`` runs every variant for a few iterations (validating each one) into a separate
-  folder, to check the whole path (harness, report, plot) and not the numbers.
+  folder, to check the whole path (harness, report, plot) and not the numbers;
+* ``--replot`` redraws a written report's figure from its JSON (nothing trained or read from
+  the run folders; markdown and JSON unchanged).
 
 The statistics are :mod:`tools.experiments.stats`, the report :mod:`tools.experiments.report`.
 
-    python tools/experiments/<study>.py [--jobs 2] [--quick]
+    python tools/experiments/<study>.py [--jobs 2] [--quick] [--replot]
 """
 
 import argparse
@@ -482,18 +484,24 @@ def parse_args(study: Study, argv: Optional[Sequence[str]]) -> argparse.Namespac
         default=None,
         help='report folder (default docs/results; with --quick the runs folder)',
     )
+    parser.add_argument(
+        '--replot',
+        action='store_true',
+        help="redraw the report's figure from its JSON (trains nothing, markdown unchanged)",
+    )
     return parser.parse_args(argv)
 
 
 def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str:
-    """Run a study and write its report; returns the report's markdown.
+    """Run a study and write its report; returns the report's markdown (the figure's path
+    with ``--replot``).
 
     Args:
         study (Study): The study.
         script (str): Path of the study's file (named in the report's command line).
         argv (Sequence[str], optional): Arguments; defaults to ``sys.argv[1:]``.
     """
-    from tools.experiments.report import write_report
+    from tools.experiments.report import replot, write_report
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(study, argv)
@@ -507,6 +515,8 @@ def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str
     suffix = '-quick' if args.quick else ''
     work_dir = args.work_dir or osp.join(REPO, 'work_dirs', 'studies', study.name + suffix)
     out_dir = args.out_dir or (work_dir if args.quick else osp.join(REPO, 'docs', 'results'))
+    if args.replot:
+        return replot(study, out_dir)
     t0 = time.time()
     prepare = (study.quick_prepare or study.prepare) if args.quick else study.prepare
     if prepare is not None:

@@ -12,6 +12,7 @@ import os
 import os.path as osp
 import platform
 import subprocess
+import textwrap
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
@@ -142,10 +143,34 @@ def plot_curves(study: Study, grouped, path: str) -> None:
         ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(groups) :]:
         ax.axis('off')
-    fig.suptitle(f'{study.title}: validation curves (mean over seeds, band = min-max)', fontsize=10)
+    title = f'{study.title}: validation curves (mean over seeds, band = min-max)'
+    # wrapped to the figure's width (~12 characters per inch at this size), not clipped
+    fig.suptitle(textwrap.fill(title, width=int(12 * 5.2 * cols)), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def replot(study: Study, out_dir: str) -> str:
+    """Redraw ``<out_dir>/<study.name>.png`` from the runs in ``<study.name>.json``.
+
+    Trains and reads no run folder; the markdown and the JSON stay as they are (the figure
+    shows the same curves, e.g. after a change of the plotting code).
+
+    Args:
+        study (Study): The study whose report it is.
+        out_dir (str): The report's folder.
+
+    Returns:
+        str: Path of the figure.
+    """
+    stem = osp.join(out_dir, study.name)
+    if not osp.isfile(stem + '.json'):
+        raise FileNotFoundError(f'no report to redraw: {stem}.json does not exist')
+    with open(stem + '.json') as f:
+        runs = json.load(f)['runs']
+    plot_curves(study, by_variant(runs), stem + '.png')
+    return stem + '.png'
 
 
 def write_report(
