@@ -110,7 +110,7 @@ class GaussianDistances(torch.autograd.Function):
         w = torch.clamp(log_vars, lo, hi)  # s
         half_log_det = w.sum(1).mul_(0.5) if use_log_det else None
         w.neg_().exp_()  # w = exp(-s)
-        ref = means.sum(0).div_(means.size(0))  # mean of the means (sum/K: one pass)
+        ref = means.sum(0).div_(means.size(0))  # mean of the means (sum/K: faster than mean(0))
         mc = means - ref
         mw = mc * w
         half_bias = torch.linalg.vecdot(mc, mw).mul_(0.5)  # ½ Σ_j w μ²
