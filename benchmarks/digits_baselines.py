@@ -31,7 +31,7 @@ from mmengine.runner import Runner
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from timing import write_results  # noqa: E402
+from timing import command_line, write_results  # noqa: E402
 
 import mmext  # noqa: E402,F401  (registration)
 
@@ -110,8 +110,10 @@ def run_one(config: str, work_root: str, factor: float, cfg_options: Optional[di
     )
 
 
-def _markdown(rows: List[dict]) -> str:
+def _markdown(rows: List[dict], command: str) -> str:
     lines = [
+        f'Written by `{command}` (one run of each config, the seed of the config).',
+        '',
         '| config | iters | threads | load avg | data build (s) | train + val (s) | '
         'CPU (s) | metrics |',
         '|---|---|---|---|---|---|---|---|',
@@ -139,6 +141,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     )
     parser.add_argument('--out', default=osp.join(REPO, 'benchmarks', 'results'))
     args = parser.parse_args(argv)
+    command = command_line(None if argv is None else [__file__, *argv])  # before the chdir
     os.chdir(REPO)
     configs = args.configs or sorted(glob.glob(osp.join(REPO, 'configs', 'digits', '*.py')))
     rows = []
@@ -153,11 +156,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     write_results(
         'digits_baselines' + ('_quick' if args.quick else ''),
         rows,
-        _markdown(rows),
+        _markdown(rows, command),
         result_dir=args.out,
         indent=1,
     )
-    print(_markdown(rows))
+    print(_markdown(rows, command))
 
 
 if __name__ == '__main__':

@@ -31,7 +31,16 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from timing import machine_info, medians, ratios, run_interleaved, timed, verdict, write_results  # noqa: E402
+from timing import (  # noqa: E402
+    command_line,
+    machine_info,
+    medians,
+    ratios,
+    run_interleaved,
+    timed,
+    verdict,
+    write_results,
+)
 
 LOSSES = ('mmseg_ce', 'tce_image', 'tce_class')
 
@@ -158,6 +167,7 @@ def main() -> None:
         write_results(
             'tilted_ce_loss',
             result,
+            f'Written by `{command_line()}`.\n\n'
             f'Logits {tuple(shape)} float32 ({logits_bytes / 2**20:.1f} MiB), CPU, '
             f'OMP_NUM_THREADS={result["threads"]}, median of {args.rounds} rounds.\n\n'
             + '\n'.join(lines)

@@ -28,7 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.dataset import BaseDataset, DefaultSampler  # noqa: E402
 from mmengine.logging import MessageHub  # noqa: E402
 from mmengine.visualization import Visualizer  # noqa: E402
-from timing import machine_info, median, verdict, write_results  # noqa: E402
+from timing import command_line, machine_info, median, verdict, write_results  # noqa: E402
 from torch.utils.data import BatchSampler  # noqa: E402
 
 from mmext.datasets.samplers import ClassIndex, TiltedClassSampler  # noqa: E402
@@ -165,6 +165,7 @@ def main() -> None:
         write_results(
             'tilted_class_sampler',
             result,
+            f'Written by `{command_line()}`.\n\n'
             f'{args.images} images, {args.classes} classes, batch size {bs}, '
             f'{args.iters} iterations, CPU, OMP_NUM_THREADS={result["threads"]}.\n\n'
             '| measurement | value |\n|---|---|\n'

@@ -9,7 +9,8 @@ A benchmark compares an mmext module with the OpenMMLab module it replaces in on
 * :func:`run_interleaved` runs the candidates in turn, round after round (optionally in
   ABBA order), so a slow phase of a shared machine hits all of them alike;
 * :func:`medians` and :func:`ratios` summarise the rounds;
-* :func:`write_results` writes ``benchmarks/results/<name>.json`` and ``.md``.
+* :func:`write_results` writes ``benchmarks/results/<name>.json`` and ``.md``;
+  :func:`command_line` gives the command a results file names.
 
 The scripts are run as ``python benchmarks/<script>.py``, which puts this folder on
 ``sys.path``.
@@ -19,12 +20,16 @@ import json
 import os
 import os.path as osp
 import platform
+import shlex
 import statistics
+import sys
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 #: where the benchmarks write their results
 RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+#: the repository root (commands are written relative to it)
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def timed(
@@ -113,6 +118,24 @@ def machine_info() -> Dict[str, Optional[str]]:
         threads=os.environ.get('OMP_NUM_THREADS'),
         machine=platform.processor() or platform.machine(),
     )
+
+
+def command_line(argv: Optional[Sequence[str]] = None) -> str:
+    """The command that ran a benchmark, as its results file names it.
+
+    Args:
+        argv (Sequence[str], optional): The script's path and arguments. Defaults to
+            ``sys.argv``.
+
+    Returns:
+        str: ``[OMP_NUM_THREADS=<n> ]python <script relative to the repo> [arguments]``,
+        shell-quoted; the thread count is the one the run had in its environment.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    words = ['python', osp.relpath(osp.abspath(argv[0]), REPO), *argv[1:]]
+    threads = os.environ.get('OMP_NUM_THREADS')
+    prefix = f'OMP_NUM_THREADS={threads} ' if threads else ''
+    return prefix + ' '.join(shlex.quote(w) for w in words)
 
 
 def write_results(

@@ -1,4 +1,5 @@
-"""The measured numbers quoted in the READMEs are the numbers in the results files.
+"""The measured numbers quoted in the READMEs are the numbers in the results files, and
+every results file names the command that wrote it.
 
 Every number in README.md, CONTRIBUTING.md and ``configs/**/README.md`` written with two
 decimals (the precision the study reports and benchmarks write) must occur, with its sign,
@@ -78,6 +79,15 @@ def test_a_wrong_number_or_sign_is_reported(measured):
     flip = next(n for n in numbers(row) if n.startswith('-') and n[1:] not in measured)
     dropped = row.replace('\u2212' + flip[1:], flip[1:], 1)
     assert unmatched('README.md', dropped, measured) == [flip[1:]]
+
+
+@pytest.mark.parametrize('result', files(RESULTS))
+def test_every_results_file_names_the_script_that_wrote_it(result):
+    # `[VAR=value ][python ]tools|benchmarks/<script>.py[ args]`
+    command = r'`(?:[A-Z_]+=\S+ )?(?:python )?((?:tools|benchmarks)/[\w/]+\.py)[^`]*`'
+    scripts = re.findall(command, read(result))
+    assert scripts, f'{result} names no command (`python <script> ...`)'
+    assert all(osp.isfile(osp.join(REPO, s)) for s in scripts), scripts
 
 
 def test_every_exception_is_still_quoted_and_still_unmeasured(measured):
