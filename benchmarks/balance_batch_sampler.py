@@ -49,7 +49,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.dataset import DefaultSampler, pseudo_collate  # noqa: E402
 from PIL import Image  # noqa: E402
-from timing import machine_info, median, timed, verdict, write_results  # noqa: E402
+from timing import command_line, machine_info, median, timed, verdict, write_results  # noqa: E402
 from torch.utils.data import BatchSampler, DataLoader  # noqa: E402
 
 from mmext.datasets.samplers import BalanceBatchSampler, ClassIndex, build_class_index  # noqa: E402
@@ -269,7 +269,7 @@ def write_index_results(res: dict) -> None:
     write_results(
         'balance_batch_class_index',
         res,
-        'Written by `benchmarks/balance_batch_sampler.py --sections index` (CPU, '
+        f'Written by `{command_line()}` (CPU, '
         f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}, {os.cpu_count()} cores '
         'shared with other jobs).\n\n'
         f'Class index of an mmseg `BaseSegDataset` with {res["label_maps"]} label maps '
@@ -396,7 +396,7 @@ def bench_sampler(args: argparse.Namespace) -> None:
         write_results(
             'balance_batch_sampler',
             result,
-            f'Written by `benchmarks/balance_batch_sampler.py` (CPU, OMP_NUM_THREADS='
+            f'Written by `{command_line()}` (CPU, OMP_NUM_THREADS='
             f'{result["threads"]}).\n\n'
             f'Epoch plan, {args.images} images x {args.classes} classes (target <= 0.5 s):'
             '\n\n| batch_max | batch_cl | ranks | plan s | construction s | '

@@ -48,7 +48,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from timing import medians, run_interleaved, timed, write_results  # noqa: E402
+from timing import command_line, medians, run_interleaved, timed, write_results  # noqa: E402
 
 
 def _sync(device: str) -> None:
@@ -241,9 +241,7 @@ def main() -> None:
     lines = [
         f'# ICU head vs linear + CE, forward+backward ({args.device})',
         '',
-        f'`python benchmarks/icu_head.py{" --quick" if args.quick else ""}'
-        f'{" --loaded" if args.loaded else ""} --device '
-        f'{args.device}`: N={args.n}, D={args.d}, K={args.k}, {device_name}, '
+        f'`{command_line()}`: N={args.n}, D={args.d}, K={args.k}, {device_name}, '
         f'{torch.get_num_threads()} thread(s), torch {torch.__version__}, median of '
         f'{rounds} interleaved rounds '
         f'({"thread CPU time" if args.device == "cpu" else "wall time"}).',

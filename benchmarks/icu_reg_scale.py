@@ -29,6 +29,8 @@ import torch.nn as nn
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from timing import command_line  # noqa: E402
+
 DIMS = (2, 16, 128, 512, 2048)
 SCALES = ('sum', 'mean')
 OPTIMS = ('sgd', 'adam')
@@ -99,7 +101,7 @@ def main() -> None:
     t0 = time.time()
     rows = [run(d, s, o, x, y) for o in OPTIMS for d in DIMS for s in SCALES]
     elapsed = time.time() - t0
-    command = 'OMP_NUM_THREADS=1 python benchmarks/icu_reg_scale.py'
+    command = command_line()
     lines = [
         '# ICU regulariser scale (Eq. 14): sum vs mean, D = 2 ... 2048',
         '',

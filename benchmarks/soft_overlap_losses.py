@@ -30,7 +30,15 @@ import subprocess
 import sys
 import time
 
-from timing import machine_info, median, run_interleaved, timed, verdict, write_results
+from timing import (
+    command_line,
+    machine_info,
+    median,
+    run_interleaved,
+    timed,
+    verdict,
+    write_results,
+)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LOSSES = ('ce', 'mmseg_dice', 'soft_dice', 'soft_iou')
@@ -177,7 +185,7 @@ def main() -> None:
         write_results(
             'soft_overlap_losses',
             result,
-            f'Written by `benchmarks/soft_overlap_losses.py`: logits {shape} float32, '
+            f'Written by `{command_line()}`: logits {shape} float32, '
             f'10 % ignored pixels, CPU, OMP_NUM_THREADS={result["threads"]}, median of '
             f'{args.rounds} fresh processes x {args.repeats} passes. Extra memory: peak '
             'RSS increase of one forward+backward over the allocated inputs, in units '

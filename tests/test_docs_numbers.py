@@ -16,7 +16,8 @@ from typing import Dict, List, Set, Tuple
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.scripts import REPO
+
 RESULTS = ('docs/results/*.md', 'benchmarks/results/*.md')
 DOCS = ('README.md', 'CONTRIBUTING.md', 'configs/**/README.md')
 # two decimals, optional sign, optional ratio sign ``x`` (2.30x); not part of a longer
