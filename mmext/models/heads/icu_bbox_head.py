@@ -63,6 +63,9 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             weight), or of an :class:`~mmext.models.losses.LGMLoss` (L-GM; then set
             ``lambda_mu=lambda_sigma=0`` for L-GM without Eq. 14). As for ``ICUClsHead``,
             exempt ``.means`` / ``.log_vars`` from weight decay in the optimiser config.
+        compile_kernels (bool): ``torch.compile`` the element-wise passes of the
+            Gaussian classifier and (unless ``loss_cls`` sets it) of the loss (see
+            ``ICUClsHead``). Defaults to False.
         **kwargs: ``Shared2FCBBoxHead`` arguments (``cls_predictor_cfg`` excluded).
     """
 
@@ -77,6 +80,7 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         log_var_range: Sequence[float] = (-10.0, 10.0),
         init_std: float = 0.01,
         loss_cls: dict = dict(type='mmext.ICULoss', alpha=1e-4, gamma=1e-3, loss_weight=1.0),
+        compile_kernels: bool = False,
         **kwargs,
     ) -> None:
         if 'cls_predictor_cfg' in kwargs:
@@ -94,7 +98,11 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             log_var_range=log_var_range,
             init_std=init_std,
             reg_to_features=reg_to_features,
+            compile_kernels=compile_kernels,
         )
+        if compile_kernels:
+            loss_cls = dict(loss_cls)
+            loss_cls.setdefault('compile_kernels', True)
         super().__init__(cls_predictor_cfg=cls_predictor_cfg, loss_cls=loss_cls, **kwargs)
         if not isinstance(self.loss_cls, (ICULoss, LGMLoss)):
             raise TypeError(

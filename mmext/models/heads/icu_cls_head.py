@@ -68,6 +68,14 @@ class ICUClsHead(ClsHead):
             ``torch.randn``); a tiny std puts all classes at one point at the start, where
             the cross-entropy has no direction to separate them.
         loss_weight (float): Weight of ``loss_icu_cls``. Defaults to 1.0.
+        compile_kernels (bool): ``torch.compile`` the element-wise passes of the
+            classifier and of the loss (``compile_kernels`` of
+            :class:`~mmext.models.layers.GaussianClassifier`, :class:`ICULoss` and
+            :class:`LGMLoss`): fewer passes over the (K, D) parameters and (N, K)
+            distances, same results up to float rounding, a one-off compilation at the
+            first step (eager, with a warning, if compilation fails). Pays off only for
+            large (K, D) parameters (many thousands of classes; ``configs/icu_loss/README.md``,
+            Speed). Defaults to False.
         topk (int | tuple[int]): Top-k accuracy for ``cal_acc``. Defaults to ``(1, )``.
         cal_acc (bool): Log the training accuracy. Defaults to False.
         init_cfg (dict, optional): Initialisation config.
@@ -90,6 +98,7 @@ class ICUClsHead(ClsHead):
         log_var_range: Sequence[float] = (-10.0, 10.0),
         init_std: float = 1.0,
         loss_weight: float = 1.0,
+        compile_kernels: bool = False,
         topk: Union[int, Tuple[int]] = (1,),
         cal_acc: bool = False,
         init_cfg: Optional[dict] = None,
@@ -113,10 +122,19 @@ class ICUClsHead(ClsHead):
                 'and use_log_det=True (its posterior includes ln|Lambda|)'
             )
         if mode == 'lgm':
-            loss = LGMLoss(alpha=alpha, lambda_lkd=lambda_lkd, loss_weight=loss_weight)
+            loss = LGMLoss(
+                alpha=alpha,
+                lambda_lkd=lambda_lkd,
+                loss_weight=loss_weight,
+                compile_kernels=compile_kernels,
+            )
         else:
             loss = ICULoss(
-                alpha=alpha, gamma=gamma, gamma_reading=gamma_reading, loss_weight=loss_weight
+                alpha=alpha,
+                gamma=gamma,
+                gamma_reading=gamma_reading,
+                loss_weight=loss_weight,
+                compile_kernels=compile_kernels,
             )
         super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
         self.num_classes = num_classes
@@ -132,6 +150,7 @@ class ICUClsHead(ClsHead):
             log_var_range=log_var_range,
             init_std=init_std,
             reg_to_features=reg_to_features,
+            compile_kernels=compile_kernels,
         )
 
     @property

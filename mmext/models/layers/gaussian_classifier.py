@@ -93,6 +93,14 @@ class GaussianClassifier(nn.Module):
             through the batch moments (default, the documented reading) or only the
             Gaussian parameters (``False``: the moments are detached targets, the reading
             of Eqs. 15-16). Distances and their gradients are the same either way.
+        compile_kernels (bool): Run the element-wise passes around the GEMMs (forward
+            and backward) as ``torch.compile``'d kernels (inductor fuses each chain into one
+            or two loops; :mod:`mmext.utils.optional_compile`). The first step compiles
+            (tens of seconds on a small CPU; again when the batch shape changes); results
+            agree with the eager kernels up to float rounding; if compilation fails (no
+            C++ compiler, no inductor) a warning is given and the layer runs eagerly.
+            Pays off only for large (K, D) parameters (``benchmarks/icu_head.py``).
+            Defaults to False.
     """
 
     def __init__(
@@ -104,6 +112,7 @@ class GaussianClassifier(nn.Module):
         init_std: float = 1.0,
         init_log_var: float = 0.0,
         reg_to_features: bool = True,
+        compile_kernels: bool = False,
     ) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
@@ -125,6 +134,7 @@ class GaussianClassifier(nn.Module):
         self.init_std = init_std
         self.init_log_var = init_log_var
         self.reg_to_features = bool(reg_to_features)
+        self.compile_kernels = bool(compile_kernels)
         #: class means, shape (K, D)
         self.means = nn.Parameter(torch.empty(out_features, in_features))
         #: raw log-variances, shape (K, D); the layer uses them clamped to log_var_range
@@ -227,6 +237,7 @@ class GaussianClassifier(nn.Module):
                 self.use_log_det,
                 reg_mean,
                 self.reg_to_features,
+                self.compile_kernels,
             )
 
     def distances(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
@@ -285,5 +296,6 @@ class GaussianClassifier(nn.Module):
         return (
             f'in_features={self.in_features}, out_features={self.out_features}, '
             f'use_log_det={self.use_log_det}, log_var_range={self.log_var_range}, '
-            f'reg_to_features={self.reg_to_features}'
+            f'reg_to_features={self.reg_to_features}, '
+            f'compile_kernels={self.compile_kernels}'
         )

@@ -37,6 +37,12 @@ further out (:func:`inward_mask`). Entries of ``G`` whose magnitude is at most t
 normal float (the subnormal tails of a softmax over far-apart Gaussians) are set to 0 before
 the GEMMs (one ``hardshrink`` pass): they carry nothing at float precision and make CPU GEMMs
 orders of magnitude slower.
+
+The element-wise work around the GEMMs lives in three kernels (:func:`_forward_terms_fn`,
+:func:`_shrink_grad_fn`, :func:`_parameter_grads_fn`) that run eagerly by default and as
+``torch.compile``'d loops with ``compiled=True`` (``GaussianClassifier(compile_kernels=True)``;
+:class:`~mmext.utils.optional_compile.OptionalCompile`); the GEMMs and the index operations
+of the labelled terms stay eager either way.
 """
 
 from typing import Optional, Tuple
@@ -44,6 +50,8 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from mmext.utils.optional_compile import OptionalCompile
 
 
 def inward_mask(log_vars: Tensor, grad: Tensor, lo: float, hi: float) -> Tensor:
@@ -81,6 +89,65 @@ class InwardClamp(torch.autograd.Function):
         return grad.masked_fill(inward_mask(x, grad, ctx.lo, ctx.hi), 0.0), None, None
 
 
+def _forward_terms_fn(
+    x: Tensor, means: Tensor, log_vars: Tensor, lo: float, hi: float, use_log_det: bool
+) -> Tuple[Tensor, ...]:
+    """Element-wise forward work around the two GEMMs (one compiled kernel when asked).
+
+    Returns ``outside`` (0-dim bool: some raw log-variance lies out of ``[lo, hi]``), ``w``,
+    ``½ ln|Σ_k|`` (``None`` without the log-determinant), the centred means ``μ``, ``μ∘w``,
+    the GEMM bias ``½ Σ_j w μ² (+ ½ ln|Σ_k|)``, the centred features ``x`` and the two
+    negated GEMM operands ``−½ x∘x`` and ``−x`` (negated so that the backward GEMMs give
+    ``−A`` and ``B`` directly).
+    """
+    lv_min, lv_max = torch.aminmax(log_vars)
+    outside = (lv_min < lo) | (lv_max > hi)
+    w = torch.clamp(log_vars, lo, hi)  # s
+    half_log_det = w.sum(1).mul_(0.5) if use_log_det else None
+    w.neg_().exp_()  # w = exp(-s)
+    ref = means.sum(0).div_(means.size(0))  # mean of the means (sum/K: faster than mean(0))
+    mc = means - ref
+    mw = mc * w
+    half_bias = torch.linalg.vecdot(mc, mw).mul_(0.5)  # ½ Σ_j w μ²
+    if half_log_det is not None:  # ½ ln|Σ_k| rides in the GEMM bias
+        half_bias.add_(half_log_det)
+    xc = x - ref
+    neg_half_x2 = torch.mul(xc, xc).mul_(-0.5)
+    return outside, w, half_log_det, mc, mw, half_bias, xc, neg_half_x2, torch.neg(xc)
+
+
+def _shrink_grad_fn(grad_dist: Tensor) -> Tuple[Tensor, Tensor]:
+    """``G`` with subnormal entries zeroed (a fresh tensor) and ``½ Σ_i G_ik`` (K, 1)."""
+    g = F.hardshrink(grad_dist, torch.finfo(grad_dist.dtype).tiny)
+    return g, g.sum(0).mul_(0.5).unsqueeze(1)
+
+
+def _parameter_grads_fn(
+    grad_mu: Tensor,
+    neg_grad_w: Tensor,
+    mc: Tensor,
+    w: Tensor,
+    half_g: Tensor,
+    half_g_all: Optional[Tensor],
+) -> Tuple[Tensor, Tensor]:
+    """``∂μ`` and ``∂s`` from the GEMM outputs ``B`` and ``−A`` (both overwritten).
+
+    ``C = B + ½ g∘μ``, ``−∂w = −(A + μ∘C)``, ``∂μ = w∘(C + ½ g∘μ)``,
+    ``∂s = −w∘∂w (+ ½ Σ_i G_ik)`` (module notes).
+    """
+    grad_mu.addcmul_(mc, half_g)  # C
+    neg_grad_w.addcmul_(mc, grad_mu, value=-1.0)  # −∂w
+    grad_mu.addcmul_(mc, half_g).mul_(w)  # ∂μ
+    if half_g_all is None:  # ∂s = −w∘∂w (+ ½ Σ_i G_ik)
+        return grad_mu, neg_grad_w.mul_(w)
+    return grad_mu, torch.addcmul(half_g_all, neg_grad_w, w)
+
+
+_forward_terms = OptionalCompile(_forward_terms_fn)
+_shrink_grad = OptionalCompile(_shrink_grad_fn)
+_parameter_grads = OptionalCompile(_parameter_grads_fn)
+
+
 class GaussianDistances(torch.autograd.Function):
     """Distances (+ exact true-class entries and Eq. 14 terms when labels are given).
 
@@ -100,25 +167,15 @@ class GaussianDistances(torch.autograd.Function):
         use_log_det: bool,
         reg_mean: bool,
         reg_to_features: bool = True,
+        compiled: bool = False,
     ) -> Tuple[Tensor, Tensor, Tensor]:  # noqa: D102
         num_dims = x.size(1)
-        lv_min, lv_max = torch.aminmax(log_vars)
-        ctx.outside = bool((lv_min < lo) | (lv_max > hi))
-        # ½ Mahalanobis = ½ x∘x · wᵀ − x · (μ∘w)ᵀ + ½ Σ_j w μ², as two accumulating GEMMs on
-        # separate (N, D) / (K, D) operands (no concatenated copies); x∘x and x are stored
-        # negated, so that the backward GEMMs give −A and B (module notes) directly
-        w = torch.clamp(log_vars, lo, hi)  # s
-        half_log_det = w.sum(1).mul_(0.5) if use_log_det else None
-        w.neg_().exp_()  # w = exp(-s)
-        ref = means.sum(0).div_(means.size(0))  # mean of the means (sum/K: faster than mean(0))
-        mc = means - ref
-        mw = mc * w
-        half_bias = torch.linalg.vecdot(mc, mw).mul_(0.5)  # ½ Σ_j w μ²
-        xc = x - ref
-        neg_half_x2 = torch.mul(xc, xc).mul_(-0.5)
-        neg_x = torch.neg(xc)
-        if half_log_det is not None:  # ½ ln|Σ_k| rides in the GEMM bias
-            half_bias.add_(half_log_det)
+        compiled = bool(compiled)
+        outside, w, half_log_det, mc, mw, half_bias, xc, neg_half_x2, neg_x = _forward_terms(
+            x, means, log_vars, lo, hi, use_log_det, compiled=compiled
+        )
+        ctx.outside = bool(outside)
+        ctx.compiled = compiled
         dist = torch.addmm(half_bias, neg_half_x2, w.t(), alpha=-1.0)
         dist.addmm_(neg_x, mw.t())
         # the Mahalanobis part is >= 0: clamp at ½ ln|Σ_k| (one pass for clamp + log-det)
@@ -184,8 +241,7 @@ class GaussianDistances(torch.autograd.Function):
         neg_half_x2, neg_x, mc, w, mw, log_vars = saved[:6]
         # softmax gradients of far-away classes underflow to subnormal floats, which make
         # CPU GEMMs orders of magnitude slower; they carry nothing at float precision
-        g = F.hardshrink(grad_dist, torch.finfo(grad_dist.dtype).tiny)  # a fresh tensor
-        half_g_all = g.sum(0).mul_(0.5).unsqueeze(1)  # ½ Σ_i G_ik, (K, 1)
+        g, half_g_all = _shrink_grad(grad_dist, compiled=ctx.compiled)
         half_g = half_g_all
         if ctx.with_labels:
             (labels, diff, diff_w, reg_index, classes, local, inv_n, e1, e2, v) = saved[6:]
@@ -201,20 +257,17 @@ class GaussianDistances(torch.autograd.Function):
         g_t = g.t()
         neg_grad_w = g_t @ neg_half_x2  # −A = −½ Gᵀ(x∘x)
         grad_mu = g_t @ neg_x  # B = −Gᵀx
-        grad_mu.addcmul_(mc, half_g)  # C = B + ½ g∘μ
-        neg_grad_w.addcmul_(mc, grad_mu, value=-1.0)  # −∂w = −(A + μ∘C)
-        grad_mu.addcmul_(mc, half_g).mul_(w)  # ∂μ = w∘(C + ½ g∘μ) = w∘(g∘μ − Gᵀx)
         if ctx.with_labels:
-            # exact true-class entries: d = ½ Σ w (x − μ)²
+            # exact true-class entries (d = ½ Σ w (x − μ)²): their ∂w joins −A before the
+            # (K, D) pass, their ∂μ (already times w) is added after it
+            neg_grad_w.index_add_(0, labels, (g_true * diff).mul_(diff), alpha=-0.5)
+        grad_mu, grad_lv = _parameter_grads(
+            grad_mu, neg_grad_w, mc, w, half_g, half_g_all, compiled=ctx.compiled
+        )
+        if ctx.with_labels:
             t_w = g_true * diff_w
             grad_x.add_(t_w)
             grad_mu.index_add_(0, labels, t_w, alpha=-1.0)
-            neg_grad_w.index_add_(0, labels, (g_true * diff).mul_(diff), alpha=-0.5)
-        # ∂s = −w∘∂w (+ ½ Σ_i G_ik)
-        if half_g_all is None:
-            grad_lv = neg_grad_w.mul_(w)
-        else:  # one pass, in place
-            grad_lv = torch.addcmul(half_g_all, neg_grad_w, w, out=neg_grad_w)
         if ctx.with_labels and classes.numel():
             a = grad_reg_mu * ctx.scale
             c = grad_reg_sigma * ctx.scale
@@ -237,4 +290,4 @@ class GaussianDistances(torch.autograd.Function):
                     grad_x.index_add_(0, reg_index, grad_r)
         if ctx.outside:
             grad_lv.masked_fill_(inward_mask(log_vars, grad_lv, ctx.lo, ctx.hi), 0.0)
-        return grad_x, grad_mu, grad_lv, None, None, None, None, None, None, None
+        return grad_x, grad_mu, grad_lv, None, None, None, None, None, None, None, None

@@ -57,7 +57,7 @@ own loss key.
 """
 
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -65,6 +65,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.registry import MODELS
+from mmext.utils.optional_compile import OptionalCompile
 
 from .empty_batch import empty_batch_loss
 from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
@@ -164,29 +165,50 @@ class ICUCrossEntropyFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, distances: Tensor, labels: Tensor, alpha: float, shift: float) -> Tensor:  # noqa: D102
+    def forward(
+        ctx, distances: Tensor, labels: Tensor, alpha: float, shift: float, compiled: bool = False
+    ) -> Tensor:  # noqa: D102
         labels = labels.view(-1, 1)
-        logits = _margin_logits(distances, labels, alpha, shift)
-        logits.sub_(logits.amax(1, keepdim=True))
-        true_logit = logits.gather(1, labels).view(-1)
-        floor = 0.7 * math.log(torch.finfo(logits.dtype).tiny)
-        # clamp at the floor (exp stays a normal float; exp(-inf) takes a slow path too),
-        # then zero the clamped terms (threshold 2⁻⁸ above exp(floor), clear of rounding)
-        prob = logits.clamp_min_(floor).exp_()
-        F.threshold_(prob, math.exp(floor) * (1.0 + 2.0**-8), 0.0)
-        total = prob.sum(1, keepdim=True)
-        loss = total.log().view(-1) - true_logit
-        ctx.alpha = alpha
-        ctx.save_for_backward(prob.div_(total), labels)
+        loss, prob = _margin_softmax(distances, labels, alpha, shift, compiled=bool(compiled))
+        ctx.alpha, ctx.compiled = alpha, bool(compiled)
+        ctx.save_for_backward(prob, labels)
         return loss
 
     @staticmethod
     def backward(ctx, grad: Tensor):  # noqa: D102
         prob, labels = ctx.saved_tensors
-        grad_d = prob * -grad.view(-1, 1)  # −p_k · g
-        true = grad_d.gather(1, labels)
-        grad_d.scatter_(1, labels, (1.0 + ctx.alpha) * (true + grad.view(-1, 1)))
-        return grad_d, None, None, None
+        grad_d = _margin_softmax_grad(prob, labels, grad, ctx.alpha, compiled=ctx.compiled)
+        return grad_d, None, None, None, None
+
+
+def _margin_softmax_fn(
+    distances: Tensor, labels: Tensor, alpha: float, shift: float
+) -> Tuple[Tensor, Tensor]:
+    """Per-sample loss and softmax ``p`` of the margin logits (small terms exactly 0).
+
+    ``labels`` has shape (N, 1). See :class:`ICUCrossEntropyFunction`.
+    """
+    logits = _margin_logits(distances, labels, alpha, shift)
+    logits.sub_(logits.amax(1, keepdim=True))
+    true_logit = logits.gather(1, labels).view(-1)
+    floor = 0.7 * math.log(torch.finfo(logits.dtype).tiny)
+    # clamp at the floor (exp stays a normal float; exp(-inf) takes a slow path too),
+    # then zero the clamped terms (threshold 2⁻⁸ above exp(floor), clear of rounding)
+    prob = logits.clamp_min_(floor).exp_()
+    F.threshold_(prob, math.exp(floor) * (1.0 + 2.0**-8), 0.0)
+    total = prob.sum(1, keepdim=True)
+    return total.log().view(-1) - true_logit, prob.div_(total)
+
+
+def _margin_softmax_grad_fn(prob: Tensor, labels: Tensor, grad: Tensor, alpha: float) -> Tensor:
+    """``∂L/∂d``: ``−p_k g`` off the true class, ``−(1+α)(p_z − 1) g`` on it."""
+    grad_d = prob * -grad.view(-1, 1)
+    true = grad_d.gather(1, labels)
+    return grad_d.scatter_(1, labels, (1.0 + alpha) * (true + grad.view(-1, 1)))
+
+
+_margin_softmax = OptionalCompile(_margin_softmax_fn)
+_margin_softmax_grad = OptionalCompile(_margin_softmax_grad_fn)
 
 
 def add_to_true_class(distances: Tensor, labels: Tensor, values: Tensor) -> Tensor:
@@ -215,6 +237,10 @@ class ICULoss(LossNameMixin, nn.Module):
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
         loss_name (str): Name of the loss item. Defaults to ``'loss_icu_cls'``.
+        compile_kernels (bool): Run the softmax passes over the (N, K) distances (forward
+            and backward) as ``torch.compile``'d kernels
+            (:mod:`mmext.utils.optional_compile`; eager if compilation fails). Results agree
+            with the eager kernels up to float rounding. Defaults to False.
     """
 
     def __init__(
@@ -225,6 +251,7 @@ class ICULoss(LossNameMixin, nn.Module):
         reduction: str = 'mean',
         loss_weight: float = 1.0,
         loss_name: str = 'loss_icu_cls',
+        compile_kernels: bool = False,
     ) -> None:
         super().__init__()
         if alpha < 0 or gamma < 0:
@@ -239,6 +266,7 @@ class ICULoss(LossNameMixin, nn.Module):
         self.reduction = check_reduction(reduction)
         self.loss_weight = loss_weight
         self._set_loss_name(loss_name)
+        self.compile_kernels = bool(compile_kernels)
 
     def forward(
         self,
@@ -298,7 +326,9 @@ class ICULoss(LossNameMixin, nn.Module):
             distances = add_to_true_class(
                 distances, label, log_dets.to(distances.dtype)[label] * half_gamma
             )
-        loss = ICUCrossEntropyFunction.apply(distances, label, self.alpha, shift)
+        loss = ICUCrossEntropyFunction.apply(
+            distances, label, self.alpha, shift, self.compile_kernels
+        )
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
 
     @property
@@ -310,5 +340,6 @@ class ICULoss(LossNameMixin, nn.Module):
         return (
             f'alpha={self.alpha}, gamma={self.gamma}, gamma_reading='
             f'{self.gamma_reading}, reduction={self.reduction}, '
-            f'loss_weight={self.loss_weight}'
+            f'loss_weight={self.loss_weight}, '
+            f'compile_kernels={self.compile_kernels}'
         )

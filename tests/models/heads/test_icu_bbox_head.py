@@ -100,6 +100,28 @@ def test_losses_match_transcription(regularize_background):
     torch.testing.assert_close(icu(rois_feats)[0], -dist)  # test time: softmax(-d) upstream
 
 
+@pytest.mark.parametrize('loss_type', ['mmext.ICULoss', 'mmext.LGMLoss'])
+def test_compile_kernels_reaches_classifier_and_loss(loss_type):
+    init_default_scope('mmdet')
+    cfg = dict(
+        type='mmext.ICUBBoxHead',
+        in_channels=4,
+        roi_feat_size=2,
+        fc_out_channels=6,
+        num_classes=3,
+        loss_cls=dict(type=loss_type),
+    )
+    head = MODELS.build(dict(cfg, compile_kernels=True))
+    assert head.fc_cls.compile_kernels and head.loss_cls.compile_kernels
+    # an explicit setting in loss_cls wins
+    head = MODELS.build(
+        dict(cfg, compile_kernels=True, loss_cls=dict(type=loss_type, compile_kernels=False))
+    )
+    assert head.fc_cls.compile_kernels and not head.loss_cls.compile_kernels
+    head = MODELS.build(cfg)
+    assert not head.fc_cls.compile_kernels and not head.loss_cls.compile_kernels
+
+
 def test_errors():
     init_default_scope('mmdet')
     common = dict(in_channels=4, roi_feat_size=2, fc_out_channels=6, num_classes=3)

@@ -1,0 +1,74 @@
+"""Element-wise kernels that run eagerly or, on request, through ``torch.compile``.
+
+Some mmext layers (the Gaussian classifier of the ICU loss) spend much of their time in
+chains of element-wise passes over large tensors between their GEMMs; inductor fuses such a
+chain into one or two loops. :class:`OptionalCompile` wraps one pure tensor function so that
+its caller chooses per call: eager (the default everywhere, bit-for-bit the reference
+arithmetic the float64 gradchecks test) or compiled (float rounding may differ in the last
+bits: fused loops reassociate sums).
+
+Compilation happens at the first compiled call (tens of seconds on a small CPU; cached by
+inductor across processes) and again when shapes or dtypes change (``torch.compile``'s
+default: static shapes first, dynamic after a change). If compiling or running the compiled
+function fails where the eager function succeeds (no C++ compiler, an unsupported platform,
+a torch without inductor), the wrapper warns once and stays eager for the rest of the
+process: training never stops for a missing optimisation. An error the eager function raises
+as well (a real input error) propagates unchanged and does not disable compilation.
+"""
+
+import functools
+import warnings
+from typing import Any, Callable, Optional
+
+import torch
+
+
+class OptionalCompile:
+    """A tensor function with an optional ``torch.compile``'d twin that falls back to eager.
+
+    Args:
+        fn (Callable): Pure tensor function (in-place operations on its own intermediates
+            or on arguments it documents as outputs are fine; no data-dependent Python
+            control flow on tensor values).
+        **compile_kwargs: Passed to ``torch.compile`` (e.g. ``dynamic=True``).
+
+    Example:
+        >>> kernel = OptionalCompile(lambda a, b: (a * b).sum(1))
+        >>> out = kernel(x, y)                 # eager
+        >>> out = kernel(x, y, compiled=True)  # inductor (eager if it cannot compile)
+    """
+
+    def __init__(self, fn: Callable, **compile_kwargs: Any) -> None:
+        self.fn = fn
+        self.compile_kwargs = compile_kwargs
+        self._compiled: Optional[Callable] = None
+        self.disabled_reason: Optional[str] = None
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, compiled: bool = False) -> Any:
+        """Run the function eagerly, or compiled when ``compiled`` and compilation works.
+
+        Args:
+            *args: The function's arguments.
+            compiled (bool): Use the compiled twin. Defaults to False.
+
+        Returns:
+            The function's result.
+        """
+        if not compiled or self.disabled_reason is not None:
+            return self.fn(*args)
+        try:
+            if self._compiled is None:
+                self._compiled = torch.compile(self.fn, **self.compile_kwargs)
+            return self._compiled(*args)
+        except Exception as compiled_error:  # noqa: BLE001 (decided below by the eager run)
+            result = self.fn(*args)  # raises the input error if there is one
+            self.disabled_reason = f'{type(compiled_error).__name__}: {compiled_error}'
+            warnings.warn(
+                f'mmext: torch.compile of {self.fn.__qualname__} failed '
+                f'({self.disabled_reason.splitlines()[0][:300]}); running it eagerly from '
+                'now on (same results, slower)',
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return result
