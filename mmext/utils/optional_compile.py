@@ -7,13 +7,17 @@ its caller chooses per call: eager (the default everywhere, bit-for-bit the refe
 arithmetic the float64 gradchecks test) or compiled (float rounding may differ in the last
 bits: fused loops reassociate sums).
 
-Compilation happens at the first compiled call (tens of seconds on a small CPU; cached by
-inductor across processes) and again when shapes or dtypes change (``torch.compile``'s
-default: static shapes first, dynamic after a change). If compiling or running the compiled
-function fails where the eager function succeeds (no C++ compiler, an unsupported platform,
-a torch without inductor), the wrapper warns once and stays eager for the rest of the
-process: training never stops for a missing optimisation. An error the eager function raises
-as well (a real input error) propagates unchanged and does not disable compilation.
+Compilation happens at the first compiled call (seconds to tens of seconds on a small CPU;
+cached by inductor across processes) and again when shapes or dtypes change
+(``torch.compile``'s default: static shapes first, dynamic after a change). The function is
+compiled whole (``fullgraph=True``): a construct dynamo cannot trace fails at compilation,
+before any of it has run, so a function that updates its arguments in place is never left
+half-applied. If compiling or running the compiled function fails where the eager function
+succeeds (no C++ compiler, an unsupported platform, a torch without inductor), the wrapper
+warns (once per wrapped function) and stays eager for the rest of the process: training
+never stops for a missing optimisation. An error the eager function raises as well (a real
+input error) propagates unchanged and does not disable compilation; running out of memory
+is re-raised as it is (neither retried eagerly nor taken as a compilation failure).
 """
 
 import functools
@@ -22,15 +26,19 @@ from typing import Any, Callable, Optional
 
 import torch
 
+# torch.OutOfMemoryError since torch 2.5; the CUDA one (the same class there) before
+_OUT_OF_MEMORY = getattr(torch, 'OutOfMemoryError', torch.cuda.OutOfMemoryError)
+
 
 class OptionalCompile:
     """A tensor function with an optional ``torch.compile``'d twin that falls back to eager.
 
     Args:
-        fn (Callable): Pure tensor function (in-place operations on its own intermediates
-            or on arguments it documents as outputs are fine; no data-dependent Python
-            control flow on tensor values).
-        **compile_kwargs: Passed to ``torch.compile`` (e.g. ``dynamic=True``).
+        fn (Callable): Tensor function dynamo can trace whole (no data-dependent Python
+            control flow on tensor values); in-place operations on its intermediates or on
+            arguments it documents as outputs are fine.
+        **compile_kwargs: Passed to ``torch.compile`` (e.g. ``dynamic=True``), after
+            ``fullgraph=True``.
 
     Example:
         >>> kernel = OptionalCompile(lambda a, b: (a * b).sum(1))
@@ -40,7 +48,7 @@ class OptionalCompile:
 
     def __init__(self, fn: Callable, **compile_kwargs: Any) -> None:
         self.fn = fn
-        self.compile_kwargs = compile_kwargs
+        self.compile_kwargs = {'fullgraph': True, **compile_kwargs}
         self._compiled: Optional[Callable] = None
         self.disabled_reason: Optional[str] = None
         functools.update_wrapper(self, fn)
@@ -61,6 +69,8 @@ class OptionalCompile:
             if self._compiled is None:
                 self._compiled = torch.compile(self.fn, **self.compile_kwargs)
             return self._compiled(*args)
+        except _OUT_OF_MEMORY:
+            raise
         except Exception as compiled_error:  # noqa: BLE001 (decided below by the eager run)
             result = self.fn(*args)  # raises the input error if there is one
             self.disabled_reason = f'{type(compiled_error).__name__}: {compiled_error}'

@@ -45,7 +45,7 @@ def test_failed_compilation_warns_once_and_stays_eager(monkeypatch):
     with pytest.warns(RuntimeWarning, match='no working C\\+\\+ compiler.*running it eagerly'):
         out = kernel(a, 2 * a, compiled=True)
     torch.testing.assert_close(out, torch.tensor([3.0, 3.0]))  # ½·(3 · 2)
-    assert calls == [dict(dynamic=True)]
+    assert calls == [dict(fullgraph=True, dynamic=True)]
     assert 'RuntimeError' in kernel.disabled_reason
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # no second warning
@@ -68,3 +68,42 @@ def test_real_compilation_matches_the_hand_values():
     torch.testing.assert_close(kernel(a, b, compiled=True), torch.tensor([8.5, 26.5]))
     assert kernel.disabled_reason is None, kernel.disabled_reason
     assert kernel._compiled is not None
+
+
+def test_out_of_memory_is_reraised_not_retried(monkeypatch):
+    eager_calls = []
+
+    def fn(a):
+        eager_calls.append(a)
+        return a
+
+    def oom_compile(fn, **kwargs):
+        def run(*args):
+            raise torch.OutOfMemoryError('out of memory')
+
+        return run
+
+    monkeypatch.setattr(torch, 'compile', oom_compile)
+    kernel = OptionalCompile(fn)
+    with pytest.raises(torch.OutOfMemoryError):
+        kernel(torch.ones(1), compiled=True)
+    assert eager_calls == [] and kernel.disabled_reason is None
+
+
+def test_untraceable_function_fails_before_running_and_falls_back():
+    """fullgraph=True: a graph break is a compilation error raised before any part of the
+    function ran, so in-place updates of the arguments are applied once, by the eager run."""
+
+    def add_then_branch(a):
+        a.add_(1.0)
+        if a.sum() > 0:  # data-dependent Python branch: a graph break
+            return a * 2.0
+        return a
+
+    kernel = OptionalCompile(add_then_branch)
+    a = torch.ones(3)
+    with pytest.warns(RuntimeWarning, match='running it eagerly'):
+        out = kernel(a, compiled=True)
+    torch.testing.assert_close(a, torch.full((3,), 2.0))  # one increment, not two
+    torch.testing.assert_close(out, torch.full((3,), 4.0))
+    assert kernel.disabled_reason is not None

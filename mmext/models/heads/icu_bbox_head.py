@@ -100,9 +100,6 @@ class ICUBBoxHead(Shared2FCBBoxHead):
             reg_to_features=reg_to_features,
             compile_kernels=compile_kernels,
         )
-        if compile_kernels:
-            loss_cls = dict(loss_cls)
-            loss_cls.setdefault('compile_kernels', True)
         super().__init__(cls_predictor_cfg=cls_predictor_cfg, loss_cls=loss_cls, **kwargs)
         if not isinstance(self.loss_cls, (ICULoss, LGMLoss)):
             raise TypeError(
@@ -118,6 +115,8 @@ class ICUBBoxHead(Shared2FCBBoxHead):
                 'gamma acts on ln|Sigma|, which the L-GM mode '
                 '(use_log_det=False) removes: set loss_cls.gamma=0'
             )
+        if compile_kernels and 'compile_kernels' not in loss_cls:  # loss_cls's own wins
+            self.loss_cls.compile_kernels = True
         self.lambda_mu = lambda_mu
         self.lambda_sigma = lambda_sigma
         self.regularize_background = regularize_background

@@ -60,32 +60,42 @@ def test_loss_matches_transcription(reg_reduction):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
 
 
-def test_compiled_kernels_match_transcription():
+@pytest.mark.parametrize('use_log_det', [True, False])
+def test_compiled_kernels_match_transcription(use_log_det):
     """compile_kernels=True: float32 losses and gradients against the float64 transcriptions
-    of Eq. 9/14/17, with every element-wise kernel really compiled (not the eager fallback)."""
+    of Eq. 9/14/17, at two batch sizes (the second recompiles), with every element-wise
+    kernel compiled whole (fullgraph: no silent eager fallback)."""
     from mmext.models.layers import gaussian_classifier_ops
     from mmext.models.losses import icu_loss
 
     torch.manual_seed(3)
+    gamma = 0.05 if use_log_det else 0.0
     head = _head(
-        alpha=0.1, gamma=0.05, lambda_mu=0.3, lambda_sigma=0.2, reg_reduction='sum'
+        alpha=0.1,
+        gamma=gamma,
+        lambda_mu=0.3,
+        lambda_sigma=0.2,
+        reg_reduction='sum',
+        use_log_det=use_log_det,
     ).float()
     head.classifier.compile_kernels = head.loss_module.compile_kernels = True
-    x = torch.randn(8, 3, requires_grad=True)
-    labels = [0, 2, 2, 3, 0, 1, 2, 0]
-    losses = head.loss((x,), _samples(labels))
-    params = (x, head.means, head.log_vars)
-    got_grads = torch.autograd.grad(losses['loss_icu_cls'] + losses['loss_icu_reg'], params)
-    ref = [p.detach().double().requires_grad_() for p in params]
-    dist = eq9_distances(*ref)
-    eps = torch.finfo(torch.float32).eps
-    ref_cls = eq17_loss(dist, labels, 0.1, 0.05, num_dims=3) * 8 / (8 + eps)
-    reg_mu, reg_sigma = eq14_terms(ref[0], labels, ref[1], ref[2])
-    ref_reg = 0.3 * reg_mu + 0.2 * reg_sigma
-    torch.testing.assert_close(losses['loss_icu_cls'].double(), ref_cls, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(losses['loss_icu_reg'].double(), ref_reg, rtol=1e-5, atol=1e-6)
-    for got, want in zip(got_grads, torch.autograd.grad(ref_cls + ref_reg, ref)):
-        torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-5)
+    num_dims = 3 if use_log_det else 0
+    for labels in ([0, 2, 2, 3, 0, 1, 2, 0], [3, 1, 1, 0, 3]):
+        n = len(labels)
+        x = torch.randn(n, 3, requires_grad=True)
+        losses = head.loss((x,), _samples(labels))
+        params = (x, head.means, head.log_vars)
+        got_grads = torch.autograd.grad(losses['loss_icu_cls'] + losses['loss_icu_reg'], params)
+        ref = [p.detach().double().requires_grad_() for p in params]
+        dist = eq9_distances(*ref, use_log_det=use_log_det)
+        eps = torch.finfo(torch.float32).eps
+        ref_cls = eq17_loss(dist, labels, 0.1, gamma, num_dims=num_dims) * n / (n + eps)
+        reg_mu, reg_sigma = eq14_terms(ref[0], labels, ref[1], ref[2])
+        ref_reg = 0.3 * reg_mu + 0.2 * reg_sigma
+        torch.testing.assert_close(losses['loss_icu_cls'].double(), ref_cls, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(losses['loss_icu_reg'].double(), ref_reg, rtol=1e-5, atol=1e-6)
+        for got, want in zip(got_grads, torch.autograd.grad(ref_cls + ref_reg, ref)):
+            torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-5)
     for kernel in (
         gaussian_classifier_ops._forward_terms,
         gaussian_classifier_ops._shrink_grad,
@@ -95,6 +105,7 @@ def test_compiled_kernels_match_transcription():
     ):
         assert kernel.disabled_reason is None, kernel.disabled_reason
         assert kernel._compiled is not None
+        assert kernel.compile_kwargs['fullgraph'] is True
 
 
 @pytest.mark.parametrize('mode', ['icu', 'lgm'])
