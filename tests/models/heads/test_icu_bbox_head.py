@@ -24,11 +24,15 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 EPS = torch.finfo(torch.float32).eps  # mmdet's avg_factor convention
 
 
+# a tiny Shared2FCBBoxHead: 4-channel 2x2 RoI features, 6-d fc, 3 classes
+TINY_HEAD = dict(
+    in_channels=4, roi_feat_size=2, fc_out_channels=6, num_classes=3, reg_class_agnostic=False
+)
+
+
 def _heads(regularize_background=True):
     init_default_scope('mmdet')
-    common = dict(
-        in_channels=4, roi_feat_size=2, fc_out_channels=6, num_classes=3, reg_class_agnostic=False
-    )
+    common = TINY_HEAD
     icu = MODELS.build(
         dict(
             type='mmext.ICUBBoxHead',
@@ -103,14 +107,7 @@ def test_losses_match_transcription(regularize_background):
 @pytest.mark.parametrize('loss_type', ['mmext.ICULoss', 'mmext.LGMLoss'])
 def test_compile_kernels_reaches_classifier_and_loss(loss_type):
     init_default_scope('mmdet')
-    cfg = dict(
-        type='mmext.ICUBBoxHead',
-        in_channels=4,
-        roi_feat_size=2,
-        fc_out_channels=6,
-        num_classes=3,
-        loss_cls=dict(type=loss_type),
-    )
+    cfg = dict(type='mmext.ICUBBoxHead', loss_cls=dict(type=loss_type), **TINY_HEAD)
     head = MODELS.build(dict(cfg, compile_kernels=True))
     assert head.fc_cls.compile_kernels and head.loss_cls.compile_kernels
     # an explicit setting in loss_cls wins
