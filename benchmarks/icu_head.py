@@ -95,20 +95,13 @@ def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], N
             for p in m.parameters():
                 p.grad = None
 
-    def head_linear() -> None:
-        reset(linear_head)
-        losses = linear_head.loss((leaf(),), samples)
-        sum(losses.values()).backward()
+    def head_step(head) -> Callable[[], None]:
+        def step() -> None:
+            reset(head)
+            losses = head.loss((leaf(),), samples)
+            sum(losses.values()).backward()
 
-    def head_icu() -> None:
-        reset(icu_head)
-        losses = icu_head.loss((leaf(),), samples)
-        sum(losses.values()).backward()
-
-    def head_icu_compiled() -> None:
-        reset(icu_head_compiled)
-        losses = icu_head_compiled.loss((leaf(),), samples)
-        sum(losses.values()).backward()
+        return step
 
     def core_linear() -> None:
         reset(linear)
@@ -136,14 +129,25 @@ def build_steps(n: int, d: int, k: int, device: str) -> Dict[str, Callable[[], N
         torch.exp(x2)
 
     return dict(
-        head_linear=head_linear,
-        head_icu=head_icu,
-        head_icu_compiled=head_icu_compiled,
+        head_linear=head_step(linear_head),
+        head_icu=head_step(icu_head),
+        head_icu_compiled=head_step(icu_head_compiled),
         core_linear=core_linear,
         core_icu=core_icu,
         gemm_linear=gemm_linear,
         gemm_gauss=gemm_gauss,
         exp_kd=exp_kd,
+    )
+
+
+def head_row(med: Dict[str, float]) -> Dict[str, float]:
+    """Head-API times (ms) and ratios to the linear head from median seconds per step."""
+    return dict(
+        linear_ms=med['head_linear'] * 1e3,
+        icu_ms=med['head_icu'] * 1e3,
+        ratio=med['head_icu'] / med['head_linear'],
+        icu_compiled_ms=med['head_icu_compiled'] * 1e3,
+        ratio_compiled=med['head_icu_compiled'] / med['head_linear'],
     )
 
 
@@ -205,9 +209,10 @@ def main() -> None:
         profile(steps)
         return
     med = measure(steps, rounds, args.device)
+    row = head_row(med)
     ratios = {
-        'head': med['head_icu'] / med['head_linear'],
-        'head_compiled': med['head_icu_compiled'] / med['head_linear'],
+        'head': row['ratio'],
+        'head_compiled': row['ratio_compiled'],
         'core': med['core_icu'] / med['core_linear'],
         'gemm_floor': med['gemm_gauss'] / med['gemm_linear'],
         # lower bound: six GEMMs + the K·D exponentials of the inverse variances + the
@@ -221,13 +226,8 @@ def main() -> None:
         for k in SWEEP_K:
             both = build_steps(args.n, args.d, k, args.device)
             both = {name: both[name] for name in ('head_linear', 'head_icu', 'head_icu_compiled')}
-            m = measure(both, max(5, rounds // (4 if k > 1000 else 1)), args.device)
-            sweep[k] = dict(
-                linear_ms=m['head_linear'] * 1e3,
-                icu_ms=m['head_icu'] * 1e3,
-                ratio=m['head_icu'] / m['head_linear'],
-                icu_compiled_ms=m['head_icu_compiled'] * 1e3,
-                ratio_compiled=m['head_icu_compiled'] / m['head_linear'],
+            sweep[k] = head_row(
+                measure(both, max(5, rounds // (4 if k > 1000 else 1)), args.device)
             )
             print(
                 f'K={k:6d}: head ratio {sweep[k]["ratio"]:.2f}x, '
@@ -295,18 +295,7 @@ def main() -> None:
             '| K | linear + CE (ms) | ICU (ms) | ratio | ICU, compiled kernels (ms) | ratio |',
             '|---|---|---|---|---|---|',
         ]
-        for k, v in sorted(
-            {
-                **sweep,
-                args.k: dict(
-                    linear_ms=med['head_linear'] * 1e3,
-                    icu_ms=med['head_icu'] * 1e3,
-                    ratio=ratios['head'],
-                    icu_compiled_ms=med['head_icu_compiled'] * 1e3,
-                    ratio_compiled=ratios['head_compiled'],
-                ),
-            }.items()
-        ):
+        for k, v in sorted({**sweep, args.k: row}.items()):
             lines.append(
                 f'| {k} | {v["linear_ms"]:.2f} | {v["icu_ms"]:.2f} | {v["ratio"]:.2f}x | '
                 f'{v["icu_compiled_ms"]:.2f} | {v["ratio_compiled"]:.2f}x |'

@@ -73,9 +73,9 @@ class ICUClsHead(ClsHead):
             :class:`~mmext.models.layers.GaussianClassifier`, :class:`ICULoss` and
             :class:`LGMLoss`): fewer passes over the (K, D) parameters and (N, K)
             distances, same results up to float rounding, a one-off compilation at the
-            first step (eager, with a warning, if compilation fails). Pays off only for
-            large (K, D) parameters (many thousands of classes; ``configs/icu_loss/README.md``,
-            Speed). Defaults to False.
+            first step (eager, with a warning, if compilation fails). A small gain, only
+            for large (K, D) parameters (many thousands of classes; slower for few classes;
+            ``configs/icu_loss/README.md``, Speed). Defaults to False.
         topk (int | tuple[int]): Top-k accuracy for ``cal_acc``. Defaults to ``(1, )``.
         cal_acc (bool): Log the training accuracy. Defaults to False.
         init_cfg (dict, optional): Initialisation config.

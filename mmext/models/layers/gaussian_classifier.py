@@ -99,7 +99,7 @@ class GaussianClassifier(nn.Module):
             (tens of seconds on a small CPU; again when the batch shape changes); results
             agree with the eager kernels up to float rounding; if compilation fails (no
             C++ compiler, no inductor) a warning is given and the layer runs eagerly.
-            Pays off only for large (K, D) parameters (``benchmarks/icu_head.py``).
+            A small gain, only for large (K, D) parameters (``benchmarks/icu_head.py``).
             Defaults to False.
     """
 

@@ -138,9 +138,9 @@ def _parameter_grads_fn(
     grad_mu.addcmul_(mc, half_g)  # C
     neg_grad_w.addcmul_(mc, grad_mu, value=-1.0)  # −∂w
     grad_mu.addcmul_(mc, half_g).mul_(w)  # ∂μ
-    if half_g_all is None:  # ∂s = −w∘∂w (+ ½ Σ_i G_ik)
+    if half_g_all is None:  # ∂s = −w∘∂w (+ ½ Σ_i G_ik), in place (no (K, D) allocation)
         return grad_mu, neg_grad_w.mul_(w)
-    return grad_mu, torch.addcmul(half_g_all, neg_grad_w, w)
+    return grad_mu, torch.addcmul(half_g_all, neg_grad_w, w, out=neg_grad_w)
 
 
 _forward_terms = OptionalCompile(_forward_terms_fn)
@@ -170,12 +170,11 @@ class GaussianDistances(torch.autograd.Function):
         compiled: bool = False,
     ) -> Tuple[Tensor, Tensor, Tensor]:  # noqa: D102
         num_dims = x.size(1)
-        compiled = bool(compiled)
+        ctx.compiled = bool(compiled)
         outside, w, half_log_det, mc, mw, half_bias, xc, neg_half_x2, neg_x = _forward_terms(
-            x, means, log_vars, lo, hi, use_log_det, compiled=compiled
+            x, means, log_vars, lo, hi, use_log_det, compiled=ctx.compiled
         )
         ctx.outside = bool(outside)
-        ctx.compiled = compiled
         dist = torch.addmm(half_bias, neg_half_x2, w.t(), alpha=-1.0)
         dist.addmm_(neg_x, mw.t())
         # the Mahalanobis part is >= 0: clamp at ½ ln|Σ_k| (one pass for clamp + log-det)

@@ -169,8 +169,8 @@ class ICUCrossEntropyFunction(torch.autograd.Function):
         ctx, distances: Tensor, labels: Tensor, alpha: float, shift: float, compiled: bool = False
     ) -> Tensor:  # noqa: D102
         labels = labels.view(-1, 1)
-        loss, prob = _margin_softmax(distances, labels, alpha, shift, compiled=bool(compiled))
         ctx.alpha, ctx.compiled = alpha, bool(compiled)
+        loss, prob = _margin_softmax(distances, labels, alpha, shift, compiled=ctx.compiled)
         ctx.save_for_backward(prob, labels)
         return loss
 
