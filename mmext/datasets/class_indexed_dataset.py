@@ -73,7 +73,14 @@ class ClassIndexedDataset(BaseDataset):
         return copy.deepcopy(self.dataset.metainfo)
 
     def full_init(self) -> None:
-        """Load the wrapped dataset and build (or load) its class index."""
+        """Load the wrapped dataset and build (or load) its class index.
+
+        Raises:
+            ValueError: When a label map holds a value outside ``[0, len(classes))`` that is
+                not ``ignore_index``, naming the label map and the values (such pixels are
+                never dropped silently; see
+                :func:`~mmext.datasets.samplers.class_index.check_label_values`).
+        """
         if self._fully_initialized:
             return
         if hasattr(self.dataset, 'full_init'):

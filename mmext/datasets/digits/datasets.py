@@ -17,6 +17,11 @@ profile is ``imbalance_ratio ** (-k / 9)`` for digit ``k`` (see the builders).
 
 A sample whose pipeline fails on a damaged file (e.g. a PNG truncated by an interrupted copy)
 raises an ``OSError`` naming that file (:class:`~mmext.utils.image_files.NameDamagedFiles`).
+
+A dataset left without a sample (e.g. ``indices=0``, an empty index list, or a ``filter_cfg``
+that drops every image) raises ``ValueError: ... dataset is empty`` naming the dataset when it
+is initialised, instead of mmengine's ``need at least one array to concatenate``
+(:class:`RejectEmpty`).
 """
 
 from typing import Optional, Union
@@ -46,8 +51,50 @@ DIGIT_PALETTE = [
 ]
 
 
+class RejectEmpty:
+    """Mixin of the digits datasets: an initialised dataset without any sample is an error.
+
+    mmengine serialises the data list with ``np.concatenate``, which fails on an empty one
+    with an error that names neither the dataset nor the reason (``indices=0``, an empty
+    index list, a ``filter_cfg`` that drops everything); without serialisation the empty
+    dataset would only fail in the sampler. Both paths raise a ``ValueError`` naming the
+    dataset class, its split, ``data_root``, ``indices`` and ``filter_cfg`` instead.
+    """
+
+    def _empty_error(self) -> ValueError:
+        """The error for a dataset with no sample (see the class docstring)."""
+        return ValueError(
+            f'{type(self).__name__} (split {getattr(self, "split", None)!r}, data_root '
+            f'{getattr(self, "data_root", None)!r}): the dataset is empty: no sample is left '
+            f'with indices={getattr(self, "_indices", None)!r} and '
+            f'filter_cfg={getattr(self, "filter_cfg", None)!r}; select at least one sample'
+        )
+
+    def _serialize_data(self):
+        """mmengine's serialisation, after checking that there is something to serialise.
+
+        Raises:
+            ValueError: If the data list is empty.
+        """
+        if len(self.data_list) == 0:
+            raise self._empty_error()
+        return super()._serialize_data()
+
+    def full_init(self) -> None:
+        """The host's ``full_init``, then a check that the dataset holds a sample.
+
+        Raises:
+            ValueError: If the dataset is empty.
+        """
+        if getattr(self, '_fully_initialized', False):
+            return
+        super().full_init()
+        if not self.serialize_data and len(self.data_list) == 0:
+            raise self._empty_error()
+
+
 @DATASETS.register_module()
-class DigitsSegDataset(NameDamagedFiles, BaseSegDataset):
+class DigitsSegDataset(RejectEmpty, NameDamagedFiles, BaseSegDataset):
     """Long-tailed digits semantic segmentation (11 classes: background, '0'..'9').
 
     Reads ``img_dir/<split>/*.png`` and ``ann_dir/<split>/*.png`` under ``data_root``
@@ -108,7 +155,7 @@ class DigitsSegDataset(NameDamagedFiles, BaseSegDataset):
 
 
 @DATASETS.register_module()
-class DigitsCocoDataset(NameDamagedFiles, CocoDataset):
+class DigitsCocoDataset(RejectEmpty, NameDamagedFiles, CocoDataset):
     """Long-tailed digits object detection in COCO format (classes '0'..'9').
 
     Reads ``annotations/instances_<split>.json`` and ``<split>/*.png`` under
@@ -162,7 +209,7 @@ class DigitsCocoDataset(NameDamagedFiles, CocoDataset):
 
 
 @DATASETS.register_module()
-class DigitsClsDataset(NameDamagedFiles, CustomDataset):
+class DigitsClsDataset(RejectEmpty, NameDamagedFiles, CustomDataset):
     """Long-tailed digits classification (classes '0'..'9', greyscale PNGs).
 
     Reads ``meta/<split>.txt`` and ``<split>/<k>/*.png`` under ``data_root`` (built by

@@ -19,7 +19,11 @@ not part of the key. Indices from ``get_cat_ids`` are read from the annotations 
 already holds in memory (a key would cost as much as the index), so they are not cached.
 A cache file that cannot be read (truncated by a partial copy, damaged, of another layout)
 is rebuilt and rewritten, with a warning. A label map that cannot be decoded raises an
-``OSError`` naming its path.
+``OSError`` naming its path. Ground-truth values outside ``[0, num_classes)`` that are not
+``ignore_index`` (after ``reduce_zero_label`` / ``label_map``), and ``get_cat_ids`` ids outside
+``[0, num_classes)``, raise a ``ValueError`` naming the image and the values
+(:func:`check_label_values`, shared with :class:`~mmext.evaluation.FairIoUMetric`): they are
+never dropped silently.
 
 Distributed runs build the index with :func:`build_class_index_distributed` (used by both
 class-aware samplers): rank 0 builds and caches it, then the other ranks load the cache. A
@@ -47,6 +51,7 @@ __all__ = [
     'ClassIndex',
     'build_class_index',
     'build_class_index_distributed',
+    'check_label_values',
     'default_cache_dir',
     'label_map_classes',
     'resolve_class_ids',
@@ -63,6 +68,42 @@ def default_cache_dir() -> str:
     """
     return os.environ.get(
         'MMEXT_CACHE_DIR', osp.join(osp.expanduser('~'), '.cache', 'mmext', 'class_index')
+    )
+
+
+def check_label_values(
+    values: Any, num_classes: int, ignore_index: Optional[int], source: str
+) -> None:
+    """Raise unless every ground-truth value lies in ``[0, num_classes)`` or is ``ignore_index``.
+
+    The one rule for label maps and class ids (the class index and ``FairIoUMetric``):
+    a value outside is an error naming where it comes from, never a silently dropped pixel.
+
+    Args:
+        values (np.ndarray | torch.Tensor): Label values, any shape (a label map, or its
+            distinct values). Tensors stay on their device until an error is raised.
+        num_classes (int): Number of classes ``C``.
+        ignore_index (int, optional): The value allowed besides the classes.
+        source (str): What holds the values, e.g. ``'label map a/b.png'``.
+
+    Raises:
+        ValueError: Naming ``source``, the allowed values and the offending ones.
+    """
+    bad = (values < 0) | (values >= num_classes)
+    if ignore_index is not None:
+        bad = bad & (values != ignore_index)
+    if not bool(bad.any()):
+        return
+    found = values[bad]
+    if hasattr(found, 'cpu'):  # torch.Tensor
+        found = found.cpu().numpy()
+    found = np.unique(np.asarray(found)).tolist()
+    shown = ', '.join(str(v) for v in found[:10]) + (', ...' if len(found) > 10 else '')
+    allowed = f'[0, {num_classes}) (num_classes={num_classes})'
+    if ignore_index is not None:
+        allowed += f' or ignore_index={ignore_index}'
+    raise ValueError(
+        f'{source} holds ground-truth values [{shown}] outside the allowed values {allowed}'
     )
 
 
@@ -261,6 +302,11 @@ def build_class_index(
 
     Returns:
         ClassIndex: The index, with ``exclude_classes`` removed.
+
+    Raises:
+        ValueError: When a label map holds a value outside ``[0, num_classes)`` that is not
+            ``ignore_index``, or ``get_cat_ids`` returns an id outside ``[0, num_classes)``:
+            naming the image and the values (:func:`check_label_values`).
     """
     if hasattr(dataset, 'full_init'):
         dataset.full_init()
@@ -271,6 +317,11 @@ def build_class_index(
     exclude = resolve_class_ids(exclude_classes, class_names)
     if _has_cat_ids(dataset):
         rows = [sorted(set(int(c) for c in dataset.get_cat_ids(i))) for i in range(len(dataset))]
+        for i, row in enumerate(rows):
+            if row and (row[0] < 0 or row[-1] >= num_classes):  # sorted: name it only then
+                check_label_values(
+                    np.asarray(row, np.int64), num_classes, None, _cat_ids_source(dataset, i)
+                )
         index = ClassIndex.from_lists(rows, num_classes)
     elif dataset.get_data_info(0).get('seg_map_path') is not None:
         index = _seg_index(
@@ -282,6 +333,13 @@ def build_class_index(
             'infos; cannot tell which classes each image holds'
         )
     return index.without(exclude)
+
+
+def _cat_ids_source(dataset: Any, idx: int) -> str:
+    """``get_cat_ids(idx)`` of ``<img_path>``: where bad class ids come from."""
+    info = dataset.get_data_info(idx)
+    path = info.get('img_path') if isinstance(info, dict) else None
+    return f'get_cat_ids({idx})' + (f' of image {path}' if path else '')
 
 
 def _has_cat_ids(dataset: Any) -> bool:
@@ -331,12 +389,15 @@ def _seg_index(
         num_workers = min(8, os.cpu_count() or 1)
     t0 = time.time()
     rows = _build_seg(sources, ignore_index, backend_args, num_workers, progress)
-    bad = [(s[0], r.max()) for s, r in zip(sources, rows) if len(r) and r.max() >= num_classes]
-    if bad:
-        raise ValueError(
-            f'{len(bad)} label maps hold values >= num_classes={num_classes} that are not '
-            f'ignore_index={ignore_index}, e.g. {bad[0][0]} has {bad[0][1]}'
-        )
+    errors = []
+    for (path, _, _), row in zip(sources, rows):
+        try:
+            check_label_values(row, num_classes, ignore_index, f'label map {path}')
+        except ValueError as e:
+            errors.append(str(e))
+    if errors:
+        more = f' ({len(errors) - 1} more label maps hold such values)' if len(errors) > 1 else ''
+        raise ValueError(errors[0] + more)
     index = ClassIndex.from_lists(rows, num_classes)
     if cache_file is not None:
         try:

@@ -6,6 +6,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmext.registry import TRANSFORMS
+from mmext.utils.instance_weights import annotation_weight
 
 from .coherent_mixup import read_gt_weights
 
@@ -23,8 +24,12 @@ class LoadInstanceWeights(BaseTransform):
     keeps the field in the instances (mmdet's ``CocoDataset`` drops unknown fields). A later
     ``mmext.CoherentMixUp`` multiplies these weights by the blending ratio.
 
-    The weights are validated as ``CoherentMixUp`` and the pack step validate them
-    (``coherent_mixup.read_gt_weights``: one finite, non-negative value per box).
+    Each weight is read by :func:`mmext.utils.instance_weights.annotation_weight`: only a
+    number is a weight (a string such as ``"0.5"``, a boolean, ``null`` or a list is a
+    ``ValueError``), and it must be finite and >= 0; the error names the image (path and
+    ``img_id``), the annotation (its ``ann_id``, which ``CocoDatasetWithWeights`` keeps, else
+    its index) and the field. The vector is then validated as ``CoherentMixUp`` and the pack
+    step validate it (``coherent_mixup.read_gt_weights``: one value per box).
 
     Required Keys:
 
@@ -57,7 +62,8 @@ class LoadInstanceWeights(BaseTransform):
         Raises:
             KeyError: if an instance has no ``key`` and ``default`` is None, or the sample has
                 no ``instances``.
-            ValueError: if the weights do not match the boxes or are negative / not finite.
+            ValueError: if a weight is not a number (strings and booleans are not), is
+                negative or not finite, or the weights do not match the boxes.
         """
         if 'instances' not in results:
             raise KeyError(
@@ -67,7 +73,8 @@ class LoadInstanceWeights(BaseTransform):
         weights = []
         for i, instance in enumerate(results['instances']):
             if self.key in instance:
-                weights.append(float(instance[self.key]))
+                where = _where(results, instance, i)
+                weights.append(annotation_weight(instance[self.key], where, self.key))
             elif self.default is None:
                 raise KeyError(
                     f'instance {i} of {results.get("img_path", "the sample")} has '
@@ -84,3 +91,22 @@ class LoadInstanceWeights(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(key={self.key!r}, default={self.default})'
+
+
+def _where(results: dict, instance: dict, index: int) -> str:
+    """``'<img_path> (image id <img_id>), annotation id <ann_id>'``: which annotation it is.
+
+    Args:
+        results (dict): The sample.
+        instance (dict): One of its ``instances``.
+        index (int): The instance's index, named when it carries no ``ann_id``.
+
+    Returns:
+        str: The annotation's description for an error message.
+    """
+    image = str(results.get('img_path', 'sample'))
+    if 'img_id' in results:
+        image += f' (image id {results["img_id"]})'
+    if 'ann_id' in instance:
+        return f'{image}, annotation id {instance["ann_id"]}'
+    return f'{image}, instance {index} (no ann_id)'

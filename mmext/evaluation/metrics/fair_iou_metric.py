@@ -24,6 +24,12 @@ every fairness statistic: ``K`` above is the number of classes with a defined Io
 a reference is used, a defined reference IoU). Their ``IoU.<name>`` entry stays NaN and is
 written as ``null`` in the JSON dump. A class that is predicted but absent from the ground
 truth has IoU 0 and counts, exactly as in mmseg's ``mIoU``.
+
+**Out-of-range ground truth.** mmseg's ``IoUMetric`` drops ground-truth pixels outside
+``[0, K)`` without a word (a label map with value 50 for 3 classes still gives
+``aAcc: 100.0``). :meth:`FairIoUMetric.process` raises a ``ValueError`` instead, naming the
+image (``img_path`` / ``seg_map_path`` of the sample) and the offending values; only
+``ignore_index`` may lie outside the classes.
 """
 
 import csv
@@ -40,6 +46,7 @@ from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger, print_log
 from mmseg.evaluation.metrics import IoUMetric
 
+from mmext.datasets.samplers.class_index import check_label_values
 from mmext.registry import METRICS
 
 ReferenceType = Union[None, str, Dict[str, float], Sequence[float]]
@@ -178,6 +185,15 @@ def load_reference_iou(
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
+def _sample_name(sample: dict) -> str:
+    """``image <img_path> (seg_map_path <path>)`` from a data sample's metainfo."""
+    img, seg = sample.get('img_path'), sample.get('seg_map_path')
+    parts = ([f'image {img}'] if img else []) + ([f'seg_map_path {seg}'] if seg else [])
+    if not parts:
+        return 'an image without img_path / seg_map_path'
+    return parts[0] if len(parts) == 1 else f'{parts[0]} ({parts[1]})'
+
+
 @METRICS.register_module()
 class FairIoUMetric(IoUMetric):
     """mmseg's IoUMetric plus the fairness criteria of the TCE paper (Table 3) and fwIoU.
@@ -269,7 +285,20 @@ class FairIoUMetric(IoUMetric):
         Args:
             data_batch (dict): A batch of data from the dataloader.
             data_samples (Sequence[dict]): A batch of outputs from the model.
+
+        Raises:
+            ValueError: When a ground-truth map holds a value outside ``[0, K)`` that is not
+                ``ignore_index`` (naming the image and the values).
         """
+        if not self.format_only:
+            num_classes = len(self.dataset_meta['classes'])
+            for sample in data_samples:
+                check_label_values(
+                    sample['gt_sem_seg']['data'],
+                    num_classes,
+                    self.ignore_index,
+                    f'ground truth of {_sample_name(sample)}',
+                )
         start = len(self.results)
         super().process(data_batch, data_samples)
         if self.per_image_csv and not self.format_only:

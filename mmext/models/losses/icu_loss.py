@@ -68,7 +68,13 @@ from mmext.registry import MODELS
 from mmext.utils.optional_compile import OptionalCompile
 
 from .empty_batch import empty_batch_loss
-from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
+from .utils import (
+    LossNameMixin,
+    check_finite_number,
+    check_reduction,
+    resolve_reduction,
+    weight_reduce_loss,
+)
 
 
 def check_labels(labels: Tensor, num_classes: int) -> None:
@@ -228,14 +234,14 @@ class ICULoss(LossNameMixin, nn.Module):
     the NaN of an empty mean), ``'none'`` an empty ``(0,)`` tensor.
 
     Args:
-        alpha (float): Inter-class margin α >= 0 (Eq. 17). Paper: 1e-4.
-        gamma (float): Intra-class margin γ >= 0 (Eq. 18). Paper: 1e-3.
+        alpha (float): Inter-class margin α >= 0 (Eq. 17), finite. Paper: 1e-4.
+        gamma (float): Intra-class margin γ >= 0 (Eq. 18), finite. Paper: 1e-3.
         gamma_reading (str): Reading of Eq. 18: ``'covariance'`` (default,
             :math:`\\ln|(1+\\gamma)\\Sigma_z|`), ``'log_det'`` (the authors' code,
             :math:`(1+\\gamma)\\ln|\\Sigma_z|`; ``forward`` then needs ``log_dets``) or
             ``'literal'`` (:math:`\\ln(1+\\gamma)+\\ln|\\Sigma_z|`); see the module notes.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
-        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_weight (float): Multiplier of the loss, finite. Defaults to 1.0.
         loss_name (str): Name of the loss item. Defaults to ``'loss_icu_cls'``.
         compile_kernels (bool): Run the softmax passes over the (N, K) distances (forward
             and backward) as ``torch.compile``'d kernels
@@ -254,8 +260,9 @@ class ICULoss(LossNameMixin, nn.Module):
         compile_kernels: bool = False,
     ) -> None:
         super().__init__()
-        if alpha < 0 or gamma < 0:
-            raise ValueError(f'ICULoss margins must be >= 0, got alpha={alpha}, gamma={gamma}')
+        alpha = check_finite_number('alpha', alpha, low=0.0)
+        gamma = check_finite_number('gamma', gamma, low=0.0)
+        loss_weight = check_finite_number('loss_weight', loss_weight)
         if gamma_reading not in GAMMA_READINGS:
             raise ValueError(
                 f'gamma_reading must be one of {GAMMA_READINGS}, got {gamma_reading!r}'

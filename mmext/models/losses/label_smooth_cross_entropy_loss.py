@@ -22,7 +22,13 @@ from torch import Tensor
 from mmext.registry import MODELS
 
 from .empty_batch import empty_batch_loss
-from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
+from .utils import (
+    LossNameMixin,
+    check_class_labels,
+    check_reduction,
+    resolve_reduction,
+    weight_reduce_loss,
+)
 
 _SIGMOID_MODES = ('eq3', 'gluoncv')
 
@@ -87,24 +93,33 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
       is one class of the softmax distribution, so Eq. 3 with ``K`` = number of logits
       applies unchanged; a zero background target would silence the background loss).
       ``smooth_background=False`` keeps the hard one-hot target on rows labelled with the
-      last logit instead. Rows equal to ``ignore_index`` contribute 0, as in mmdet.
+      last logit instead. Rows equal to ``ignore_index`` contribute 0, as in mmdet. Any
+      other label outside ``[0, K)`` raises (see *Label checks* below).
     * Float targets of the same shape as ``cls_score`` (soft / mixed labels): mass-preserving
       Eq. 3 per row, ``q' = (1 - eps) q + eps * sum(q) / K`` (see
       :func:`smooth_distribution`); all-zero rows stay zero.
 
     **Sigmoid** (``use_sigmoid=True``, classes along the last dim, ``K = cls_score.size(-1)``):
     binary cross entropy on ``t' = a t + b`` (see :func:`sigmoid_smooth_coefficients` for
-    ``sigmoid_mode``). Background stays background: an integer label outside ``[0, K)``
-    (mmdet passes ``num_classes``) gives an all-zero target row, and a float target row
-    without any positive entry (e.g. non-positive anchors of ``YOLOV3Head``) is left at zero;
-    only rows carrying an object are smoothed. Elements with a negative target or equal to
-    ``ignore_index`` get weight 0, as in mmdet.
+    ``sigmoid_mode``). Background stays background: the integer label ``K`` (mmdet passes
+    ``num_classes``) gives an all-zero target row, and a float target row without any
+    positive entry (e.g. non-positive anchors of ``YOLOV3Head``) is left at zero; only rows
+    carrying an object are smoothed. Integer labels equal to ``ignore_index`` and float
+    targets that are negative or equal to ``ignore_index`` get weight 0, as in mmdet; any
+    other integer label outside ``[0, K]`` raises instead of silently becoming background
+    (mmdet also ignores other negative labels: pass ``ignore_index=-1`` for that).
+
+    **Label checks.** Integer labels outside the allowed values (softmax ``[0, K)``, sigmoid
+    ``[0, K]``, plus ``ignore_index``) raise a ``ValueError`` giving the range and the
+    offending values on CPU; on CUDA they trip a device-side assert without a host
+    synchronisation (:func:`~mmext.models.losses.utils.check_class_labels`).
 
     With ``label_smooth_val=0`` every path is numerically identical to mmdet's
     ``CrossEntropyLoss`` with the same arguments, except for empty batches: with ``N = 0``
-    the ``'mean'`` and ``'sum'`` reductions give a zero that keeps the graph
-    (``cls_score.sum() * 0``, where mmdet's ``'mean'`` is NaN) and ``'none'`` an empty
-    tensor, the policy of every mmext loss (:mod:`mmext.models.losses.empty_batch`).
+    or no element at all (e.g. logits ``(N, K, 0, 0)``) the ``'mean'`` and ``'sum'``
+    reductions give a zero that keeps the graph (``cls_score.sum() * 0``, where mmdet's
+    ``'mean'`` is NaN) and ``'none'`` an empty tensor, the policy of every mmext loss
+    (:mod:`mmext.models.losses.empty_batch`).
 
     Args:
         label_smooth_val (float): :math:`\\epsilon` of Eq. 3, in ``[0, 1)`` (``[0, 0.5)`` for
@@ -247,6 +262,7 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
                     f'integer labels must have shape {tuple(expected)} for '
                     f'cls_score {tuple(pred.shape)}, got {tuple(label.shape)}'
                 )
+            check_class_labels(label, num_classes, ignore_index)
             loss = F.cross_entropy(
                 pred, label, weight=class_weight, reduction='none', ignore_index=ignore_index
             )
@@ -261,6 +277,8 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
                 if not self.smooth_background:
                     row_eps = row_eps * (label != num_classes - 1).to(pred.dtype)
                 loss = (1.0 - row_eps) * loss + row_eps * uniform
+        if loss.numel() == 0 and reduction != 'none':  # no pixel: not the NaN of 0 / 0
+            return empty_batch_loss(pred)
         if avg_factor is None and self.avg_non_ignore and reduction == 'mean':
             avg_factor = label.numel() - (label == ignore_index).sum().item()
         if weight is not None:
@@ -290,6 +308,8 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
                     'sigmoid integer labels must be (N,) for cls_score (N, K); '
                     f'got {tuple(label.shape)} and {tuple(pred.shape)}'
                 )
+            # [0, K) foreground, K background (mmdet), ignore_index; anything else raises
+            check_class_labels(label, num_classes, ignore_index, background=True)
             valid = (label >= 0) & (label != ignore_index)
             foreground = valid & (label < num_classes)
             target = pred.new_zeros(pred.shape)
@@ -324,6 +344,8 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
         loss = F.binary_cross_entropy_with_logits(
             pred, target, pos_weight=class_weight, reduction='none'
         )
+        if loss.numel() == 0 and reduction != 'none':  # no element: not the NaN of 0 / 0
+            return empty_batch_loss(pred)
         loss = weight_reduce_loss(loss, weight.float(), reduction, avg_factor)
         if squeeze and reduction == 'none':
             loss = loss.squeeze(-1)

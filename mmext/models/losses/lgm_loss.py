@@ -12,7 +12,13 @@ from mmext.registry import MODELS
 
 from .empty_batch import empty_batch_loss
 from .icu_loss import ICUCrossEntropyFunction, add_to_true_class, check_labels
-from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
+from .utils import (
+    LossNameMixin,
+    check_finite_number,
+    check_reduction,
+    resolve_reduction,
+    weight_reduce_loss,
+)
 
 
 @MODELS.register_module()
@@ -34,10 +40,10 @@ class LGMLoss(LossNameMixin, nn.Module):
     λ = 0.01 (CIFAR-100); those are the defaults here.
 
     Args:
-        alpha (float): Classification margin α >= 0. Defaults to 0.1.
-        lambda_lkd (float): Weight λ >= 0 of the likelihood term. Defaults to 0.01.
+        alpha (float): Classification margin α >= 0, finite. Defaults to 0.1.
+        lambda_lkd (float): Weight λ >= 0 of the likelihood term, finite. Defaults to 0.01.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
-        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_weight (float): Multiplier of the loss, finite. Defaults to 1.0.
         loss_name (str): Name of the loss item. Defaults to ``'loss_lgm'``.
         compile_kernels (bool): Run the softmax passes over the (N, K) distances (forward
             and backward) as ``torch.compile``'d kernels
@@ -55,10 +61,9 @@ class LGMLoss(LossNameMixin, nn.Module):
         compile_kernels: bool = False,
     ) -> None:
         super().__init__()
-        if alpha < 0 or lambda_lkd < 0:
-            raise ValueError(
-                f'LGMLoss needs alpha >= 0 and lambda_lkd >= 0, got {alpha}, {lambda_lkd}'
-            )
+        alpha = check_finite_number('alpha', alpha, low=0.0)
+        lambda_lkd = check_finite_number('lambda_lkd', lambda_lkd, low=0.0)
+        loss_weight = check_finite_number('loss_weight', loss_weight)
         self.alpha = alpha
         self.lambda_lkd = lambda_lkd
         self.reduction = check_reduction(reduction)

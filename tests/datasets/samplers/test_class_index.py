@@ -326,3 +326,66 @@ def test_real_two_process_gloo_class_index(tmp_path):
     r0, r1 = result['truncated_png']
     assert r0['error'] == 'OSError' and r0['message'].startswith(f'label map {damaged} ')
     assert r1['error'] == 'RuntimeError' and damaged in r1['message']
+
+
+def test_out_of_range_label_values_name_the_map_and_every_value(tmp_path):
+    """Issue 26: values outside [0, C) that are not ignore_index are an error naming the
+    label map and all its bad values (before: only the largest value of one map)."""
+    maps = [np.array([[0, 1], [255, 2]]), np.array([[0, 7], [9, 255]]), np.array([[5, 3]])]
+    _write_seg_dataset(tmp_path / 'd', maps)
+    ds = _seg_dataset(tmp_path / 'd')
+    with pytest.raises(ValueError) as info:
+        build_class_index(ds, cache_dir=False, progress=False)
+    message = str(info.value)
+    bad_map = ds.get_data_info(1)['seg_map_path']
+    assert f'label map {bad_map} holds ground-truth values [7, 9]' in message, message
+    assert '[0, 4)' in message and 'ignore_index=255' in message
+    assert '(1 more label maps hold such values)' in message
+    # 255 is a class value once another ignore_index is chosen
+    _write_seg_dataset(tmp_path / 'e', [np.array([[0, 255]])])
+    with pytest.raises(ValueError, match=r'holds ground-truth values \[255\].*ignore_index=3'):
+        build_class_index(_seg_dataset(tmp_path / 'e'), ignore_index=3, cache_dir=False)
+    # a label_map that maps onto a value outside the classes is caught after the mapping
+    _write_seg_dataset(tmp_path / 'f', [np.array([[0, 1]])])
+    from mmseg.datasets import BaseSegDataset
+
+    class Mapped(BaseSegDataset):
+        def get_data_info(self, idx):
+            info = super().get_data_info(idx)
+            info['label_map'] = {1: 6}
+            return info
+
+    mapped = Mapped(
+        data_root=str(tmp_path / 'f'),
+        data_prefix=dict(img_path='img', seg_map_path='ann'),
+        img_suffix='.jpg',
+        seg_map_suffix='.png',
+        metainfo=dict(classes=('background', 'a', 'b', 'c')),
+        pipeline=[],
+    )
+    with pytest.raises(ValueError, match=r'000\.png holds ground-truth values \[6\]'):
+        build_class_index(mapped, cache_dir=False, progress=False)
+
+
+def test_out_of_range_cat_ids_name_the_image():
+    pytest.importorskip('mmengine')
+    from mmengine.dataset import BaseDataset
+
+    class Det(BaseDataset):
+        METAINFO = dict(classes=('a', 'b', 'c'))
+
+        def load_data_list(self):
+            return [
+                dict(img_path='/img/0.jpg', labels=[0]),
+                dict(img_path='/img/1.jpg', labels=[2, 5, -1]),
+            ]
+
+        def get_cat_ids(self, idx):
+            return self.get_data_info(idx)['labels']
+
+    with pytest.raises(
+        ValueError,
+        match=r'get_cat_ids\(1\) of image /img/1\.jpg holds '
+        r'ground-truth values \[-1, 5\] outside the allowed values \[0, 3\)',
+    ):
+        build_class_index(Det(serialize_data=False), progress=False)

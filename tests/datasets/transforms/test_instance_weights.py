@@ -109,3 +109,41 @@ def test_bad_or_missing_weights_fail_naming_the_image(tmp_path):
     with pytest.raises(KeyError, match='reads results\\["instances"\\]'):
         LoadInstanceWeights()(dict(img=np.zeros((2, 2))))
     assert repr(LoadInstanceWeights('w', 2)) == "LoadInstanceWeights(key='w', default=2.0)"
+
+
+@pytest.mark.parametrize('bad', ['abc', None, [1], '0.5', True, False])
+def test_a_weight_that_is_not_a_number_fails_naming_image_annotation_and_field(tmp_path, bad):
+    # the first annotation (id 1) is valid, the second (id 2) holds the bad value
+    dataset = _coco(
+        tmp_path,
+        [
+            dict(bbox=[0, 0, 5, 5], category_id=1, weight=0.5),
+            dict(bbox=[2, 2, 6, 6], category_id=2, weight=bad),
+        ],
+    )
+    with pytest.raises(ValueError, match=r"a\.png \(image id 1\), annotation id 2: field 'weight'"):
+        dataset[0]
+    # the transform alone: without ann_id the instance's index is named
+    res = dict(
+        img_path='x.png',
+        img_id=7,
+        instances=[dict(w=1.0), dict(w=bad)],
+        gt_bboxes=np.zeros((2, 4), np.float32),
+    )
+    with pytest.raises(ValueError, match=r"x\.png \(image id 7\), instance 1 .*field 'w'"):
+        LoadInstanceWeights(key='w')(res)
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -0.5])
+def test_non_finite_and_negative_weights_stay_rejected(tmp_path, bad):
+    dataset = _coco(tmp_path, [dict(bbox=[0, 0, 5, 5], category_id=1, weight=bad)])
+    with pytest.raises(ValueError, match=r"id 1: field 'weight' must be finite and >= 0"):
+        dataset[0]
+
+
+def test_numeric_weights_of_any_number_type_are_read():
+    res = dict(
+        instances=[dict(weight=2), dict(weight=np.float64(0.25)), dict(weight=np.int64(0))],
+        gt_bboxes=np.zeros((3, 4), np.float32),
+    )
+    np.testing.assert_array_equal(LoadInstanceWeights()(res)['gt_weights'], [2.0, 0.25, 0.0])

@@ -259,3 +259,33 @@ def test_per_image_csv_by_hand(tmp_path):
     # the dataset-level numbers are unchanged by the option
     plain = _evaluate(FairIoUMetric(), samples, ('x', 'y', 'z'))
     assert metrics == plain
+
+
+def test_out_of_range_ground_truth_raises_naming_image_and_values():
+    """mmseg's IoUMetric drops GT values outside [0, K) and reports aAcc 100 (issue 26)."""
+    gt = [[0, 1, 50, 50], [2, 255, 50, 50]]  # 50 on half the pixels, 3 classes
+    sample = _sample(gt, [[0, 1, 2, 2], [2, 0, 0, 0]], 'bad')
+    sample['seg_map_path'] = '/ann/bad.png'
+    metric = FairIoUMetric()
+    metric.dataset_meta = dict(classes=('x', 'y', 'z'))
+    with pytest.raises(ValueError) as info:
+        metric.process({}, [_sample([[0, 1]], [[0, 1]], 'good'), sample])
+    message = str(info.value)
+    for part in ('/data/bad.png', '/ann/bad.png', '[50]', '[0, 3)', 'ignore_index=255'):
+        assert part in message, (part, message)
+    assert 'good' not in message
+    # negative values too, and only the sample's seg_map_path when it has no img_path
+    neg = dict(
+        gt_sem_seg=dict(data=torch.tensor([[[-1, 0], [7, 1]]])),
+        pred_sem_seg=dict(data=torch.tensor([[[0, 0], [1, 1]]])),
+        seg_map_path='/ann/neg.png',
+    )
+    with pytest.raises(ValueError, match=r'/ann/neg\.png holds ground-truth values \[-1, 7\]'):
+        metric.process({}, [neg])
+    # ignore_index is the one value allowed outside the classes: no error, mmseg's numbers
+    ok = _sample([[0, 1], [2, 255]], [[0, 1], [2, 2]], 'ok')
+    assert _evaluate(FairIoUMetric(), [ok], ('x', 'y', 'z'))['aAcc'] == 100.0
+    custom = _sample([[0, 1], [2, 9]], [[0, 1], [2, 2]], 'ok')
+    assert _evaluate(FairIoUMetric(ignore_index=9), [custom], ('x', 'y', 'z'))['aAcc'] == 100.0
+    with pytest.raises(ValueError, match=r'\[255\]'):  # 255 is a bad value when 9 is ignored
+        _evaluate(FairIoUMetric(ignore_index=9), [ok], ('x', 'y', 'z'))

@@ -150,7 +150,7 @@ def test_clear_errors():
         ICULoss()(dist, torch.tensor([0, 4, 1, 1, 2, 0]), num_dims=3)
     with pytest.raises(ValueError, match='integer class indices'):
         ICULoss()(dist, torch.zeros(6, 4), num_dims=3)
-    with pytest.raises(ValueError, match='margins must be >= 0'):
+    with pytest.raises(ValueError, match='alpha >= 0'):
         ICULoss(alpha=-0.1)
     with pytest.raises(ValueError, match='reduction must be one of'):
         ICULoss(reduction='max')
@@ -180,3 +180,20 @@ def test_non_finite_logit_gives_non_finite_loss(bad, column):
     dist = _distances().detach()
     dist[1, 0] = float('inf')
     assert ICULoss(alpha=0.0, gamma=0.0)(dist, labels, reduction_override='none')[1] == float('inf')
+
+
+@pytest.mark.parametrize('name', ['alpha', 'gamma', 'loss_weight'])
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])
+def test_non_finite_hyper_parameters_are_rejected(name, bad):
+    """Issue 26: ``alpha < 0`` was checked, but NaN < 0 is False and inf passed too."""
+    with pytest.raises(ValueError, match=f'invalid {name}='):
+        ICULoss(**{name: bad})
+
+
+def test_hyper_parameter_bounds_and_types():
+    with pytest.raises(ValueError, match=r'invalid gamma=-0\.5: expected gamma >= 0'):
+        ICULoss(gamma=-0.5)
+    with pytest.raises(TypeError, match='invalid alpha=True'):  # booleans are not numbers
+        ICULoss(alpha=True)
+    loss = ICULoss(alpha=0, gamma=1)
+    assert (loss.alpha, loss.gamma) == (0.0, 1.0)

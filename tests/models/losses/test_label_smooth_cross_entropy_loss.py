@@ -93,10 +93,13 @@ def test_eps0_sigmoid_integer_labels_equal_mmdet(reduction, class_weight):
     logits = torch.randn(9, 3)
     labels = torch.tensor([0, 1, 2, 3, 3, 1, -1, 0, 2])  # 3 = background, -1 ignored
     weight = torch.rand(9)
+    # -1 is ignored only as ignore_index: other labels outside [0, 3] raise (issue 26)
     ours = LabelSmoothCrossEntropyLoss(
-        0.0, use_sigmoid=True, reduction=reduction, class_weight=class_weight
+        0.0, use_sigmoid=True, reduction=reduction, class_weight=class_weight, ignore_index=-1
     )
-    ref = CrossEntropyLoss(use_sigmoid=True, reduction=reduction, class_weight=class_weight)
+    ref = CrossEntropyLoss(
+        use_sigmoid=True, reduction=reduction, class_weight=class_weight, ignore_index=-1
+    )
     torch.testing.assert_close(ours(logits, labels), ref(logits, labels), rtol=0, atol=0)
     torch.testing.assert_close(
         ours(logits, labels, weight), ref(logits, labels, weight), rtol=0, atol=0
@@ -204,7 +207,9 @@ def test_sigmoid_eq3_integer_labels(eps):
     torch.manual_seed(11)
     logits = torch.randn(7, 4)
     labels = torch.tensor([0, 4, 2, 3, 4, -1, 1])  # 4 = background, -1 ignored
-    loss = LabelSmoothCrossEntropyLoss(eps, use_sigmoid=True, reduction='none')(logits, labels)
+    loss = LabelSmoothCrossEntropyLoss(eps, use_sigmoid=True, reduction='none', ignore_index=-1)(
+        logits, labels
+    )
     fg = (labels >= 0) & (labels < 4)
     targets = torch.zeros(7, 4)
     targets[fg] = (1 - eps) * F.one_hot(labels[fg], 4).float() + eps / 4
@@ -439,3 +444,49 @@ def test_non_finite_logit_gives_non_finite_loss(bad, mode, eps):
         ):
             loss = loss_fn(bad_logits, targets, **kwargs)
             assert not torch.isfinite(loss), (column, kwargs, loss)
+
+
+def test_out_of_range_labels_raise_with_range_and_value():
+    """Issue 26: a label outside the classes was an IndexError (softmax) or silently became
+    background (sigmoid); now a ValueError with the allowed values and the offending one."""
+    logits = torch.randn(4, 3)
+    for eps in (0.0, 0.1):
+        softmax = LabelSmoothCrossEntropyLoss(eps)
+        with pytest.raises(ValueError, match=r'\[0, 3\) or equal ignore_index=-100.*\[50\]'):
+            softmax(logits, torch.tensor([0, 50, 1, 2]))
+        with pytest.raises(ValueError, match=r'\[0, 3\) or equal ignore_index=255.*\[-1, 3\]'):
+            softmax(logits, torch.tensor([0, 3, -1, 255]), ignore_index=255)
+        seg = torch.randn(2, 3, 2, 2)
+        with pytest.raises(ValueError, match=r'\[0, 3\).*\[7\]'):
+            softmax(seg, torch.tensor([[[0, 1], [2, 7]], [[0, 0], [0, 0]]]))
+        sigmoid = LabelSmoothCrossEntropyLoss(eps, use_sigmoid=True)
+        # 3 (= C) is background; 4 and -2 are neither classes nor background nor ignored
+        with pytest.raises(ValueError, match=r'\[0, 3\] \(3 = background\).*\[-2, 4\]'):
+            sigmoid(logits, torch.tensor([0, 3, 4, -2]))
+        with pytest.raises(ValueError, match=r'ignore_index=-1.*\[4\]'):
+            sigmoid(logits, torch.tensor([0, 3, 4, -1]), ignore_index=-1)
+    # the allowed values still work: C is an all-zero target row, ignore_index weight 0
+    labels = torch.tensor([0, 3, 2, -1])
+    got = LabelSmoothCrossEntropyLoss(0.0, use_sigmoid=True, reduction='none', ignore_index=-1)(
+        logits, labels
+    )
+    targets = torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 1], [0, 0, 0]])
+    expected = bce(logits, targets) * torch.tensor([1.0, 1, 1, 0])[:, None]
+    torch.testing.assert_close(got, expected)
+
+
+def test_zero_pixel_batch_is_a_graph_keeping_zero():
+    """Issue 26: logits (N, K, 0, 0) gave the NaN of an empty mean."""
+    for kwargs in (dict(), dict(label_smooth_val=0.0), dict(avg_non_ignore=True)):
+        for reduction in ('mean', 'sum'):
+            logits = torch.randn(2, 4, 0, 0, requires_grad=True)
+            loss = LabelSmoothCrossEntropyLoss(reduction=reduction, loss_weight=2.0, **kwargs)(
+                logits, torch.zeros(2, 0, 0, dtype=torch.long)
+            )
+            assert loss.shape == () and loss.item() == 0.0 and loss.requires_grad
+            loss.backward()
+            assert logits.grad.shape == logits.shape
+    none = LabelSmoothCrossEntropyLoss(reduction='none')(
+        torch.randn(2, 4, 0, 3), torch.zeros(2, 0, 3, dtype=torch.long)
+    )
+    assert none.shape == (2, 0, 3)

@@ -145,3 +145,18 @@ def test_head_lgm_mode_matches_transcription():
     assert losses['loss_icu_reg'].item() == 0
     with pytest.raises(ValueError, match="mode='lgm'"):
         ICUClsHead(num_classes=4, in_channels=3, mode='lgm')  # gamma 1e-3 by default
+
+
+@pytest.mark.parametrize('name', ['alpha', 'lambda_lkd', 'loss_weight'])
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])
+def test_lgm_non_finite_hyper_parameters_are_rejected(name, bad):
+    """Issue 26: NaN passed ``alpha < 0 or lambda_lkd < 0`` (NaN < 0 is False)."""
+    with pytest.raises(ValueError, match=f'invalid {name}='):
+        LGMLoss(**{name: bad})
+
+
+def test_lgm_hyper_parameter_bounds_and_types():
+    with pytest.raises(ValueError, match=r'expected lambda_lkd >= 0'):
+        LGMLoss(lambda_lkd=-0.01)
+    with pytest.raises(TypeError, match='invalid lambda_lkd=False'):
+        LGMLoss(lambda_lkd=False)

@@ -104,3 +104,108 @@ def test_every_loss_uses_the_contract(loss_cls, name):
         loss_cls(loss_name='other', **kwargs)
     with pytest.raises(ValueError, match='reduction must be one of'):
         loss_cls(reduction='avg', **kwargs)
+
+
+def test_check_class_labels_on_cpu():
+    from mmext.models.losses.utils import check_class_labels
+
+    ok = torch.tensor([[0, 2], [255, 1]])
+    check_class_labels(ok, 3, 255)
+    check_class_labels(torch.tensor([0, 3]), 3, background=True)  # C = background
+    check_class_labels(torch.zeros(0, dtype=torch.long), 3)
+    with pytest.raises(
+        ValueError,
+        match=r'^labels must lie in \[0, 3\) or equal '
+        r'ignore_index=255; got out-of-range values \[-1, 50\] \(3 elements\)$',
+    ):
+        check_class_labels(torch.tensor([[0, 50], [-1, 50]]), 3, 255)
+    with pytest.raises(ValueError, match=r'^labels must lie in \[0, 3\); got .* \[3\]'):
+        check_class_labels(torch.tensor([3]), 3)
+    with pytest.raises(ValueError, match=r'\[0, 3\] \(3 = background\).*\[4\]'):
+        check_class_labels(torch.tensor([3, 4]), 3, background=True)
+    with pytest.raises(ValueError, match=r'\[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, \.\.\.\]'):
+        check_class_labels(torch.arange(30), 3)
+
+
+def test_check_class_labels_device_branch_never_reads_back(monkeypatch):
+    """Off CPU (CUDA) the check is ``torch._assert_async(ok, msg)`` on a device tensor:
+    no ``bool()`` / ``.item()`` of label data on the host. Simulated on CPU tensors."""
+    from mmext.models.losses import utils
+
+    calls = []
+
+    def fake_assert_async(cond, *msg):
+        calls.append((cond, msg))
+
+    monkeypatch.setattr(utils, '_checked_on_host', lambda label: False)
+    monkeypatch.setattr(torch, '_assert_async', fake_assert_async)
+    monkeypatch.setattr(torch.Tensor, '__bool__', lambda self: pytest.fail('host sync'))
+    monkeypatch.setattr(torch.Tensor, 'item', lambda self: pytest.fail('host sync'))
+    monkeypatch.setattr(torch.Tensor, 'tolist', lambda self: pytest.fail('host sync'))
+    utils.check_class_labels(torch.tensor([0, 50]), 3, 255)  # no ValueError: deferred
+    utils.check_class_labels(torch.tensor([0, 3]), 3, -100, background=True)
+    (bad_cond, bad_msg), (ok_cond, ok_msg) = calls
+    monkeypatch.undo()
+    assert isinstance(bad_cond, torch.Tensor) and bad_cond.shape == () and not bad_cond
+    assert bad_msg == ('labels must lie in [0, 3) or equal ignore_index=255',)
+    assert bool(ok_cond) and ok_msg == (
+        'labels must lie in [0, 3] (3 = background) or equal ignore_index=-100',
+    )
+
+
+def test_check_class_labels_device_branch_without_message_overload(monkeypatch):
+    from mmext.models.losses import utils
+
+    calls = []
+
+    def one_arg_assert_async(cond, *msg):
+        if msg:
+            raise TypeError('_assert_async() takes 1 positional argument')
+        calls.append(cond)
+
+    monkeypatch.setattr(utils, '_checked_on_host', lambda label: False)
+    monkeypatch.setattr(torch, '_assert_async', one_arg_assert_async)
+    utils.check_class_labels(torch.tensor([0, 7]), 3)
+    assert len(calls) == 1 and not bool(calls[0])
+    # the real op on a CPU tensor raises at once, with the message
+    monkeypatch.undo()
+    monkeypatch.setattr(utils, '_checked_on_host', lambda label: False)
+    with pytest.raises(RuntimeError, match=r'labels must lie in \[0, 3\)'):
+        utils.check_class_labels(torch.tensor([0, 7]), 3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_check_class_labels_on_cuda_does_not_synchronise():
+    from mmext.models.losses.utils import check_class_labels
+
+    label = torch.randint(0, 4, (2, 64, 64), device='cuda')
+    label[0, 0, 0] = 255
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')  # any host sync raises
+    try:
+        check_class_labels(label, 4, 255)
+        check_class_labels(label, 4, 255, background=True)
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+    torch.cuda.synchronize()
+
+
+def test_check_finite_number():
+    from mmext.models.losses.utils import check_finite_number
+
+    assert check_finite_number('a', 2) == 2.0 and isinstance(check_finite_number('a', 2), float)
+    assert check_finite_number('a', 0.0, low=0.0) == 0.0
+    for bad in (float('nan'), float('inf'), -float('inf')):
+        with pytest.raises(ValueError, match=r'^invalid a=(nan|inf|-inf): expected a finite'):
+            check_finite_number('a', bad, low=0.0)
+    with pytest.raises(ValueError, match=r'^invalid a=-1\.0: expected a >= 0$'):
+        check_finite_number('a', -1, low=0)
+    with pytest.raises(ValueError, match=r'expected a > 0$'):
+        check_finite_number('a', 0, low=0, low_inclusive=False)
+    with pytest.raises(ValueError, match=r'expected a < 1$'):
+        check_finite_number('a', 1, high=1, high_inclusive=False)
+    with pytest.raises(ValueError, match=r'expected a <= 1$'):
+        check_finite_number('a', 1.5, high=1)
+    for bad in (True, False, '1.0', None, torch.tensor(1.0)):
+        with pytest.raises(TypeError, match='invalid a=.*expected a real number'):
+            check_finite_number('a', bad)

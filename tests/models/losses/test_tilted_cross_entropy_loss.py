@@ -398,3 +398,34 @@ def test_non_finite_logit_gives_non_finite_loss(level, t, bad, where):
     if level == 'class':
         per_image = loss_fn(pred, label, ignore_index=IGNORE, reduction_override='none')
         assert not torch.isfinite(per_image[0]) and torch.isfinite(per_image[1:]).all()
+
+
+def test_out_of_range_labels_raise_with_range_and_value():
+    """Issue 26: label 50 gave ``IndexError: Target 50 is out of bounds``."""
+    torch.manual_seed(0)
+    pred = torch.randn(2, 3, 4, 4)
+    label = torch.randint(0, 3, (2, 4, 4))
+    label[0, :2] = 50
+    label[1, 0, 0] = IGNORE
+    for level in ('image', 'class'):
+        loss = TiltedCrossEntropyLoss(level=level)
+        with pytest.raises(ValueError, match=r'\[0, 3\) or equal ignore_index=255.*\[50\]'):
+            loss(pred, label, ignore_index=IGNORE)
+        with pytest.raises(ValueError, match=r'ignore_index=-100.*\[50, 255\]'):
+            loss(pred, label)  # 255 is not ignored by default either
+        with pytest.raises(ValueError, match=r'\[-3\]'):
+            tilted_cross_entropy(pred, torch.full((2, 4, 4), -3), 1.0, level=level)
+        label_ok = torch.where(label == 50, torch.full_like(label, IGNORE), label)
+        assert torch.isfinite(loss(pred, label_ok, ignore_index=IGNORE))
+
+
+def test_non_finite_and_bool_hyper_parameters_are_rejected():
+    """Issue 26: every float hyper-parameter is checked (NaN slips through ``x < 0``)."""
+    for tilt in (float('nan'), float('inf'), -float('inf')):
+        with pytest.raises(ValueError, match='invalid tilt=.*finite'):
+            TiltedCrossEntropyLoss(tilt=tilt)
+    with pytest.raises(ValueError, match='invalid loss_weight=nan'):
+        TiltedCrossEntropyLoss(loss_weight=float('nan'))
+    with pytest.raises(TypeError, match='invalid tilt=True'):
+        TiltedCrossEntropyLoss(tilt=True)
+    assert TiltedCrossEntropyLoss(tilt=-2).tilt == -2.0
