@@ -11,8 +11,13 @@
 #      `current` env: your GPU build is kept)
 #   3. mmcv 2.1.0 with compiled ops. PyPI only has its source; it is built once (~15-20 min on
 #      2 cores) with C++20 flags (torch >= 2.10 requires them) and the wheel is cached in
-#      $MMEXT_HOME/wheels/<mmcv>-<torch>-<python>-<platform>-<cpu|cuda>/ for later runs. CUDA ops
-#      are compiled when nvcc and a GPU are present (or FORCE_CUDA=1).
+#      $MMEXT_HOME/wheels/<mmcv>-<torch>-<python>-<platform>-<flavour>/ for later runs, the
+#      flavour being `cpu` or `cuda<version>-sm<archs>` (cuda13.0-sm80_90). CUDA ops are
+#      compiled when torch has CUDA and sees a GPU, or with FORCE_CUDA=1 (no GPU needed: a login
+#      node, a docker build); for the archs of TORCH_CUDA_ARCH_LIST when set, else of the
+#      visible GPUs, else the default list of mmext/utils/mmcv_ops.py (DEFAULT_CUDA_ARCHS).
+#      An installed mmcv without the wanted ops (CPU-only, other archs) is rebuilt. The last
+#      line says which ops you got: `mmcv ops: CUDA 13.0 (sm_80;sm_90)` or `mmcv ops: CPU only`.
 #   4. the OpenMMLab stack and the rest of requirements/, pinned against the installed torch
 #   5. mmext itself, editable (pip install -e .)
 set -euo pipefail
@@ -46,81 +51,19 @@ fi
     || die "Python >= 3.9 is required ($("$PY" --version 2>&1))"
 PIP=("$PY" -m pip)
 
-# What is installed, from one Python process (imports are most of a no-op run's time):
-# PROBE[0] the torch and torchvision versions (each only if it imports), [1] mmcv with ops,
-# [2] the OpenMMLab stack and the test requirements, [3] mmext installed from this
-# repository (1 or 0 each), [4] the "ready" line (empty unless everything imports). Run from
-# / so that the repo folder itself does not count as an install; re-run after every install.
+# What is installed and what is wanted, from one Python process (imports are most of a no-op
+# run's time): tools/setup/env_probe.py lists its lines (PROBE[0] torch versions, [1] mmcv with
+# ops fitting the request, [2] stack, [3] mmext, [4] ready line, [5] why mmcv must be rebuilt,
+# [6] CUDA ops wanted, [7] wheel flavour key, [8] CUDA arch list, [9] torch.version.cuda,
+# [10] driver warning). Run from / so that the repo folder does not count as an install; re-run
+# after every install.
 probe() {
     local out
     out="$(mktemp)"
-    (cd / && "$PY" - "$out" "$REPO" "$MMCV_VERSION" >/dev/null 2>&1 <<'EOF') || true
-import os
-import sys
-
-out, repo, mmcv_version = sys.argv[1:4]
-
-
-def check(fn):
-    try:
-        return fn()
-    except Exception:
-        return None
-
-
-def version(module):
-    return module.__version__.split('+')[0]
-
-
-def torch_versions():
-    import torch
-
-    try:
-        import torchvision
-    except Exception:
-        return version(torch)
-    return f'{version(torch)} {version(torchvision)}'
-
-
-def mmcv_ok():
-    import mmcv
-    import mmcv.ops  # noqa: F401
-
-    return mmcv.__version__ == mmcv_version
-
-
-def stack_ok():
-    import mlxtend, mmdet, mmpretrain, mmseg, pytest  # noqa: F401, E401
-
-    return True
-
-
-def mmext_ok():
-    import mmext
-
-    here = os.path.realpath(os.path.dirname(mmext.__file__))
-    return here == os.path.realpath(os.path.join(repo, 'mmext'))
-
-
-def ready():
-    import mmcv, mmdet, mmengine, mmext, mmpretrain, mmseg, torch  # noqa: E401
-
-    return (
-        f'[setup_env] ready: torch {torch.__version__} | mmcv {mmcv.__version__} | mmengine '
-        f'{mmengine.__version__} | mmdet {mmdet.__version__} | mmseg {mmseg.__version__} | '
-        f'mmpretrain {mmpretrain.__version__} | mmext {mmext.__version__}'
-    )
-
-
-lines = [check(torch_versions) or '']
-lines += ['1' if check(fn) else '0' for fn in (mmcv_ok, stack_ok, mmext_ok)]
-lines.append(check(ready) or '')
-with open(out, 'w') as f:
-    f.write('\n'.join(lines) + '\n')
-EOF
+    (cd / && "$PY" "$REPO/tools/setup/env_probe.py" "$out" "$REPO" "$MMCV_VERSION" >/dev/null 2>&1) || true
     mapfile -t PROBE < "$out"
     rm -f "$out"
-    while [ "${#PROBE[@]}" -lt 5 ]; do PROBE+=(""); done
+    while [ "${#PROBE[@]}" -lt 11 ]; do PROBE+=(""); done
 }
 probe
 
@@ -128,17 +71,30 @@ have_torch() { [ -n "${PROBE[0]}" ]; }
 pinned() { grep -E "^$1==" "$REPO/requirements/build.txt" | head -n1; }
 
 # ---------------------------------------------------------------- 2. torch
+# FORCE_CUDA=1 asks for CUDA ops: a CPU-only torch (torch.version.cuda None, e.g. `+cpu`) cannot
+# build or run them, so it never counts as "already installed" then.
+cpu_torch_for_cuda() { [ "${FORCE_CUDA:-0}" = "1" ] && have_torch && [ -z "${PROBE[9]}" ]; }
 if [ "$MMEXT_VENV" = "current" ] && have_torch; then
+    if cpu_torch_for_cuda; then
+        die "FORCE_CUDA=1 but the torch of this environment ($("$PY" -c 'import torch; print(torch.__version__)')) is a CPU-only build: install a CUDA build of torch here first, or run without FORCE_CUDA=1 for CPU ops"
+    fi
     say "keeping the installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
 else
     want_torch="$(pinned torch)"; want_tv="$(pinned torchvision)"
     have="${PROBE[0]}"
-    if [ "$have" = "${want_torch#torch==} ${want_tv#torchvision==}" ]; then
+    if [ "$have" = "${want_torch#torch==} ${want_tv#torchvision==}" ] && ! cpu_torch_for_cuda; then
         say "torch $have already installed"
     else
+        reinstall=()
+        if cpu_torch_for_cuda; then
+            say "FORCE_CUDA=1: the installed torch is a CPU-only build; replacing it with the CUDA build"
+            reinstall=(--force-reinstall --no-deps)
+        fi
         say "installing $want_torch $want_tv (about a minute from a local wheel store)"
+        "${PIP[@]}" install -q "${reinstall[@]}" "$want_torch" "$want_tv"
         "${PIP[@]}" install -q "$want_torch" "$want_tv" 'setuptools>=77,<81' wheel
         probe
+        if cpu_torch_for_cuda; then die "FORCE_CUDA=1 but $want_torch installed as a CPU-only build"; fi
     fi
 fi
 # constraints: never let a later resolve replace the torch we have
@@ -154,20 +110,29 @@ except md.PackageNotFoundError:
 EOF
 
 # ---------------------------------------------------------------- 3. mmcv with ops
+# Probe line [1] is 1 only when the installed mmcv has the ops the user needs: with CUDA ops
+# wanted ([6]: FORCE_CUDA=1, or torch has CUDA and sees a GPU), a CPU-only mmcv, one for another
+# CUDA major version or one missing an arch of [8] is rebuilt, never "already installed".
 if [ "${PROBE[1]}" = 1 ]; then
     say "mmcv $MMCV_VERSION with compiled ops already installed"
 else
-    WITH_CUDA=0
-    if [ "${FORCE_CUDA:-0}" = "1" ]; then WITH_CUDA=1
-    elif command -v nvcc >/dev/null 2>&1 && "$PY" -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-        WITH_CUDA=1
+    [ -n "${PROBE[5]}" ] && say "mmcv needs a (re)build: ${PROBE[5]}"
+    WITH_CUDA="${PROBE[6]:-0}"
+    ARCHS="${PROBE[8]}"
+    if [ "$WITH_CUDA" = 1 ]; then
+        command -v nvcc >/dev/null 2>&1 || [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ] \
+            || die "CUDA ops requested but nvcc is not on PATH (set CUDA_HOME or install the CUDA toolkit ${PROBE[9]})"
+        FLAVOUR="CUDA ${PROBE[9]} ops for ${ARCHS}; the CUDA kernels take much longer than a CPU build, more with each arch"
+    else
+        FLAVOUR="CPU ops, ~15-20 min on 2 cores"
     fi
-    FLAVOUR=$([ "$WITH_CUDA" = 1 ] && echo cuda || echo cpu)
-    KEY="$("$PY" -c "import sys, sysconfig, torch; print(f'mmcv-$MMCV_VERSION-torch{torch.__version__}-cp{sys.version_info.major}{sys.version_info.minor}-{sysconfig.get_platform()}')")-$FLAVOUR"
+    # the key names the flavour: a CPU wheel never satisfies a CUDA request, a wheel built for
+    # other archs never satisfies this one
+    KEY="$("$PY" -c "import sys, sysconfig, torch; print(f'mmcv-$MMCV_VERSION-torch{torch.__version__}-cp{sys.version_info.major}{sys.version_info.minor}-{sysconfig.get_platform()}')")-${PROBE[7]}"
     CACHE="$MMEXT_HOME/wheels/$KEY"
     WHEEL="$(ls "$CACHE"/mmcv-*.whl 2>/dev/null | head -n1 || true)"
     if [ -z "$WHEEL" ]; then
-        say "no cached mmcv wheel for $KEY: building it from source ($FLAVOUR ops, ~15-20 min on 2 cores)"
+        say "no cached mmcv wheel for $KEY: building it from source ($FLAVOUR)"
         BUILD="$(mktemp -d "$MMEXT_HOME/mmcv-build.XXXXXX")"
         (
             cd "$BUILD"
@@ -183,6 +148,7 @@ else
             # mmcv's setup.py needs pkg_resources APIs dropped in setuptools >= 70: build with an
             # older setuptools, then restore the runtime pin below.
             "${PIP[@]}" install -q 'setuptools<70' wheel -c "$CONSTRAINTS"
+            if [ "$WITH_CUDA" = 1 ]; then export TORCH_CUDA_ARCH_LIST="$ARCHS"; fi
             MMCV_WITH_OPS=1 FORCE_CUDA="$WITH_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
                 "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$BUILD/dist" . 2>&1 \
                 | tee "$BUILD/build.log" | grep -E --line-buffered '^(building|Building|copying mmcv/_ext|Successfully|error|ERROR)' || true
@@ -204,7 +170,7 @@ else
     "${PIP[@]}" install -q "$WHEEL" "$(grep -E '^mmengine==' "$REPO/requirements/runtime.txt")" \
         -c "$CONSTRAINTS"
     probe
-    [ "${PROBE[1]}" = 1 ] || die "mmcv $MMCV_VERSION installed but mmcv.ops does not import"
+    [ "${PROBE[1]}" = 1 ] || die "mmcv $MMCV_VERSION installed from $WHEEL does not fit: ${PROBE[5]}"
 fi
 
 # ---------------------------------------------------------------- 4. stack + requirements
@@ -232,6 +198,7 @@ if [ -z "${PROBE[4]}" ]; then  # something does not import: show the error
     die "the environment does not import (see above)"
 fi
 printf '%s\n' "${PROBE[4]}"
+if [ -n "${PROBE[10]}" ]; then say "${PROBE[10]}"; fi
 if [ "$MMEXT_VENV" != "current" ]; then
     say "python: $PY"
 fi

@@ -29,6 +29,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmext  # noqa: E402,F401
 from mmext.utils.evaluation_flags import enable_tta, trigger_visualization_hook  # noqa: E402
 from mmext.utils.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
+from mmext.utils.run_checks import check_checkpoints  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -53,7 +54,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     common_args(parser)
     args = parser.parse_args(argv)
-    set_local_rank_env(args.local_rank)
+    set_local_rank_env(args.local_rank, args.device)
     return args
 
 
@@ -85,6 +86,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.tta:
         enable_tta(cfg)
     runner = build_runner(cfg)
+    check_checkpoints(
+        runner, cfg, test_checkpoint=args.checkpoint, allow_partial=args.allow_partial
+    )
     metrics = runner.test()
     if args.out and runner.rank == 0:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -23,6 +23,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmext  # noqa: E402,F401  (compat shims + registration)
 from mmext.utils.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
+from mmext.utils.run_checks import check_checkpoints  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -50,7 +51,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     common_args(parser)
     args = parser.parse_args(argv)
-    set_local_rank_env(args.local_rank)
+    set_local_rank_env(args.local_rank, args.device)
     return args
 
 
@@ -67,6 +68,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         auto_scale_lr=args.auto_scale_lr,
     )
     runner = build_runner(cfg)
+    check_checkpoints(runner, cfg, allow_partial=args.allow_partial)
     runner.train()
 
 

@@ -1,10 +1,11 @@
 """mmext's engine parts: hooks, optimizer wrappers and parameter schedulers."""
 
-from .hooks import SafeCheckpointHook, TiltedClassHook
+from .hooks import FiniteLossHook, SafeCheckpointHook, TiltedClassHook
 from .optimizers import CPUAutocastOptimWrapper
 from .schedulers import WarmupCosineLR, WarmupCosineMomentum
 
 __all__ = [
+    'FiniteLossHook',
     'SafeCheckpointHook',
     'TiltedClassHook',
     'CPUAutocastOptimWrapper',

@@ -26,7 +26,9 @@ import torch
 
 #: the file in the work dir naming the latest checkpoint (mmengine's convention)
 LAST_CHECKPOINT = 'last_checkpoint'
-_UNSUPPORTED_GLOBAL = re.compile(r'Unsupported global: GLOBAL ([\w.]+)')
+# torch <= 2.5: "Unsupported global: GLOBAL os.system"; torch 2.14: "Trying to load unsupported
+# GLOBAL posix.system whose module posix is blocked"
+_UNSUPPORTED_GLOBAL = re.compile(r'unsupported global:? GLOBAL ([\w.]+)', re.IGNORECASE)
 
 
 class InvalidCheckpointError(ValueError):

@@ -11,7 +11,7 @@ import inspect
 import os
 import os.path as osp
 import sys
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 from mmengine.config import Config
 
@@ -38,6 +38,30 @@ def has_display(
     return bool(environ.get('DISPLAY') or environ.get('WAYLAND_DISPLAY'))
 
 
+def interactive_backend(backend: Optional[str] = None) -> Tuple[bool, str]:
+    """Whether matplotlib's backend can open windows (mmengine's ``Visualizer.show`` uses it).
+
+    A display is not enough: with a non-interactive backend (``MPLBACKEND=Agg``, or no GUI
+    toolkit installed so that matplotlib falls back to Agg) ``show`` draws every image,
+    opens nothing and returns.
+
+    Args:
+        backend (str, optional): The backend name; defaults to ``matplotlib.get_backend()``
+            (which resolves the automatic choice).
+
+    Returns:
+        tuple[bool, str]: (interactive, the backend's name).
+    """
+    if backend is None:
+        import matplotlib
+
+        backend = matplotlib.get_backend()
+    from matplotlib import rcsetup
+
+    non_interactive = {b.lower() for b in rcsetup.non_interactive_bk}
+    return backend.lower() not in non_interactive, backend
+
+
 def _hook_class(cfg: Config, hook_cfg: Mapping) -> type:
     """The class a hook config builds, looked up in the config's ``default_scope``."""
     hook_type = hook_cfg.get('type', None)
@@ -62,6 +86,7 @@ def trigger_visualization_hook(
     show_dir: Optional[str] = None,
     wait_time: float = 2.0,
     environ: Optional[Mapping[str, str]] = None,
+    backend: Optional[str] = None,
 ) -> Config:
     """``--show`` / ``--show-dir``: draw the test predictions with the host's visualization hook.
 
@@ -77,8 +102,9 @@ def trigger_visualization_hook(
       (``DIR/vis_data/vis_image/test_<image file name>_<iter>.png``).
     * Every test batch is drawn: the hook's ``interval`` becomes 1 unless the hook config
       sets one (mmseg's default of 50 would skip 49 batches of 50).
-    * ``show`` needs a display: without one (:func:`has_display`) a ``RuntimeError`` says
-      so and points to ``show_dir``, instead of a window that never opens.
+    * ``show`` needs a display and an interactive matplotlib backend: without either
+      (:func:`has_display`, :func:`interactive_backend`) a ``RuntimeError`` says so and
+      points to ``show_dir``, instead of a window that never opens.
 
     Args:
         cfg (Config): The test config; ``default_hooks.visualization`` (and, for mmseg,
@@ -88,12 +114,15 @@ def trigger_visualization_hook(
         wait_time (float): Seconds each window stays open with ``show``.
         environ (Mapping[str, str], optional): Environment checked for a display; defaults
             to ``os.environ``.
+        backend (str, optional): matplotlib backend checked for ``show``; defaults to
+            ``matplotlib.get_backend()``.
 
     Returns:
         Config: ``cfg``.
 
     Raises:
-        RuntimeError: if ``show`` is set without a display, the config has no
+        RuntimeError: if ``show`` is set without a display or with a non-interactive
+            matplotlib backend, the config has no
             ``visualization`` hook, or (backend-writing hook) the visualizer has no backend
             or ``show`` and ``show_dir`` are both set.
     """
@@ -105,6 +134,15 @@ def trigger_visualization_hook(
             'WAYLAND_DISPLAY are unset); use --show-dir DIR to write the drawn predictions '
             'to image files instead'
         )
+    if show:
+        interactive, name = interactive_backend(backend)
+        if not interactive:
+            raise RuntimeError(
+                f"--show opens a window, but matplotlib's backend {name!r} cannot (set "
+                'MPLBACKEND to a GUI backend such as TkAgg or QtAgg, with its toolkit '
+                'installed); use --show-dir DIR to write the drawn predictions to image files '
+                'instead'
+            )
     hook = cfg.get('default_hooks', {}).get('visualization', None)
     if hook is None:
         raise RuntimeError(

@@ -13,6 +13,18 @@ mmengine 0.10.7:
   module. :func:`prepare_cfg` sets ``model_wrapper_cfg.device_ids=None`` when no GPU is present.
 
 With a GPU nothing is changed: mmengine's own initialisation (NCCL) runs.
+
+It also refuses what would pass in silence:
+
+* ``run_checks.check_cfg_options``: a ``--cfg-options`` key whose first part is a top-level
+  variable of the config file (``max_iters``, ``lr``: resolved while the file is parsed, so
+  setting it changes nothing) or a top-level key that nothing reads, naming the dotted keys to
+  set instead;
+* ``run_checks.warn_if_gpus_expected``: one warning when the run falls back to the CPU although
+  GPUs were evidently expected (``--device cpu`` or ``MMEXT_DEVICE=cpu`` states the CPU intent);
+* ``run_checks.check_checkpoints``: a checkpoint of another model for ``tools/test.py``,
+  ``load_from`` or ``--resume CKPT`` (:mod:`mmext.utils.checkpoint_match`);
+* :func:`mmext.utils.mmcv_ops.check_mmcv_ops_for_device`: a GPU run with a CPU-only mmcv.
 """
 
 import logging
@@ -26,7 +38,10 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from mmext.utils.run_checks import check_cfg_options
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+DEVICES = ('auto', 'cpu')
 
 
 def _env_int(*names: str, default: Optional[int] = None) -> int:
@@ -156,7 +171,8 @@ def prepare_cfg(
     Raises:
         FileNotFoundError: if ``config`` or the checkpoint given to ``resume`` does not exist.
         ValueError: if ``auto_scale_lr`` is set and the config has no usable
-            ``auto_scale_lr.base_batch_size``.
+            ``auto_scale_lr.base_batch_size``, or a ``cfg_options`` key would be ignored
+            (:func:`check_cfg_options`).
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f'--launcher must be one of {LAUNCHERS}, got {launcher!r}')
@@ -165,6 +181,7 @@ def prepare_cfg(
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -254,7 +271,11 @@ def _enable_auto_scale_lr(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config):
-    """Initialise CPU distributed if needed, then build the Runner (or ``runner_type``).
+    """Check the device set-up, initialise CPU distributed if needed, build the Runner.
+
+    Stops when a GPU is visible but mmcv has CPU ops only
+    (:func:`~mmext.utils.mmcv_ops.check_mmcv_ops_for_device`) and warns when GPUs were expected
+    but the run falls back to the CPU (:func:`~mmext.utils.run_checks.warn_if_gpus_expected`).
 
     Args:
         cfg (Config): A config from :func:`prepare_cfg`.
@@ -262,6 +283,11 @@ def build_runner(cfg: Config):
     Returns:
         mmengine.runner.Runner: The runner.
     """
+    from mmext.utils.mmcv_ops import check_mmcv_ops_for_device
+    from mmext.utils.run_checks import warn_if_gpus_expected
+
+    check_mmcv_ops_for_device()
+    warn_if_gpus_expected()
     init_cpu_distributed(cfg.get('launcher', 'none'))
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
@@ -271,9 +297,19 @@ def build_runner(cfg: Config):
     return Runner.from_cfg(cfg)
 
 
-def set_local_rank_env(local_rank: int) -> None:
-    """Export ``--local-rank`` (``torch.distributed.launch``) as ``LOCAL_RANK``."""
+def set_local_rank_env(local_rank: int, device: str = 'auto') -> None:
+    """Export ``--local-rank`` (``torch.distributed.launch``) as ``LOCAL_RANK``; apply ``--device``.
+
+    Args:
+        local_rank (int): ``--local-rank``.
+        device (str): ``--device``: ``'cpu'`` hides the GPUs from this process
+            (``CUDA_VISIBLE_DEVICES=''``, before CUDA is initialised) and states the CPU intent
+            (``MMEXT_DEVICE=cpu``, which silences ``run_checks.warn_if_gpus_expected``).
+    """
     os.environ.setdefault('LOCAL_RANK', str(local_rank))
+    if device == 'cpu':
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
+        os.environ['MMEXT_DEVICE'] = 'cpu'
 
 
 def common_args(parser) -> None:
@@ -288,4 +324,16 @@ def common_args(parser) -> None:
         help='override settings of the config, key=value pairs',
     )
     parser.add_argument('--launcher', choices=list(LAUNCHERS), default='none', help='job launcher')
+    parser.add_argument(
+        '--device',
+        choices=list(DEVICES),
+        default=os.environ.get('MMEXT_DEVICE', 'auto'),
+        help="'cpu': run on the CPU (hides the GPUs) and silence the warning printed when GPUs "
+        "were expected but none is usable; default 'auto' (MMEXT_DEVICE)",
+    )
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='load a checkpoint even when it matches few of the model weights (another model)',
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

@@ -14,7 +14,9 @@ compiled whole (``fullgraph=True``): a construct dynamo cannot trace fails at co
 before any of it has run, so a function that updates its arguments in place is never left
 half-applied. If compiling or running the compiled function fails where the eager function
 succeeds (no C++ compiler, an unsupported platform, a torch without inductor), the wrapper
-warns (once per wrapped function) and stays eager for the rest of the process: training
+stays eager for the rest of the process and warns, once per process however many kernels
+fall back (``compile_kernels=True`` on the ICU head wraps five; each one's reason is in its
+``disabled_reason``): training
 never stops for a missing optimisation. An error the eager function raises as well (a real
 input error) propagates unchanged and does not disable compilation; running out of memory
 is re-raised as it is (neither retried eagerly nor taken as a compilation failure).
@@ -46,6 +48,9 @@ class OptionalCompile:
         >>> out = kernel(x, y, compiled=True)  # inductor (eager if it cannot compile)
     """
 
+    #: whether a fall-back has already been reported in this process (one warning in all)
+    _warned: bool = False
+
     def __init__(self, fn: Callable, **compile_kwargs: Any) -> None:
         self.fn = fn
         self.compile_kwargs = {'fullgraph': True, **compile_kwargs}
@@ -74,11 +79,14 @@ class OptionalCompile:
         except Exception as compiled_error:  # noqa: BLE001 (decided below by the eager run)
             result = self.fn(*args)  # raises the input error if there is one
             self.disabled_reason = f'{type(compiled_error).__name__}: {compiled_error}'
-            warnings.warn(
-                f'mmext: torch.compile of {self.fn.__qualname__} failed '
-                f'({self.disabled_reason.splitlines()[0][:300]}); running it eagerly from '
-                'now on (same results, slower)',
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            if not OptionalCompile._warned:
+                OptionalCompile._warned = True
+                warnings.warn(
+                    f'mmext: torch.compile of {self.fn.__qualname__} failed '
+                    f'({self.disabled_reason.splitlines()[0][:300]}); running it eagerly from '
+                    'now on (same results, slower), and any other mmext kernel that fails to '
+                    'compile too, without another warning',
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             return result

@@ -407,3 +407,63 @@ def test_faster_rcnn_digits_bof_trains_with_weighted_roi_losses(tmp_path, monkey
     assert torch.all((roi_weights >= 0) & (roi_weights <= 1))
     assert bool((roi_weights < 1).any())  # mixed objects are down-weighted
     assert all(torch.isfinite(torch.tensor(list(item.values()))).all() for item in losses)
+
+
+def test_digits_crop_varies_both_sides_and_fills_the_canvas():
+    """The augmented tiny YOLOv3 crops 30-100 % of *each* side (mmdet's 'relative_range' reads
+    crop_size as (min h, min w); (0.3, 1.0) cropped the height only) and stretches the crop to
+    the training size as GluonCV (issue 29). 200 draws on a 200x300 image."""
+    import numpy as np
+    from mmdet.registry import TRANSFORMS
+    from mmdet.structures.bbox import HorizontalBoxes
+
+    init_default_scope('mmdet')
+    cfg = _load('digits/yolov3_r18-tiny_aug_1xb8-8e_digits-det.py')
+    steps = {step['type']: step for step in cfg.aug_pipeline}
+    # the crop's size does not depend on allow_negative_crop (which only returns None for a
+    # crop without objects; these test images have none)
+    crop = TRANSFORMS.build(dict(copy.deepcopy(steps['RandomCrop']), allow_negative_crop=True))
+    resize = TRANSFORMS.build(copy.deepcopy(steps['Resize']))
+    np.random.seed(0)
+    h_share, w_share = [], []
+    for _ in range(200):
+        results = dict(img=np.zeros((200, 300, 3), np.uint8), img_shape=(200, 300))
+        results['gt_bboxes'] = HorizontalBoxes(torch.zeros(0, 4))
+        results['gt_bboxes_labels'] = np.zeros(0, np.int64)
+        results['gt_ignore_flags'] = np.zeros(0, bool)
+        out = crop(results)
+        h, w = out['img'].shape[:2]
+        h_share.append(h / 200)
+        w_share.append(w / 300)
+        assert resize(out)['img'].shape[:2] == (96, 96)  # stretched to the canvas
+    for share in (h_share, w_share):
+        assert 0.3 <= min(share) < 0.4 and max(share) > 0.95  # spans 30-100 %
+        assert np.std(share) > 0.15  # uniform on [0.3, 1]: std 0.20
+    assert abs(np.corrcoef(h_share, w_share)[0, 1]) < 0.2  # drawn independently
+
+
+def test_digits_random_shapes_average_above_the_test_size():
+    """GluonCV trains on average larger than it tests (320-608 around 416: 1.12x); the digits
+    rows draw multiples of 32 in [64, 160] around the test size 96 (issue 29)."""
+    import numpy as np
+
+    cfg = _load('digits/yolov3_r18-tiny_aug-rs_1xb8-8e_digits-det.py')
+    resize = cfg.model.data_preprocessor.batch_augments[0]
+    low, high = resize.random_size_range
+    sizes = list(range(low, high + 1, resize.size_divisor))
+    test_size = cfg.canvas_size
+    assert sizes == [64, 96, 128, 160] and np.mean(sizes) / test_size >= 1.0
+    assert np.mean(range(320, 609, 32)) / 416 == pytest.approx(1.115, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    'name',
+    [
+        'digits/yolov3_r18-tiny_bof-all_1xb8-8e_digits-det.py',
+        'digits/faster-rcnn_r18-tiny-fpn_bof-all_1xb8-1k_digits-det.py',
+    ],
+)
+def test_digits_detectors_keep_100_detections(name):
+    """mmdet's default and GluonCV's 100 detections per image, not 20 (issue 29)."""
+    test_cfg = _load(name).model.test_cfg
+    assert test_cfg.get('rcnn', test_cfg).max_per_img == 100

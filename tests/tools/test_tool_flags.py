@@ -305,6 +305,20 @@ def test_show_without_display_fails_clearly(in_process, tmp_path, monkeypatch):
         in_process('test').main([SEG_CFG, str(ckpt), '--show', '--work-dir', str(tmp_path)])
 
 
+@pytest.mark.parametrize('backend', ['agg', 'Agg', 'pdf', 'svg'])
+def test_show_with_a_display_but_no_gui_backend_points_to_show_dir(backend):
+    """A DISPLAY with MPLBACKEND=Agg: mmengine would draw, open nothing and exit 0 (issue 26
+    item 14)."""
+    from mmext.utils.evaluation_flags import interactive_backend, trigger_visualization_hook
+
+    assert interactive_backend(backend) == (False, backend)
+    assert interactive_backend('TkAgg') == (True, 'TkAgg')
+    with pytest.raises(RuntimeError, match=f"backend '{backend}' cannot.*--show-dir"):
+        trigger_visualization_hook(
+            Config.fromfile(SEG_CFG), show=True, environ={'DISPLAY': ':0'}, backend=backend
+        )
+
+
 def test_visualization_settings_per_host(tmp_path):
     from mmext.utils.evaluation_flags import has_display, trigger_visualization_hook
 
@@ -315,7 +329,7 @@ def test_visualization_settings_per_host(tmp_path):
 
     display = {'DISPLAY': ':0'}
     seg = trigger_visualization_hook(
-        Config.fromfile(SEG_CFG), show=True, wait_time=0.5, environ=display
+        Config.fromfile(SEG_CFG), show=True, wait_time=0.5, environ=display, backend='TkAgg'
     )
     hook = seg.default_hooks.visualization
     assert (hook.draw, hook.show, hook.wait_time, hook.interval) == (True, True, 0.5, 1)
@@ -325,7 +339,7 @@ def test_visualization_settings_per_host(tmp_path):
     assert 'show' not in seg.default_hooks.visualization
     with pytest.raises(RuntimeError, match='use one of the two flags'):
         trigger_visualization_hook(
-            Config.fromfile(SEG_CFG), show=True, show_dir='rel', environ=display
+            Config.fromfile(SEG_CFG), show=True, show_dir='rel', environ=display, backend='TkAgg'
         )
     # a config's own interval is kept
     seg = Config.fromfile(SEG_CFG)
@@ -333,7 +347,11 @@ def test_visualization_settings_per_host(tmp_path):
     assert trigger_visualization_hook(seg, show_dir='x').default_hooks.visualization.interval == 7
     # mmdet's hook writes DIR/<image name> itself: absolute test_out_dir
     det = trigger_visualization_hook(
-        Config.fromfile(DET_CFG), show=True, show_dir=str(tmp_path / 'det'), environ=display
+        Config.fromfile(DET_CFG),
+        show=True,
+        show_dir=str(tmp_path / 'det'),
+        environ=display,
+        backend='TkAgg',
     )
     hook = det.default_hooks.visualization
     assert hook.type == 'DetVisualizationHook'

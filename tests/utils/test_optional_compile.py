@@ -9,6 +9,12 @@ import torch
 from mmext.utils.optional_compile import OptionalCompile
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_warning(monkeypatch):
+    """Each test starts as a new process would: no fall-back reported yet."""
+    monkeypatch.setattr(OptionalCompile, '_warned', False)
+
+
 def _scaled_sum(a, b):
     if a.shape != b.shape:
         raise ValueError('shape mismatch')
@@ -51,6 +57,26 @@ def test_failed_compilation_warns_once_and_stays_eager(monkeypatch):
         warnings.simplefilter('error')  # no second warning
         torch.testing.assert_close(kernel(a, a, compiled=True), torch.tensor([1.5, 1.5]))
     assert len(calls) == 1  # not compiled again
+
+
+def test_many_kernels_falling_back_warn_once_in_all(monkeypatch):
+    """compile_kernels=True without a compiler: five kernels, one warning (issue 26 item 15)."""
+
+    def broken_compile(fn, **kwargs):
+        def run(*args):
+            raise RuntimeError('InductorError: no working C++ compiler found')
+
+        return run
+
+    monkeypatch.setattr(torch, 'compile', broken_compile)
+    kernels = [OptionalCompile(_scaled_sum) for _ in range(5)]
+    a = torch.ones(2, 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        for kernel in kernels:
+            torch.testing.assert_close(kernel(a, a, compiled=True), torch.tensor([1.5, 1.5]))
+    assert len([w for w in caught if issubclass(w.category, RuntimeWarning)]) == 1
+    assert all('RuntimeError' in k.disabled_reason for k in kernels)
 
 
 def test_input_errors_propagate_and_keep_compilation(monkeypatch):

@@ -65,6 +65,6 @@ model = dict(
         score_thr=0.05,
         conf_thr=0.005,
         nms=dict(type='nms', iou_threshold=0.45),
-        max_per_img=20,
+        max_per_img=100,  # mmdet's and GluonCV's 100 (label smoothing lifts many scores)
     ),
 )

@@ -17,7 +17,7 @@ model = dict(
         batch_augments=[
             dict(
                 type='BatchSyncRandomResize',
-                random_size_range=(64, 128),
+                random_size_range=(64, 160),
                 size_divisor=32,
                 interval=10,
             )

@@ -1,6 +1,13 @@
 """mmext's runner hooks (registered in :data:`mmext.registry.HOOKS`)."""
 
+from .finite_checks import FiniteLossHook, NonFiniteLossError, NonFiniteWeightsError
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .tilted_class_hook import TiltedClassHook
 
-__all__ = ['SafeCheckpointHook', 'TiltedClassHook']
+__all__ = [
+    'FiniteLossHook',
+    'NonFiniteLossError',
+    'NonFiniteWeightsError',
+    'SafeCheckpointHook',
+    'TiltedClassHook',
+]

@@ -8,6 +8,8 @@ save leaves no complete checkpoint, a ``last_checkpoint`` naming the deleted fil
 """
 
 import contextlib
+import difflib
+import inspect
 import os
 import os.path as osp
 from typing import Iterator, List
@@ -16,6 +18,11 @@ from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
+from mmext.engine.hooks.finite_checks import (
+    check_finite_weights,
+    check_interval,
+    raise_on_non_finite_loss,
+)
 from mmext.registry import HOOKS
 from mmext.utils.checkpoint import (
     LAST_CHECKPOINT,
@@ -75,6 +82,18 @@ class SafeCheckpointHook(CheckpointHook):
     ``Runner.resume`` restores it. A file that is not a checkpoint at all fails to load with
     :class:`~mmext.utils.checkpoint.InvalidCheckpointError`, naming the file.
 
+    Divergence: with ``check_finite_loss=N`` (default 1) the run stops with
+    :class:`~mmext.engine.hooks.finite_checks.NonFiniteLossError` at the first (every N-th)
+    iteration whose logged loss terms are ``nan``/``inf``, before anything is saved (the check
+    reads the values already logged: no extra device synchronisation). Independently of it, a
+    model with a non-finite weight is never written, made ``last_checkpoint`` or the best
+    checkpoint (:class:`~mmext.engine.hooks.finite_checks.NonFiniteWeightsError`); the previous
+    checkpoint is kept.
+
+    Arguments are checked when the hook is built: an unknown keyword (``intervl=5``) raises a
+    ``TypeError`` listing the accepted ones, before the first iteration (mmengine passes unknown
+    keywords on to ``Runner.save_checkpoint``, which fails at the first save).
+
     Limits: checkpoints must go to a local file system (``out_dir`` without a remote
     backend), where ``os.replace`` is atomic; other backends raise a ``ValueError`` at
     ``before_train``. The rename needs the files of ``Runner.save_checkpoint`` (not the
@@ -82,6 +101,8 @@ class SafeCheckpointHook(CheckpointHook):
 
     Args:
         *args: Positional arguments of ``CheckpointHook``.
+        check_finite_loss (int): Stop at the first non-finite loss, checking every this many
+            iterations; 0 turns the check off. Default 1.
         **kwargs: Keyword arguments of ``CheckpointHook`` (``interval``, ``by_epoch``,
             ``max_keep_ckpts``, ``out_dir``, ``save_best``, ``filename_tmpl``, ...).
 
@@ -91,9 +112,24 @@ class SafeCheckpointHook(CheckpointHook):
         ...     max_keep_ckpts=1))
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, check_finite_loss: int = 1, **kwargs) -> None:
+        _check_keywords(kwargs)
+        self.check_finite_loss = check_interval(check_finite_loss, 'check_finite_loss')
         super().__init__(*args, **kwargs)
         self._given_out_dir = self.out_dir
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Stop on a non-finite loss (``check_finite_loss``), then save as mmengine does.
+
+        Args:
+            runner (Runner): The runner.
+            batch_idx (int): Index of the batch in the epoch.
+            data_batch (dict, optional): The batch.
+            outputs (dict, optional): The ``log_vars`` of ``train_step``.
+        """
+        if self.check_finite_loss and self.every_n_train_iters(runner, self.check_finite_loss):
+            raise_on_non_finite_loss(runner, outputs, getattr(self, 'last_ckpt', '') or '')
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
 
     # ------------------------------------------------------------------ resuming
     def checkpoint_dir(self, runner) -> str:
@@ -166,6 +202,7 @@ class SafeCheckpointHook(CheckpointHook):
     def _atomic_save(self, runner, filename: str, **kwargs) -> None:
         """``runner.save_checkpoint`` to a temporary name, then rename it to ``filename``."""
         final = self.file_backend.join_path(self.out_dir, filename)
+        check_finite_weights(runner.model, f'checkpoint {final}')
         tmp = temporary_name(final)
         # the class attribute: the instance may carry the redirect of _save_best_checkpoint
         type(runner).save_checkpoint(runner, self.out_dir, osp.basename(tmp), **kwargs)
@@ -272,3 +309,48 @@ class SafeCheckpointHook(CheckpointHook):
             for path in deferred:
                 if path != self.last_ckpt:
                     self._remove(path)
+
+
+#: arguments of ``Runner.save_checkpoint`` that ``CheckpointHook`` always passes itself
+_PASSED_BY_HOOK = {
+    'self',
+    'out_dir',
+    'filename',
+    'file_client_args',
+    'save_optimizer',
+    'save_param_scheduler',
+    'meta',
+    'by_epoch',
+    'backend_args',
+}
+
+
+def _check_keywords(kwargs: dict) -> None:
+    """Refuse keywords that neither the hook nor ``Runner.save_checkpoint`` accepts.
+
+    mmengine's ``CheckpointHook`` forwards unknown keywords to ``Runner.save_checkpoint``, so a
+    typo (``intervl=5``) fails only at the first save, after that much training is lost.
+
+    Raises:
+        TypeError: naming the unknown keywords and listing the accepted ones.
+    """
+    from mmengine.runner import Runner
+
+    hook_args = set(inspect.signature(CheckpointHook.__init__).parameters)
+    hook_args |= {'check_finite_loss'}
+    hook_args -= {'self', 'kwargs'}
+    forwarded = set(inspect.signature(Runner.save_checkpoint).parameters) - _PASSED_BY_HOOK
+    unknown = sorted(set(kwargs) - hook_args - forwarded)
+    if not unknown:
+        return
+    accepted = sorted(hook_args | forwarded)
+    hints = [
+        f'{name!r} (did you mean {close[0]!r}?)'
+        if (close := difflib.get_close_matches(name, accepted, n=1))
+        else repr(name)
+        for name in unknown
+    ]
+    raise TypeError(
+        f'SafeCheckpointHook got unknown argument(s) {", ".join(hints)}; accepted: '
+        f'{", ".join(accepted)}'
+    )
