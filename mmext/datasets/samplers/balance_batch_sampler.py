@@ -58,7 +58,6 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import InfiniteSampler
-from mmengine.dist import get_dist_info, sync_random_seed
 from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
@@ -66,6 +65,7 @@ from mmext.registry import DATA_SAMPLERS
 
 from .balance_batch_plan import PartPlan, PlanConfig, greedy_max_cover
 from .class_index import ClassIndex, build_class_index_distributed, resolve_class_ids
+from .sampler_context import sampler_context
 
 __all__ = ['BalanceBatchSampler', 'greedy_max_cover']
 
@@ -132,12 +132,8 @@ class BalanceBatchSampler(Sampler):
         class_index: Optional[ClassIndex] = None,
         fixed_size: bool = False,
     ) -> None:
-        dataset = getattr(sampler, 'dataset', None)
-        if dataset is None:
-            raise TypeError(
-                'BalanceBatchSampler needs a sampler with a `dataset` '
-                f'attribute (DefaultSampler/InfiniteSampler), got {sampler!r}'
-            )
+        context = sampler_context('BalanceBatchSampler', sampler, seed=seed)
+        dataset = context.dataset
         self.sampler = sampler
         self.batch_max = int(batch_size if batch_max is None else batch_max)
         self.batch_cl = int(batch_cl)
@@ -152,12 +148,7 @@ class BalanceBatchSampler(Sampler):
         self.max_scan = int(max_scan if max_scan is not None else 8 * self.batch_max + 32)
         self.fallback_candidates = int(fallback_candidates)
         self.fixed_size = bool(fixed_size)
-        dist_rank, dist_world = get_dist_info()
-        self.rank = int(getattr(sampler, 'rank', dist_rank))
-        self.world_size = int(getattr(sampler, 'world_size', dist_world))
-        if seed is None:
-            seed = getattr(sampler, 'seed', None)
-        self.seed = int(sync_random_seed() if seed is None else seed) & 0xFFFFFFFF
+        self.rank, self.world_size, self.seed = context[1:]
         self.shuffle = bool(getattr(sampler, 'shuffle', True))
         self.infinite = isinstance(sampler, InfiniteSampler)
         self._epoch = 0

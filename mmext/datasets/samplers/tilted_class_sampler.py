@@ -37,12 +37,12 @@ from collections import deque
 from typing import Any, Deque, Dict, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
-from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from mmext.registry import DATA_SAMPLERS
 
 from .class_index import ClassIndex, build_class_index_distributed
+from .sampler_context import sampler_context
 
 #: issued-but-unmatched records kept; far above any DataLoader prefetch depth
 MAX_OUTSTANDING = 4096
@@ -104,13 +104,8 @@ class TiltedClassSampler(Sampler):
         replacement: bool = False,
         seed: Optional[int] = None,
     ) -> None:
-        if dataset is None:
-            dataset = getattr(sampler, 'dataset', None)
-        if dataset is None:
-            raise ValueError(
-                'TiltedClassSampler needs a dataset: pass `sampler` (as the '
-                'Runner does for train_dataloader.batch_sampler) or `dataset`'
-            )
+        context = sampler_context('TiltedClassSampler', sampler, dataset, seed)
+        dataset = context.dataset
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
         if epoch_length is not None and epoch_length < 1:
@@ -118,10 +113,7 @@ class TiltedClassSampler(Sampler):
         self.sampler = sampler
         self.dataset = dataset
         self.batch_size = batch_size
-        self.rank, self.world_size = get_dist_info()
-        if seed is None:
-            seed = getattr(sampler, 'seed', None)
-        self.seed = sync_random_seed() if seed is None else int(seed)
+        self.rank, self.world_size, self.seed = context[1:]
         if class_index is None:
             class_index = self._build_index(dataset, ignore_index, exclude_classes, cache_dir)
         if len(class_index) != len(dataset):

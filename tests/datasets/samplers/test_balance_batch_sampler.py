@@ -251,7 +251,7 @@ def test_infeasible_requests_fail_at_build_time():
         make_sampler(index, 4, 3, exclude_classes=[0])
     with pytest.raises(ValueError, match='>= 1'):
         make_sampler(index, 4, 0)
-    with pytest.raises(TypeError, match='dataset'):
+    with pytest.raises(ValueError, match='BalanceBatchSampler needs a dataset'):
         BalanceBatchSampler(object(), batch_size=2, batch_cl=1, class_index=index)
     with pytest.raises(ValueError, match='cannot feed'):
         make_sampler(index, 2, 1, world=8)

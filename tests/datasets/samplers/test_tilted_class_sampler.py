@@ -5,6 +5,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
+from mmext.datasets.samplers import sampler_context as context_module
 from mmext.datasets.samplers import tilted_class_sampler as tcs_module
 from mmext.datasets.samplers.class_index import ClassIndex
 from mmext.datasets.samplers.tilted_class_sampler import TiltedClassSampler
@@ -133,7 +134,7 @@ def test_len_epoch_and_infinite():
     assert len(list(make_sampler(rows, 2, batch_size=4, epoch_length=7))) == 7
     inf = iter(make_sampler(rows, 2, batch_size=4, infinite=True))
     assert len([next(inf) for _ in range(50)]) == 50
-    with mock.patch.object(tcs_module, 'get_dist_info', return_value=(1, 2)):
+    with mock.patch.object(context_module, 'get_dist_info', return_value=(1, 2)):
         assert len(make_sampler(rows, 2, batch_size=4)) == 2
 
 
@@ -143,7 +144,7 @@ def test_faked_distributed_same_classes_disjoint_images(seed):
     rows = random_index(rng, 60, 5)
     streams = []
     for rank in range(2):
-        with mock.patch.object(tcs_module, 'get_dist_info', return_value=(rank, 2)):
+        with mock.patch.object(context_module, 'get_dist_info', return_value=(rank, 2)):
             sampler = make_sampler(rows, 5, batch_size=3, seed=seed, infinite=True)
         assert (sampler.rank, sampler.world_size) == (rank, 2)
         it = iter(sampler)
