@@ -21,7 +21,7 @@ any ratio may be passed to build a val split with the train profile instead.
 import json
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -46,6 +46,66 @@ SEG_CLASSES: Tuple[str, ...] = ('background',) + DIGIT_NAMES
 
 def _save_png(array: np.ndarray, path: str) -> None:
     Image.fromarray(array).save(path, format='PNG', optimize=False)
+
+
+def _build_canvas_split(
+    data_root: str,
+    split: str,
+    kind: str,
+    outputs: List[str],
+    write_files: Callable[[str, list, np.ndarray], dict],
+    force: bool,
+    **canvas: Any,
+) -> dict:
+    """The steps the seg and det builders share: check, compose the canvases, write, cache.
+
+    Args:
+        data_root (str): Dataset root.
+        split (str): ``'train'`` or ``'val'``.
+        kind (str): ``'seg'`` or ``'det'`` (what :func:`compose_canvases` draws).
+        outputs (list[str]): The split's files and folders under ``data_root``.
+        write_files (Callable): ``(tmp, canvases, counts) -> meta``: writes the split's files
+            under ``tmp`` in the kind's layout.
+        force (bool): Rebuild even if ``data_root`` holds the same build.
+        **canvas: ``num_images``, ``imbalance_ratio``, ``seed``, ``canvas_size``,
+            ``digits_per_image``, ``digit_size``, ``ink_threshold``, ``noise_std``.
+
+    Returns:
+        dict: The split's meta (see :func:`~mmext.datasets.digits.store.materialize`).
+    """
+    check_split(split)
+    check_canvas_params(
+        split,
+        canvas['num_images'],
+        canvas['imbalance_ratio'],
+        canvas['canvas_size'],
+        canvas['digits_per_image'],
+        canvas['digit_size'],
+        canvas['ink_threshold'],
+        canvas['noise_std'],
+    )
+    params = dict(
+        canvas,
+        digits_per_image=list(canvas['digits_per_image']),
+        digit_size=list(canvas['digit_size']),
+    )
+
+    def write(tmp: str) -> dict:
+        canvases, counts = compose_canvases(
+            split,
+            canvas['num_images'],
+            canvas['imbalance_ratio'],
+            canvas['seed'],
+            canvas['canvas_size'],
+            canvas['digits_per_image'],
+            canvas['digit_size'],
+            canvas['ink_threshold'],
+            canvas['noise_std'],
+            kind,
+        )
+        return write_files(tmp, canvases, counts)
+
+    return materialize(data_root, split, kind, params, outputs, write, force)
 
 
 def build_digits_seg(
@@ -91,41 +151,8 @@ def build_digits_seg(
         dict: The split's meta (parameters, ``num_images``, ``class_counts`` of digit
         instances, ``pixel_counts`` per label).
     """
-    check_split(split)
-    check_canvas_params(
-        split,
-        num_images,
-        imbalance_ratio,
-        canvas_size,
-        digits_per_image,
-        digit_size,
-        ink_threshold,
-        noise_std,
-    )
-    params = dict(
-        num_images=num_images,
-        imbalance_ratio=imbalance_ratio,
-        seed=seed,
-        canvas_size=canvas_size,
-        digits_per_image=list(digits_per_image),
-        digit_size=list(digit_size),
-        ink_threshold=ink_threshold,
-        noise_std=noise_std,
-    )
 
-    def write(tmp: str) -> dict:
-        canvases, counts = compose_canvases(
-            split,
-            num_images,
-            imbalance_ratio,
-            seed,
-            canvas_size,
-            digits_per_image,
-            digit_size,
-            ink_threshold,
-            noise_std,
-            'seg',
-        )
+    def write(tmp: str, canvases: list, counts: np.ndarray) -> dict:
         img_dir = osp.join(tmp, 'img_dir', split)
         ann_dir = osp.join(tmp, 'ann_dir', split)
         os.makedirs(img_dir)
@@ -141,8 +168,21 @@ def build_digits_seg(
             pixel_counts={c: int(n) for c, n in zip(SEG_CLASSES, pixels)},
         )
 
-    return materialize(
-        data_root, split, 'seg', params, [f'img_dir/{split}', f'ann_dir/{split}'], write, force
+    return _build_canvas_split(
+        data_root,
+        split,
+        'seg',
+        [f'img_dir/{split}', f'ann_dir/{split}'],
+        write,
+        force,
+        num_images=num_images,
+        imbalance_ratio=imbalance_ratio,
+        seed=seed,
+        canvas_size=canvas_size,
+        digits_per_image=digits_per_image,
+        digit_size=digit_size,
+        ink_threshold=ink_threshold,
+        noise_std=noise_std,
     )
 
 
@@ -187,41 +227,8 @@ def build_digits_det(
     Returns:
         dict: The split's meta (parameters, ``num_images``, ``class_counts`` of boxes).
     """
-    check_split(split)
-    check_canvas_params(
-        split,
-        num_images,
-        imbalance_ratio,
-        canvas_size,
-        digits_per_image,
-        digit_size,
-        ink_threshold,
-        noise_std,
-    )
-    params = dict(
-        num_images=num_images,
-        imbalance_ratio=imbalance_ratio,
-        seed=seed,
-        canvas_size=canvas_size,
-        digits_per_image=list(digits_per_image),
-        digit_size=list(digit_size),
-        ink_threshold=ink_threshold,
-        noise_std=noise_std,
-    )
 
-    def write(tmp: str) -> dict:
-        canvases, counts = compose_canvases(
-            split,
-            num_images,
-            imbalance_ratio,
-            seed,
-            canvas_size,
-            digits_per_image,
-            digit_size,
-            ink_threshold,
-            noise_std,
-            'det',
-        )
+    def write(tmp: str, canvases: list, counts: np.ndarray) -> dict:
         os.makedirs(osp.join(tmp, split))
         os.makedirs(osp.join(tmp, 'annotations'))
         coco: Dict[str, list] = dict(
@@ -254,14 +261,21 @@ def build_digits_det(
             json.dump(coco, f)
         return dict(num_images=len(canvases), class_counts=class_counts_dict(counts))
 
-    return materialize(
+    return _build_canvas_split(
         data_root,
         split,
         'det',
-        params,
         [split, f'annotations/instances_{split}.json'],
         write,
         force,
+        num_images=num_images,
+        imbalance_ratio=imbalance_ratio,
+        seed=seed,
+        canvas_size=canvas_size,
+        digits_per_image=digits_per_image,
+        digit_size=digit_size,
+        ink_threshold=ink_threshold,
+        noise_std=noise_std,
     )
 
 
