@@ -1,1 +1,1 @@
-from . import compat  # noqa: F401
+"""Utilities of mmext (importing this package applies nothing; see ``mmext/__init__.py``)."""

@@ -1,4 +1,4 @@
-"""Compatibility of mmengine 0.10.7 with torch >= 2.6, applied once when mmext is imported.
+"""Compatibility of mmengine 0.10.7 with torch >= 2.6, applied once by ``mmext/__init__.py``.
 
 torch 2.6 made ``torch.load(weights_only=True)`` the default. mmengine 0.10.7 calls
 ``torch.load`` without the argument, so ``--resume`` and ``load_from`` of mmengine's own
@@ -13,8 +13,10 @@ files is therefore wrapped (:func:`mmext.utils.checkpoint.install_local_checkpoi
 such a file raises :class:`~mmext.utils.checkpoint.InvalidCheckpointError`, which names the
 file and the problem and never suggests unsafe loading.
 
-Everything here is idempotent; it touches torch's global allow-list and mmengine's loader of
-local checkpoint files.
+Importing this module changes nothing: :func:`apply_checkpoint_compat` is called once,
+explicitly, by ``mmext/__init__.py`` (so ``import mmext`` / ``custom_imports=['mmext']``
+applies it, and no other import does). It is idempotent; it touches torch's global
+allow-list and mmengine's loader of local checkpoint files.
 """
 
 from typing import List
@@ -80,6 +82,3 @@ def apply_checkpoint_compat() -> None:
 
     apply_torch_load_compat()
     install_local_checkpoint_loader()
-
-
-apply_checkpoint_compat()

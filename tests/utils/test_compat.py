@@ -81,3 +81,23 @@ def test_allow_list_keeps_weights_only_mode(tmp_path):
     # numpy arrays are allowed
     torch.save({'a': np.ones(3)}, tmp_path / 'np.pth')
     assert torch.load(tmp_path / 'np.pth', weights_only=True)['a'].sum() == 3
+
+
+def test_the_patch_is_applied_by_mmext_init_only(monkeypatch):
+    """Importing mmext.utils (or compat) has no side effect; mmext/__init__.py applies it
+    (issue 28)."""
+    import importlib
+
+    import mmext.utils.checkpoint as checkpoint
+    import mmext.utils.compat as compat
+
+    calls = []
+    monkeypatch.setattr(checkpoint, 'install_local_checkpoint_loader', lambda: calls.append(1))
+    importlib.reload(compat)
+    importlib.reload(importlib.import_module('mmext.utils'))
+    assert calls == []  # importing the modules patched nothing
+    compat.apply_checkpoint_compat()
+    assert calls == [1]
+    import mmext
+
+    assert 'apply_checkpoint_compat()' in open(mmext.__file__).read()
