@@ -44,6 +44,14 @@ def test_a_digits_config_trains_with_amp(workspace, tmp_path):
     assert osp.isfile(tmp_path / 'icu_lenetpp-2d_1xb32-1k_digits-cls' / 'iter_3.pth')
 
 
+def test_cpu_autocast_skips_two_stage_detectors():
+    """mmcv's CPU NMS has no bfloat16 kernel: a Faster R-CNN under CPU autocast fails with
+    "expected scalar type Float but found BFloat16" (found by this check)."""
+    assert gpu_check.amp_on('cpu', dict(type='YOLOV3', bbox_head={}))
+    assert not gpu_check.amp_on('cpu', dict(type='FasterRCNN', rpn_head={}, roi_head={}))
+    assert gpu_check.amp_on('cuda', dict(type='FasterRCNN', rpn_head={}, roi_head={}))
+
+
 def test_a_failing_config_is_recorded_not_raised(tmp_path):
     row = gpu_check.train_digits('configs/no_such.py', 'cpu', 2, str(tmp_path))
     assert not row['ok'] and 'FileNotFoundError' in row['error']
@@ -76,5 +84,5 @@ def test_step_comparison_and_report(monkeypatch):
     )
     text = '\n'.join(gpu_check.report(result))
     assert '**CPU run**' in text and 'CPU timings, not GPU ones' in text
-    assert '| `icu_lenetpp-2d_1xb32-1k_digits-cls.py` | FAIL: boom |' in text
+    assert '| `icu_lenetpp-2d_1xb32-1k_digits-cls.py` | FAIL: boom | 1.0 | - | on |' in text
     assert f'{row["time_ratio"]:.2f}x' in text and '| broken | (32, 32) x1 | FAILED: OOM' in text

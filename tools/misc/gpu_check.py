@@ -82,6 +82,9 @@ STEP_PAIRS = (
     ),
 )
 
+#: why a CPU run trains some models without autocast
+NO_CPU_AMP = "fp32: mmcv's CPU NMS has no bfloat16 kernel (two-stage detectors)"
+
 #: reduced settings of a CPU run
 CPU_DEFAULTS = dict(train_iters=5, steps=2, scale=0.25, max_batch=2)
 
@@ -122,6 +125,13 @@ def check_ops(device: str) -> Dict:
     return record
 
 
+def amp_on(device: str, model_cfg: Dict) -> bool:
+    """Whether to autocast: always on CUDA (float16); on the CPU (bfloat16) except for a model
+    with an RPN / RoI head, whose proposals go through mmcv's NMS, which has no CPU bfloat16
+    kernel ("expected scalar type Float but found BFloat16")."""
+    return device == 'cuda' or not ('roi_head' in model_cfg or 'rpn_head' in model_cfg)
+
+
 def train_digits(
     config: str, device: str, iters: int, work_root: str, data_cwd: str = REPO
 ) -> Dict:
@@ -145,9 +155,13 @@ def train_digits(
     work_dir = osp.join(work_root, osp.splitext(osp.basename(config))[0])
     here = os.getcwd()
     start = time.perf_counter()
+    amp = True
     try:
         os.chdir(data_cwd)
-        cfg = prepare_cfg(osp.join(REPO, config), work_dir=work_dir, amp=True)
+        cfg = prepare_cfg(osp.join(REPO, config), work_dir=work_dir)
+        amp = amp_on(device, cfg.model)
+        if amp:
+            cfg = prepare_cfg(osp.join(REPO, config), work_dir=work_dir, amp=True)
         cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters + 1)
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
         cfg.default_hooks.checkpoint.update(interval=iters, by_epoch=False)
@@ -167,6 +181,7 @@ def train_digits(
         seconds=round(time.perf_counter() - start, 1),
         last_loss=None if loss is None else round(float(loss), 4),
         error=error,
+        amp='on' if amp else NO_CPU_AMP,
     )
 
 
@@ -210,8 +225,8 @@ def _fake_batch(kind: str, size: Tuple[int, int], batch: int, num_classes: int) 
     return dict(inputs=inputs, data_samples=samples)
 
 
-def _build_model(config: str, kind: str, device: str) -> Tuple[torch.nn.Module, int]:
-    """The config's model, without pre-trained weights, on ``device``; and its classes."""
+def _build_model(config: str, kind: str, device: str) -> Tuple[torch.nn.Module, int, bool]:
+    """The config's model, without pre-trained weights, on ``device``; its classes; AMP on."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
@@ -235,20 +250,20 @@ def _build_model(config: str, kind: str, device: str) -> Tuple[torch.nn.Module, 
         (h['num_classes'] for h in heads + [roi] if isinstance(h, dict) and 'num_classes' in h),
         10,
     )
-    return model, int(num_classes)
+    return model, int(num_classes), amp_on(device, model_cfg)
 
 
 def time_steps(
     config: str, kind: str, size: Tuple[int, int], batch: int, steps: int, device: str
 ) -> Dict:
     """Seconds per forward + backward step, peak memory and syncs per step of one model."""
-    model, num_classes = _build_model(config, kind, device)
+    model, num_classes, amp = _build_model(config, kind, device)
     data = model.data_preprocessor(_fake_batch(kind, size, batch, num_classes), True)
     sync: Callable[[], None] = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
     dtype = torch.float16 if device == 'cuda' else torch.bfloat16
 
     def step() -> None:
-        with torch.autocast(device_type=device, dtype=dtype):
+        with torch.autocast(device_type=device, dtype=dtype, enabled=amp):
             losses = model(**data, mode='loss')
         total = sum(v.sum() for k, v in losses.items() if 'loss' in k and torch.is_tensor(v))
         total = total + sum(
@@ -277,7 +292,12 @@ def time_steps(
         torch.cuda.set_sync_debug_mode(0)
         syncs = sum('synchroniz' in str(w.message) for w in caught) / steps
         peak = torch.cuda.max_memory_allocated() / 2**20
-    return dict(seconds_per_step=seconds, peak_mib=peak, syncs_per_step=syncs)
+    return dict(
+        seconds_per_step=seconds,
+        peak_mib=peak,
+        syncs_per_step=syncs,
+        amp='on' if amp else NO_CPU_AMP,
+    )
 
 
 def compare_steps(device: str, steps: int, scale: float, max_batch: Optional[int]) -> List[Dict]:
@@ -324,14 +344,14 @@ def report(result: Dict) -> List[str]:
         '',
         f'## Digits configs ({result["train_iters"]} iterations, AMP)',
         '',
-        '| config | result | seconds | last loss |',
-        '|---|---|---|---|',
+        '| config | result | seconds | last loss | autocast |',
+        '|---|---|---|---|---|',
     ]
     for row in result['digits']:
         status = 'PASS' if row['ok'] else f'FAIL: {row["error"]}'
         lines.append(
             f'| `{osp.basename(row["config"])}` | {status} | {row["seconds"]} | '
-            f'{row["last_loss"] or "-"} |'
+            f'{row["last_loss"] or "-"} | {row.get("amp", "on")} |'
         )
     lines += [
         '',
