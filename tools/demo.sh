@@ -6,6 +6,12 @@
 # to each other with the fairness keys (worst-class IoU, std, bottom/top 25 %); writes a PNG with
 # the per-class IoU bars of both and a few validation images with both predictions.
 #
+# The runs train and evaluate in the background, their output in $WORK_DIR/{ce,tce}.log and
+# $WORK_DIR/{ce,tce}.test.log; meanwhile tools/misc/progress.py shows one line per run (iteration
+# / total, loss, ETA from those logs), redrawn in place on a terminal, every 10 % otherwise. A
+# failed run's log tail is printed at once, the other run stopped, and the demo exits 1; Ctrl-C
+# stops both runs too (tools/misc/background.sh).
+#
 #   bash tools/demo.sh                       # -> work_dirs/demo/{ce,tce}/..., work_dirs/demo/compare.png
 #   DEMO_WORK_DIR=... bash tools/demo.sh     # another output folder
 #   bash tools/demo.sh --cfg-options train_cfg.max_iters=200   # extra tools/train.py args (both runs)
@@ -24,45 +30,37 @@ CE_CONFIG="${DEMO_CE_CONFIG:-configs/tilted_ce/digits/deeplabv3plus_r18-tiny_mcc
 TCE_CONFIG="${DEMO_TCE_CONFIG:-configs/tilted_ce/digits/deeplabv3plus_r18-tiny_tce-cls-t1_1xb8-2k_digits-seg.py}"
 WORK_DIR="${DEMO_WORK_DIR:-work_dirs/demo}"
 
+# the terminal steps hide the host packages' known deprecation warnings (pkg_resources,
+# build_loss, avg_non_ignore: tools/misc/upstream_warnings.py), never mmext's; the logs keep all
+QUIET_WARNINGS="$("$PY" tools/misc/upstream_warnings.py)"
+
 mkdir -p "$WORK_DIR"
+echo "[demo] full logs: $WORK_DIR/{ce,tce}.log (training), $WORK_DIR/{ce,tce}.test.log (evaluation)"
 echo "[demo] building the digits data once (both runs reuse it)"
-"$PY" -c "import sys; sys.path.insert(0, '.'); from tools.experiments.harness import build_datasets; build_datasets('$CE_CONFIG')"
+PYTHONWARNINGS="$QUIET_WARNINGS" "$PY" -c "import sys; sys.path.insert(0, '.'); \
+from tools.experiments.harness import build_datasets; build_datasets('$CE_CONFIG')"
 
 NAMES=(ce tce)
-FAIL=0
-# wait_all STEP LOG_SUFFIX: wait for PIDS[i], the STEP of run NAMES[i]; print the log of each
-# failed one ($WORK_DIR/<name><LOG_SUFFIX>) and stop if any failed
-wait_all() {
-  local i
-  for i in "${!NAMES[@]}"; do
-    wait "${PIDS[$i]}" || {
-      echo "[demo] $1 ${NAMES[$i]} failed, see $WORK_DIR/${NAMES[$i]}$2"
-      tail -20 "$WORK_DIR/${NAMES[$i]}$2"
-      FAIL=1
-    }
-  done
-  [ "$FAIL" = 0 ] || exit 1
-}
+PROGRESS_PREFIX='[demo] '
+# start_bg NAME LOG CMD... (background step), wait_all STEP (progress lines until all ended, exit 1
+# with the log tail of a failed one), stop_all on exit or Ctrl-C
+source tools/misc/background.sh
 
-echo "[demo] training CE ($CE_CONFIG) and class-level TCE ($TCE_CONFIG) in parallel -> $WORK_DIR/{ce,tce} (logs: $WORK_DIR/{ce,tce}.log)"
-PIDS=()
-"$PY" tools/train.py "$CE_CONFIG" --work-dir "$WORK_DIR/ce" "$@" > "$WORK_DIR/ce.log" 2>&1 &
-PIDS+=($!)
-"$PY" tools/train.py "$TCE_CONFIG" --work-dir "$WORK_DIR/tce" "$@" > "$WORK_DIR/tce.log" 2>&1 &
-PIDS+=($!)
-wait_all training .log
+echo "[demo] training CE ($CE_CONFIG) and class-level TCE ($TCE_CONFIG) in parallel -> $WORK_DIR/{ce,tce}"
+start_bg ce "$WORK_DIR/ce.log" "$PY" tools/train.py "$CE_CONFIG" --work-dir "$WORK_DIR/ce" "$@"
+start_bg tce "$WORK_DIR/tce.log" "$PY" tools/train.py "$TCE_CONFIG" --work-dir "$WORK_DIR/tce" "$@"
+wait_all training
 
 RUNS=()
-PIDS=()
 for name in "${NAMES[@]}"; do  # both evaluations in parallel, as the trainings
   if [ "$name" = ce ]; then CONFIG="$CE_CONFIG"; LABEL=CE; else CONFIG="$TCE_CONFIG"; LABEL="TCE class t=1"; fi
   CKPT="$WORK_DIR/$name/$(xargs basename < "$WORK_DIR/$name/last_checkpoint")"
   echo "[demo] evaluating $CKPT"
-  "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR/$name/test" \
-      --out "$WORK_DIR/$name/test/metrics.json" > "$WORK_DIR/$name.test.log" 2>&1 &
-  PIDS+=($!)
+  start_bg "$name" "$WORK_DIR/$name.test.log" "$PY" tools/test.py "$CONFIG" "$CKPT" \
+      --work-dir "$WORK_DIR/$name/test" --out "$WORK_DIR/$name/test/metrics.json"
   RUNS+=(--run "$LABEL=$CONFIG:$CKPT:$WORK_DIR/$name/test/metrics.json")
 done
-wait_all evaluating .test.log
-"$PY" tools/analysis/compare_seg_runs.py "${RUNS[@]}" --out "$WORK_DIR/compare.png" | tee "$WORK_DIR/compare.md"
+wait_all evaluating
+PYTHONWARNINGS="$QUIET_WARNINGS" "$PY" tools/analysis/compare_seg_runs.py "${RUNS[@]}" \
+    --out "$WORK_DIR/compare.png" | tee "$WORK_DIR/compare.md"
 echo "[demo] table: $WORK_DIR/compare.md, figure: $WORK_DIR/compare.png, metrics: $WORK_DIR/{ce,tce}/test/metrics.json"

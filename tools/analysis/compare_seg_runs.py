@@ -116,31 +116,37 @@ def _predict(run: Run, images: Sequence[np.ndarray]) -> List[np.ndarray]:
     return [inference_model(model, img).pred_sem_seg.data[0].numpy() for img in images]
 
 
-def draw(runs: Sequence[Run], out: str, num_images: int = 4) -> None:
-    """Write the PNG: per-class IoU bars of every run, then images, ground truth, predictions.
+def comparison_figure(
+    runs: Sequence[Run],
+    images: Sequence[np.ndarray],
+    truths: Sequence[np.ndarray],
+    preds: Sequence[Sequence[np.ndarray]],
+):
+    """The figure: per-class IoU bars of every run, then images, ground truth, predictions.
+
+    The legend (one entry per run with its mIoU, std and worst-class IoU) sits above the bars,
+    outside the axes, so that it hides no class's bar.
 
     Args:
-        runs (Sequence[Run]): The runs; the first one's config gives the validation images.
-        out (str): The PNG path.
-        num_images (int): How many validation images to show. Defaults to 4.
+        runs (Sequence[Run]): The runs.
+        images (Sequence[np.ndarray]): Validation images, ``(H, W, 3)`` BGR.
+        truths (Sequence[np.ndarray]): Their label maps, ``(H, W)``.
+        preds (Sequence[Sequence[np.ndarray]]): Per run, its label map of each image.
+
+    Returns:
+        matplotlib.figure.Figure: The figure (laid out; the caller saves and closes it).
     """
     import matplotlib
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from PIL import Image
-
-    samples = _val_samples(runs[0].config, num_images)
-    images = [np.asarray(Image.open(s['img_path']).convert('RGB'))[..., ::-1] for s in samples]
-    truths = [np.asarray(Image.open(s['seg_map_path'])) for s in samples]
-    preds = [_predict(r, images) for r in runs]
 
     names = class_names(runs[0].metrics)
     n_cls = len(names)
-    rows = 1 + len(samples)
+    rows = 1 + len(images)
     cols = 2 + len(runs)
-    fig = plt.figure(figsize=(2.4 * cols, 3.0 + 2.2 * len(samples)))
-    grid = fig.add_gridspec(rows, cols, height_ratios=[1.6] + [1] * len(samples))
+    fig = plt.figure(figsize=(2.4 * cols, 3.0 + 2.2 * len(images)))
+    grid = fig.add_gridspec(rows, cols, height_ratios=[1.6] + [1] * len(images))
     ax = fig.add_subplot(grid[0, :])
     width = 0.8 / len(runs)
     x = np.arange(n_cls)
@@ -155,8 +161,15 @@ def draw(runs: Sequence[Run], out: str, num_images: int = 4) -> None:
         ax.bar(x + (i - (len(runs) - 1) / 2) * width, vals, width, label=summary)
     ax.set_xticks(x, names)
     ax.set_ylabel('IoU (%)')
-    ax.set_title('Per-class IoU on the validation split')
-    ax.legend(fontsize=8, loc='lower right')
+    fig.suptitle('Per-class IoU on the validation split')
+    # above the axes, under the title: inside, it covered the last (rarest) classes' bars
+    ax.legend(
+        fontsize=8,
+        loc='lower center',
+        bbox_to_anchor=(0.5, 1.01),
+        ncol=min(len(runs), 3),
+        frameon=False,
+    )
     cmap = plt.get_cmap('tab20', max(n_cls, 2))
     for j, (img, truth) in enumerate(zip(images, truths)):
         panels = [('image', img[..., ::-1]), ('ground truth', truth)]
@@ -172,6 +185,26 @@ def draw(runs: Sequence[Run], out: str, num_images: int = 4) -> None:
             if j == 0:
                 a.set_title(title, fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def draw(runs: Sequence[Run], out: str, num_images: int = 4) -> None:
+    """Write the PNG of :func:`comparison_figure` for the first validation images.
+
+    Args:
+        runs (Sequence[Run]): The runs; the first one's config gives the validation images.
+        out (str): The PNG path.
+        num_images (int): How many validation images to show. Defaults to 4.
+    """
+    from PIL import Image
+
+    samples = _val_samples(runs[0].config, num_images)
+    images = [np.asarray(Image.open(s['img_path']).convert('RGB'))[..., ::-1] for s in samples]
+    truths = [np.asarray(Image.open(s['seg_map_path'])) for s in samples]
+    preds = [_predict(r, images) for r in runs]
+    fig = comparison_figure(runs, images, truths, preds)
+    import matplotlib.pyplot as plt  # after comparison_figure chose the Agg backend
+
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=90)
     plt.close(fig)
