@@ -1,5 +1,6 @@
 """Every training config of configs/ saves checkpoints with mmext.SafeCheckpointHook (crash-safe
-saves; issue: a kill during mmengine's CheckpointHook save lost every checkpoint)."""
+saves; issue: a kill during mmengine's CheckpointHook save lost every checkpoint), with its
+non-finite loss check on (issue 26: a diverging run overwrote the last good checkpoint)."""
 
 import glob
 import os.path as osp
@@ -43,3 +44,4 @@ def test_checkpoint_hook_is_the_safe_one(name, config_root):
     assert hook.type == 'mmext.SafeCheckpointHook', (name, hook)
     built = HOOKS.build(hook.to_dict())
     assert isinstance(built, SafeCheckpointHook)
+    assert built.check_finite_loss == 1  # stops at the first non-finite loss
