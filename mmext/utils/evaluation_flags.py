@@ -56,10 +56,20 @@ def interactive_backend(backend: Optional[str] = None) -> Tuple[bool, str]:
         import matplotlib
 
         backend = matplotlib.get_backend()
-    from matplotlib import rcsetup
+    return backend.lower() not in _non_interactive_backends(), backend
 
-    non_interactive = {b.lower() for b in rcsetup.non_interactive_bk}
-    return backend.lower() not in non_interactive, backend
+
+def _non_interactive_backends() -> set:
+    """matplotlib's built-in non-interactive backends, lower-case (``agg``, ``pdf``, ...)."""
+    try:  # matplotlib >= 3.9
+        from matplotlib.backends import BackendFilter, backend_registry
+
+        names = backend_registry.list_builtin(BackendFilter.NON_INTERACTIVE)
+    except ImportError:  # older matplotlib
+        from matplotlib import rcsetup
+
+        names = rcsetup.non_interactive_bk
+    return {name.lower() for name in names}
 
 
 def _hook_class(cfg: Config, hook_cfg: Mapping) -> type:

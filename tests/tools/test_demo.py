@@ -57,8 +57,10 @@ def test_demo_trains_both_and_prints_them_side_by_side(tmp_path):
     # the progress of both runs (plain lines: not a terminal), then of both evaluations
     for name in ('ce', 'tce'):
         assert re.search(rf'^\[demo\] {name} +iter 4/4  100%  loss [\d.]+', log, re.M), name
-        assert re.search(rf'^\[demo\] {name} +done in \d+s, iter 4/4', log, re.M), name
-        assert re.search(rf'^\[demo\] {name} +done in \d+s, testing 25/25', log, re.M), name
+        assert re.search(rf'^\[demo\] {name} +done in (?:\d+m)?\d+s, iter 4/4', log, re.M), name
+        assert re.search(rf'^\[demo\] {name} +done in (?:\d+m)?\d+s, testing 25/25', log, re.M), (
+            name
+        )
     assert '\x1b' not in log
     # the known upstream deprecation warnings stay in the logs, off the terminal
     assert log.count('[demo] full logs: ') == 1

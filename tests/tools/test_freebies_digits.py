@@ -101,7 +101,7 @@ def test_table2_rows_stack_one_freebie_each(setting):
             assert loss.use_sigmoid and loss.reduction == 'sum'
         if expected[v.name]['shapes']:
             (resize,) = cfg.model.data_preprocessor.batch_augments
-            assert resize.random_size_range == (64, 128) and resize.size_divisor == 32
+            assert resize.random_size_range == (64, 160) and resize.size_divisor == 32
         if expected[v.name]['mixup']:
             assert cfg.model.bbox_head.type == 'mmext.WeightedYOLOV3Head'
             assert cfg.custom_hooks[0].switch_epoch == switch
