@@ -194,3 +194,59 @@ def test_probe_cpu_torch_with_force_cuda_is_reported(tmp_path, stub_root):
     lines = _probe(tmp_path, FORCE_CUDA='1')
     assert lines[9] == ''  # setup_env.sh: a +cpu torch is not kept when CUDA is asked for
     assert lines[1] == '0'
+
+
+#: the interpreter the venv was made from: no nvidia-* wheels (the venv's torch has them)
+BASE_PYTHON = osp.join(sys.base_prefix, 'bin', 'python3')
+
+
+def _cuda_env(tmp_path, **env):
+    """Run tools/setup/cuda_env.sh's cuda_build_env; return (rc, output, CUDA_HOME, CPATH,
+    NVCC_APPEND_FLAGS)."""
+    script = (
+        'say() { printf "[setup_env] %s\\n" "$*"; }; die() { echo "ERROR: $*"; exit 1; }; '
+        f'PY={BASE_PYTHON}; source {REPO}/tools/setup/cuda_env.sh; cuda_build_env; '
+        'echo "HOME=$CUDA_HOME"; echo "CPATH=${CPATH:-}"; echo "NVCC=${NVCC_APPEND_FLAGS:-}"'
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in ('CUDA_HOME', 'CPATH')}
+    environ.pop('NVCC_APPEND_FLAGS', None)
+    environ.update(env)
+    out = subprocess.run(['bash', '-c', script], env=environ, capture_output=True, text=True)
+    lines = dict(line.split('=', 1) for line in out.stdout.splitlines() if '=' in line)
+    return out.returncode, out.stdout, lines.get('HOME'), lines.get('CPATH'), lines.get('NVCC')
+
+
+def test_cuda_build_env_finds_the_toolkit_behind_a_wrapper_and_wheel_headers(tmp_path):
+    """A /usr/local/bin/nvcc wrapper made torch use CUDA_HOME=/usr/local (no headers) and the
+    minimal toolkit has no cusparse.h: the CUDA build failed at its first .cu file."""
+    toolkit = tmp_path / 'cuda-13.0'
+    (toolkit / 'include').mkdir(parents=True)
+    (toolkit / 'bin').mkdir()
+    (toolkit / 'include' / 'cuda_runtime.h').write_text('')
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    nvcc = bin_dir / 'nvcc'
+    nvcc.write_text(
+        '#!/bin/sh\n'
+        'case "$*" in *--dryrun*) echo "#$ TOP=' + str(toolkit) + '/bin/.." >&2;; '
+        '*--version*) echo "Cuda compilation tools, release 13.0, V13.0.88";; esac\n'
+    )
+    nvcc.chmod(0o755)
+    wheels = tmp_path / 'site' / 'nvidia' / 'cu13' / 'include'
+    wheels.mkdir(parents=True)
+    (wheels / 'cusparse.h').write_text('')
+    path = f'{bin_dir}{os.pathsep}{os.environ["PATH"]}'
+    rc, out, home, cpath, nvcc_flags = _cuda_env(
+        tmp_path, PATH=path, PYTHONPATH=str(tmp_path / 'site')
+    )
+    assert rc == 0, out
+    assert home == str(toolkit) and 'CUDA toolkit: ' + str(toolkit) + ' (13.0)' in out
+    assert cpath == str(wheels) and nvcc_flags.strip() == f'-I{wheels}'
+    # a toolkit with the library headers needs nothing more; CUDA_HOME given is kept
+    (toolkit / 'include' / 'cusparse.h').write_text('')
+    rc, out, home, cpath, nvcc_flags = _cuda_env(tmp_path, PATH=path, CUDA_HOME=str(toolkit))
+    assert rc == 0 and home == str(toolkit) and cpath == '' and nvcc_flags == ''
+    # no headers anywhere: a clear error, not a compiler failure an hour later
+    (toolkit / 'include' / 'cusparse.h').unlink()
+    rc, out, *_ = _cuda_env(tmp_path, PATH=path, PYTHONPATH=str(tmp_path / 'nothing'))
+    assert rc == 1 and 'cusparse.h is in neither' in out
