@@ -28,3 +28,13 @@ def _load_metafiles_once(file, *args, **kwargs):
 
 
 config_utils.load = _load_metafiles_once
+
+
+def pytest_configure(config):
+    """Register the ``slow`` marker; without ``-m`` the run deselects it (``-m slow`` runs
+    only the slow tests, ``-m 'slow or not slow'`` everything)."""
+    config.addinivalue_line(
+        'markers', 'slow: long tests outside the default run (e.g. every config dry run)'
+    )
+    if not config.option.markexpr:
+        config.option.markexpr = 'not slow'
