@@ -30,13 +30,19 @@ if os.path.exists(os.path.join(os.path.dirname(work_dir), 'fail_' + variant)):
     sys.exit(3)
 d = os.path.join(work_dir, '20260101_000000', 'vis_data')
 os.makedirs(d)
-final = {'base': 50.0, 'better': 53.0, 'worse': 45.0}[variant] + seed
+# a 2x-schedule run (the length check): the baseline's curve + the gain in 'long_gain'
+# (default 0.2), at steps twice as far
+long = variant.endswith(' (2x schedule)')
+gain_file = os.path.join(os.path.dirname(work_dir), 'long_gain')
+gain = (float(open(gain_file).read()) if os.path.exists(gain_file) else 0.2) if long else 0.0
+variant = variant[: -len(' (2x schedule)')] if long else variant
 curve = {'base': [20, 40, 49, 50], 'better': [20, 41, 52, 53], 'worse': [10, 30, 43, 45]}
 with open(os.path.join(d, 'scalars.json'), 'w') as f:
     for k, step in enumerate((10, 20, 30, 40)):
+        step = 2 * step if long else step
         f.write(json.dumps({'loss': 1.0 / (k + 1), 'step': step}) + '\n')
         f.write(json.dumps({'w/a': 0.1 * k, 'step': step}) + '\n')
-        m = curve[variant][k] + seed
+        m = curve[variant][k] + seed + gain
         f.write(json.dumps({'mIoU': m, 'worstIoU': m - 30, 'step': step}) + '\n')
 """
 
@@ -191,6 +197,77 @@ def test_report_flags_an_unconverged_baseline(fake_runner, tmp_path):
     records = harness.Runner(study, str(runs), jobs=2).run()
     md = report.write_report(study, records, str(tmp_path), command='c', wall_s=1.0)
     assert md.split('\n')[2].startswith('**Baseline not converged: base**')
+
+
+def _long_study():
+    study = make_study()
+    study.long_schedule = ('s=2',)  # the 2x-schedule options
+    return study
+
+
+def test_length_check_trains_the_baseline_at_2x_on_one_seed(fake_runner, tmp_path):
+    """A 2x run that moves by less than half the tolerance: one seed, converged, verdicts."""
+    runs, calls = fake_runner
+    study = _long_study()
+    records = harness.Runner(study, str(runs), jobs=1).run()
+    # the baseline's first-seed 2x run right after the baseline's own runs, before the arms
+    assert calls() == ['base 0', 'base 1', 'base 2', 'base (2x schedule) 0'] + [
+        f'{v} {s}' for v in ('better', 'worse') for s in (0, 1, 2)
+    ]
+    long = study.length_variant('base')
+    assert long.options == ('a=1', 's=2') and long.baseline is None
+    # its own cache key: a rerun trains nothing
+    assert all(r['cached'] for r in harness.Runner(study, str(runs), jobs=2).run())
+    md = report.write_report(study, records, str(tmp_path), command='c', wall_s=1.0)
+    data = json.loads((tmp_path / 'fake.json').read_text())
+    assert '## Schedule-length check' in md
+    assert '| base | 0 | 50.00 (iteration 40) | 50.20 (iteration 80) | +0.20 | yes |' in md
+    row = data['length_check'][0]
+    assert row['seeds'] == [0] and row['gain'] == pytest.approx(0.2) and row['converged']
+    assert 'SCHEDULE TOO SHORT' not in md and 'withheld' not in md
+    assert {c['verdict'] for c in data['claims']} == {'reproduced', 'not reproduced'}
+    # the 2x run is listed with every run, not as an arm of the results table
+    assert '| base (2x schedule) | 0 |' in md and '| base (2x schedule) | 5' not in md
+
+
+def test_length_check_failure_trains_every_seed_and_withholds_the_verdicts(fake_runner, tmp_path):
+    runs, calls = fake_runner
+    runs.mkdir()
+    (runs / 'long_gain').write_text('2.0')  # > tolerance 1.0 (and > its half)
+    study = _long_study()
+    records = harness.Runner(study, str(runs), jobs=1).run()
+    # the single seed moved by 2 > 0.5: the other seeds train at 2x too, before the arms
+    assert calls()[:6] == ['base 0', 'base 1', 'base 2'] + [
+        f'base (2x schedule) {s}' for s in (0, 1, 2)
+    ]
+    assert [(r['variant'], r['seed']) for r in records][:9] == [
+        (v, s) for v in ('base', 'better', 'worse') for s in (0, 1, 2)
+    ]
+    assert len(records) == 9 + 3
+    md = report.write_report(study, records, str(tmp_path), command='c', wall_s=1.0)
+    assert md.split('\n')[2].startswith('**SCHEDULE TOO SHORT: base moved by more than 1')
+    assert '| base | 0, 1, 2 | 51.00 (iteration 40) | 53.00 (iteration 80) | +2.00 | **no** |' in md
+    data = json.loads((tmp_path / 'fake.json').read_text())
+    assert not data['length_check'][0]['converged']
+    for c in data['claims']:
+        assert c['verdict'] == 'withheld' and 'schedule-length check failed' in c['withheld']
+    by_name = {c['claim']: c for c in data['claims']}
+    assert by_name['better is better']['paired_verdict'] == 'reproduced'
+    assert '**withheld** (schedule-length check failed (base))' in md
+    assert 'Baseline not converged' not in md  # the last-interval check no longer decides
+
+
+def test_a_study_can_withhold_single_verdicts(fake_runner, tmp_path):
+    runs, _ = fake_runner
+    study = make_study()
+    study.withhold = lambda st, recs: {'better is better': 'no parity (reference_parity.md)'}
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    md = report.write_report(study, records, str(tmp_path), command='c', wall_s=1.0)
+    by_name = {c['claim']: c for c in json.loads((tmp_path / 'fake.json').read_text())['claims']}
+    assert by_name['better is better']['verdict'] == 'withheld'
+    assert by_name['worse is better']['verdict'] == 'not reproduced'
+    assert '**withheld** (no parity (reference_parity.md))' in md
+    assert '## Schedule-length check' not in md  # no long_schedule: no length check
 
 
 def test_study_rejects_unknown_variants():

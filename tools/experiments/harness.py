@@ -143,6 +143,17 @@ class Study:
             metric is kept and completed from ``fill``. Defaults to none.
         step_unit (str): What the validation steps count (``'iteration'`` or ``'epoch'``),
             for the convergence table and the curves' axis. Defaults to ``'iteration'``.
+        long_schedule (Tuple[str, ...]): ``--cfg-options`` of twice the schedule (added after
+            ``schedule`` and the baseline's own options), for the schedule-length check
+            (:meth:`length_variant`): every baseline also trains at 2x, on the first seed and,
+            when that seed's final ``primary`` moves by more than ``converge_tol / 2``, on
+            every seed; a baseline is converged when the 2x run's final ``primary`` is within
+            ``converge_tol`` of the schedule's (mean over the 2x seeds). A failed baseline
+            withholds every verdict (the report says so at its top). Empty (the default): no
+            length check; the last-interval gain of the curves decides instead.
+        withhold (Callable, optional): ``withhold(study, runs) -> {claim name: reason}``:
+            claims that get no verdict whatever their interval (e.g. an arm without parity
+            to a reference implementation). Defaults to none.
     """
 
     name: str
@@ -164,6 +175,11 @@ class Study:
     scale: float = 1.0
     fill: Dict[str, float] = field(default_factory=dict)
     step_unit: str = 'iteration'
+    long_schedule: Tuple[str, ...] = ()
+    withhold: Optional[Callable[['Study', List[dict]], Dict[str, str]]] = None
+
+    #: suffix of the name of a baseline's 2x-schedule arm (:meth:`length_variant`)
+    LONG_SUFFIX = ' (2x schedule)'
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.variants]
@@ -183,6 +199,26 @@ class Study:
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
+
+    def length_variant(self, baseline: str) -> Variant:
+        """The 2x-schedule arm of ``baseline`` for the schedule-length check.
+
+        Same config and group, options ``baseline's options + long_schedule`` (so its cache
+        key differs from the baseline's), no baseline of its own.
+
+        Args:
+            baseline (str): Name of one of :attr:`baselines`.
+
+        Returns:
+            Variant: ``<baseline> (2x schedule)``.
+        """
+        v = self.variant(baseline)
+        return dataclasses.replace(
+            v,
+            name=v.name + self.LONG_SUFFIX,
+            options=tuple(v.options) + tuple(self.long_schedule),
+            baseline=None,
+        )
 
     def subset(self, names: Sequence[str]) -> 'Study':
         """The study restricted to ``names`` and the baselines they are compared with.
@@ -763,15 +799,108 @@ class Runner:
                 self._running = False
 
     def _run(self) -> List[dict]:
-        pairs = [(v, s) for v in self.study.variants for s in self.study.seeds]
-        for v, s in pairs:  # resolve every config up front: a broken one fails before training
-            self.run_dir(v, s)
-        total, done, trained, t0 = len(pairs), [0], [], time.time()
+        """Every (variant, seed) pair; with ``long_schedule`` the length check first.
+
+        Without ``long_schedule``: the pairs in the study's order. With it, one group per
+        baseline (the baseline and the arms compared with it, in the study's order; arms of
+        no baseline last): the baseline's runs and its 2x run of the first seed train first,
+        then the other seeds' 2x runs when that seed moved by more than half the tolerance,
+        together with the group's arms; so each baseline's length check is complete before
+        its arms are read (see :class:`Study`).
+
+        Returns:
+            list[dict]: The records in the study's order, then the 2x runs.
+        """
+        study = self.study
+        pairs = [(v, s) for v in study.variants for s in study.seeds]
+        longs = {b: study.length_variant(b) for b in study.baselines} if study.long_schedule else {}
+        for v, s in pairs + [(v, s) for v in longs.values() for s in study.seeds]:
+            self.run_dir(v, s)  # resolve every config up front: a broken one fails early
+        if not longs:
+            return self._run_pairs(pairs, len(pairs))
+        groups: Dict[Optional[str], List[Variant]] = {}
+        for v in study.variants:
+            owner = v.name
+            while owner is not None and owner not in longs:
+                owner = study.variant(owner).baseline
+            groups.setdefault(owner, []).append(v)
+        groups = {k: g for k, g in groups.items() if k is not None} | (
+            {None: groups[None]} if None in groups else {}
+        )
+        seeds = study.seeds
+        total = len(pairs) + len(longs)
+        progress = dict(done=0, total=total)
+        records, failures = [], []
+        for base, members in groups.items():
+            if base is None:
+                first, rest = [], [(v, s) for v in members for s in seeds]
+            else:
+                first = [(study.variant(base), s) for s in seeds] + [(longs[base], seeds[0])]
+                rest = [(v, s) for v in members if v.name != base for s in seeds]
+            recs, failed = self._run_pairs(first, total, progress=progress) if first else ([], [])
+            final = {
+                (r['variant'], r['seed']): study.scale * r['final'][study.primary] for r in recs
+            }
+            if (
+                base is not None
+                and (longs[base].name, seeds[0]) in final
+                and (base, seeds[0]) in final
+            ):
+                moved = abs(final[(longs[base].name, seeds[0])] - final[(base, seeds[0])])
+                if moved > study.converge_tol / 2 and len(seeds) > 1:
+                    print(
+                        f'length check: {base} moved by {moved:.2f} > {study.converge_tol / 2:g} '
+                        f'at 2x on seed {seeds[0]}: its other seeds train at 2x too',
+                        flush=True,
+                    )
+                    rest = [(longs[base], s) for s in seeds[1:]] + rest
+                    progress['total'] += len(seeds) - 1
+            more, failed_more = self._run_pairs(rest, total, progress=progress)
+            records += recs + more
+            failures += failed + failed_more
+        if failures:
+            n = progress['total']
+            raise RuntimeError(f'{len(failures)} of {n} runs failed:\n' + '\n'.join(failures))
+        order = {(v.name, s): i for i, (v, s) in enumerate(pairs)}
+        main = sorted(
+            (r for r in records if (r['variant'], r['seed']) in order),
+            key=lambda r: order[(r['variant'], r['seed'])],
+        )
+        return main + [r for r in records if (r['variant'], r['seed']) not in order]
+
+    def _run_pairs(
+        self,
+        pairs: List[Tuple[Variant, int]],
+        total: int,
+        progress: Optional[dict] = None,
+    ):
+        """Train (or read from the cache) ``pairs``; progress lines count up to ``total``.
+
+        Args:
+            pairs (list): ``(variant, seed)`` pairs.
+            total (int): Runs counted by the progress lines (without ``progress``).
+            progress (dict, optional): ``done`` / ``total`` shared by several calls (one
+                count over the batches of the length check). With it, failures are
+                returned, not raised.
+
+        Returns:
+            list[dict] | tuple: The records; with ``progress``, ``(records of the healthy
+            runs, failure messages)``.
+
+        Raises:
+            StudyInterrupted: After SIGINT / SIGTERM.
+            RuntimeError: Without ``progress``, if runs failed (after every healthy run).
+        """
+        shared = progress is not None
+        progress = progress if shared else dict(done=0, total=total)
+        trained, t0 = [], time.time()
 
         def one(pair):
             rec = self.run_one(*pair)
             with self._lock:
-                done[0] += 1
+                progress['done'] += 1
+                done = [progress['done']]
+                total = progress['total']
                 if not rec['cached']:
                     trained.append(rec['wall_s'])
                 elapsed = time.time() - t0
@@ -804,6 +933,8 @@ class Runner:
             )
         # every healthy run finishes (and is cached) before a failure is reported
         failed = [str(e) for e in errors if e is not None]
+        if shared:
+            return [f.result() for f in futures if f.exception() is None], failed
         if failed:
             raise RuntimeError(f'{len(failed)} of {total} runs failed:\n' + '\n'.join(failed))
         return [f.result() for f in futures]

@@ -87,6 +87,71 @@ def convergence(study: Study, grouped) -> List[dict]:
     return rows
 
 
+def length_check(study: Study, grouped) -> List[dict]:
+    """Schedule-length check of every baseline (see ``Study.long_schedule``).
+
+    Per baseline: the seeds with a 2x-schedule run, the mean final ``primary`` (times
+    ``scale``) at the schedule and at 2x over those seeds, the gain (mean of the per-seed
+    ``2x - schedule``) and ``converged = |gain| <= converge_tol``. A baseline whose 2x run is
+    missing is not converged (gain NaN).
+
+    Args:
+        study (Study): The study (``long_schedule`` set).
+        grouped: :func:`by_variant` of the runs, 2x runs included.
+
+    Returns:
+        list[dict]: One row per baseline.
+    """
+    rows = []
+    for name in study.baselines:
+        base = grouped.get(name, {})
+        long = grouped.get(name + study.LONG_SUFFIX, {})
+        seeds = sorted(set(base) & set(long))
+        sched = [metric(base[s], study.primary, study.scale) for s in seeds]
+        twice = [metric(long[s], study.primary, study.scale) for s in seeds]
+        gain = float(np.mean(np.subtract(twice, sched))) if seeds else float('nan')
+        steps = [
+            (runs[seeds[0]]['val'][-1].get('step') if seeds and runs[seeds[0]]['val'] else None)
+            for runs in (base, long)
+        ]
+        rows.append(
+            dict(
+                variant=name,
+                seeds=seeds,
+                steps=steps,
+                schedule=float(np.mean(sched)) if seeds else float('nan'),
+                twice=float(np.mean(twice)) if seeds else float('nan'),
+                gain=gain,
+                converged=bool(np.isfinite(gain) and abs(gain) <= study.converge_tol),
+            )
+        )
+    return rows
+
+
+def length_table(rows: List[dict], study: Study) -> List[str]:
+    """Markdown of the ``## Schedule-length check`` section."""
+    lines = [
+        '## Schedule-length check',
+        '',
+        f'Every baseline also trained at twice the schedule (first seed; every seed when that '
+        f'one moved by more than {study.converge_tol / 2:g}); final validation '
+        f'{study.primary}, mean over the seeds with a 2x run; gain = mean of the per-seed '
+        f'2x - schedule; converged = |gain| <= {study.converge_tol:g}.',
+        '',
+        '| baseline | seeds | schedule | 2x | gain | converged |',
+        '|---|---|---|---|---|---|',
+    ]
+    for r in rows:
+        unit = study.step_unit
+        at = [f' ({unit} {s})' if s is not None else '' for s in r['steps']]
+        lines.append(
+            f'| {r["variant"]} | {", ".join(map(str, r["seeds"])) or "none"} | '
+            f'{r["schedule"]:.2f}{at[0]} | {r["twice"]:.2f}{at[1]} | {r["gain"]:+.2f} | '
+            f'{"yes" if r["converged"] else "**no**"} |'
+        )
+    return lines + ['']
+
+
 def convergence_table(conv: List[dict], unit: str) -> List[str]:
     """Markdown table of :func:`convergence`'s rows.
 
@@ -195,7 +260,22 @@ def write_report(
             'numbers mean nothing.**',
             '',
         ]
-    bad = [c['variant'] for c in conv if not c['converged']]
+    length = length_check(study, grouped) if study.long_schedule else None
+    withheld: Dict[str, str] = {}
+    if length is not None:
+        short = [r['variant'] for r in length if not r['converged']]
+        if short:
+            lines += [
+                f'**SCHEDULE TOO SHORT: {", ".join(short)} moved by more than '
+                f'{study.converge_tol:g} {study.primary} at twice the schedule (see '
+                '"Schedule-length check"). The study has to move to the longer schedule before '
+                'any arm is read; every verdict below is withheld.**',
+                '',
+            ]
+            withheld = {
+                c.name: f'schedule-length check failed ({", ".join(short)})' for c in study.claims
+            }
+    bad = [] if length is not None else [c['variant'] for c in conv if not c['converged']]
     if bad:
         lines += [
             f'**Baseline not converged: {", ".join(bad)}** (the last validation '
@@ -221,12 +301,15 @@ def write_report(
             '',
         ]
     )
+    if length is not None:
+        lines += length_table(length, study)
     lines += [
         '## Convergence of the baselines',
         '',
         f'Mean validation {study.primary} over seeds at each validation point; '
-        f'"converged" = the last interval gains at most {study.converge_tol:g}. '
-        f'Curves of every variant: `{study.name}.png`.',
+        f'"converged" = the last interval gains at most {study.converge_tol:g}'
+        + (' (informative only: the schedule-length check above decides)' if length else '')
+        + f'. Curves of every variant: `{study.name}.png`.',
         '',
     ]
     lines += convergence_table(conv, study.step_unit)
@@ -271,11 +354,20 @@ def write_report(
             + ' | '.join(f'{diffs[s]:+.2f}' if s in diffs else 'n/a' for s in study.seeds)
             + f' | {fmt_interval(p)} |'
         )
+    if study.withhold is not None:
+        for name, reason in study.withhold(study, list(runs)).items():
+            withheld.setdefault(name, reason)
     lines += ['', '## Verdicts', '']
     if study.claims:
         lines += [
             'reproduced: the 95 % interval of the paired difference lies on the side the '
-            'paper claims; not reproduced: on the other side; inconclusive: it contains 0.',
+            'paper claims; not reproduced: on the other side; inconclusive: it contains 0'
+            + (
+                '; withheld: the interval is shown but the claim gets no verdict (the reason '
+                'is named).'
+                if withheld
+                else '.'
+            ),
             '',
             '| claim | method | baseline | metric | Δ [95 % CI] | verdict |',
             '|---|---|---|---|---|---|',
@@ -289,6 +381,12 @@ def write_report(
             {s: metric(r, c.metric, study.scale) for s, r in grouped[c.baseline].items()},
         )
         v = verdict(p['lo'], p['hi'], c.direction)
+        extra = {}
+        shown = f'**{v}**'
+        if c.name in withheld:
+            extra = dict(paired_verdict=v, withheld=withheld[c.name])
+            v = 'withheld'
+            shown = f'**withheld** ({withheld[c.name]})'
         claims.append(
             dict(
                 claim=c.name,
@@ -297,13 +395,14 @@ def write_report(
                 metric=c.metric,
                 direction=c.direction,
                 verdict=v,
+                **extra,
                 **p,
             )
         )
         arrow = '↑' if c.direction > 0 else '↓'
         lines.append(
             f'| {c.name} | {c.method} | {c.baseline} | {c.metric} {arrow} | '
-            f'{fmt_interval(p)} | **{v}** |'
+            f'{fmt_interval(p)} | {shown} |'
         )
     if study.sections is not None:
         lines += [''] + study.sections(study, list(runs))
@@ -340,6 +439,7 @@ def write_report(
         seeds=list(study.seeds),
         schedule=list(study.schedule),
         convergence=conv,
+        length_check=length,
         claims=claims,
         runs=[{k: v for k, v in r.items() if k not in ('loss', 'scalars')} for r in runs],
     )

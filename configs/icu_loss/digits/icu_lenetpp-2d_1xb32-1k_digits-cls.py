@@ -16,6 +16,10 @@ max_iters = 1000
 val_interval = 500
 lr = 0.01  # Adam, as the paper's MNIST runs (section 4.1)
 weight_decay = 1e-3
+# the Gaussian means / log-variances get their own param group, as in the public PyTorch L-GM
+# code (train_mnist_LGM.py: a separate optimiser, lr 0.1, for the L-GM parameters): lr 0.1
+# = 10 x the network's Adam lr, no weight decay
+gauss_lr_mult = 10.0
 # ----------------------------------------------------------------------------------------
 
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
@@ -43,7 +47,7 @@ model = dict(
 )
 
 # no weight decay on the Gaussian parameters: the Gaussian cross-entropy is invariant to
-# rescaling features, means and sigma jointly, so nothing would resist the shrinkage
+# rescaling features, means and sigma jointly, so nothing would resist the shrinkage.
 # overall, macro (per-class mean) and per-class accuracy (mmext.ClassAccuracyMetric; set its
 # class_counts to the train split's class sizes for many/medium/few-shot accuracy)
 val_evaluator = [
@@ -55,7 +59,11 @@ test_evaluator = val_evaluator
 
 optim_wrapper = dict(
     paramwise_cfg=dict(
-        custom_keys={'.means': dict(decay_mult=0.0), '.log_vars': dict(decay_mult=0.0)}
+        custom_keys={
+            '.means': dict(lr_mult=gauss_lr_mult, decay_mult=0.0),
+            '.log_vars': dict(lr_mult=gauss_lr_mult, decay_mult=0.0),
+            '.vars_inv': dict(lr_mult=gauss_lr_mult, decay_mult=0.0),  # reference heads
+        }
     ),
     optimizer=dict(type='Adam', lr=lr, weight_decay=weight_decay),
 )
