@@ -13,7 +13,9 @@ peak memory of one training step of the loss, the logits' gradient included (1x 
 is the floor of any loss). glibc's adaptive mmap threshold is pinned
 (``MALLOC_MMAP_THRESHOLD_``) so that freed large buffers go back to the OS instead of
 inflating the peak of later allocations. Time: median of ``--repeats`` forward+backward
-passes in the same worker after the memory probe; workers for the different losses
+passes in the same worker after the memory probe, in CPU time of the (single) worker thread
+(``time.thread_time``, so that other processes sharing the cores do not inflate it; run with
+``OMP_NUM_THREADS=1``); workers for the different losses
 alternate, ``--rounds`` times, and the medians over rounds are compared.
 
 Usage::
@@ -95,7 +97,7 @@ def worker(name: str, shape, repeats: int) -> dict:
 
     step = timed(
         lambda _: loss_fn(logits, label, ignore_index=255).backward(),
-        clock=time.perf_counter,
+        clock=time.thread_time,
         prepare=reset_grad,
     )
     times = [step() for _ in range(repeats)]
@@ -187,7 +189,8 @@ def main() -> None:
             result,
             f'Written by `{command_line()}`: logits {shape} float32, '
             f'10 % ignored pixels, CPU, OMP_NUM_THREADS={result["threads"]}, median of '
-            f'{args.rounds} fresh processes x {args.repeats} passes. Extra memory: peak '
+            f'{args.rounds} fresh processes x {args.repeats} passes (thread CPU time). Extra '
+            'memory: peak '
             'RSS increase of one forward+backward over the allocated inputs, in units '
             "of the logits' bytes (the logits' gradient, 1x, included).\n\n"
             '| loss | fwd+bwd ms | time / CE | extra peak memory / logits |\n'

@@ -8,6 +8,11 @@ non-negative value per box: a NaN weight would silently turn the loss into NaN.
 :func:`annotation_weight` is the one reader of a weight written in an annotation file
 (``mmext.LoadInstanceWeights``): only numbers are weights, a string, boolean, ``null`` or list
 is an error naming the image, the annotation and the field.
+
+The heads check the weights of every image at every step: for CUDA tensors the check is a
+device-side assert (``torch._assert_async``), which reads nothing back to the host, so the
+training step does not wait for the GPU; CPU tensors (and numpy arrays) are checked eagerly
+with a ``ValueError`` showing the weights.
 """
 
 import math
@@ -17,6 +22,11 @@ from typing import Any, Union
 import numpy as np
 import torch
 from torch import Tensor
+
+
+def _checked_on_host(weights: Tensor) -> bool:
+    """Whether a weight tensor is checked eagerly: CPU tensors (reading them costs no sync)."""
+    return weights.device.type == 'cpu'
 
 
 def check_instance_weights(
@@ -32,7 +42,9 @@ def check_instance_weights(
 
     Raises:
         ValueError: If ``weights`` is not a vector of ``num_boxes`` entries, or holds a
-            negative or non-finite value.
+            negative or non-finite value (for a CUDA tensor the values are checked by a
+            device-side assert instead: a violation aborts at a later kernel launch with this
+            message, without the values).
     """
     shape = tuple(weights.shape)
     if len(shape) != 1 or shape[0] != num_boxes:
@@ -41,7 +53,18 @@ def check_instance_weights(
             f'{num_boxes} boxes), got {shape}{hint}'
         )
     if isinstance(weights, Tensor):
-        bad = not bool(torch.isfinite(weights).all()) or bool((weights < 0).any())
+        if weights.numel() == 0 or weights.device.type == 'meta':
+            return
+        # NaN fails both comparisons, +inf the second, a negative value the first
+        ok = ((weights >= 0) & (weights < float('inf'))).all()
+        if not _checked_on_host(weights):
+            message = f'{name} must be finite and >= 0'
+            try:
+                torch._assert_async(ok, message)
+            except (TypeError, NotImplementedError):  # no message overload / device kernel
+                torch._assert_async(ok)
+            return
+        bad = not bool(ok)
     else:
         bad = not bool(np.all(np.isfinite(weights))) or bool(np.any(weights < 0))
     if bad:

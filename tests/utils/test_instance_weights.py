@@ -32,3 +32,32 @@ def test_invalid_weights_raise(make, values, num, match):
 def test_name_and_hint_in_message():
     with pytest.raises(ValueError, match=r'^gt_w must have shape \(1,\).* got \(2,\): fix it$'):
         check_instance_weights(np.ones(2), 1, 'gt_w', hint=': fix it')
+
+
+def test_device_tensors_are_checked_by_a_device_side_assert(monkeypatch):
+    """Off CPU the values are checked with ``torch._assert_async`` (no read-back, no host
+    sync in the training step); the branch is run here on CPU tensors through the switch.
+    The shape is still checked on the host (it is known there)."""
+    from mmext.utils import instance_weights
+
+    calls = []
+
+    def fake_assert_async(cond, *msg):
+        calls.append((bool(cond), msg))
+
+    monkeypatch.setattr(instance_weights, '_checked_on_host', lambda tensor: False)
+    monkeypatch.setattr(torch, '_assert_async', fake_assert_async)
+    check_instance_weights(torch.tensor([0.0, 0.5, 2.0]), 3, 'w')
+    for bad in (float('nan'), float('inf'), -0.5):
+        check_instance_weights(torch.tensor([0.5, bad]), 2, 'w')  # no ValueError here
+    assert (
+        calls
+        == [(True, ('w must be finite and >= 0',))] + [(False, ('w must be finite and >= 0',))] * 3
+    )
+    with pytest.raises(ValueError, match=r'shape \(2,\)'):
+        check_instance_weights(torch.ones(3), 2, 'w')
+    # the real op on a CPU tensor fails at once, with the message
+    monkeypatch.undo()
+    monkeypatch.setattr(instance_weights, '_checked_on_host', lambda tensor: False)
+    with pytest.raises(RuntimeError, match='w must be finite and >= 0'):
+        check_instance_weights(torch.tensor([0.5, -1.0]), 2, 'w')

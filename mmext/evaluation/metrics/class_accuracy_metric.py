@@ -18,6 +18,7 @@ non-empty groups.
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 
 from mmext.registry import METRICS
@@ -76,19 +77,28 @@ class ClassAccuracyMetric(BaseMetric):
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Keep (predicted, true) labels of every sample.
 
+        The labels of the whole batch are gathered on their device and copied to the host at
+        once (one transfer per batch, not two per sample).
+
         Args:
             data_batch (Any): Unused.
-            data_samples (Sequence[dict]): Outputs with ``pred_label`` and ``gt_label``.
+            data_samples (Sequence[dict]): Outputs with ``pred_label`` and ``gt_label``
+                (tensors, numpy arrays or ints; the first element is the label).
         """
-        for sample in data_samples:
-            pred = sample['pred_label']
-            gt = sample['gt_label']
-            self.results.append(
-                (
-                    int(np.asarray(pred.cpu()).reshape(-1)[0]),
-                    int(np.asarray(gt.cpu()).reshape(-1)[0]),
-                )
-            )
+        if not data_samples:
+            return
+        firsts = [
+            torch.as_tensor(sample[key]).reshape(-1)[:1]
+            for key in ('pred_label', 'gt_label')
+            for sample in data_samples
+        ]
+        if any(t.numel() == 0 for t in firsts):
+            raise ValueError('every data sample needs a non-empty pred_label and gt_label')
+        if len({t.device for t in firsts}) > 1:  # mixed devices: gather on the host
+            firsts = [t.cpu() for t in firsts]
+        values = torch.cat([t.long() for t in firsts]).cpu().tolist()
+        half = len(data_samples)
+        self.results.extend(zip(values[:half], values[half:]))
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
         """Per-class, mean per-class and shot-group accuracies (percent).

@@ -230,7 +230,8 @@ class ICUBBoxHead(Shared2FCBBoxHead):
         if cls_score is None or cls_score.numel() == 0:
             return losses
         labels = labels.long()
-        avg_factor = max(torch.sum(label_weights > 0).float().item(), 1.0)
+        # mmdet's max(#(label_weights > 0), 1), kept on the device (no host sync)
+        avg_factor = torch.sum(label_weights > 0).float().clamp_(min=1.0)
         keep = label_weights > 0
         if not self.regularize_background:
             keep &= labels != self.num_classes

@@ -4,7 +4,6 @@ import warnings
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmdet.models.dense_heads import YOLOV3Head
 from mmdet.models.utils import images_to_levels, multi_apply
 from mmdet.utils import InstanceList, OptInstanceList
@@ -13,6 +12,7 @@ from torch import Tensor
 
 from mmext.registry import MODELS
 
+from ..losses.utils import check_class_labels, checked_on_host
 from .instance_weights import get_gt_weights
 
 _CONF_MODES = ('weight', 'target')
@@ -38,6 +38,13 @@ class WeightedYOLOV3Head(YOLOV3Head):
 
     Negative anchors keep weight 1 and ignored anchors weight 0, as upstream. Without a
     ``weights`` field (or with all weights 1) every loss equals the upstream head's.
+
+    No host synchronisation in mmext's part of the step (the target and weight maps, the
+    weighted losses): the weights are checked by a device-side assert on CUDA
+    (:func:`~mmext.utils.instance_weights.check_instance_weights`), the class one-hot is a
+    comparison (labels checked the same way) and upstream's "overlap between pos and neg
+    sample" warning, which reads a maximum back, is checked for CPU tensors only. mmdet's
+    assigner and sampler still synchronise (``nonzero``).
 
     Args:
         conf_mode (str): ``'weight'`` or ``'target'``, how the weight enters the objectness
@@ -113,7 +120,8 @@ class WeightedYOLOV3Head(YOLOV3Head):
         pred_map = pred_map.permute(0, 2, 3, 1).reshape(num_imgs, -1, self.num_attrib)
         neg_mask = neg_map.float()
         pos_mask = target_map[..., 4]
-        if torch.max(neg_mask + pos_mask) > 1.0:
+        # upstream's sanity warning reads a value back: CPU tensors only (no sync on CUDA)
+        if checked_on_host(pos_mask) and torch.max(neg_mask + pos_mask) > 1.0:
             warnings.warn('There is overlap between pos and neg sample.')
         if weight_map is None:
             weight_map = torch.ones_like(pos_mask)
@@ -177,7 +185,7 @@ class WeightedYOLOV3Head(YOLOV3Head):
         priors = torch.cat(anchors)
         strides = torch.cat(
             [
-                torch.tensor(stride, device=priors.device).repeat(len(level_anchors))
+                priors.new_full((len(level_anchors),), stride, dtype=torch.long)
                 for stride, level_anchors in zip(self.featmap_strides, anchors)
             ]
         )
@@ -190,8 +198,12 @@ class WeightedYOLOV3Head(YOLOV3Head):
         target_map[pos_inds, :4] = self.bbox_coder.encode(
             sampling.pos_priors, sampling.pos_gt_bboxes, strides[pos_inds]
         )
-        target_map[pos_inds, 4] = 1
-        one_hot = F.one_hot(gt_instances.labels, num_classes=self.num_classes).to(target_map)
+        target_map[:, 4].index_fill_(0, pos_inds, 1)  # a fill kernel, no tensor from Python
+        # F.one_hot without its host-side range check: ValueError on CPU, device assert on CUDA
+        labels = gt_instances.labels
+        check_class_labels(labels, self.num_classes, name='gt_instances.labels')
+        classes = torch.arange(self.num_classes, device=labels.device)
+        one_hot = (labels.unsqueeze(1) == classes).to(target_map)
         if self.one_hot_smoother != 0:
             one_hot = (
                 one_hot * (1 - self.one_hot_smoother) + self.one_hot_smoother / self.num_classes
@@ -199,7 +211,7 @@ class WeightedYOLOV3Head(YOLOV3Head):
         target_map[pos_inds, 5:] = one_hot[sampling.pos_assigned_gt_inds]
 
         neg_map = priors.new_zeros(priors.size(0), dtype=torch.uint8)
-        neg_map[sampling.neg_inds] = 1
+        neg_map.index_fill_(0, sampling.neg_inds, 1)
         weight_map = priors.new_ones(priors.size(0))
         if gt_weights is not None:
             weight_map[pos_inds] = gt_weights.to(weight_map)[sampling.pos_assigned_gt_inds]

@@ -45,6 +45,7 @@ from torch import Tensor
 
 from mmext.registry import MODELS
 
+from ..losses.utils import check_class_labels
 from .gaussian_classifier_ops import GaussianDistances, InwardClamp
 
 
@@ -75,6 +76,11 @@ class GaussianClassifier(nn.Module):
       (:mod:`~mmext.models.layers.gaussian_classifier_ops`): the GEMM work of a linear
       layer of twice the width (contractions of both x∘x and x), 2 N·K·D forward and
       4 N·K·D backward.
+    * No host synchronisation on CUDA: the labels are checked by a device-side assert
+      (:func:`~mmext.models.losses.utils.check_class_labels`), the classes present in Eq. 14
+      are found with fixed-size operations and the log-variance clamp's gradient is masked
+      without reading back whether anything lies out of range
+      (:mod:`~mmext.models.layers.gaussian_classifier_ops`).
 
     Args:
         in_features (int): Feature dimension D.
@@ -212,18 +218,16 @@ class GaussianClassifier(nn.Module):
         """Validate the inputs and call the fused kernel (autocast off)."""
         self.check_features(x)
         dtype = self._compute_dtype(x)
-        reg_index = None
         if labels is not None:
             labels = labels.to(device=x.device, dtype=torch.long).view(-1)
             if labels.numel() != x.size(0):
                 raise ValueError(f'got {labels.numel()} labels for {x.size(0)} features')
-            if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.out_features):
-                raise ValueError(
-                    f'labels must lie in [0, {self.out_features}), got range '
-                    f'[{int(labels.min())}, {int(labels.max())}]'
-                )
+            # ValueError on CPU, device-side assert (no host sync) on CUDA
+            check_class_labels(labels, self.out_features)
             if reg_mask is not None:  # None: every sample enters Eq. 14
-                reg_index = torch.nonzero(reg_mask.view(-1)).view(-1)
+                reg_mask = reg_mask.to(device=x.device, dtype=torch.bool).view(-1)
+        else:
+            reg_mask = None
         lo, hi = self.log_var_range
         with torch.autocast(device_type=x.device.type, enabled=False):
             return GaussianDistances.apply(
@@ -231,7 +235,7 @@ class GaussianClassifier(nn.Module):
                 self.means.to(dtype),
                 self.log_vars.to(dtype),
                 labels,
-                reg_index,
+                reg_mask,
                 lo,
                 hi,
                 self.use_log_det,

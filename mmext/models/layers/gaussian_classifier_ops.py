@@ -33,25 +33,41 @@ GEMM outputs, which become the parameter gradients):
   ``∂x_i = −(2/n_k)[a e1 + 2c e2∘(x_i − μ_k)]`` (``n_k`` samples of class k).
 
 The gradient of ``ℓ`` is blocked only where a descent step would move an out-of-range value
-further out (:func:`inward_mask`). Entries of ``G`` whose magnitude is at most the smallest
+further out (:func:`inward_mask`; in the fused backward the float-only
+:func:`block_outward`). On CPU it runs only when a log-variance lies out of range (one
+``aminmax``, read on the host at no cost); on CUDA it runs at every step, because knowing
+whether anything lies out of range would mean reading a device value back (a host sync).
+Entries of ``G`` whose magnitude is at most the smallest
 normal float (the subnormal tails of a softmax over far-apart Gaussians) are set to 0 before
 the GEMMs (one ``hardshrink`` pass): they carry nothing at float precision and make CPU GEMMs
 orders of magnitude slower.
 
-The element-wise work around the GEMMs lives in three kernels (:func:`_forward_terms_fn`,
-:func:`_shrink_grad_fn`, :func:`_parameter_grads_fn`) that run eagerly by default and as
-``torch.compile``'d loops with ``compiled=True`` (``GaussianClassifier(compile_kernels=True)``;
+The element-wise work around the GEMMs lives in four kernels (:func:`_forward_terms_fn`,
+:func:`_shrink_grad_fn`, :func:`_parameter_grads_fn`, :func:`block_outward`) that run eagerly
+by default and as ``torch.compile``'d loops with ``compiled=True``
+(``GaussianClassifier(compile_kernels=True)``;
 :class:`~mmext.utils.optional_compile.OptionalCompile`); the GEMMs and the index operations
 of the labelled terms stay eager either way.
+
+No host synchronisation: nothing here reads a device value back (no ``.item()``, ``unique``,
+``bincount`` or ``nonzero``), so a CUDA training step never waits for the GPU. The classes
+present in Eq. 14 are found with fixed-size operations: the selected samples' labels are
+sorted, each run of equal labels gets the next *slot* (``cumsum`` of the run starts), and the
+per-class sums are ``index_add`` over ``S = min(N, K + 1)`` slots; unused slots and the slot
+of the unselected samples (key ``K``) are masked out of Eq. 14 (their terms are exactly 0).
+Host (CPU) tensors take ``torch.unique`` / ``bincount`` instead (reading them costs no sync,
+and it is fewer operations), like the label checks (:func:`class_slots`).
 """
 
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmext.utils.optional_compile import OptionalCompile
+
+from ..losses.utils import checked_on_host
 
 
 def inward_mask(log_vars: Tensor, grad: Tensor, lo: float, hi: float) -> Tensor:
@@ -67,6 +83,28 @@ def inward_mask(log_vars: Tensor, grad: Tensor, lo: float, hi: float) -> Tensor:
         Tensor: Boolean mask, same shape.
     """
     return ((log_vars < lo) & (grad > 0)) | ((log_vars > hi) & (grad < 0))
+
+
+def block_outward(grad: Tensor, log_vars: Tensor, lo: float, hi: float) -> Tensor:
+    """``grad`` with the entries of :func:`inward_mask` set to 0, in place, float ops only.
+
+    With ``u = clamp(ℓ, lo, hi) − ℓ`` (> 0 below the range, < 0 above it, 0 inside), an entry
+    is blocked where ``u·grad > 0``; ``b = max(sign(u·grad), 0)`` is 1 there and
+    ``grad − grad·b`` zeroes it. Five passes over float tensors (boolean masks cost several
+    times more on CPU); a NaN stays NaN, and an infinite gradient becomes NaN (``0·inf``)
+    instead of staying infinite: non-finite either way.
+
+    Args:
+        grad (Tensor): Gradient of the raw log-variances; overwritten.
+        log_vars (Tensor): Raw (unclamped) log-variances, same shape.
+        lo (float): Lower bound.
+        hi (float): Upper bound.
+
+    Returns:
+        Tensor: ``grad``.
+    """
+    blocked = torch.clamp(log_vars, lo, hi).sub_(log_vars).mul_(grad).sign_().clamp_(min=0.0)
+    return grad.addcmul_(grad, blocked, value=-1.0)
 
 
 class InwardClamp(torch.autograd.Function):
@@ -94,14 +132,11 @@ def _forward_terms_fn(
 ) -> Tuple[Tensor, ...]:
     """Element-wise forward work around the two GEMMs (one compiled kernel when asked).
 
-    Returns ``outside`` (0-dim bool: some raw log-variance lies out of ``[lo, hi]``), ``w``,
-    ``½ ln|Σ_k|`` (``None`` without the log-determinant), the centred means ``μ``, ``μ∘w``,
-    the GEMM bias ``½ Σ_j w μ² (+ ½ ln|Σ_k|)``, the centred features ``x`` and the two
-    negated GEMM operands ``−½ x∘x`` and ``−x`` (negated so that the backward GEMMs give
-    ``−A`` and ``B`` directly).
+    Returns ``w``, ``½ ln|Σ_k|`` (``None`` without the log-determinant), the centred means
+    ``μ``, ``μ∘w``, the GEMM bias ``½ Σ_j w μ² (+ ½ ln|Σ_k|)``, the centred features ``x``
+    and the two negated GEMM operands ``−½ x∘x`` and ``−x`` (negated so that the backward
+    GEMMs give ``−A`` and ``B`` directly).
     """
-    lv_min, lv_max = torch.aminmax(log_vars)
-    outside = (lv_min < lo) | (lv_max > hi)
     w = torch.clamp(log_vars, lo, hi)  # s
     half_log_det = w.sum(1).mul_(0.5) if use_log_det else None
     w.neg_().exp_()  # w = exp(-s)
@@ -113,7 +148,7 @@ def _forward_terms_fn(
         half_bias.add_(half_log_det)
     xc = x - ref
     neg_half_x2 = torch.mul(xc, xc).mul_(-0.5)
-    return outside, w, half_log_det, mc, mw, half_bias, xc, neg_half_x2, torch.neg(xc)
+    return w, half_log_det, mc, mw, half_bias, xc, neg_half_x2, torch.neg(xc)
 
 
 def _shrink_grad_fn(grad_dist: Tensor) -> Tuple[Tensor, Tensor]:
@@ -146,12 +181,89 @@ def _parameter_grads_fn(
 _forward_terms = OptionalCompile(_forward_terms_fn)
 _shrink_grad = OptionalCompile(_shrink_grad_fn)
 _parameter_grads = OptionalCompile(_parameter_grads_fn)
+_block_outward = OptionalCompile(block_outward)
+
+
+def _out_of_range(log_vars: Tensor, lo: float, hi: float) -> bool:
+    """Whether a value lies outside ``[lo, hi]`` (one ``aminmax``; reads the tensor: host
+    tensors only)."""
+    lv_min, lv_max = torch.aminmax(log_vars)
+    return bool(lv_min < lo) or bool(lv_max > hi)
+
+
+class ClassSlots(NamedTuple):
+    """Where the samples of Eq. 14 are summed: one slot per class present (see
+    :func:`class_slots`).
+
+    Attributes:
+        local (Tensor): The slot of each sample (N,).
+        classes (Tensor): The class of each slot (S,) (a valid row for slots without one).
+        inv_n (Tensor): ``1 / n_k`` of each slot (S, 1), 0 for slots without a class.
+        on (Tensor | None): 1.0 for the slots of a class present, else 0.0 (S, 1); None
+            when every slot holds one.
+        num_present (int | Tensor): The number of classes present (a 0-dim tensor on the
+            device path).
+    """
+
+    local: Tensor
+    classes: Tensor
+    inv_n: Tensor
+    on: Optional[Tensor]
+    num_present: Union[int, Tensor]
+
+
+def class_slots(
+    labels: Tensor, num_classes: int, reg_mask: Optional[Tensor], dtype: torch.dtype
+) -> ClassSlots:
+    """The slots of the classes present among the selected samples of Eq. 14.
+
+    The keys are the labels, ``K`` (a slot excluded from Eq. 14) for the samples outside
+    ``reg_mask``. Two ways, with the same result up to empty slots:
+
+    * host tensors (reading values costs no sync): ``torch.unique`` and ``bincount``, one
+      slot per distinct key;
+    * device tensors (CUDA), without host synchronisation: the keys are sorted and the
+      ``j``-th run of equal keys gets slot ``j`` (``cumsum`` of the run starts); there are
+      ``S = min(N, K + 1)`` slots, the ones past the last run stay empty (``on = 0``).
+
+    Args:
+        labels (Tensor): Class per sample (N,), in ``[0, K)``.
+        num_classes (int): ``K``.
+        reg_mask (Tensor, optional): Boolean (N,): the samples of Eq. 14 (None: all).
+        dtype (torch.dtype): Dtype of ``inv_n`` and ``on``.
+
+    Returns:
+        ClassSlots: The slots.
+    """
+    key = labels if reg_mask is None else torch.where(reg_mask, labels, num_classes)
+    if checked_on_host(labels):
+        classes, local = torch.unique(key, return_inverse=True)
+        inv_n = torch.bincount(local, minlength=classes.numel()).to(dtype).reciprocal_()
+        inv_n = inv_n.unsqueeze(1)
+        if reg_mask is None or bool(reg_mask.all()):
+            return ClassSlots(local, classes, inv_n, None, classes.numel())
+        present = classes < num_classes  # the last slot may hold the unselected samples
+        on = present.to(dtype).unsqueeze(1)
+        num_present = int(present.sum())
+        return ClassSlots(local, classes.clamp_(max=num_classes - 1), inv_n * on, on, num_present)
+    num_slots = min(labels.numel(), num_classes + 1)
+    sorted_key, order = torch.sort(key)
+    starts = torch.ones_like(sorted_key)
+    starts[1:] = sorted_key[1:] != sorted_key[:-1]
+    slot_sorted = torch.cumsum(starts, 0).sub_(1)
+    local = torch.empty_like(labels).scatter_(0, order, slot_sorted)
+    classes = labels.new_full((num_slots,), num_classes).scatter_(0, slot_sorted, sorted_key)
+    on = (classes < num_classes).to(dtype).unsqueeze(1)
+    counts = torch.zeros(num_slots, dtype=dtype, device=labels.device)
+    counts.index_add_(0, local, torch.ones(local.numel(), dtype=dtype, device=labels.device))
+    inv_n = counts.clamp_(min=1.0).reciprocal_().unsqueeze(1).mul_(on)
+    return ClassSlots(local, classes.clamp_(max=num_classes - 1), inv_n, on, on.sum())
 
 
 class GaussianDistances(torch.autograd.Function):
     """Distances (+ exact true-class entries and Eq. 14 terms when labels are given).
 
-    ``reg_index`` selects the samples of Eq. 14 (``None`` with labels: all of them).
+    ``reg_mask`` selects the samples of Eq. 14 (``None`` with labels: all of them).
     """
 
     @staticmethod
@@ -161,7 +273,7 @@ class GaussianDistances(torch.autograd.Function):
         means: Tensor,
         log_vars: Tensor,
         labels: Optional[Tensor],
-        reg_index: Optional[Tensor],
+        reg_mask: Optional[Tensor],
         lo: float,
         hi: float,
         use_log_det: bool,
@@ -171,10 +283,13 @@ class GaussianDistances(torch.autograd.Function):
     ) -> Tuple[Tensor, Tensor, Tensor]:  # noqa: D102
         num_dims = x.size(1)
         ctx.compiled = bool(compiled)
-        outside, w, half_log_det, mc, mw, half_bias, xc, neg_half_x2, neg_x = _forward_terms(
+        # whether backward must block outward gradients: on the host only when a value lies
+        # out of range (reading CPU values costs no sync); on CUDA always (no read-back).
+        # Read before the (K, D) passes, which then find their operands in the cache.
+        ctx.outside = not checked_on_host(log_vars) or _out_of_range(log_vars, lo, hi)
+        w, half_log_det, mc, mw, half_bias, xc, neg_half_x2, neg_x = _forward_terms(
             x, means, log_vars, lo, hi, use_log_det, compiled=ctx.compiled
         )
-        ctx.outside = bool(outside)
         dist = torch.addmm(half_bias, neg_half_x2, w.t(), alpha=-1.0)
         dist.addmm_(neg_x, mw.t())
         # the Mahalanobis part is >= 0: clamp at ½ ln|Σ_k| (one pass for clamp + log-det)
@@ -193,24 +308,31 @@ class GaussianDistances(torch.autograd.Function):
         if half_log_det is not None:
             exact += half_log_det.index_select(0, labels)
         dist.scatter_(1, labels.view(-1, 1), exact.view(-1, 1))
-        # Eq. 14 over the classes present among the samples reg_index (all if None)
-        if reg_index is None:
-            r_labels, r_xc, r_diff = labels, xc, diff
+        # Eq. 14 over the classes present among the samples of reg_mask (all if None), one
+        # slot per class (class_slots); the unselected samples enter with zeros
+        local, classes, inv_n, on, num_present = class_slots(
+            labels, means.size(0), reg_mask, x.dtype
+        )
+        if reg_mask is None:
+            r_xc, r_diff = xc, diff
         else:
-            r_labels = labels.index_select(0, reg_index)
-            r_xc = xc.index_select(0, reg_index)
-            r_diff = diff.index_select(0, reg_index)
-        classes, local = torch.unique(r_labels, return_inverse=True)
-        num_present = classes.numel()
-        # every class in `classes` has at least one sample
-        inv_n = torch.bincount(local, minlength=num_present).to(x.dtype).reciprocal_()
-        inv_n = inv_n.unsqueeze(1)
-        mu_bar = r_xc.new_zeros(num_present, num_dims).index_add_(0, local, r_xc)
+            keep = reg_mask.view(-1, 1)
+            r_xc, r_diff = torch.where(keep, xc, 0.0), torch.where(keep, diff, 0.0)
+        num_slots = classes.numel()
+        mu_bar = r_xc.new_zeros(num_slots, num_dims).index_add_(0, local, r_xc)
         e1 = torch.addcmul(mc.index_select(0, classes), mu_bar, inv_n, value=-1.0)
         v = w.index_select(0, classes).reciprocal_()  # σ² = 1 / w (no second exp)
-        var_bar = r_xc.new_zeros(num_present, num_dims).index_add_(0, local, r_diff * r_diff)
+        var_bar = r_xc.new_zeros(num_slots, num_dims).index_add_(0, local, r_diff * r_diff)
         e2 = torch.addcmul(v, var_bar, inv_n, value=-1.0)
-        scale = 1.0 / (num_present * num_dims) if reg_mean and num_present else 1.0
+        if on is not None:  # slots without a class present: e1 = e2 = 0
+            e1.mul_(on)
+            e2.mul_(on)
+        if not reg_mean:
+            scale = 1.0
+        elif isinstance(num_present, Tensor):  # (classes present) × D; 1 without any class
+            scale = num_present.clamp(min=1.0).mul_(num_dims).reciprocal_()
+        else:
+            scale = 1.0 / (num_present * num_dims) if num_present else 1.0
         reg_mu = torch.dot(e1.view(-1), e1.view(-1)) * scale
         reg_sigma = torch.dot(e2.view(-1), e2.view(-1)) * scale
         ctx.scale = scale
@@ -224,7 +346,7 @@ class GaussianDistances(torch.autograd.Function):
             labels,
             diff,
             diff_w,
-            reg_index,
+            r_diff,
             classes,
             local,
             inv_n,
@@ -243,7 +365,7 @@ class GaussianDistances(torch.autograd.Function):
         g, half_g_all = _shrink_grad(grad_dist, compiled=ctx.compiled)
         half_g = half_g_all
         if ctx.with_labels:
-            (labels, diff, diff_w, reg_index, classes, local, inv_n, e1, e2, v) = saved[6:]
+            (labels, diff, diff_w, r_diff, classes, local, inv_n, e1, e2, v) = saved[6:]
             g_true = g.gather(1, labels.view(-1, 1))  # (N, 1)
             g.scatter_(1, labels.view(-1, 1), 0.0)  # true entries: exact path below
             # ½ g_k without the true entries: ½ Σ_i G_ik − ½ Σ_{i: z_i = k} G_{i z_i}
@@ -270,23 +392,17 @@ class GaussianDistances(torch.autograd.Function):
         if ctx.with_labels and classes.numel():
             a = grad_reg_mu * ctx.scale
             c = grad_reg_sigma * ctx.scale
-            # ∂μ_k += e1∘(2a − 4c e2); ∂s_k += 2c e2∘v
+            # ∂μ_k += e1∘(2a − 4c e2); ∂s_k += 2c e2∘v (slots off the classes: e1 = e2 = 0)
             grad_mu.index_add_(0, classes, (e2 * (-4.0 * c)).add_(2.0 * a).mul_(e1))
             grad_lv.index_add_(0, classes, torch.mul(e2, v).mul_(2.0 * c))
             if ctx.reg_to_features:
                 # ∂x_i += coef_1[k] + coef_2[k]∘(x_i − μ_k) = −(2/n_k)[a e1 + 2c e2∘(x_i − μ_k)]
+                # (0 for the samples outside reg_mask: their slot has e1 = e2 = 0, r_diff = 0)
                 coef_1 = e1 * (inv_n * (-2.0 * a))
                 coef_2 = e2 * (inv_n * (-4.0 * c))
-                if reg_index is None:
-                    grad_x.addcmul_(coef_2.index_select(0, local), diff)
-                    grad_x.add_(coef_1.index_select(0, local))
-                else:
-                    grad_r = torch.addcmul(
-                        coef_1.index_select(0, local),
-                        coef_2.index_select(0, local),
-                        diff.index_select(0, reg_index),
-                    )
-                    grad_x.index_add_(0, reg_index, grad_r)
+                grad_x.addcmul_(coef_2.index_select(0, local), r_diff)
+                grad_x.add_(coef_1.index_select(0, local))
+        # out-of-range log-variances: block the gradients that point further out
         if ctx.outside:
-            grad_lv.masked_fill_(inward_mask(log_vars, grad_lv, ctx.lo, ctx.hi), 0.0)
+            grad_lv = _block_outward(grad_lv, log_vars, ctx.lo, ctx.hi, compiled=ctx.compiled)
         return grad_x, grad_mu, grad_lv, None, None, None, None, None, None, None, None

@@ -70,6 +70,7 @@ from mmext.utils.optional_compile import OptionalCompile
 from .empty_batch import empty_batch_loss
 from .utils import (
     LossNameMixin,
+    check_class_labels,
     check_finite_number,
     check_reduction,
     resolve_reduction,
@@ -80,6 +81,10 @@ from .utils import (
 def check_labels(labels: Tensor, num_classes: int) -> None:
     """Raise a clear error unless ``labels`` are class indices in ``[0, num_classes)``.
 
+    The shape and dtype are checked on the host; the range by
+    :func:`~mmext.models.losses.utils.check_class_labels` (a ``ValueError`` on CPU, a
+    device-side assert without host synchronisation on CUDA).
+
     Args:
         labels (Tensor): Integer labels, shape (N,).
         num_classes (int): Number of Gaussians K.
@@ -89,11 +94,7 @@ def check_labels(labels: Tensor, num_classes: int) -> None:
             'ICU loss needs integer class indices of shape (N,), got '
             f'{labels.dtype} {tuple(labels.shape)}'
         )
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(
-            f'ICU loss labels must lie in [0, {num_classes}), got range '
-            f'[{int(labels.min())}, {int(labels.max())}]'
-        )
+    check_class_labels(labels, num_classes, name='ICU loss labels')
 
 
 GAMMA_READINGS = ('covariance', 'log_det', 'literal')

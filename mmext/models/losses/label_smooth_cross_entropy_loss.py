@@ -26,6 +26,7 @@ from .utils import (
     LossNameMixin,
     check_class_labels,
     check_reduction,
+    constant_tensor,
     resolve_reduction,
     weight_reduce_loss,
 )
@@ -114,9 +115,17 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
     offending values on CPU; on CUDA they trip a device-side assert without a host
     synchronisation (:func:`~mmext.models.losses.utils.check_class_labels`).
 
+    **Precision.** float16/bfloat16 logits (a model cast with ``.half()``) are computed in
+    float32 and give a float32 loss, like the other mmext losses: in float16 the smoothing
+    term ``-sum_c log softmax(z)_c`` overflows to inf already at ``K = 1000`` logits.
+
+    **No host synchronisation.** Nothing is read back to the host (label checks are
+    device-side asserts on CUDA; ``avg_non_ignore`` keeps its count on the device), so a CUDA
+    training step does not wait for the GPU.
+
     With ``label_smooth_val=0`` every path is numerically identical to mmdet's
-    ``CrossEntropyLoss`` with the same arguments, except for empty batches: with ``N = 0``
-    or no element at all (e.g. logits ``(N, K, 0, 0)``) the ``'mean'`` and ``'sum'``
+    ``CrossEntropyLoss`` with the same arguments (float32 logits), except for empty batches:
+    with ``N = 0`` or no element at all (e.g. logits ``(N, K, 0, 0)``) the ``'mean'`` and ``'sum'``
     reductions give a zero that keeps the graph (``cls_score.sum() * 0``, where mmdet's
     ``'mean'`` is NaN) and ``'none'`` an empty tensor, the policy of every mmext loss
     (:mod:`mmext.models.losses.empty_batch`).
@@ -216,9 +225,11 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
         ignore_index = -100 if ignore_index is None else ignore_index
         if cls_score.dim() > 0 and cls_score.shape[0] == 0 and reduction != 'none':
             return self.loss_weight * empty_batch_loss(cls_score)  # not a NaN mean
+        if cls_score.dtype in (torch.float16, torch.bfloat16):  # no float16 overflow
+            cls_score = cls_score.float()
         class_weight = None
         if self.class_weight is not None:
-            class_weight = cls_score.new_tensor(self.class_weight)
+            class_weight = constant_tensor(self.class_weight, cls_score)  # copied once
         if self.use_sigmoid:
             loss = self._sigmoid(
                 cls_score, label, weight, class_weight, reduction, avg_factor, ignore_index
@@ -280,7 +291,7 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
         if loss.numel() == 0 and reduction != 'none':  # no pixel: not the NaN of 0 / 0
             return empty_batch_loss(pred)
         if avg_factor is None and self.avg_non_ignore and reduction == 'mean':
-            avg_factor = label.numel() - (label == ignore_index).sum().item()
+            avg_factor = (label != ignore_index).sum().to(loss.dtype)  # on the device
         if weight is not None:
             weight = weight.float()
         return weight_reduce_loss(loss, weight, reduction, avg_factor)
@@ -312,9 +323,9 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
             check_class_labels(label, num_classes, ignore_index, background=True)
             valid = (label >= 0) & (label != ignore_index)
             foreground = valid & (label < num_classes)
-            target = pred.new_zeros(pred.shape)
-            rows = torch.nonzero(foreground, as_tuple=True)[0]
-            target[rows, label[rows]] = 1.0
+            # one-hot rows of the foreground labels (no nonzero: no host sync)
+            classes = torch.arange(num_classes, device=pred.device)
+            target = ((label.view(-1, 1) == classes) & foreground.view(-1, 1)).to(pred.dtype)
             valid = valid.view(-1, 1).expand_as(pred)
             valid_mask = valid.float()
             if weight is None:
@@ -334,7 +345,7 @@ class LabelSmoothCrossEntropyLoss(LossNameMixin, nn.Module):
             target = label.to(pred.dtype)
             carrier = ((target > 0) & valid).any(dim=-1, keepdim=True)
         if avg_factor is None and self.avg_non_ignore and reduction == 'mean':
-            avg_factor = valid_mask.sum().item()
+            avg_factor = valid_mask.sum()  # on the device
         if self.label_smooth_val > 0:
             a, b = sigmoid_smooth_coefficients(
                 self.label_smooth_val, num_classes, self.sigmoid_mode

@@ -22,8 +22,9 @@ one-hot label over the C classes (Lin et al., Eq. 5, with ``p_t``/``alpha_t`` sp
 
 ``alpha`` is a float (the same for every class) or a list of C floats. mmseg's CUDA path
 gives the same numbers: with a list alpha it runs mmcv's op with alpha = 0.5, doubles it and
-multiplies by ``alpha_t``. mmcv's kernel evaluates ``log(max(p, FLT_MIN))`` where this module
-uses the (unclamped, stable) ``BCEWithLogits``; the two differ only for ``|x| > ~87``.
+multiplies by ``alpha_t``. mmcv's kernel evaluates ``log(max(p, FLT_MIN))``, and so does this
+module's CPU path (``log(max(p_t, tiny))``); both differ from the unclamped ``BCEWithLogits``
+only for ``|x| > ~87`` (float32).
 
 Reduction, exactly as mmseg's CUDA path (``weight_reduce_loss`` on the (num_pixels, C) loss
 with ``valid_mask`` folded into the weight):
@@ -46,20 +47,200 @@ zero connected to the graph (``cls_score.sum() * 0``; an empty tensor for ``'non
 Non-finite logits (NaN, +-inf),
 ignored pixels included, give a non-finite loss: ``BCEWithLogits`` is NaN or inf there and
 the zero weight of an ignored pixel does not mask it (``nan * 0 = nan``), as in mmseg.
-float16/bfloat16 logits are computed (and returned) in float32.
+float16/bfloat16 logits are computed (and returned) in float32. A batch of images without
+pixels (``(N, C, 0, 0)``) is an empty batch too: the graph-keeping zero for ``'mean'`` and
+``'sum'`` (not the NaN of an empty mean).
+
+Memory and speed: the autograd graph of the plain formula above keeps ~7-8x the logits'
+float32 bytes for backward (the one-hot target, sigmoid, ``1 - p_t``, its power, ``alpha_t``,
+the BCE and the products), ~0.6 GB at 2x19x512x1024. The loss is therefore computed by
+
+* on CUDA, when mmcv was built with CUDA ops, mmcv's fused ``sigmoid_focal_loss`` kernel
+  (the op of mmseg's CUDA path; it keeps the (pixels, C) copy of the logits and the labels);
+  a per-class ``alpha`` takes two calls of the op, with alpha 1 (the positive terms
+  only) and alpha 0 (the negative terms only), weighted by ``alpha_c`` and ``1 - alpha_c``
+  (per-class factors; both calls keep the same logits copy), so nothing else of the
+  logits' size enters the graph (mmseg instead multiplies by a one-hot ``alpha_t``);
+* otherwise (CPU, or an mmcv without CUDA ops) :class:`SigmoidFocalFunction`, which keeps
+  only the logits and the labels and recomputes the sigmoid terms in backward (the
+  gradient in closed form, ``benchmarks/seg_focal_memory.py``: saved bytes <= 2x the
+  logits').
+
+Neither path reads a value back to the host (the label check is a device-side assert on
+CUDA, :func:`~mmext.models.losses.utils.check_class_labels`).
 """
 
-from typing import List, Optional, Union
+import functools
+from typing import Callable, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from mmext.registry import MODELS
 
 from .empty_batch import empty_batch_loss
-from .utils import LossNameMixin, check_reduction, resolve_reduction, weight_reduce_loss
+from .utils import (
+    LossNameMixin,
+    check_class_labels,
+    check_reduction,
+    constant_tensor,
+    resolve_reduction,
+    weight_reduce_loss,
+)
+
+
+def _focal_factors(
+    x: Tensor, lab: Tensor, gamma: float, alpha: Union[float, Tensor]
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Union[float, Tensor]]:
+    """The per-element quantities of Eq. 5 (Lin et al.), in float32 (float64 for float64).
+
+    Args:
+        x (Tensor): Logits (N, C, *spatial), any floating dtype.
+        lab (Tensor): Labels (N, *spatial) in ``[0, C]`` (ignored pixels set to 0).
+        gamma (float): Focusing parameter.
+        alpha (float | Tensor): Positive-term weight, one float or (C,).
+
+    With ``y`` the label of a pixel (``C``: no class), ``z = x`` at the labelled entry and
+    ``-x`` elsewhere (written with ``gather`` / ``scatter``, no one-hot tensor), so that
+    ``p_t = sigmoid(z)`` and ``q = 1 - p_t = sigmoid(-z)``; ``log p_t = log(max(p_t, tiny))``
+    (``-BCEWithLogits``; mmcv's CUDA kernel clamps the same way, at ``FLT_MIN``): two
+    vectorised sigmoids and a log, where ``logsigmoid``/``expm1`` run several times slower
+    on CPU. The result differs from the unclamped ``BCEWithLogits`` only beyond
+    ``|x| > 87`` (float32) and by at most the float resolution of ``p_t`` near 1.
+    Non-finite logits: a NaN or +-inf anywhere in an image turns the labelled entries of that
+    image into NaN (two reductions, ``amin * 0 + amax * 0``), so every reduction of the loss
+    is NaN, never finite.
+
+    Returns:
+        tuple: ``index`` (N, 1, *spatial), the labelled entry (``C - 1`` for the label
+        ``C``); ``labelled`` (N, 1, *spatial), 1.0 where the pixel has a class, else 0.0;
+        ``log p_t``, ``q`` and ``q ** gamma`` of the shape of ``x``; ``alpha`` as a float or
+        a per-class tensor broadcastable to ``x``.
+    """
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    x = x.to(work)
+    num_classes = x.shape[1]
+    index = lab.clamp(max=num_classes - 1).unsqueeze(1)
+    labelled = (lab < num_classes).unsqueeze(1).to(work)
+    dims = tuple(range(1, x.dim()))
+    flags = (x.amin(dims) * 0 + x.amax(dims) * 0).view((-1,) + (1,) * (x.dim() - 1))
+    z_y = torch.addcmul(flags, x.gather(1, index), labelled.mul(2.0).sub_(1.0))  # x or -x
+    z = x.neg().scatter_(1, index, z_y)
+    q = torch.sigmoid(z.neg())
+    log_pt = torch.sigmoid(z).clamp_(min=torch.finfo(work).tiny).log_()
+    q_gamma = q * q if gamma == 2.0 else q.pow(gamma)
+    if isinstance(alpha, Tensor):
+        alpha = alpha.to(work).view((1, num_classes) + (1,) * (x.dim() - 2))
+    return index, labelled, log_pt, q, q_gamma, alpha
+
+
+def _alpha_at(alpha: Union[float, Tensor], index: Tensor) -> Union[float, Tensor]:
+    """``alpha`` of the class ``index`` of each pixel (the float itself when not per class)."""
+    return alpha.reshape(-1)[index] if isinstance(alpha, Tensor) else alpha
+
+
+def _with_labelled(
+    values: Tensor, off: Union[float, Tensor], on: Tensor, index: Tensor, labelled: Tensor
+) -> Tensor:
+    """``values * off`` with the labelled entries ``values * on`` instead (pixels with a class).
+
+    Args:
+        values (Tensor): The per-element factor, shape of the logits.
+        off (float | Tensor): The factor of the entries of the other classes (per class).
+        on (Tensor): The factor of the labelled entry of each pixel (N, 1, *spatial).
+        index (Tensor): The labelled entry (N, 1, *spatial).
+        labelled (Tensor): 1.0 where the pixel has a class (N, 1, *spatial).
+
+    Returns:
+        Tensor: A new tensor of the shape of ``values``.
+    """
+    at = values.gather(1, index)
+    off_at = off.reshape(-1)[index] if isinstance(off, Tensor) else off
+    fixed = torch.lerp(at * off_at, at * on, labelled)  # pixels without a class: unchanged
+    return (values * off).scatter_(1, index, fixed)
+
+
+class SigmoidFocalFunction(torch.autograd.Function):
+    """Element-wise alpha-balanced focal loss (Lin et al., Eq. 5) that saves only its inputs.
+
+    ``loss = -alpha_t (1 - p_t)^gamma log p_t`` per (pixel, class) (see
+    :func:`_focal_factors`; ``-log p_t`` is ``BCEWithLogits``, ``alpha_t`` is ``alpha_c`` at
+    the labelled class and ``1 - alpha_c`` elsewhere). Backward recomputes the terms from the
+    saved logits and labels; with ``z = s x`` (``s = +1`` at the labelled class, ``-1``
+    elsewhere), ``q = 1 - p_t``, ``d log p_t / dz = q`` and ``d q / dz = -p_t q``:
+
+    ``dL/dx = s dL/dz = -s alpha_t q^gamma (q - gamma p_t log p_t)``.
+
+    For float16/bfloat16 logits the loss is float32 and the gradient has the logits' dtype.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, lab: Tensor, gamma: float, alpha: Union[float, Tensor]) -> Tensor:  # noqa: D102
+        index, labelled, log_pt, _, q_gamma, alpha_b = _focal_factors(x, lab, gamma, alpha)
+        ctx.gamma = gamma
+        ctx.alpha = None if isinstance(alpha, Tensor) else alpha
+        ctx.save_for_backward(x, lab, alpha if isinstance(alpha, Tensor) else None)
+        term = log_pt.mul_(q_gamma)  # q^gamma log p_t
+        # -alpha_t: alpha - 1 off the label, -alpha_y at it
+        return _with_labelled(term, alpha_b - 1.0, -_alpha_at(alpha_b, index), index, labelled)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):  # noqa: D102
+        x, lab, alpha = ctx.saved_tensors
+        alpha = ctx.alpha if alpha is None else alpha
+        index, labelled, log_pt, q, q_gamma, alpha_b = _focal_factors(x, lab, ctx.gamma, alpha)
+        # q^gamma (q - gamma p_t log p_t) = q^gamma (q + gamma (q - 1) log p_t), times grad
+        inner = torch.addcmul(q, q.sub(1.0), log_pt, value=ctx.gamma)
+        inner.mul_(q_gamma).mul_(grad)
+        # -s alpha_t: 1 - alpha off the label, -alpha_y at it
+        grad_x = _with_labelled(inner, 1.0 - alpha_b, -_alpha_at(alpha_b, index), index, labelled)
+        return grad_x.to(x.dtype), None, None, None
+
+
+@functools.lru_cache(maxsize=None)
+def _mmcv_has_cuda_ops() -> bool:
+    """Whether the installed mmcv was compiled with CUDA ops (read once per process)."""
+    from mmext.utils.mmcv_ops import mmcv_ops_flavour
+
+    return mmcv_ops_flavour(with_archs=False).kind == 'cuda'
+
+
+def _use_mmcv_op(x: Tensor) -> bool:
+    """mmcv's fused CUDA kernel for CUDA logits when mmcv has CUDA ops."""
+    return x.is_cuda and _mmcv_has_cuda_ops()
+
+
+def _mmcv_sigmoid_focal_loss() -> Callable:
+    """mmcv's ``sigmoid_focal_loss`` op (imported on first use)."""
+    from mmcv.ops import sigmoid_focal_loss
+
+    return sigmoid_focal_loss
+
+
+def _mmcv_focal(x: Tensor, lab: Tensor, gamma: float, alpha: Union[float, List[float]]) -> Tensor:
+    """The element-wise loss of :class:`SigmoidFocalFunction` from mmcv's fused op.
+
+    mmcv's op takes (pixels, C) logits (the label ``C``: no class) and one float alpha, and
+    returns the per-element loss ``-alpha (1-p)^gamma log p`` at the labelled class and
+    ``-(1-alpha) p^gamma log(1-p)`` elsewhere with ``reduction='none'``. A per-class
+    ``alpha`` is ``alpha_c`` times the op with alpha 1 (positive terms only) plus
+    ``1 - alpha_c`` times the op with alpha 0 (negative terms only).
+    """
+    num_classes = x.shape[1]
+    flat = x.movedim(1, -1).reshape(-1, num_classes)
+    target = lab.reshape(-1)
+    op = _mmcv_sigmoid_focal_loss()
+    if isinstance(alpha, (list, tuple)):
+        alpha_vec = constant_tensor(alpha, flat)
+        positive = op(flat, target, gamma, 1.0, None, 'none')
+        negative = op(flat, target, gamma, 0.0, None, 'none')
+        loss = torch.addcmul(positive * alpha_vec, negative, 1.0 - alpha_vec)
+    else:
+        loss = op(flat, target, gamma, float(alpha), None, 'none')
+    return loss.view(x.shape[:1] + x.shape[2:] + (num_classes,)).movedim(-1, 1)
 
 
 def seg_sigmoid_focal_loss(
@@ -121,33 +302,24 @@ def seg_sigmoid_focal_loss(
     if cls_score.shape[0] == 0 and reduction != 'none':
         return empty_batch_loss(cls_score)
 
+    # [0, C] or ignore_index: ValueError on CPU, device-side assert (no host sync) on CUDA
+    check_class_labels(label, num_classes, ignore_index, background=True)
+    if label.numel() == 0 and reduction != 'none':  # images without pixels: no 0 / 0
+        return empty_batch_loss(cls_score)
     x = cls_score.float() if cls_score.dtype in (torch.float16, torch.bfloat16) else cls_score
     valid = label != ignore_index
     lab = torch.where(valid, label, 0).long()
-    if lab.numel() and bool(((lab < 0) | (lab > num_classes)).any()):
-        raise ValueError(
-            f'labels must lie in [0, {num_classes}] or equal '
-            f'ignore_index={ignore_index}; got values in '
-            f'[{int(label[valid].min())}, {int(label[valid].max())}]'
-        )
     bshape = (1, num_classes) + (1,) * (x.dim() - 2)  # broadcast a per-class vector
-    classes = torch.arange(num_classes, device=x.device).view(bshape)
-    target = (lab.unsqueeze(1) == classes).to(x.dtype)
-
-    p = torch.sigmoid(x)
-    one_minus_pt = (1 - p) * target + p * (1 - target)
-    if isinstance(alpha, (list, tuple)):
-        alpha = x.new_tensor(alpha).view(bshape)
-    alpha_t = alpha * target + (1 - alpha) * (1 - target)
-    loss = (
-        F.binary_cross_entropy_with_logits(x, target, reduction='none')
-        * alpha_t
-        * one_minus_pt.pow(gamma)
-    )
+    if _use_mmcv_op(x):
+        loss = _mmcv_focal(x.contiguous(), lab, float(gamma), alpha)
+    else:
+        if isinstance(alpha, (list, tuple)):
+            alpha = constant_tensor(alpha, x)  # copied to the device once
+        loss = SigmoidFocalFunction.apply(cls_score, lab, float(gamma), alpha)
 
     final_weight = valid.unsqueeze(1).to(x.dtype)
     if class_weight is not None:
-        final_weight = final_weight * x.new_tensor(class_weight).view(bshape)
+        final_weight = final_weight * constant_tensor(class_weight, x).view(bshape)
     if weight is not None:
         if weight.shape == label.shape:
             weight = weight.unsqueeze(1)

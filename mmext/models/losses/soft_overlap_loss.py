@@ -32,12 +32,14 @@ shape), not ``0 / 0``.
 
 The ratios ``r = I / U`` come from one autograd function that never builds the one-hot
 tensor: ``I`` and ``g`` only need ``p`` at the labelled class, and the gradient (written in
-closed form below) overwrites the softmax kept from the forward pass, class by class, so
-forward + backward hold one tensor of the logits' size (a second backward with
-``retain_graph`` recomputes the softmax).
+closed form below) overwrites the softmax kept from the forward pass, all classes at once in
+chunks of pixels (a temporary of 1 MiB on CPU, at most a quarter of the logits on CUDA), so
+forward + backward hold about one tensor of the logits' size (a second backward with
+``retain_graph`` recomputes the softmax). Nothing is read back to the host: a CUDA training
+step does not wait for the GPU (the label check is a device-side assert there).
 """
 
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -47,7 +49,13 @@ from torch.autograd.function import once_differentiable
 from mmext.registry import MODELS
 
 from .empty_batch import empty_batch_loss
-from .utils import LossNameMixin, check_class_labels, check_reduction, resolve_reduction
+from .utils import (
+    LossNameMixin,
+    check_class_labels,
+    check_reduction,
+    constant_tensor,
+    resolve_reduction,
+)
 
 
 def _valid_labels(
@@ -81,18 +89,72 @@ def _valid_labels(
     return lab, valid, m
 
 
-def _masked_softmax(logits: Tensor, drop: Optional[Tensor]) -> Tensor:
-    """Softmax over dim 1 (float32 for half inputs), zero at the pixels in ``drop``."""
+def _masked_softmax(logits: Tensor, keep: Optional[Tensor]) -> Tensor:
+    """Softmax over dim 1 (float32 for half inputs), times ``keep`` (0/1 per pixel) if given.
+
+    The mask is a float multiplication broadcast over the classes: no host sync and no
+    boolean indexing (a NaN logit stays NaN, see the non-finite policy).
+    """
     work = torch.float32 if logits.dtype in (torch.float16, torch.bfloat16) else logits.dtype
     p = torch.softmax(logits.to(work), dim=1).contiguous()  # in place below: no views
-    if drop is not None:
-        num_drop = int(drop.sum())
-        if 4 * num_drop < drop.numel():  # few ignored pixels: index them
-            n_idx, s_idx = drop.reshape(drop.shape[0], -1).nonzero(as_tuple=True)
-            p.view(p.shape[0], p.shape[1], -1)[n_idx, :, s_idx] = 0
-        else:
-            p.mul_(~drop.unsqueeze(1))
+    if keep is not None:
+        p.mul_(keep.unsqueeze(1))
     return p
+
+
+#: CPU: pixel chunks of about this many elements (N x C x pixels; 1 MiB of float32), so that
+#: the temporary of a chunk stays in the cache
+_CPU_CHUNK_ELEMENTS = 2**18
+#: other devices (CUDA): at most this many chunks (kernel launches independent of C) ...
+_DEVICE_CHUNKS = 4
+#: ... of at least this many pixels
+_MIN_DEVICE_CHUNK_PIXELS = 4096
+
+
+def _pixel_chunks(shape: Sequence[int], device_type: str) -> List[slice]:
+    """Slices of the flattened pixel axis for the class-vectorised passes.
+
+    Every pass runs over all classes at once and needs a temporary of its chunk's size. On
+    CPU the chunks hold about :data:`_CPU_CHUNK_ELEMENTS` elements (faster than one pass over
+    the whole tensor: the temporary stays in the cache). On other devices there are at most
+    :data:`_DEVICE_CHUNKS` chunks, a number that depends on the pixels only, so the kernel
+    launches do not grow with the number of classes, and the temporary is at most a quarter
+    of the softmax.
+
+    Args:
+        shape (Sequence[int]): ``(N, C, P)`` of the flattened softmax.
+        device_type (str): ``'cpu'``, ``'cuda'``, ...
+
+    Returns:
+        list[slice]: Consecutive slices covering ``range(P)`` (one empty slice for P = 0).
+    """
+    n, c, num_pixels = shape
+    if device_type == 'cpu':
+        length = max(1, _CPU_CHUNK_ELEMENTS // max(n * c, 1))
+    else:
+        length = max(_MIN_DEVICE_CHUNK_PIXELS, -(-num_pixels // _DEVICE_CHUNKS))
+    return [slice(i, min(i + length, num_pixels)) for i in range(0, max(num_pixels, 1), length)]
+
+
+def _weighted_pixel_sums(p3: Tensor, m3: Tensor, squares: bool) -> Tensor:
+    """``sum_i m_i p_ic`` (or ``sum_i m_i p_ic^2``) per image and class, all classes at once.
+
+    Args:
+        p3 (Tensor): Softmax ``(N, C, P)``.
+        m3 (Tensor): Pixel weights ``(N, 1, P)``.
+        squares (bool): Sum ``m p^2`` instead of ``m p``.
+
+    Returns:
+        Tensor: ``(N, C)``.
+    """
+    total = p3.new_zeros(p3.shape[:2])
+    for sl in _pixel_chunks(p3.shape, p3.device.type):
+        pc = p3[:, :, sl]
+        t = pc * m3[:, :, sl]
+        if squares:
+            t.mul_(pc)
+        total += t.sum(2)
+    return total
 
 
 def _nonfinite_flags(logits: Tensor, dtype: torch.dtype) -> Tensor:
@@ -121,6 +183,10 @@ class _SoftOverlapRatio(torch.autograd.Function):
     ``r_c / U_c``, so a class absent from the labels gets exactly 0 even when extreme
     logits make ``U_c^2`` underflow (a plain autograd transcription gives NaN there).
     Ratios reached by a non-finite logit are NaN (forward and backward).
+
+    Every pass runs over all classes at once (broadcast per-class coefficients, pixel
+    chunks of :func:`_pixel_chunks`): the number of operations does not grow with ``C``, and
+    nothing is read back to the host (no host synchronisation on CUDA).
     """
 
     @staticmethod
@@ -134,11 +200,14 @@ class _SoftOverlapRatio(torch.autograd.Function):
         smooth: float,
         per_image: bool,
     ) -> Tensor:
-        keep = valid if m is None else m != 0
-        p = _masked_softmax(logits, None if bool(keep.all()) else ~keep)
+        # unweighted: the softmax is zeroed at ignored pixels (then the plain sums below are
+        # the sums over valid pixels); weighted: every sum carries m (0 at ignored pixels)
+        keep = valid.to(torch.float32 if logits.dtype != torch.float64 else logits.dtype)
+        keep = keep if m is None else None
+        p = _masked_softmax(logits, keep)
         n, num_classes = p.shape[:2]
         lab1 = lab.unsqueeze(1)
-        pg = p.gather(1, lab1).squeeze(1)  # p at the labelled class (0 if ignored)
+        pg = p.gather(1, lab1).squeeze(1)  # p at the labelled class
         wpix = valid.to(p.dtype) if m is None else m
         if per_image:  # bins (image, class), flattened
             key = (
@@ -151,22 +220,15 @@ class _SoftOverlapRatio(torch.autograd.Function):
         cnt = p.new_zeros(shape).view(-1).index_add_(0, key, wpix.reshape(-1)).view(shape)
         p3 = p.view(n, num_classes, -1)
 
-        def per_class(fn) -> Tensor:  # weighted sums of fn(p_c), class by class
-            if per_image:
-                return torch.stack(
-                    [fn(p[:, c]).reshape(n, -1).sum(1) for c in range(num_classes)], dim=1
-                )
-            return torch.stack([fn(p[:, c]).sum() for c in range(num_classes)])
+        def weighted(squares: bool) -> Tensor:  # sums of m p (or m p^2) over the pixels
+            sums = _weighted_pixel_sums(p3, m.reshape(n, 1, -1), squares)
+            return sums if per_image else sums.sum(0)
 
         if mode == 'dice':
-            sq = (
-                torch.linalg.vector_norm(p3, dim=dims).square()
-                if m is None
-                else per_class(lambda pc: pc * pc * m)
-            )
+            sq = torch.linalg.vector_norm(p3, dim=dims).square() if m is None else weighted(True)
             inter, union = 2 * tp, cnt + sq
         else:
-            ps = p3.sum(dim=dims) if m is None else per_class(lambda pc: pc * m)
+            ps = p3.sum(dim=dims) if m is None else weighted(False)
             inter, union = tp, ps + cnt - tp
         inter, union = inter + smooth, union + smooth
         absent = union == 0  # a NaN union (non-finite logits) is not "absent": NaN ratio
@@ -175,9 +237,8 @@ class _SoftOverlapRatio(torch.autograd.Function):
         flags = _nonfinite_flags(logits, ratio.dtype)  # catches -inf too (p stays finite)
         ratio = ratio + (flags.unsqueeze(1) if per_image else flags.sum())
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(logits, pg, lab1, m, ratio, safe_u, ~absent & (cnt > 0))
+            ctx.save_for_backward(logits, pg, lab1, m, keep, ratio, safe_u, ~absent & (cnt > 0))
             ctx.mode, ctx.per_image = mode, per_image
-            ctx.drop = None if bool(keep.all()) else ~keep
             # an intermediate, kept on ctx (not saved): backward overwrites it in place
             ctx.softmax = p
         return ratio
@@ -185,10 +246,10 @@ class _SoftOverlapRatio(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_ratio: Tensor):
-        logits, pg, lab1, m, ratio, union, labelled = ctx.saved_tensors
+        logits, pg, lab1, m, keep, ratio, union, labelled = ctx.saved_tensors
         p, ctx.softmax = ctx.softmax, None
         if p is None:  # a second backward (retain_graph): the first one consumed p
-            p = _masked_softmax(logits, ctx.drop)
+            p = _masked_softmax(logits, keep)
         gr = grad_ratio.to(p.dtype)
         # I_c / U_c^2 is written (I_c / U_c) / U_c = r_c / U_c: for a class without labelled
         # pixels (I_c = 0 when smooth = 0) and a tiny U_c (extreme logits) the term is
@@ -196,40 +257,32 @@ class _SoftOverlapRatio(torch.autograd.Function):
         # ``a`` only matters for labelled classes (U_c >= their pixel count there).
         gr_r = gr * ratio  # r_c = 0 where U_c = 0 (forward), so this is finite
         zero = torch.zeros_like(gr)
-        if ctx.mode == 'dice':
+        dice = ctx.mode == 'dice'
+        if dice:
             a = torch.where(labelled, gr * 2 / union, zero)
-            b, e = -2 * gr_r / union, None
+            coef = -2 * gr_r / union  # b: the p-term
         else:
             a = torch.where(labelled, (gr + gr_r) / union, zero)
-            b, e = None, -gr_r / union
+            coef = -gr_r / union  # e: the constant term
         n, num_classes = p.shape[:2]
         lab = lab1.squeeze(1)
         if ctx.per_image:  # per-image coefficients, broadcast over the pixels
-            bshape = (n,) + (1,) * (p.dim() - 2)
-            coef = [k.reshape(bshape) for k in (b if b is not None else e).unbind(1)]
             a_pg = a.gather(1, lab.reshape(n, -1)).view_as(lab) * pg
+            coef = coef.view(n, num_classes, 1)
         else:
-            coef = (b if b is not None else e).tolist()
             a_pg = a[lab] * pg  # a_y p_iy: the g-term, only at the label
-        # s_i = sum_k p_ik (a_k g_ik + b_k p_ik + e_k)  (the factor m_i is applied last)
-        s = a_pg.clone()
-        for c in range(num_classes):
-            pc, k = p[:, c], coef[c]
-            if ctx.per_image:
-                s.addcmul_(pc, pc * k if b is not None else k)
-            elif b is not None:
-                s.addcmul_(pc, pc, value=k)
-            else:
-                s.add_(pc, alpha=k)
-        s.neg_()
-        for c in range(num_classes):  # p_ic (b_c p_ic + e_c - s_i), in place
-            pc, k = p[:, c], coef[c]
-            if b is None:
-                pc.mul_(s + k)
-            elif ctx.per_image:
-                pc.mul_(torch.addcmul(s, pc, k))
-            else:
-                pc.mul_(torch.add(s, pc, alpha=k))
+            coef = coef.view(1, num_classes, 1)
+        # dL/dx_ic = p_ic (b_c p_ic + e_c - s_i) + [c = y_i] p_iy a_y, with
+        # s_i = a_y p_iy + sum_k p_ik (b_k p_ik + e_k); the factor m_i is applied last.
+        # All classes at once, chunk by chunk of pixels, written into p in place.
+        p3, a_pg3 = p.view(n, num_classes, -1), a_pg.view(n, 1, -1)
+        for sl in _pixel_chunks(p3.shape, p3.device.type):
+            pc = p3[:, :, sl]
+            t = pc * pc if dice else pc * coef  # dice: p^2, then b p^2; iou: e p
+            if dice:
+                t.mul_(coef)
+            s = t.sum(1, keepdim=True).add_(a_pg3[:, :, sl])
+            pc.copy_(t.addcmul_(pc, s, value=-1.0))  # b p^2 - p s  /  e p - p s
         p.scatter_add_(1, lab1, a_pg.unsqueeze(1))  # + p_iy a_y g_iy
         if m is not None:
             p.mul_(m.unsqueeze(1))
@@ -340,7 +393,7 @@ class SoftOverlapLoss(LossNameMixin, nn.Module):
             cls_score, lab, valid, m, self.mode, self.smooth, self.per_image
         )
         if self.class_weight is not None:
-            ratio = ratio * ratio.new_tensor(self.class_weight)
+            ratio = ratio * constant_tensor(self.class_weight, ratio)  # copied once
         if reduction == 'sum':
             loss = -ratio.sum()
         else:

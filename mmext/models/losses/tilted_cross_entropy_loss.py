@@ -15,9 +15,10 @@ plain mean (ERM). The TCE paper tilts the pixel-wise multi-class CE (Eq. 1) at t
 Implementation notes:
 
 * One ``F.cross_entropy(reduction='none')`` pass, then the per-(image, class) CE sums and
-  pixel counts in one ``index_add`` / ``bincount`` over the flat index
-  ``m * (C + 1) + label`` (ignored pixels go to the extra bin ``C``): no Python loop over
-  images or classes.
+  pixel counts in two fixed-size ``index_add`` over the flat index ``m * (C + 1) + label``
+  (ignored pixels go to the extra bin ``C``): no Python loop over images or classes, and no
+  host synchronisation (``bincount`` reads its maximum back to the host on CUDA; the
+  all-ignored case is a ``torch.where``, not a Python ``if``).
 * The tilted mean is evaluated as :math:`c + \\frac1t\\,\\mathrm{log1p}\\big(\\sum_i v_i
   \\,\\mathrm{expm1}(t(x_i - c))/\\sum_i v_i\\big)` with ``c`` the (detached) value that
   maximises ``t*x``. Mathematically this is the log-sum-exp form, but all exponents are
@@ -60,6 +61,7 @@ from .utils import (
     check_class_labels,
     check_finite_number,
     check_reduction,
+    constant_tensor,
     resolve_reduction,
 )
 
@@ -199,8 +201,10 @@ def tilted_cross_entropy(
         0, flat, ce.reshape(-1).to(table_dtype)
     )
     sums = sums.view(num_imgs, num_classes + 1)[:, :num_classes]
-    counts = torch.bincount(flat, minlength=size).view(num_imgs, num_classes + 1)
-    den = counts[:, :num_classes].to(table_dtype)
+    counts = torch.zeros(size, dtype=table_dtype, device=pred.device).index_add_(
+        0, flat, torch.ones_like(flat, dtype=table_dtype)
+    )
+    den = counts.view(num_imgs, num_classes + 1)[:, :num_classes]
     if class_weight is not None:
         den = den * class_weight.to(table_dtype)
     present = den > 0  # (N, C): class c has valid (and non-zero-weighted) pixels in m
@@ -210,11 +214,12 @@ def tilted_cross_entropy(
         valid_img = img_den > 0
         img_loss = sums.sum(1) / torch.where(valid_img, img_den, torch.ones_like(img_den))
         num_valid = valid_img.sum().to(table_dtype)
-        denom = (
-            num_valid
-            if avg_factor is None
-            else torch.as_tensor(float(avg_factor), dtype=table_dtype, device=pred.device)
-        )
+        if avg_factor is None:
+            denom = num_valid
+        elif isinstance(avg_factor, torch.Tensor):
+            denom = avg_factor.to(num_valid)
+        else:
+            denom = num_valid.new_full((), float(avg_factor))  # a fill, not a host copy
         loss = tilted_mean(img_loss, tilt, valid_img, denominator=denom)
         if reduction == 'sum':
             loss = loss * num_valid
@@ -228,12 +233,12 @@ def tilted_cross_entropy(
         elif reduction == 'sum':
             loss = per_img.sum()
         elif avg_factor is not None:
-            loss = per_img.sum() / float(avg_factor)
+            loss = per_img.sum() / avg_factor
         else:
             loss = per_img.sum() / valid_img.sum().clamp_min(1).to(table_dtype)
-    if not bool(valid_img.any()):
-        # no valid pixel in the batch: a zero that keeps the graph (zero gradients)
-        loss = loss * 0 + pred.sum() * 0
+    # no valid pixel in the batch: a zero that keeps the graph (zero gradients), chosen on
+    # the device (no host sync; ``loss`` is connected to ``pred`` through the CE)
+    loss = torch.where(valid_img.any(), loss, torch.zeros_like(loss))
     # float16/bfloat16 logits (AMP) give a float32 loss, as torch's cross-entropy does
     return loss.to(table_dtype)
 
@@ -373,7 +378,7 @@ class TiltedCrossEntropyLoss(LossNameMixin, nn.Module):
                     f'class_weight has {len(self.class_weight)} entries for '
                     f'{cls_score.shape[1]} classes'
                 )
-            class_weight = cls_score.new_tensor(self.class_weight)
+            class_weight = constant_tensor(self.class_weight, cls_score)  # copied once
         ignore = self.ignore_index if self.ignore_index is not None else ignore_index
         loss = tilted_cross_entropy(
             cls_score,

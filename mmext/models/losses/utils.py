@@ -12,11 +12,15 @@
   values on CPU, a device-side assert (no host synchronisation) on accelerators.
 * :func:`check_finite_number`: a hyper-parameter is a finite real number (not a bool) within
   its bounds, else a ``ValueError`` naming it.
+* :func:`constant_tensor`: a per-class constant (``class_weight``, ``alpha``) as a tensor on
+  the logits' device, copied there once: ``new_tensor`` at every step is a host-to-device
+  copy, which CUDA makes synchronous (the host waits for the GPU).
 """
 
+import functools
 import math
 import numbers
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -143,6 +147,22 @@ def _checked_on_host(label: Tensor) -> bool:
     return label.device.type == 'cpu'
 
 
+def checked_on_host(tensor: Tensor) -> bool:
+    """Whether a check may read ``tensor``'s values on the host (CPU tensors: no device sync).
+
+    The one switch of every mmext check that reads values eagerly on CPU and must not read
+    them back from an accelerator (:func:`check_class_labels`, heads' sanity checks); the
+    host-sync tests turn it off to run the accelerator branch on CPU tensors.
+
+    Args:
+        tensor (Tensor): The tensor to check.
+
+    Returns:
+        bool: True for CPU tensors.
+    """
+    return _checked_on_host(tensor)
+
+
 def _label_rule(num_classes: int, ignore_index: Optional[int], background: bool) -> str:
     """The allowed label values in words, e.g. ``[0, 4) or ignore_index=255``."""
     if background:
@@ -250,3 +270,32 @@ def check_finite_number(
         op = '<=' if high_inclusive else '<'
         raise ValueError(f'invalid {name}={value}: expected {name} {op} {high:g}')
     return value
+
+
+@functools.lru_cache(maxsize=256)
+def _device_constant(values: Tuple[float, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+    with torch.inference_mode(False):  # a normal tensor even if first made under inference
+        return torch.tensor(values, dtype=dtype, device=device)
+
+
+def constant_tensor(
+    values: Sequence[float], like: Tensor, dtype: Optional[torch.dtype] = None
+) -> Tensor:
+    """``like.new_tensor(values)``, copied to ``like``'s device once and then reused.
+
+    A tensor made from Python numbers on a CUDA device is a host-to-device copy with
+    ``non_blocking=False``, i.e. a stream synchronisation at every training step; the
+    per-class constants of the losses are therefore made once per (values, dtype, device)
+    and cached (a bounded cache of small tensors). The result is shared: do not modify it in
+    place.
+
+    Args:
+        values (Sequence[float]): The numbers (e.g. one per class).
+        like (Tensor): Gives the device (and the dtype unless ``dtype`` is given).
+        dtype (torch.dtype, optional): The dtype. Defaults to ``like.dtype``.
+
+    Returns:
+        Tensor: 1-D, ``len(values)`` entries, without gradient.
+    """
+    values = tuple(float(v) for v in values)
+    return _device_constant(values, dtype or like.dtype, like.device)

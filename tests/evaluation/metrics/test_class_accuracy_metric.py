@@ -57,3 +57,23 @@ def test_errors():
     metric.process(None, _samples([(0, 0)]))
     with pytest.raises(ValueError, match='class_counts'):
         metric.evaluate(1)
+
+
+def test_one_host_transfer_per_batch(monkeypatch):
+    """The labels of a batch reach the host in one copy (not two ``.cpu()`` per sample)."""
+    metric = ClassAccuracyMetric()
+    metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+    cpu = torch.Tensor.cpu
+    calls = []
+
+    def counting_cpu(self, *args, **kwargs):
+        calls.append(tuple(self.shape))
+        return cpu(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, 'cpu', counting_cpu)
+    pairs = [(0, 0), (2, 1), (1, 1), (2, 2), (0, 2)]
+    metric.process(None, _samples(pairs))
+    assert calls == [(10,)]
+    assert metric.results == pairs
+    monkeypatch.undo()
+    assert metric.evaluate(5)['class_acc/mean'] == pytest.approx((100 + 50 + 50) / 3)

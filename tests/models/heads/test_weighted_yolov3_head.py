@@ -221,6 +221,11 @@ def test_empty_gts_and_bad_weights():
         ours.loss_by_feat(pred_maps, [_gts([[0.5], [1.0], [1.0]])], metas)
     with pytest.raises(ValueError, match='conf_mode'):
         WeightedYOLOV3Head(**_head_cfg(), conf_mode='soft')
+    # the class one-hot checks the labels (ValueError on CPU, device-side assert on CUDA)
+    bad_label = _gts()
+    bad_label.labels = torch.tensor([0, 4, 3])
+    with pytest.raises(ValueError, match=r'gt_instances.labels must lie in \[0, 4\)'):
+        ours.loss_by_feat(pred_maps, [bad_label], metas)
 
 
 def test_registry():

@@ -320,3 +320,117 @@ def test_non_finite_features_and_parameters_are_not_hidden(bad, use_log_det):
         assert not torch.isfinite(dist[:, 1]).any(), name
         (dist.sum() + reg_mu + reg_sigma).backward()
         assert not torch.isfinite(getattr(layer, name).grad).all(), name
+
+
+def test_block_outward_equals_the_inward_mask():
+    """The float-only blocking of the fused backward zeroes exactly the entries of
+    inward_mask (below the range with a positive gradient, above it with a negative one)."""
+    from mmext.models.layers.gaussian_classifier_ops import block_outward, inward_mask
+
+    g = torch.Generator().manual_seed(0)
+    log_vars = torch.randn(40, 30, generator=g) * 8  # many entries out of [-10, 10]
+    log_vars[0, :4] = torch.tensor([-10.0, 10.0, -12.0, 12.0])  # on the bounds and beyond
+    grad = torch.randn(40, 30, generator=g)
+    grad[1, :5] = 0.0
+    want = grad.masked_fill(inward_mask(log_vars, grad, -10.0, 10.0), 0.0)
+    got = block_outward(grad.clone(), log_vars, -10.0, 10.0)
+    assert torch.equal(got, want)
+    assert (want == 0).sum() > 50  # the case is exercised
+
+
+@pytest.fixture(params=['host', 'device'])
+def branch(request, monkeypatch):
+    """Run a test on the host branch (CPU tensors: label checks and Eq. 14 slots read values)
+    and on the device branch (what CUDA runs: no value is read back), on CPU tensors."""
+    if request.param == 'device':
+        from mmext.models.losses import utils
+
+        monkeypatch.setattr(utils, '_checked_on_host', lambda tensor: False)
+    return request.param
+
+
+@pytest.mark.parametrize('masked', [False, True])
+@pytest.mark.parametrize('n, k', [(12, 5), (5, 9), (1, 3), (30, 4)])
+def test_class_slots_match_unique(masked, n, k, branch):
+    """The slots of Eq. 14 hold exactly the classes torch.unique finds among the selected
+    samples, one slot per class, with 1 / n_k; on the device branch (sort + run starts, no
+    unique / bincount) unused slots are off and have 1 / n_k = 0."""
+    from mmext.models.layers.gaussian_classifier_ops import class_slots
+
+    g = torch.Generator().manual_seed(n + k)
+    labels = torch.randint(0, k, (n,), generator=g)
+    reg_mask = torch.rand(n, generator=g) < 0.6 if masked else None
+    local, classes, inv_n, on, num_present = class_slots(labels, k, reg_mask, torch.float64)
+    present = torch.ones(classes.numel(), dtype=torch.bool) if on is None else on[:, 0] > 0
+    if branch == 'device':
+        assert classes.shape == (min(n, k + 1),)
+    selected = labels if reg_mask is None else labels[reg_mask]
+    assert classes[present].tolist() == torch.unique(selected).tolist()
+    assert int(num_present) == torch.unique(selected).numel()
+    for i in range(n):
+        if reg_mask is None or reg_mask[i]:
+            assert present[local[i]] and classes[local[i]] == labels[i]
+            assert inv_n[local[i], 0] == 1.0 / int((selected == labels[i]).sum())
+        else:
+            assert not present[local[i]]
+    assert torch.all(inv_n[~present] == 0)
+
+
+@pytest.mark.parametrize('use_log_det', [True, False])
+@pytest.mark.parametrize('masked', [False, True])
+@pytest.mark.parametrize('reduction', ['sum', 'mean'])
+def test_both_branches_match_loop_transcription(use_log_det, masked, reduction, branch):
+    """Distances, Eq. 14 terms and all gradients against the loop transcriptions, on the host
+    and the device branch (the same numbers up to rounding)."""
+    x, means, log_vars = _inputs()
+    with torch.no_grad():
+        log_vars[0, 0], log_vars[1, 1] = 12.0, -12.0  # out of range: outward gradients blocked
+    labels = [0, 1, 1, 3, 0, 0, 1, 3]
+    reg_mask = torch.tensor([1, 0, 1, 1, 1, 0, 1, 1], dtype=torch.bool) if masked else None
+    rows = [i for i in range(8) if reg_mask is None or reg_mask[i]]
+    dist, reg_mu, reg_sigma = _functional(
+        x, means, log_vars, torch.tensor(labels), reg_mask, reduction, use_log_det
+    )
+    clamped = log_vars.detach().clamp(-10.0, 10.0).requires_grad_()
+    ref_dist = eq9_distances(x, means, clamped, use_log_det=use_log_det)
+    ref_mu, ref_sigma = eq14_terms(x[rows], [labels[i] for i in rows], means, clamped)
+    if reduction == 'mean':
+        scale = 1.0 / (len({labels[i] for i in rows}) * 3)
+        ref_mu, ref_sigma = ref_mu * scale, ref_sigma * scale
+    torch.testing.assert_close(dist, ref_dist)
+    torch.testing.assert_close(reg_mu, ref_mu)
+    torch.testing.assert_close(reg_sigma, ref_sigma)
+    weights = torch.rand(8, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    # negative Eq. 14 weights: their gradient at log_vars[0, 0] (σ² = e^10) points outward
+    total = (dist * weights).sum() - 0.3 * reg_mu - 0.2 * reg_sigma
+    ref_total = (ref_dist * weights).sum() - 0.3 * ref_mu - 0.2 * ref_sigma
+    got = torch.autograd.grad(total, (x, means, log_vars))
+    want = list(torch.autograd.grad(ref_total, (x, means, clamped)))
+    # out of range, the gradient is kept only where descent moves back in (InwardClamp)
+    assert want[2][0, 0] < 0 and want[2][1, 1] < 0  # one outward (blocked), one inward
+    want[2][0, 0] = 0.0  # 12 > 10 and descent would raise it further: blocked
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+
+
+def test_unselected_samples_do_not_enter_eq14():
+    """A far-off feature of a sample outside reg_mask does not enter Eq. 14: values and
+    gradients equal the transcription over the selected samples (as indexing them did), and
+    that sample gets no Eq. 14 gradient (exactly 0, not 0 times its feature)."""
+    x, means, log_vars = _inputs()
+    labels = [0, 1, 1, 3, 0, 0, 1, 3]
+    reg_mask = torch.tensor([1, 0, 1, 1, 1, 0, 1, 1], dtype=torch.bool)
+    bad = x.detach().clone()
+    bad[1] = 1e8
+    bad.requires_grad_()
+    _, reg_mu, reg_sigma = _functional(bad, means, log_vars, torch.tensor(labels), reg_mask)
+    rows = [i for i in range(8) if reg_mask[i]]
+    ref_mu, ref_sigma = eq14_terms(x[rows], [labels[i] for i in rows], means, log_vars)
+    torch.testing.assert_close(reg_mu, ref_mu)
+    torch.testing.assert_close(reg_sigma, ref_sigma)
+    got = torch.autograd.grad(reg_mu + reg_sigma, (bad, means, log_vars))
+    want = torch.autograd.grad(ref_mu + ref_sigma, (x, means, log_vars))
+    assert torch.all(got[0][1] == 0)  # the unselected sample gets no Eq. 14 gradient
+    torch.testing.assert_close(got[0][rows], want[0][rows])
+    torch.testing.assert_close(got[1], want[1])
+    torch.testing.assert_close(got[2], want[2])

@@ -490,3 +490,37 @@ def test_zero_pixel_batch_is_a_graph_keeping_zero():
         torch.randn(2, 4, 0, 3), torch.zeros(2, 0, 3, dtype=torch.long)
     )
     assert none.shape == (2, 0, 3)
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_half_logits_at_1000_classes_give_a_finite_float32_loss(dtype):
+    """Issue 30: with float16 logits ``-log_softmax(pred).sum(1)`` overflowed to inf at
+    K = 1000; the loss is computed in float32 and returned in float32 (Eq. 3 transcription in
+    float64 of the same rounded logits as the reference)."""
+    g = torch.Generator().manual_seed(0)
+    logits = (24 * torch.randn(16, 1000, generator=g)).to(dtype)
+    labels = torch.randint(0, 1000, (16,), generator=g)
+    if dtype == torch.float16:  # the old computation: the smoothing term overflows
+        assert not torch.isfinite(-F.log_softmax(logits, dim=1).sum(1)).all()
+    loss_fn = LabelSmoothCrossEntropyLoss(label_smooth_val=0.1)
+    loss = loss_fn(logits.requires_grad_(), labels)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    ref = eq3_softmax_loss(logits.detach().double(), labels, 0.1).mean()
+    torch.testing.assert_close(loss.double(), ref, rtol=1e-5, atol=1e-5)
+    loss.backward()
+    assert logits.grad.dtype == dtype and torch.isfinite(logits.grad).all()
+    sigmoid = LabelSmoothCrossEntropyLoss(use_sigmoid=True)(logits.detach(), labels)
+    assert sigmoid.dtype == torch.float32 and torch.isfinite(sigmoid)
+
+
+def test_avg_non_ignore_count_stays_on_the_device():
+    """avg_non_ignore divides by the number of non-ignored labels, kept as a tensor (no
+    ``.item()``): same value as the count taken by hand."""
+    logits = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    labels = torch.tensor([0, 255, 3, 1, 255, 2])
+    loss = LabelSmoothCrossEntropyLoss(0.1, ignore_index=255, avg_non_ignore=True)(logits, labels)
+    valid = labels != 255
+    ref = eq3_softmax_loss(logits[valid].double(), labels[valid], 0.1).sum() / (
+        4 + torch.finfo(torch.float32).eps
+    )
+    torch.testing.assert_close(loss.double(), ref)

@@ -209,3 +209,30 @@ def test_check_finite_number():
     for bad in (True, False, '1.0', None, torch.tensor(1.0)):
         with pytest.raises(TypeError, match='invalid a=.*expected a real number'):
             check_finite_number('a', bad)
+
+
+def test_checked_on_host_is_the_one_switch(monkeypatch):
+    from mmext.models.losses import utils
+
+    assert utils.checked_on_host(torch.zeros(1))
+    monkeypatch.setattr(utils, '_checked_on_host', lambda tensor: False)
+    assert not utils.checked_on_host(torch.zeros(1))
+
+
+def test_constant_tensor_is_made_once_per_device_and_dtype():
+    """Per-class constants are copied to the device once (a tensor from Python numbers on
+    CUDA is a synchronous host-to-device copy): the same tensor comes back for the same
+    values, dtype and device; it is a normal tensor even when first made in inference mode."""
+    from mmext.models.losses.utils import constant_tensor
+
+    like = torch.zeros(2, dtype=torch.float64)
+    with torch.inference_mode():
+        first = constant_tensor([0.5, 1.0, 2.0], like)
+    assert not first.is_inference() and not first.requires_grad
+    assert first.dtype == torch.float64 and first.tolist() == [0.5, 1.0, 2.0]
+    assert constant_tensor((0.5, 1.0, 2.0), like) is first
+    assert constant_tensor([0.5, 1.0, 2.0], like, torch.float32).dtype == torch.float32
+    assert constant_tensor([0.5, 1.0], like) is not first
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    (x * first).sum().backward()  # usable in autograd (saved for backward)
+    assert x.grad.tolist() == [0.5, 1.0, 2.0]

@@ -260,3 +260,144 @@ def test_builds_from_registry_and_validates():
     torch.testing.assert_close(
         seg_sigmoid_focal_loss(logits, label, alpha=0.3), SegFocalLoss(alpha=0.3)(logits, label)
     )
+
+
+def plain_autograd_focal(x, label, gamma, alpha, ignore_index=IGNORE):
+    """The implementation before issue 30 (autograd of BCE * alpha_t * (1 - p_t)^gamma),
+    'none' reduction times the valid mask: the gradient the recomputing Function must match."""
+    num_classes = x.shape[1]
+    valid = label != ignore_index
+    lab = torch.where(valid, label, 0).long()
+    bshape = (1, num_classes) + (1,) * (x.dim() - 2)
+    target = (lab.unsqueeze(1) == torch.arange(num_classes).view(bshape)).to(x.dtype)
+    p = torch.sigmoid(x)
+    one_minus_pt = (1 - p) * target + p * (1 - target)
+    if isinstance(alpha, list):
+        alpha = x.new_tensor(alpha).view(bshape)
+    alpha_t = alpha * target + (1 - alpha) * (1 - target)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(x, target, reduction='none')
+    return bce * alpha_t * one_minus_pt.pow(gamma) * valid.unsqueeze(1)
+
+
+@pytest.mark.parametrize('gamma', [2.0, 1.5, 0.0])
+@pytest.mark.parametrize('alpha', [0.25, [0.1, 0.6, 0.3]])
+def test_recomputing_function_matches_plain_autograd_gradient(gamma, alpha):
+    """SigmoidFocalFunction (saves logits + labels, closed-form backward): float64 gradcheck,
+    and value and gradient equal to autograd through the plain formula (label C included)."""
+    logits, label = make_inputs(n=2, c=3, h=4, w=5, seed=11)
+    label[1, 0, :2] = 3  # the label C: negative for every class
+    upstream = torch.rand(logits.shape, dtype=torch.float64, generator=torch.Generator())
+    loss = SegFocalLoss(gamma=gamma, alpha=alpha, reduction='none')(logits, label)
+    (got,) = torch.autograd.grad((loss * upstream).sum(), logits)
+    ref = plain_autograd_focal(logits, label, gamma, alpha)
+    (want,) = torch.autograd.grad((ref * upstream).sum(), logits)
+    torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    x = (logits.detach() / 3).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda v: SegFocalLoss(gamma=gamma, alpha=alpha, reduction='none')(v, label), (x,)
+    )
+
+
+def _saved_bytes(fn):
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(storages.values())
+
+
+def test_cpu_path_saves_at_most_twice_the_logits():
+    """Issue 30: the plain formula kept ~8x the logits for backward; the recomputing Function
+    keeps the logits, the labels and the (N, 1, H, W) pixel weight."""
+    g = torch.Generator().manual_seed(12)
+    logits = torch.randn(2, 19, 16, 32, generator=g, requires_grad=True)
+    label = torch.randint(0, 19, (2, 16, 32), generator=g)
+    label[0, :4] = IGNORE
+    alpha = torch.softmax(torch.randn(19, generator=g), 0).tolist()
+    logit_bytes = logits.numel() * 4
+    ours = _saved_bytes(lambda: SegFocalLoss(alpha=alpha)(logits, label)) / logit_bytes
+    plain = _saved_bytes(lambda: plain_autograd_focal(logits, label, 2.0, alpha).mean())
+    ce = _saved_bytes(lambda: torch.nn.functional.cross_entropy(logits, label, ignore_index=IGNORE))
+    assert ours <= 2.0
+    assert plain / logit_bytes > 6.0 and ce / logit_bytes > 1.0  # the measure sees them
+
+
+def fake_mmcv_sigmoid_focal_loss(input, target, gamma, alpha, weight, reduction):
+    """mmcv's ``sigmoid_focal_loss`` kernel (``sigmoid_focal_loss_cuda_kernel.cuh``) written
+    with torch ops: ``-alpha (1-p)^gamma log(max(p, FLT_MIN))`` at the target class,
+    ``-(1-alpha) p^gamma log(max(1-p, FLT_MIN))`` elsewhere (target C: no class)."""
+    assert input.dim() == 2 and target.dtype == torch.long and input.is_contiguous()
+    assert weight is None and reduction == 'none'
+    p = torch.sigmoid(input)
+    t = (target.unsqueeze(1) == torch.arange(input.shape[1])).to(input.dtype)
+    tiny = torch.finfo(input.dtype).tiny
+    term_p = (1 - p).pow(gamma) * torch.log(p.clamp_min(tiny))
+    term_n = p.pow(gamma) * torch.log((1 - p).clamp_min(tiny))
+    return -t * alpha * term_p - (1 - t) * (1 - alpha) * term_n
+
+
+@pytest.mark.parametrize('alpha', [0.25, [0.1, 0.6, 0.3]])
+@pytest.mark.parametrize('reduction', ['mean', 'none'])
+def test_mmcv_cuda_op_path_with_a_transcribed_kernel(alpha, reduction, monkeypatch):
+    """The glue of the CUDA path (layout, per-class alpha from two op calls, label C, ignored
+    pixels, weights, reduction), with mmcv's CUDA kernel replaced by its transcription: no
+    GPU here, so mmcv's real op is not run by this test."""
+    from mmext.models.losses import seg_focal_loss as module
+
+    logits, label = make_inputs(n=2, c=3, h=4, w=5, seed=13)
+    label[1, 0, :2] = 3
+    pw = torch.rand(label.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    mod = SegFocalLoss(gamma=1.5, alpha=alpha, class_weight=[0.5, 1.0, 2.0], reduction=reduction)
+    want = mod(logits, label, weight=pw)
+    (want_grad,) = torch.autograd.grad(want.sum(), logits)
+    calls = []
+
+    def op(*args):
+        calls.append(args[3])
+        return fake_mmcv_sigmoid_focal_loss(*args)
+
+    monkeypatch.setattr(module, '_use_mmcv_op', lambda x: True)
+    monkeypatch.setattr(module, '_mmcv_sigmoid_focal_loss', lambda: op)
+    got = mod(logits, label, weight=pw)
+    (got_grad,) = torch.autograd.grad(got.sum(), logits)
+    assert calls == ([1.0, 0.0] if isinstance(alpha, list) else [0.25])
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(got_grad, want_grad)
+
+
+def test_mmcv_op_only_for_cuda_logits_and_flavour_read_once(monkeypatch):
+    from mmext.models.losses import seg_focal_loss as module
+    from mmext.utils import mmcv_ops
+
+    reads = []
+
+    def flavour(with_archs):
+        reads.append(with_archs)
+        return mmcv_ops.OpsFlavour('cuda', '13.0')
+
+    monkeypatch.setattr(mmcv_ops, 'mmcv_ops_flavour', flavour)
+    module._mmcv_has_cuda_ops.cache_clear()
+    try:
+        assert not module._use_mmcv_op(torch.zeros(1))  # CPU logits: never the mmcv op
+        assert reads == []
+        assert module._mmcv_has_cuda_ops() is True and module._mmcv_has_cuda_ops() is True
+        assert reads == [False]  # read once, without cuobjdump
+        monkeypatch.setattr(torch.Tensor, 'is_cuda', property(lambda self: True))
+        assert module._use_mmcv_op(torch.zeros(1))
+    finally:
+        module._mmcv_has_cuda_ops.cache_clear()
+
+
+def test_half_logits_get_a_half_gradient():
+    logits, label = make_inputs(seed=14)
+    half = logits.detach().half().requires_grad_()
+    SegFocalLoss(alpha=[0.2, 0.5, 0.3])(half, label).backward()
+    ref = logits.detach().half().float().requires_grad_()
+    SegFocalLoss(alpha=[0.2, 0.5, 0.3])(ref, label).backward()
+    assert half.grad.dtype == torch.float16
+    torch.testing.assert_close(half.grad.float(), ref.grad, rtol=1e-3, atol=1e-5)

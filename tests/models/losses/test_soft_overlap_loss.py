@@ -460,3 +460,44 @@ def test_per_image_builds_from_the_registry():
 
     loss = MODELS.build(dict(type='mmext.SoftIoULoss', per_image=True, loss_weight=2.0))
     assert isinstance(loss, SoftIoULoss) and loss.per_image and loss.loss_weight == 2.0
+
+
+@pytest.mark.parametrize('cls,mode', [(SoftDiceLoss, 'dice'), (SoftIoULoss, 'iou')])
+@pytest.mark.parametrize('per_image', [False, True])
+@pytest.mark.parametrize('weighted', [False, True])
+def test_several_pixel_chunks_match_transcription(cls, mode, per_image, weighted):
+    """Inputs large enough for several pixel chunks of the class-vectorised passes, with
+    class and pixel weights: values and gradients equal the einsum transcription."""
+    from mmext.models.losses.soft_overlap_loss import _pixel_chunks
+
+    logits, label = make_inputs(n=2, c=5, h=128, w=256, seed=21)
+    assert len(_pixel_chunks((2, 5, 128 * 256), 'cpu')) == 2
+    cw = [0.5, 1.0, 2.0, 0.0, 1.5]
+    pw = None
+    if weighted:
+        pw = torch.rand(label.shape, dtype=torch.float64, generator=torch.Generator())
+    loss = cls(class_weight=cw, per_image=per_image)(logits, label, weight=pw)
+    if per_image:
+        ref = paper_terms_per_image(logits, label, mode, cw, 0.0, pw).sum()
+    else:
+        ref = paper_loss(logits, label, mode, class_weight=cw, pixel_weight=pw)
+    (g1,) = torch.autograd.grad(loss, logits)
+    (g2,) = torch.autograd.grad(ref, logits)
+    torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g1, g2, rtol=1e-9, atol=1e-13)
+
+
+def test_pixel_chunks_cover_the_pixels_and_do_not_depend_on_classes_on_cuda():
+    """Chunks tile the pixel axis; off CPU their number (kernel launches) depends on the
+    pixels only (at most 4); on CPU a chunk holds about 2**18 elements (cache-sized)."""
+    from mmext.models.losses.soft_overlap_loss import _pixel_chunks
+
+    for shape in [(2, 19, 512 * 1024), (1, 150, 1000), (3, 4, 0), (2, 20, 1)]:
+        for device in ('cpu', 'cuda'):
+            chunks = _pixel_chunks(shape, device)
+            covered = [i for sl in chunks for i in range(sl.start, sl.stop)]
+            assert covered == list(range(shape[2]))
+    for pixels in (100, 5000, 512 * 1024):
+        counts = {len(_pixel_chunks((2, c, pixels), 'cuda')) for c in (2, 20, 150, 1000)}
+        assert len(counts) == 1 and counts.pop() <= 4
+    assert len(_pixel_chunks((2, 19, 512 * 1024), 'cpu')) == 77  # 6898 pixels per chunk
