@@ -25,8 +25,9 @@ so that a study arm can train them on the same data, recipe and seeds as mmext's
   [1e-12, 1e12] / [1e-6, 1e6]), not the paper's Eq. 14 on batch class means. Prediction:
   argmax of the logits without margins.
 
-Both are registered in ``mmext``'s model registry (``type='mmext.RefLGMClsHead'`` /
-``'mmext.RefICUAuthorsClsHead'``) when this module is imported: the study arms use the
+Both are registered in mmpretrain's model registry (``type='RefLGMClsHead'`` /
+``'RefICUAuthorsClsHead'``; test-side code stays out of mmext's registry) when this module is
+imported: the study arms use the
 softmax digits config with ``model.head.type=...`` and
 ``custom_imports.imports=[mmext,tests.models.lgm_reference]`` (run from the repository root).
 """
@@ -37,10 +38,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models.heads import ClsHead
+from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
-
-from mmext.registry import MODELS
 
 
 def _labels(data_samples: List[DataSample]) -> Tensor:

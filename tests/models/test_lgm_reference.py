@@ -6,10 +6,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from mmext.models.losses import LGMLoss
-from mmext.registry import MODELS
+from mmext.registry import MODELS as MMEXT_MODELS
 from tests.models.lgm_reference import RefICUAuthorsClsHead, RefLGMClsHead
 
 
@@ -18,9 +19,11 @@ def _samples(labels):
 
 
 def test_registered_for_configs():
+    """In mmpretrain's registry (the configs' default scope), never in mmext's."""
     for name in ('RefLGMClsHead', 'RefICUAuthorsClsHead'):
-        head = MODELS.build(dict(type=f'mmext.{name}', num_classes=10, in_channels=2))
+        head = MODELS.build(dict(type=name, num_classes=10, in_channels=2))
         assert head.means.shape == (10, 2)
+        assert name not in MMEXT_MODELS.module_dict
 
 
 @pytest.mark.parametrize('zero_log_vars', [True, False])

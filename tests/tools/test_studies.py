@@ -179,11 +179,11 @@ def test_icu_variants(tmp_path):
             assert head.mode == 'lgm' and head.lambda_mu == head.lambda_sigma == 0.0
             assert (head.alpha, head.lambda_lkd) == (1.0, 0.1)  # the MNIST reference values
         elif method == 'L-GM reference':
-            assert head.type == 'mmext.RefLGMClsHead'
+            assert head.type == 'RefLGMClsHead'
             assert (head.alpha, head.lambda_lkd) == (1.0, 0.1)
             assert 'tests.models.lgm_reference' in cfg.custom_imports.imports
         elif method == 'ICU authors code':
-            assert head.type == 'mmext.RefICUAuthorsClsHead' and head.alpha == 0.0
+            assert head.type == 'RefICUAuthorsClsHead' and head.alpha == 0.0
             assert 'tests.models.lgm_reference' in cfg.custom_imports.imports
         else:
             assert head.get('mode', 'icu') == 'icu'

@@ -10,7 +10,7 @@ custom_imports = dict(imports=['mmext', 'tests.models.lgm_reference'], allow_fai
 model = dict(
     head=dict(
         _delete_=True,
-        type='mmext.RefICUAuthorsClsHead',
+        type='RefICUAuthorsClsHead',
         num_classes=10,
         in_channels=2,
         alpha=0.0,

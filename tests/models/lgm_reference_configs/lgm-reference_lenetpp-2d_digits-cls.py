@@ -9,7 +9,7 @@ custom_imports = dict(imports=['mmext', 'tests.models.lgm_reference'], allow_fai
 model = dict(
     head=dict(
         _delete_=True,
-        type='mmext.RefLGMClsHead',
+        type='RefLGMClsHead',
         num_classes=10,
         in_channels=2,
         alpha=1.0,
