@@ -21,7 +21,7 @@ def _samples(labels):
 def test_registered_for_configs():
     """In mmpretrain's registry (the configs' default scope), never in mmext's."""
     for name in ('RefLGMClsHead', 'RefICUAuthorsClsHead'):
-        head = MODELS.build(dict(type=name, num_classes=10, in_channels=2))
+        head = MODELS.build(dict(type=f'mmpretrain.{name}', num_classes=10, in_channels=2))
         assert head.means.shape == (10, 2)
         assert name not in MMEXT_MODELS.module_dict
 
