@@ -4,6 +4,7 @@ from .backbones import CIFARResNet, LeNetPlusPlus
 from .heads import ICUBBoxHead, ICUClsHead, WeightedStandardRoIHead, WeightedYOLOV3Head
 from .layers import GaussianClassifier
 from .losses import (
+    ClassTrackedCrossEntropyLoss,
     ICULoss,
     LabelSmoothCrossEntropyLoss,
     LGMLoss,
@@ -21,6 +22,7 @@ __all__ = [
     'WeightedStandardRoIHead',
     'WeightedYOLOV3Head',
     'GaussianClassifier',
+    'ClassTrackedCrossEntropyLoss',
     'ICULoss',
     'LabelSmoothCrossEntropyLoss',
     'LGMLoss',

@@ -125,6 +125,10 @@ def test_config_parses_and_builds(name, tmp_path):
         expected = 'SegFocalLoss' if 'digits' in name else 'FocalLoss'
         assert type(loss).__name__ == expected and loss.gamma == 2.0
         assert loss.alpha == pytest.approx(alphas[num_classes])
+    elif trick.startswith('stce-cls'):
+        # the per-class reading of L_B: mmseg's CE that also records the per-class CE
+        assert type(loss).__name__ == 'ClassTrackedCrossEntropyLoss'
+        assert isinstance(loss, MODELS.get('CrossEntropyLoss'))
     else:
         assert type(loss).__name__ == 'CrossEntropyLoss'
     metric = METRICS.build(copy.deepcopy(cfg.val_evaluator))
@@ -139,7 +143,8 @@ def test_config_parses_and_builds(name, tmp_path):
         (hook_cfg,) = cfg.custom_hooks
         hook = HOOKS.build(copy.deepcopy(hook_cfg))
         assert isinstance(hook, TiltedClassHook) and hook.loss_key == 'decode.loss_ce'
-        assert hook.tilt == {'stce-t0p1': 0.1, 'stce-t1': 1.0}[trick]
+        assert hook.tilt == {'stce-t0p1': 0.1, 'stce-t1': 1.0, 'stce-cls-t1': 1.0}[trick]
+        assert hook.batch_loss == ('class' if trick.startswith('stce-cls') else 'batch')
         hook.setup(sampler)
         np.testing.assert_allclose(sampler.class_weights, 1 / num_classes)
     else:

@@ -78,3 +78,22 @@ def setup_model_line(aux: bool, extra: str = '') -> str:
         f'scratch, AdamW lr 2e-3, 100-iteration warm-up then poly decay, {ITERS} '
         f'iterations, validation every {ITERS // VAL_POINTS};'
     )
+
+
+def long_schedule(factor: int = 2) -> tuple:
+    """``--cfg-options`` of ``factor`` times the schedule (the harness's length check).
+
+    Args:
+        factor (int): Multiple of :data:`ITERS`. Defaults to 2.
+
+    Returns:
+        tuple: Options that, added after :data:`SCHEDULE`, train ``factor * ITERS``
+        iterations with the same number of validation points and the poly decay stretched.
+    """
+    iters = factor * ITERS
+    return (
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters // VAL_POINTS}',
+        f'param_scheduler.1.end={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+    )

@@ -19,6 +19,13 @@ and hands ``w`` to the sampler for the next draws (line 3).
   \\mathrm{logaddexp}(\\log(1-\\gamma) + \\ell_c,\\ \\log\\gamma + t L_B)` and
   :math:`w = \\mathrm{softmax}(\\log\\pi + \\ell)`: the same update, exactly, without
   overflow.
+* **Which batch loss** (``batch_loss``). ``'batch'`` (default, the documented reading):
+  :math:`L_B` is the ``loss_key`` log-var, the loss (1) on the whole batch. ``'class'``: the
+  CE of the drawn class's own pixels in the batch, read from the record that
+  :class:`~mmext.models.losses.ClassTrackedCrossEntropyLoss` leaves in the message hub
+  (Sec. 2.1 "drops the superscript" of Eqs. 2/3 and indexes :math:`\tilde L` by class, which
+  admits this reading; see that module). The batch reading's class estimates differ little
+  (every batch holds background and several digits), so its weights barely move.
 * **Initial weights.** Algorithm 1 initialises :math:`w_c = \\tilde L_c = 0`, which leaves
   nothing to sample from. The hook starts from :math:`\\tilde L_c = e^{t L_0}` for every class,
   with :math:`L_0` = ``init_loss`` (default :math:`\\log K`, the CE of an untrained uniform
@@ -48,10 +55,12 @@ from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from mmext.datasets.samplers.tilted_class_sampler import TiltedClassSampler
+from mmext.models.losses.class_tracked_cross_entropy_loss import CLASS_LOSS_KEY
 from mmext.registry import HOOKS
 
 CKPT_KEY = 'tilted_class_hook'
 PRIORS = ('uniform', 'image_count')
+BATCH_LOSSES = ('batch', 'class')
 
 
 def batch_keys(data_batch: Any) -> Tuple[Optional[str], Optional[List[Any]]]:
@@ -90,6 +99,12 @@ class TiltedClassHook(Hook):
         log_interval (int): Iterations between per-class visualizer logs. Defaults to 50.
         verify (bool): Match each batch to its record by the batch's ``sample_idx`` /
             ``img_path`` (recommended); False trusts the FIFO order. Defaults to True.
+        batch_loss (str): ``'batch'`` (:math:`L_B` = the ``loss_key`` log-var) or
+            ``'class'`` (the drawn class's pixel CE, recorded by
+            ``mmext.ClassTrackedCrossEntropyLoss``); see the module docstring. Defaults to
+            ``'batch'``.
+        class_loss_key (str): Message-hub runtime-info key of that record (``'class'``
+            only). Defaults to ``'mmext/class_ce'``.
     """
 
     priority = 'ABOVE_NORMAL'  # before LoggerHook and CheckpointHook
@@ -103,6 +118,8 @@ class TiltedClassHook(Hook):
         init_loss: Optional[float] = None,
         log_interval: int = 50,
         verify: bool = True,
+        batch_loss: str = 'batch',
+        class_loss_key: str = CLASS_LOSS_KEY,
     ) -> None:
         if not math.isfinite(tilt):
             raise ValueError(f'tilt must be finite, got {tilt}')
@@ -114,6 +131,10 @@ class TiltedClassHook(Hook):
             raise ValueError(f'init_loss must be finite, got {init_loss}')
         if log_interval < 1:
             raise ValueError(f'log_interval must be >= 1, got {log_interval}')
+        if batch_loss not in BATCH_LOSSES:
+            raise ValueError(f'batch_loss must be one of {BATCH_LOSSES}, got {batch_loss!r}')
+        self.batch_loss = batch_loss
+        self.class_loss_key = class_loss_key
         self.tilt = float(tilt)
         self.gamma = float(gamma)
         self.loss_key = loss_key
@@ -216,7 +237,10 @@ class TiltedClassHook(Hook):
         k = self.sampler.num_classes
         stats = torch.zeros(2 * k, dtype=torch.float64)
         if record is not None:
-            loss = self._batch_loss(outputs)
+            if self.batch_loss == 'class':
+                loss = self._class_loss(runner, record.cls)
+            else:
+                loss = self._batch_loss(outputs)
             if math.isfinite(loss):
                 stats[record.cls] = loss
                 stats[k + record.cls] = 1.0
@@ -245,6 +269,23 @@ class TiltedClassHook(Hook):
         if isinstance(value, torch.Tensor):
             value = value.detach().float().mean().item()
         return float(value)
+
+    def _class_loss(self, runner, cls: int) -> float:
+        """The drawn class's pixel CE of this iteration (``batch_loss='class'``).
+
+        The record is popped, so a stale one is never read twice; a batch without a pixel
+        of the class (e.g. cropped away) gives NaN, which skips the update with a warning.
+        """
+        record = runner.message_hub.pop_info(self.class_loss_key, None)
+        if record is None:
+            raise KeyError(
+                f"TiltedClassHook(batch_loss='class'): no per-class record "
+                f'{self.class_loss_key!r} in the message hub; use '
+                "loss_decode=dict(type='mmext.ClassTrackedCrossEntropyLoss', ...) in the "
+                "decode head (or batch_loss='batch')"
+            )
+        total, count = (float(v) for v in record[:, cls].tolist())
+        return total / count if count > 0 else float('nan')
 
     def _log(self, runner) -> None:
         w = self.sampler.class_weights

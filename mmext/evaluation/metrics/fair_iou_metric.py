@@ -218,6 +218,14 @@ class FairIoUMetric(IoUMetric):
             this model's own IoU).
         fraction (float): Group size / percentile of the fairness keys. Defaults to 0.25.
         per_class (bool): Report ``IoU.<class>`` keys. Defaults to True.
+        exclude_classes (Sequence[int | str]): Classes (index or name) left out of the
+            fairness keys (``worstIoU``, ``stdIoU``, the 25 % groups and percentiles), e.g.
+            ``['background']`` where the benchmark's target classes have none (Cityscapes'
+            19 evaluated classes). ``aAcc``, ``mIoU``, ``fwIoU`` and ``IoU.<class>`` stay over
+            every class. Defaults to ``()`` (every class: the previous behaviour).
+        all_classes_prefix (str, optional): With ``exclude_classes``, also report the
+            every-class fairness keys under this prefix (``'all_'`` gives ``all_worstIoU``
+            ...), so both readings are logged. Defaults to None.
         dump_json (bool | str): Write the per-class table and all keys to JSON after every
             evaluation (main process only). ``True`` writes ``fair_iou.json`` into the work
             dir (the parent of the current logger's log-file folder, else the current
@@ -250,6 +258,8 @@ class FairIoUMetric(IoUMetric):
         reference: ReferenceType = None,
         fraction: float = 0.25,
         per_class: bool = True,
+        exclude_classes: Sequence[Union[int, str]] = (),
+        all_classes_prefix: Optional[str] = None,
         dump_json: Union[bool, str] = False,
         per_image_csv: Optional[str] = None,
         collect_device: str = 'cpu',
@@ -276,6 +286,10 @@ class FairIoUMetric(IoUMetric):
         self.reference = reference
         self.fraction = fraction
         self.per_class = per_class
+        self.exclude_classes = tuple(exclude_classes)
+        if all_classes_prefix is not None and not self.exclude_classes:
+            raise ValueError('all_classes_prefix needs exclude_classes')
+        self.all_classes_prefix = all_classes_prefix
         self.dump_json = dump_json
         self.per_image_csv = per_image_csv
 
@@ -337,7 +351,13 @@ class FairIoUMetric(IoUMetric):
         class_names = list(self.dataset_meta['classes'])
         # only the order of the reference matters, so its scale (percent or not) does not
         reference = load_reference_iou(self.reference, class_names)
-        extra = fairness_summary(iou, reference, self.fraction)
+        keep = self._fairness_classes(class_names)
+        target = np.where(keep, iou, np.nan)
+        ref = None if reference is None else np.where(keep, reference, np.nan)
+        extra = fairness_summary(target, ref, self.fraction)
+        if self.all_classes_prefix is not None:
+            every = fairness_summary(iou, reference, self.fraction)
+            extra.update({self.all_classes_prefix + k: v for k, v in every.items()})
         extra = {'fwIoU': frequency_weighted_iou(iou, area_label), **extra}
         for key, val in extra.items():
             metrics[key] = float(np.round(val * 100, 2))
@@ -349,6 +369,25 @@ class FairIoUMetric(IoUMetric):
         if names is not None and is_main_process():
             self._dump_per_image(class_names, names, results)
         return metrics
+
+    def _fairness_classes(self, class_names: List[str]) -> np.ndarray:
+        """Boolean mask of the classes the fairness keys cover (``exclude_classes`` out).
+
+        Raises:
+            ValueError: If an excluded class is neither a class name nor an index.
+        """
+        keep = np.ones(len(class_names), dtype=bool)
+        for c in self.exclude_classes:
+            if isinstance(c, str) and c in class_names:
+                keep[class_names.index(c)] = False
+            elif isinstance(c, int) and not isinstance(c, bool) and 0 <= c < len(class_names):
+                keep[c] = False
+            else:
+                raise ValueError(
+                    f'FairIoUMetric: exclude_classes entry {c!r} is neither a class name '
+                    f'nor an index of the {len(class_names)} classes {class_names}'
+                )
+        return keep
 
     def _json_path(self, name: Optional[str] = None) -> str:
         """Resolve a dump path (``dump_json`` by default) against the work dir."""

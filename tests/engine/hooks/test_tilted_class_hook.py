@@ -403,3 +403,34 @@ def test_real_two_process_gloo_run(tmp_path):
         tilde[c] = 0.7 * tilde[c] + 0.3 * math.exp((s0['loss'] + s1['loss']) / 2)
         np.testing.assert_allclose(s0['weights'], tilde / tilde.sum(), rtol=1e-9)
         assert s0['weights'] == s1['weights']  # bitwise identical on both ranks
+
+
+def test_class_batch_loss_reads_the_drawn_class_record():
+    """batch_loss='class': L_B is the drawn class's pixel CE from the loss's record."""
+    from mmext.models.losses import ClassTrackedCrossEntropyLoss
+
+    k, t, gamma = 3, 1.0, 0.5
+    rows = [[i % k] for i in range(12)]
+    ds, sampler, hook, runner = setup(rows, k, tilt=t, gamma=gamma, batch_loss='class')
+    loss = ClassTrackedCrossEntropyLoss().train()
+    logits = torch.tensor([[[[2.0, 0.0]], [[0.0, 1.0]], [[0.0, 0.0]]]])  # (1, 3, 1, 2)
+    tilde = np.full(k, math.exp(t * math.log(k)))
+    it = iter(DataLoader(ds, batch_sampler=sampler, collate_fn=pseudo_collate))
+    for step in range(6):
+        data_batch = next(it)
+        c = class_of_batch(ds, data_batch)
+        label = torch.tensor([[[c, (c + 1) % k]]])  # one pixel of c, one of another class
+        with mock.patch.object(MessageHub, 'get_current_instance', return_value=runner.message_hub):
+            loss(logits, label, ignore_index=255)
+        # by hand: -log softmax(logits[:, pixel 0])[c]
+        col = logits[0, :, 0, 0].double()
+        l_c = float(-(col[c] - torch.logsumexp(col, 0)))
+        # the whole batch's mean CE would differ: the hook must not use outputs['loss']
+        hook.after_train_iter(runner, step, data_batch, outputs=dict(loss=torch.tensor(9.0)))
+        tilde[c] = (1 - gamma) * tilde[c] + gamma * math.exp(t * l_c)
+        np.testing.assert_allclose(hook.weights(), tilde / tilde.sum(), rtol=1e-6)
+    # a missing record names the loss to use
+    with pytest.raises(KeyError, match='ClassTrackedCrossEntropyLoss'):
+        hook.after_train_iter(runner, 6, next(it), outputs=dict(loss=torch.tensor(1.0)))
+    with pytest.raises(ValueError, match='batch_loss'):
+        TiltedClassHook(batch_loss='pixel')

@@ -289,3 +289,44 @@ def test_out_of_range_ground_truth_raises_naming_image_and_values():
     assert _evaluate(FairIoUMetric(ignore_index=9), [custom], ('x', 'y', 'z'))['aAcc'] == 100.0
     with pytest.raises(ValueError, match=r'\[255\]'):  # 255 is a bad value when 9 is ignored
         _evaluate(FairIoUMetric(ignore_index=9), [ok], ('x', 'y', 'z'))
+
+
+def _by_hand_iou(samples, k, ignore=255):
+    """Per-class IoU from a numpy confusion count (independent of mmseg and mmext)."""
+    gt = np.concatenate([s['gt_sem_seg']['data'].numpy().ravel() for s in samples])
+    pred = np.concatenate([s['pred_sem_seg']['data'].numpy().ravel() for s in samples])
+    valid = gt != ignore
+    gt, pred = gt[valid], pred[valid]
+    inter = np.array([np.sum((gt == c) & (pred == c)) for c in range(k)], float)
+    union = np.array([np.sum((gt == c) | (pred == c)) for c in range(k)], float)
+    return inter / union
+
+
+@pytest.mark.parametrize('exclude', [['c0'], [0], ['c0', 3]])
+def test_exclude_classes_leaves_them_out_of_the_fairness_keys_only(exclude):
+    rng = np.random.default_rng(7)
+    k = 5
+    classes = tuple(f'c{i}' for i in range(k))
+    samples = _samples(rng, 4, k)
+    iou = _by_hand_iou(samples, k) * 100
+    gone = {0, 3} if 3 in exclude else {0}
+    kept = np.array([iou[c] for c in range(k) if c not in gone])
+    metric = FairIoUMetric(exclude_classes=exclude, all_classes_prefix='all_')
+    out = _evaluate(metric, samples, classes)
+    assert out['worstIoU'] == pytest.approx(kept.min(), abs=0.006)
+    assert out['stdIoU'] == pytest.approx(kept.std(), abs=0.006)
+    # the every-class reading is kept under the prefix; mIoU and IoU.<c> are unchanged
+    assert out['all_worstIoU'] == pytest.approx(iou.min(), abs=0.006)
+    assert out['all_stdIoU'] == pytest.approx(iou.std(), abs=0.006)
+    assert out['mIoU'] == pytest.approx(iou.mean(), abs=0.006)
+    assert out['IoU.c0'] == pytest.approx(iou[0], abs=0.006)
+    plain = _evaluate(FairIoUMetric(), samples, classes)
+    assert plain['worstIoU'] == out['all_worstIoU'] and 'all_worstIoU' not in plain
+
+
+def test_exclude_classes_errors():
+    with pytest.raises(ValueError, match='needs exclude_classes'):
+        FairIoUMetric(all_classes_prefix='all_')
+    metric = FairIoUMetric(exclude_classes=['sky'])
+    with pytest.raises(ValueError, match="'sky' is neither a class name"):
+        _evaluate(metric, _samples(np.random.default_rng(0), 1, 3), ('a', 'b', 'c'))
