@@ -8,6 +8,7 @@ computed here by hand.
 
 import dataclasses
 import json
+import math
 import os
 import os.path as osp
 import re
@@ -637,3 +638,80 @@ def _check_stopped(proc, stderr, signum, runs, out, pids):
     assert [(r['variant'], r['final']['mIoU']) for r in done] == [('graceful', 42.0)]
     assert not list(runs.glob('stubborn*/run.json'))
     assert (runs / '.harness.lock').read_text() == ''  # released
+
+
+def _record(name, seed, value, key='ap'):
+    val = [{key: value - 5.0, 'step': 10}, {key: value, 'step': 20}]
+    return dict(
+        variant=name,
+        seed=seed,
+        run_dir='r',
+        command='tools/train.py c --work-dir r',
+        wall_s=1.0,
+        cpu_s=1.0,
+        final=val[-1],
+        val=val,
+        loss=[],
+        scalars=[],
+    )
+
+
+def _resolution_study(reference=''):
+    v = [harness.Variant('base', CFG), harness.Variant('m', CFG, ('a=1',), 'base')]
+    claims = [
+        harness.Claim('small', 'm', 'base', 'ap', paper_effect=0.46, paper_source='Table 2'),
+        harness.Claim('large', 'm', 'base', 'ap', paper_effect=2.5),
+        harness.Claim('no paper effect', 'm', 'base', 'ap'),
+    ]
+    return harness.Study(
+        'res',
+        'Resolution',
+        v,
+        (0, 1, 2),
+        (),
+        [('AP', 'ap')],
+        claims,
+        ['- x'],
+        primary='ap',
+        converge_tol=10.0,
+        reference=reference,
+    )
+
+
+def test_report_states_the_smallest_detectable_effect_and_the_papers(tmp_path):
+    from scipy.stats import t
+
+    # differences 0.5, -0.3, 1.3: mean 0.5, sd 0.8, half-width t_{0.975, 2} 0.8 / sqrt(3)
+    runs = [_record('base', s, 50.0) for s in (0, 1, 2)]
+    runs += [_record('m', s, 50.0 + d) for s, d in zip((0, 1, 2), (0.5, -0.3, 1.3))]
+    half = t.ppf(0.975, 2) * 0.8 / math.sqrt(3)  # 1.987
+    # seeds that resolve 0.46 at sd 0.8: the first n with t_{0.975, n-1} 0.8 / sqrt(n) < 0.46
+    need = next(n for n in range(2, 51) if t.ppf(0.975, n - 1) * 0.8 / math.sqrt(n) < 0.46)
+    assert need == 15  # n = 14: 2.1604 * 0.8 / 3.7417 = 0.4619; n = 15: 2.1448 * 0.8 / 3.873
+    study = _resolution_study(reference='Recipe followed:\n- the paper, Sec. 4\n')
+    md = report.write_report(study, runs, str(tmp_path), command='c', wall_s=1.0)
+    claims = {c['claim']: c for c in json.loads((tmp_path / 'res.json').read_text())['claims']}
+    assert claims['small']['smallest_detectable'] == pytest.approx(half)
+    assert claims['small']['verdict'] == "below this proxy's resolution"
+    assert claims['small']['seeds_needed'] == need and claims['small']['paper_effect'] == 0.46
+    assert claims['large']['verdict'] == 'inconclusive'  # 2.5 > 1.99: it would have shown
+    assert claims['no paper effect']['verdict'] == 'inconclusive'
+    assert claims['no paper effect']['paper_effect'] is None
+    assert "| smallest detectable effect | paper's effect | verdict |" in md
+    assert (
+        '| small | m | base | ap ↑ | +0.50 [-1.49, +2.49] | ±1.99 | +0.46 (Table 2) | '
+        "**below this proxy's resolution** (15 seeds would resolve +0.46 at this spread) |"
+    ) in md
+    assert (
+        '| large | m | base | ap ↑ | +0.50 [-1.49, +2.49] | ±1.99 | +2.50 | **inconclusive** |'
+        in md
+    )
+    assert '| ±1.99 | not given | **inconclusive** |' in md
+    assert '## Reference recipe\n\n```text\nRecipe followed:\n- the paper, Sec. 4\n```' in md
+
+
+def test_report_warns_about_a_study_without_a_reference_block(tmp_path):
+    runs = [_record(v, s, 50.0 + s) for v in ('base', 'm') for s in (0, 1, 2)]
+    with pytest.warns(UserWarning, match='res: no REFERENCE block'):
+        md = report.write_report(_resolution_study(), runs, str(tmp_path), command='c', wall_s=1)
+    assert '## Reference recipe\n\n**No `REFERENCE` block**' in md

@@ -17,6 +17,7 @@ fixed in :mod:`tools.experiments.freebies_digits_settings`; the fourth freebies 
 Writes ``docs/results/freebies_pretrain_digits.{md,json,png}``.
 """
 
+import dataclasses
 import os
 import os.path as osp
 import sys
@@ -91,15 +92,34 @@ VARIANTS = combos(
 P = 'coco/bbox_mAP'  # Tables 5/6 report COCO AP@[.5:.95]
 
 
+#: The paper's effects (COCO 2017 val AP@[.5:.95] points) of the four comparisons, from
+#: Table 5 (YOLOv3, Darknet-53: (-, -) 35.0, (-, + det) 35.3, (+ pre, -) 36.4, (+, +) 37.0)
+#: and Table 6 (Faster R-CNN, ResNet-101: 39.9, 40.1, 40.1, 41.1), in the order of
+#: :func:`claims`: detection mixup, pre-training mixup, both vs detection only, both vs
+#: pre-training only.
+PAPER_EFFECTS = {
+    'YOLOv3': ('Table 5', (0.3, 1.4, 1.7, 0.6)),  # 35.3-35.0, 36.4-35.0, 37.0-35.3, 37.0-36.4
+    'Faster R-CNN': ('Table 6', (0.2, 0.2, 1.0, 1.0)),  # 40.1-39.9, 40.1-39.9, 41.1-40.1 (x2)
+}
+
+
 def claims(det: str) -> List[Claim]:
-    """The four paired comparisons of one detector's (pre-training, detection) mixup grid."""
+    """The four paired comparisons of one detector's (pre-training, detection) mixup grid,
+    with the paper's effect of the detector named in ``det`` (:data:`PAPER_EFFECTS`)."""
     none, d_only = f'{det}: - pre, - det', f'{det}: - pre, + det'
     p_only, both = f'{det}: + pre, - det', f'{det}: + pre, + det'
+    table, effects = next(
+        (v for k, v in PAPER_EFFECTS.items() if k in det), ('', (None, None, None, None))
+    )
+    rows = [
+        (f'Table {det}: mixup in detection raises AP', d_only, none),
+        (f'Table {det}: mixup in pre-training raises AP', p_only, none),
+        (f'Table {det}: mixup in both beats detection mixup alone', both, d_only),
+        (f'Table {det}: mixup in both beats pre-training mixup alone', both, p_only),
+    ]
     return [
-        Claim(f'Table {det}: mixup in detection raises AP', d_only, none, P),
-        Claim(f'Table {det}: mixup in pre-training raises AP', p_only, none, P),
-        Claim(f'Table {det}: mixup in both beats detection mixup alone', both, d_only, P),
-        Claim(f'Table {det}: mixup in both beats pre-training mixup alone', both, p_only, P),
+        Claim(name, m, b, P, paper_effect=e, paper_source=table)
+        for (name, m, b), e in zip(rows, effects)
     ]
 
 
@@ -161,15 +181,63 @@ def pretrain_backbones(quick: bool) -> None:
         os.chdir(cwd)
 
 
-STUDY = fb.detection_study(
-    'freebies_pretrain_digits',
-    'Bag of Freebies Tables 5/6 on the digits (mixup in pre-training and detection)',
-    VARIANTS,
-    CLAIMS,
-    SETUP,
-    primary=P,
-    pretrain=pretrain_backbones,
-    step_unit='epoch (tiny YOLOv3) or iteration (tiny Faster R-CNN)',
+#: The authors' recipe of Tables 5/6 (shared with freebies_pretrain_yolo_digits.py).
+PRETRAIN_RECIPE = """\
+Recipe followed:
+- Bag of Freebies (Zhang et al. 2019), Sec. 4 "Impact of mixup on different phases of
+  training detection network", Tables 5 (YOLOv3, Darknet-53) and 6 (Faster R-CNN,
+  ResNet-101), COCO 2017 val AP@[.5:.95]: backbones pre-trained on ImageNet with or without
+  mixup, detectors trained with or without visually coherent mixup; the authors' released
+  code, GluonCV: scripts/classification/imagenet/train_imagenet.py (--mixup, alpha 0.2) for
+  the backbones, scripts/detection/yolo/train_yolo3.py (--mixup: Beta(1.5, 1.5), per-object
+  weights, off for the last 20 epochs) and scripts/detection/faster_rcnn/
+  train_faster_rcnn.py (--mixup) for the detectors.
+- The model-zoo workflow: a classification pre-training (mmpretrain, mixup alpha 0.2 with
+  soft-target CE) writes the checkpoint the detector's backbone init_cfg loads.
+"""
+
+#: Deliberate differences of the Tables 5/6 digits studies.
+PRETRAIN_DIFFERENCES = """\
+Deliberate differences (every arm alike):
+- data: the digits classification data at 56x56 for pre-training (1,000 iterations of batch
+  32, AdamW 2e-3), the digits detection proxy for detection (1,000 train images, 200 val),
+  not ImageNet / COCO: CPU budget; no flips (a mirrored digit is another digit);
+- models: the tiny ResNet-18 (stage width 16) for both detectors, not Darknet-53 /
+  ResNet-101: CPU budget;
+- detector recipes: the digits tiny YOLOv3 and tiny Faster R-CNN configs (AdamW, batch 8,
+  pycocotools AP), with the YOLOv3 differences listed in freebies_yolo_digits.py's
+  REFERENCE (crop, expand, optimiser, evaluation);
+- Faster R-CNN mixup: mmext's weighted coherent mixup (Beta(1.5, 1.5), weights on the
+  positive RoIs only, RPN and negatives at 1, never switched off), not the authors' code
+  (GluonCV's train_faster_rcnn.py mixes at a fixed 0.5, scales the whole RPN + R-CNN loss by
+  the mix weight and switches mixup off for the last epochs; issue 29);
+- seeds: 3 (see docs/results/claim_resolution.md for the seeds each claim would need).
+"""
+
+REFERENCE = (
+    PRETRAIN_RECIPE
+    + '\n'
+    + PRETRAIN_DIFFERENCES
+    + f"""\
+- schedules: tiny YOLOv3 {fb.PRETRAINED_YOLO_EPOCHS} epochs at the configs' lr 0.01 and tiny
+  Faster R-CNN {fb.PRETRAINED_FRCNN_ITERS} iterations (half the from-scratch schedules, the
+  backbone being pre-trained): neither baseline converged (see
+  freebies_pretrain_yolo_digits.py and freebies_pretrain_frcnn_digits.py for the longer ones).
+"""
+)
+
+STUDY = dataclasses.replace(
+    fb.detection_study(
+        'freebies_pretrain_digits',
+        'Bag of Freebies Tables 5/6 on the digits (mixup in pre-training and detection)',
+        VARIANTS,
+        CLAIMS,
+        SETUP,
+        primary=P,
+        pretrain=pretrain_backbones,
+        step_unit='epoch (tiny YOLOv3) or iteration (tiny Faster R-CNN)',
+    ),
+    reference=REFERENCE,
 )
 
 

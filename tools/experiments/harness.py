@@ -99,6 +99,15 @@ class Claim:
         baseline (str): Variant it is compared to (same seeds).
         metric (str): Metric key of the final validation.
         direction (int): ``+1`` when the claim is that the metric rises, ``-1`` falls.
+        paper_effect (float, optional): The paper's own effect size for this comparison, in
+            the metric's units as the report shows them (e.g. ``+1.82`` mAP points), signed
+            as the paper reports it. With it, the report shows it beside the smallest effect
+            the study can detect, and an interval that contains 0 and is wider than the
+            paper's effect gives the verdict "below this proxy's resolution" instead of
+            "inconclusive" (:func:`tools.experiments.stats.verdict`). Defaults to none (the
+            verdict ignores the paper's effect size).
+        paper_source (str): Where ``paper_effect`` comes from (e.g. ``'Table 3, + cosine'``),
+            shown in the report. Defaults to ``''``.
     """
 
     name: str
@@ -106,6 +115,8 @@ class Claim:
     baseline: str
     metric: str
     direction: int = 1
+    paper_effect: Optional[float] = None
+    paper_source: str = ''
 
 
 @dataclass
@@ -154,6 +165,11 @@ class Study:
         withhold (Callable, optional): ``withhold(study, runs) -> {claim name: reason}``:
             claims that get no verdict whatever their interval (e.g. an arm without parity
             to a reference implementation). Defaults to none.
+        reference (str): The study's ``REFERENCE`` block: the authors' released recipe it
+            follows (paper section or the authors' repository file) and every deliberate
+            difference with its reason. The report prints it as its ``## Reference recipe``
+            section; a study without one gets a warning there (and a Python warning).
+            Defaults to ``''``.
     """
 
     name: str
@@ -177,6 +193,7 @@ class Study:
     step_unit: str = 'iteration'
     long_schedule: Tuple[str, ...] = ()
     withhold: Optional[Callable[['Study', List[dict]], Dict[str, str]]] = None
+    reference: str = ''
 
     #: suffix of the name of a baseline's 2x-schedule arm (:meth:`length_variant`)
     LONG_SUFFIX = ' (2x schedule)'

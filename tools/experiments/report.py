@@ -1,9 +1,13 @@
 """The one report writer of mmext's studies: markdown + json + PNG of the curves.
 
 The markdown opens with the exact command, the git commit, the machine, the wall and CPU
-time, and a warning when a baseline has not converged; then the convergence table, the
+time, and a warning when a baseline has not converged; then the setup, the study's
+``REFERENCE`` block (``## Reference recipe``: the authors' recipe followed and every
+deliberate difference; a warning when the study has none), the convergence table, the
 results (mean ± sample std over seeds), the paired differences of every variant to its
-baseline, the verdict of every claim, the study's own sections and the list of every run.
+baseline, the verdict of every claim (with the smallest effect the study can detect next to
+the paper's own effect size, :func:`tools.experiments.stats.smallest_detectable`), the
+study's own sections and the list of every run.
 """
 
 import datetime
@@ -13,13 +17,33 @@ import os.path as osp
 import platform
 import subprocess
 import textwrap
+import warnings
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
 import numpy as np
 
 from tools.experiments.harness import REPO, Study
-from tools.experiments.stats import fmt_interval, fmt_pm, mean_std, paired_difference, verdict
+from tools.experiments.stats import (
+    BELOW_RESOLUTION,
+    fmt_interval,
+    fmt_pm,
+    fmt_seeds,
+    mean_std,
+    paired_difference,
+    seeds_needed,
+    smallest_detectable,
+    verdict,
+)
+
+#: the verdict legend's definition of the smallest detectable effect
+RESOLUTION_RULE = (
+    'smallest detectable effect: the half-width of the 95 % interval of the paired '
+    'difference, t_{0.975, n-1} · sd / √n over the n seeds (an observed Δ at least this '
+    "large excludes 0); below this proxy's resolution: the interval contains 0 and the "
+    "paper's own effect is smaller than that, so the study could not have seen it (the "
+    "seeds that would resolve the paper's effect at this spread are named)"
+)
 
 
 def git_commit() -> str:
@@ -238,6 +262,65 @@ def replot(study: Study, out_dir: str) -> str:
     return stem + '.png'
 
 
+def reference_section(study: Study) -> List[str]:
+    """Markdown of the ``## Reference recipe`` section: the study's ``REFERENCE`` block.
+
+    A study without one (``Study.reference`` empty and no ``Recipe followed`` block of its
+    own in its setup) gets a warning in the section and a Python ``UserWarning``.
+    """
+    lines = ['## Reference recipe', '']
+    if study.reference.strip():
+        return lines + ['```text', *study.reference.rstrip().splitlines(), '```', '']
+    if any('Recipe followed' in ln for ln in study.setup):
+        return lines + ['In the setup above (the study renders its own REFERENCE block).', '']
+    warnings.warn(
+        f"{study.name}: no REFERENCE block (the authors' recipe followed and every "
+        'deliberate difference); set Study.reference',
+        stacklevel=2,
+    )
+    return lines + [
+        "**No `REFERENCE` block**: this study names neither the authors' recipe it follows "
+        'nor its deliberate differences from it.',
+        '',
+    ]
+
+
+def claim_cells(c, p: dict, v: str) -> Dict[str, object]:
+    """Resolution of one claim: smallest detectable effect, paper's effect, seeds needed.
+
+    Args:
+        c (Claim): The claim (``paper_effect`` / ``paper_source`` read).
+        p (dict): :func:`~tools.experiments.stats.paired_difference` of the claim.
+        v (str): Its verdict.
+
+    Returns:
+        dict: ``smallest_detectable`` (float), ``paper_effect``, ``paper_source``,
+        ``seeds_needed`` (``None`` without a paper effect or beyond the cap) and the three
+        markdown cells ``detectable``, ``paper`` and ``shown`` (the verdict).
+    """
+    half = smallest_detectable(p)
+    need = None
+    if c.paper_effect is not None:
+        need = seeds_needed(float(p['std']), c.paper_effect)
+    detectable = f'±{half:.2f}' if np.isfinite(half) else 'n/a (one seed)'
+    if c.paper_effect is None:
+        paper = 'not given'
+    else:
+        paper = f'{c.paper_effect:+.2f}' + (f' ({c.paper_source})' if c.paper_source else '')
+    shown = f'**{v}**'
+    if v == BELOW_RESOLUTION:
+        shown += f' ({fmt_seeds(need)} seeds would resolve {c.paper_effect:+.2f} at this spread)'
+    return dict(
+        smallest_detectable=half,
+        paper_effect=c.paper_effect,
+        paper_source=c.paper_source,
+        seeds_needed=need,
+        detectable=detectable,
+        paper=paper,
+        shown=shown,
+    )
+
+
 def write_report(
     study: Study,
     runs: Sequence[dict],
@@ -301,6 +384,7 @@ def write_report(
             '',
         ]
     )
+    lines += reference_section(study)
     if length is not None:
         lines += length_table(length, study)
     lines += [
@@ -361,7 +445,8 @@ def write_report(
     if study.claims:
         lines += [
             'reproduced: the 95 % interval of the paired difference lies on the side the '
-            'paper claims; not reproduced: on the other side; inconclusive: it contains 0'
+            'paper claims; not reproduced: on the other side; inconclusive: it contains 0; '
+            + RESOLUTION_RULE
             + (
                 '; withheld: the interval is shown but the claim gets no verdict (the reason '
                 'is named).'
@@ -369,8 +454,9 @@ def write_report(
                 else '.'
             ),
             '',
-            '| claim | method | baseline | metric | Δ [95 % CI] | verdict |',
-            '|---|---|---|---|---|---|',
+            '| claim | method | baseline | metric | Δ [95 % CI] | smallest detectable effect '
+            "| paper's effect | verdict |",
+            '|---|---|---|---|---|---|---|---|',
         ]
     else:
         lines.append('None: this study tests no claim of a paper (a pilot).')
@@ -380,9 +466,11 @@ def write_report(
             {s: metric(r, c.metric, study.scale) for s, r in grouped[c.method].items()},
             {s: metric(r, c.metric, study.scale) for s, r in grouped[c.baseline].items()},
         )
-        v = verdict(p['lo'], p['hi'], c.direction)
+        v = verdict(p['lo'], p['hi'], c.direction, c.paper_effect)
         extra = {}
-        shown = f'**{v}**'
+        cells = claim_cells(c, p, v)
+        shown = cells.pop('shown')
+        detectable, paper = cells.pop('detectable'), cells.pop('paper')
         if c.name in withheld:
             extra = dict(paired_verdict=v, withheld=withheld[c.name])
             v = 'withheld'
@@ -397,12 +485,13 @@ def write_report(
                 verdict=v,
                 **extra,
                 **p,
+                **cells,
             )
         )
         arrow = '↑' if c.direction > 0 else '↓'
         lines.append(
             f'| {c.name} | {c.method} | {c.baseline} | {c.metric} {arrow} | '
-            f'{fmt_interval(p)} | {shown} |'
+            f'{fmt_interval(p)} | {detectable} | {paper} | {shown} |'
         )
     if study.sections is not None:
         lines += [''] + study.sections(study, list(runs))
