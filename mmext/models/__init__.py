@@ -1,7 +1,13 @@
 """mmext's models: backbones, heads, layers and losses (:data:`mmext.registry.MODELS`)."""
 
 from .backbones import CIFARResNet, LeNetPlusPlus
-from .heads import ICUBBoxHead, ICUClsHead, WeightedStandardRoIHead, WeightedYOLOV3Head
+from .heads import (
+    ICUBBoxHead,
+    ICUClsHead,
+    ImageWeightedRPNHead,
+    WeightedStandardRoIHead,
+    WeightedYOLOV3Head,
+)
 from .layers import GaussianClassifier
 from .losses import (
     ClassTrackedCrossEntropyLoss,
@@ -19,6 +25,7 @@ __all__ = [
     'LeNetPlusPlus',
     'ICUBBoxHead',
     'ICUClsHead',
+    'ImageWeightedRPNHead',
     'WeightedStandardRoIHead',
     'WeightedYOLOV3Head',
     'GaussianClassifier',

@@ -7,7 +7,7 @@ import math
 import pytest
 from mmengine.registry import init_default_scope
 
-from mmext.registry import MODELS
+from mmext.registry import HOOKS, MODELS
 from tests.scripts import load_script
 from tools.experiments.harness import load_config
 
@@ -176,9 +176,28 @@ def test_table3_rows_stack_one_freebie_each():
         if k >= 2:
             assert loss.label_smooth_val == 0.1 and not loss.use_sigmoid
         mixed = cfg.train_dataloader.dataset.type == 'MultiImageMixDataset'
-        assert mixed == (k == 3)
-        assert (cfg.model.roi_head.type == 'mmext.WeightedStandardRoIHead') == (k == 3)
+        assert mixed == (k >= 3)
+        assert (cfg.model.roi_head.type == 'mmext.WeightedStandardRoIHead') == (k >= 3)
         MODELS.build(cfg.model)
+    # the GluonCV-code arm: the '+ mixup' row with an even mix, whole-loss image weights
+    # (RPN included) and mixup off for the last 10 % (iteration 1800 of 2000)
+    paper, gluon = (
+        resolved(frcnn.STUDY, frcnn.STUDY.variant(n)) for n in ('+ mixup', '+ mixup (GluonCV code)')
+    )
+    assert gluon.train_dataloader.dataset.pipeline[0] == dict(type='mmext.CoherentMixUp', ratio=0.5)
+    assert paper.train_dataloader.dataset.pipeline[0].get('ratio') is None
+    assert gluon.model.rpn_head.type == 'mmext.ImageWeightedRPNHead'
+    assert gluon.model.roi_head.weighting == 'image' and 'weighting' not in paper.model.roi_head
+    (hook,) = gluon.custom_hooks
+    assert hook.type == 'mmext.MixupSwitchOffHook' and hook.last_ratio == 0.1
+    assert HOOKS.build(dict(hook)).resolve_switch_iter(gluon.train_cfg.max_iters) == 1800
+    assert 'custom_hooks' not in paper
+    for cfg in (paper, gluon):  # nothing else differs
+        cfg.train_dataloader.dataset.pipeline.pop(0), cfg.pop('train_pipeline')
+        cfg.model.rpn_head.pop('type'), cfg.model.roi_head.pop('weighting', None)
+        cfg.pop('custom_hooks', None), cfg.pop('mixup_ratio', None)
+        cfg.pop('mixup_off_ratio', None)
+    assert paper.to_dict() == gluon.to_dict()
 
 
 def test_table6_rerun_is_the_first_run_at_the_table3_schedule():
