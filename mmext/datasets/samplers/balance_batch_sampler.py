@@ -1,11 +1,29 @@
 """Balance-batch (Huang et al., "Balance-batch", section II.C and Algorithm 1).
 
 A batch holds at most ``batch_max`` images and is complete once it holds ``batch_cl``
-distinct ("non-repeating") classes; every image added after the first contributes at least
-one class the batch does not hold yet. A batch that reaches ``batch_max`` images short of
-``batch_cl`` classes is discarded and reselected.
+distinct ("non-repeating") classes; a batch that would reach ``batch_max`` images short of
+``batch_cl`` classes is discarded and reselected. In the default greedy fill every image
+added after the first contributes at least one class the batch does not hold yet.
 
-Fixed-size mode (``fixed_size=True``; the paper's experiments "fix the batch size to 9"):
+Two readings of how a batch is loaded (argument ``fill``):
+
+* ``fill='greedy'`` (the default; every existing config): new-class fill. Only images that
+  add a class join a batch, a failed attempt is discarded as a whole (steps 2-3 below)
+  and a bounded class-driven fill completes the batch; a batch may end with more than
+  ``batch_cl`` classes. It closes as early as it can, so batches are small (mean 4.9 images
+  at ``batch_max`` 8, ``batch_cl`` 11 on the digits data).
+* ``fill='random'``: the paper's loading rule (Sec. II.C, Algorithm 1), read per draw:
+  random images are loaded while the batch's classes stay within ``batch_cl`` ("we
+  strictly limit the total number of categories in each batch to ``batch_cl``"); a draw
+  that would break that limit, or take the last of the ``batch_max`` slots without
+  reaching ``batch_cl``, is discarded and another drawn, at most ``max_scan`` draws per
+  batch; the batch closes once it holds ``batch_cl`` classes. Images need not add a class,
+  so batches hold more images. Details:
+  :mod:`~mmext.datasets.samplers.balance_batch_random_fill`. Steps 1, 4, 5 and 6 below
+  hold for both; steps 2-3b describe the greedy fill.
+
+Fixed-size mode (``fixed_size=True``, greedy fill only; the paper's experiments "fix the
+batch size to 9"):
 every batch holds exactly ``batch_max`` images. It is built as above until it holds
 ``batch_cl`` classes, then topped up (step 3b) to ``batch_max`` images.
 
@@ -64,10 +82,14 @@ from torch.utils.data import Sampler
 from mmext.registry import DATA_SAMPLERS
 
 from .balance_batch_plan import PartPlan, PlanConfig, greedy_max_cover
+from .balance_batch_random_fill import RandomFillPlan
 from .class_index import ClassIndex, build_class_index_distributed, resolve_class_ids
 from .sampler_context import sampler_context
 
 __all__ = ['BalanceBatchSampler', 'greedy_max_cover']
+
+#: epoch-plan builder of each ``fill`` mode
+FILLS = {'greedy': PartPlan, 'random': RandomFillPlan}
 
 
 @DATA_SAMPLERS.register_module()
@@ -91,11 +113,12 @@ class BalanceBatchSampler(Sampler):
             ``('background',)``). Defaults to ().
         ignore_index (int): Label-map value that is no class. Defaults to 255.
         max_retries (int): Discard-and-reselect attempts per batch before the
-            class-driven fill. Defaults to 4.
-        max_scan (int, optional): Stream images looked at per attempt. Defaults to
+            class-driven fill (greedy fill). Defaults to 4.
+        max_scan (int, optional): Stream images looked at per attempt (greedy fill); the
+            bound of draws per batch, discarded ones included (random fill). Defaults to
             ``8 * batch_max + 32``.
-        fallback_candidates (int): Images compared per step of the class-driven fill.
-            Defaults to 8.
+        fallback_candidates (int): Images compared per step of the class-driven fill
+            (greedy fill). Defaults to 8.
         seed (int, optional): Overrides the sampler's seed.
         cache_dir (str | bool, optional): Class-index cache folder (see
             :func:`build_class_index`); ``False`` disables the cache.
@@ -106,13 +129,19 @@ class BalanceBatchSampler(Sampler):
             ``batch_cl`` classes (step 3b of the module docstring), as BatchNorm and
             ``auto_scale_lr`` expect. Needs ``batch_max`` <= the images of each rank.
             Defaults to False: a batch closes once it holds ``batch_cl`` classes.
+        fill (str): How a batch is loaded (module docstring): ``'greedy'``, new-class
+            fill with the class-driven fallback (the default, unchanged), or
+            ``'random'``, the paper's random loading with per-draw discard and reselect
+            (Sec. II.C, Algorithm 1; not with ``fixed_size``). Defaults to ``'greedy'``.
 
     Attributes:
         epoch_stats (Dict[str, int]): Of the last planned epoch: ``num_batches``,
             ``num_images`` (image slots), ``short_batches`` (fewer than ``batch_cl``
             classes), ``retries``, ``fallback_batches`` (class-driven fills),
             ``padded_batches`` (rank equalisation) and ``reused_fillers`` (fixed-size
-            top-up slots given to already used images).
+            top-up slots given to already used images); with ``fill='random'`` also
+            ``discards`` (rejected draws) and ``over_cl_batches`` (single images holding
+            more than ``batch_cl`` classes).
     """
 
     def __init__(
@@ -131,6 +160,7 @@ class BalanceBatchSampler(Sampler):
         num_workers: Optional[int] = None,
         class_index: Optional[ClassIndex] = None,
         fixed_size: bool = False,
+        fill: str = 'greedy',
     ) -> None:
         context = sampler_context('BalanceBatchSampler', sampler, seed=seed)
         dataset = context.dataset
@@ -148,6 +178,11 @@ class BalanceBatchSampler(Sampler):
         self.max_scan = int(max_scan if max_scan is not None else 8 * self.batch_max + 32)
         self.fallback_candidates = int(fallback_candidates)
         self.fixed_size = bool(fixed_size)
+        if fill not in FILLS:
+            raise ValueError(f'fill must be one of {sorted(FILLS)}, got {fill!r}')
+        if fill != 'greedy' and self.fixed_size:
+            raise ValueError(f"fixed_size=True needs fill='greedy', got fill={fill!r}")
+        self.fill = fill
         self.rank, self.world_size, self.seed = context[1:]
         self.shuffle = bool(getattr(sampler, 'shuffle', True))
         self.infinite = isinstance(sampler, InfiniteSampler)
@@ -275,8 +310,9 @@ class BalanceBatchSampler(Sampler):
             self.fallback_candidates,
             self.fixed_size,
         )
+        plan_cls = FILLS[self.fill]
         plans = [
-            PartPlan(part, self._masks, self.index, cfg, random.Random(f'{self.seed}:{epoch}:{r}'))
+            plan_cls(part, self._masks, self.index, cfg, random.Random(f'{self.seed}:{epoch}:{r}'))
             for r, part in enumerate(parts)
         ]
         built = [p.build() for p in plans]

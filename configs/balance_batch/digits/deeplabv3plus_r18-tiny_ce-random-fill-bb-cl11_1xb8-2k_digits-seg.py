@@ -1,0 +1,6 @@
+# Digits, ce with Balance-batch loaded by the paper's rule (Sec. II.C, Algorithm 1):
+# random images while the batch stays within batch_cl classes, a draw that breaks the rule
+# discarded and reselected (fill='random'); at most 8 images, all 11 classes.
+_base_ = ['./deeplabv3plus_r18-tiny_ce-bb-cl11_1xb8-2k_digits-seg.py']
+fill = 'random'
+train_dataloader = dict(batch_sampler=dict(fill=fill))
