@@ -268,7 +268,8 @@ def test_a_study_can_withhold_single_verdicts(fake_runner, tmp_path):
     assert by_name['better is better']['verdict'] == 'withheld'
     assert by_name['worse is better']['verdict'] == 'not reproduced'
     assert '**withheld** (no parity (reference_parity.md))' in md
-    assert '## Schedule-length check' not in md  # no long_schedule: no length check
+    # no long_schedule: no length check, and the report says so
+    assert '## Schedule-length check\n\nNot run for this study' in md
 
 
 def test_study_rejects_unknown_variants():
@@ -469,6 +470,39 @@ def test_replot_redraws_the_figure_from_the_json_only(fake_runner, tmp_path):
     assert calls() == [] and not runs.exists()
     with pytest.raises(FileNotFoundError, match='no report to redraw'):
         harness.main(study, __file__, ['--replot', '--out-dir', str(tmp_path / 'none')])
+
+
+def test_rereport_rewrites_the_markdown_from_the_json_only(fake_runner, tmp_path):
+    """``--rereport`` recomputes the tables from the JSON's runs (no run trained or read),
+    keeps the original provenance line and leaves arms defined since out."""
+    runs, calls = fake_runner
+    study = make_study()
+    out = tmp_path / 'out'
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    md = report.write_report(study, records, str(out), command='c', wall_s=1.0)
+    produced = next(ln for ln in md.split('\n') if ln.startswith('Produced by '))
+    shutil.rmtree(runs)
+    n_calls = len(calls())
+    grown = dataclasses.replace(
+        study,
+        variants=study.variants + [harness.Variant('new arm', CFG, ('a=4',), 'base')],
+        claims=study.claims + [harness.Claim('new arm is better', 'new arm', 'base', 'mIoU')],
+    )
+    argv = ['--rereport', '--work-dir', str(runs), '--out-dir', str(out)]
+    new = harness.main(grown, __file__, argv)
+    assert len(calls()) == n_calls and not runs.exists()
+    line = next(ln for ln in new.split('\n') if ln.startswith('Produced by '))
+    assert line.startswith(produced) and 'arms defined since and not run yet: new arm' in line
+    assert '--rereport' in line and 'new arm' not in new.split('## Verdicts')[1]
+    # the same paired statistics as the original report
+    for claim in ('better is better', 'worse is better'):
+        row = next(ln for ln in md.split('\n') if ln.startswith(f'| {claim} |'))
+        assert row in new
+    gone = dataclasses.replace(study, variants=study.variants[:2], claims=study.claims[:1])
+    with pytest.raises(ValueError, match="no longer defines: \\['worse'\\]"):
+        harness.main(gone, __file__, argv)
+    with pytest.raises(FileNotFoundError, match='no report to re-report'):
+        harness.main(study, __file__, ['--rereport', '--out-dir', str(tmp_path / 'none')])
 
 
 def _dead_pid():

@@ -987,6 +987,12 @@ def parse_args(study: Study, argv: Optional[Sequence[str]]) -> argparse.Namespac
         action='store_true',
         help="redraw the report's figure from its JSON (trains nothing, markdown unchanged)",
     )
+    parser.add_argument(
+        '--rereport',
+        action='store_true',
+        help="rewrite the report's markdown from its JSON with this commit's report code "
+        '(trains nothing; arms defined since are left out)',
+    )
     return parser.parse_args(argv)
 
 
@@ -999,7 +1005,7 @@ def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str
         script (str): Path of the study's file (named in the report's command line).
         argv (Sequence[str], optional): Arguments; defaults to ``sys.argv[1:]``.
     """
-    from tools.experiments.report import replot, write_report
+    from tools.experiments.report import replot, rereport, write_report
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(study, argv)
@@ -1015,6 +1021,9 @@ def main(study: Study, script: str, argv: Optional[Sequence[str]] = None) -> str
     out_dir = args.out_dir or (work_dir if args.quick else osp.join(REPO, 'docs', 'results'))
     if args.replot:
         return replot(study, out_dir)
+    if args.rereport:
+        command = ' '.join(['python', osp.relpath(osp.abspath(script), REPO)] + argv)
+        return rereport(study, out_dir, command)
     t0 = time.time()
     prepare = (study.quick_prepare or study.prepare) if args.quick else study.prepare
     runner = Runner(study, work_dir, args.jobs, args.quick)

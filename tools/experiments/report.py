@@ -19,7 +19,7 @@ import subprocess
 import textwrap
 import warnings
 from collections import OrderedDict
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -262,6 +262,65 @@ def replot(study: Study, out_dir: str) -> str:
     return stem + '.png'
 
 
+def rereport(study: Study, out_dir: str, command: str) -> str:
+    """Rewrite a published report from its JSON with this commit's report code.
+
+    Nothing is trained or read from a run folder: the runs are the JSON's, the study is
+    restricted to the arms they hold (arms added since are left out, with their claims), and
+    the "Produced by" line keeps the original command and commit and adds this one. Use it
+    when the report's tables change (e.g. the resolution columns, the reference section),
+    not when a study's settings change.
+
+    Args:
+        study (Study): The study whose report it is.
+        out_dir (str): The report's folder.
+        command (str): This command line.
+
+    Returns:
+        str: The new markdown.
+
+    Raises:
+        FileNotFoundError: Without ``<out_dir>/<study.name>.json``.
+        ValueError: When the JSON holds an arm the study no longer defines.
+    """
+    stem = osp.join(out_dir, study.name)
+    if not osp.isfile(stem + '.json'):
+        raise FileNotFoundError(f'no report to re-report: {stem}.json does not exist')
+    with open(stem + '.json') as f:
+        payload = json.load(f)
+    runs = payload['runs']
+    longs = (
+        {study.length_variant(b).name for b in study.baselines} if study.long_schedule else set()
+    )
+    names = set(r['variant'] for r in runs)
+    unknown = sorted(names - {v.name for v in study.variants} - longs)
+    if unknown:
+        raise ValueError(
+            f'{stem}.json holds arms this study no longer defines: {unknown}; rerun the study'
+        )
+    sub = study.subset([v.name for v in study.variants if v.name in names])
+    pending = [v.name for v in study.variants if v.name not in names]
+    old = ''
+    if osp.isfile(stem + '.md'):
+        with open(stem + '.md') as f:
+            old = next((ln for ln in f if ln.startswith('Produced by ')), '').strip()
+    provenance = (
+        (old or f'Produced by `{payload.get("command", "?")}`.')
+        + f' Tables and verdicts re-reported from its JSON (nothing retrained) by `{command}` at '
+        f'commit `{git_commit()}` on {datetime.date.today().isoformat()}'
+        + (f'; arms defined since and not run yet: {", ".join(pending)}' if pending else '')
+        + '.'
+    )
+    return write_report(
+        sub,
+        runs,
+        out_dir,
+        command=payload.get('command', command),
+        wall_s=float(payload.get('wall_s', 0.0)),
+        provenance=provenance,
+    )
+
+
 def reference_section(study: Study) -> List[str]:
     """Markdown of the ``## Reference recipe`` section: the study's ``REFERENCE`` block.
 
@@ -328,8 +387,19 @@ def write_report(
     command: str,
     wall_s: float,
     quick: bool = False,
+    provenance: Optional[str] = None,
 ) -> str:
-    """Write ``<out_dir>/<study.name>.{md,json,png}``; returns the markdown."""
+    """Write ``<out_dir>/<study.name>.{md,json,png}``; returns the markdown.
+
+    Args:
+        study (Study): The study.
+        runs (Sequence[dict]): Its run records.
+        out_dir (str): Report folder.
+        command (str): The command line that produced the report.
+        wall_s (float): Wall time of this invocation.
+        quick (bool): A ``--quick`` run. Defaults to False.
+        provenance (str, optional): Replaces the "Produced by ..." line (:func:`rereport`).
+    """
     os.makedirs(out_dir, exist_ok=True)
     grouped = by_variant(runs)
     conv = convergence(study, grouped)
@@ -367,10 +437,13 @@ def write_report(
             '',
         ]
     lines += [
-        f'Produced by `{command}` at commit `{git_commit()}` on '
-        f'{datetime.date.today().isoformat()}; machine: {machine()}; wall '
-        f'{wall_s / 60:.1f} min for this invocation (cached runs are not retrained), '
-        f'{cpu_h:.2f} CPU-hours over the {len(runs)} runs listed below.',
+        provenance
+        or (
+            f'Produced by `{command}` at commit `{git_commit()}` on '
+            f'{datetime.date.today().isoformat()}; machine: {machine()}; wall '
+            f'{wall_s / 60:.1f} min for this invocation (cached runs are not retrained), '
+            f'{cpu_h:.2f} CPU-hours over the {len(runs)} runs listed below.'
+        ),
         '',
     ]
     lines += (
@@ -387,6 +460,16 @@ def write_report(
     lines += reference_section(study)
     if length is not None:
         lines += length_table(length, study)
+    elif not quick:
+        lines += [
+            '## Schedule-length check',
+            '',
+            'Not run for this study: its baselines have no runs at twice the schedule '
+            '(`Study.long_schedule` unset). The convergence table below uses the gain of the '
+            'last validation interval, which cannot see under-training after a learning-rate '
+            'decay: a verdict here may be about a short schedule, not about the method.',
+            '',
+        ]
     lines += [
         '## Convergence of the baselines',
         '',
