@@ -12,7 +12,8 @@ plain type names: while a runner is active its default scope (e.g. ``mmdet``) is
 first, so ``dict(type='CrossEntropyLoss')`` still finds the host's class.
 """
 
-import sys
+import functools
+from typing import Any, Callable, Iterator, Optional
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -22,63 +23,129 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
-from mmengine.registry import Registry
-
-#: The module of mmengine's build functions (``build_from_cfg`` and the model, runner and
-#: scheduler builders): a miss met while one of them runs is a failed build.
-_BUILD_FUNCTIONS = 'mmengine.registry.build_functions'
-
-
-def _serves_a_build(max_depth: int = 12) -> bool:
-    """Whether an mmengine build function is among the callers (a build, not a probe)."""
-    frame = sys._getframe(2)
-    for _ in range(max_depth):
-        if frame is None:
-            return False
-        if frame.f_globals.get('__name__') == _BUILD_FUNCTIONS:
-            return True
-        frame = frame.f_back
-    return False
+from mmengine.registry import DefaultScope, Registry
 
 
 class MMExtRegistry(Registry):
     """A :class:`~mmengine.registry.Registry` whose failed builds name what is registered.
 
     mmengine answers an unknown ``type='mmext.X'`` with "X is not in the mmseg::model
-    registry". When a build (an mmengine build function, e.g. ``MODELS.build(cfg)`` of any
-    host) misses a name of mmext's scope, the error lists the names registered here, so a
-    typo is obvious. Any other lookup keeps the parent's contract: :meth:`get` returns None
-    on a miss and ``'X' in registry`` is False.
+    registry". When a build misses a name of mmext's scope, the error lists the names
+    registered here instead, so a typo is obvious. Lookups keep the parent's contract:
+    :meth:`get` returns None on a miss and ``'X' in registry`` is False.
+
+    The check sits on the build path, not on :meth:`get`: mmengine builds through the
+    ``build_func`` of the registry asked (``Registry.build(cfg)`` calls
+    ``self.build_func(cfg, registry=self)``). A build of ``type='mmext.X'`` from a host
+    registry (``mmdet.registry.MODELS.build(...)``) never calls this node's ``build``; it
+    reaches this node only through ``get`` (host ``get`` -> root ``get`` -> this node). So
+    :func:`_helpful_build_errors` wraps the ``build_func`` of this node, of its root and of
+    the root's descendants (the host registries; those created later inherit the root's):
+    when a build fails with a ``KeyError`` and its own type is an mmext name that is not
+    registered, the error becomes this node's list of names. Any other error passes
+    unchanged, whoever calls.
     """
 
-    def get(self, key: str):
-        """Look ``key`` up like :meth:`Registry.get`.
+    def unknown_type_message(self, key: str) -> str:
+        """The message of a build that asked this node for the unregistered ``key``.
 
         Args:
-            key (str): Type name, optionally prefixed by a scope (``'mmext.X'``).
+            key (str): Type name without scope.
 
         Returns:
-            type | None: The registered class or function; None on a miss outside a build.
-
-        Raises:
-            KeyError: if a build asks for ``key``, ``key`` names no module of this registry
-                (or its ancestors) and belongs to mmext's scope.
+            str: Names ``key`` and lists every name registered here.
         """
-        obj = super().get(key)
-        if obj is None and _serves_a_build():
-            scope, real_key = self.split_scope_key(key)
-            if scope is None or scope == self.scope:
-                names = ', '.join(sorted(self.module_dict)) or '(none)'
-                raise KeyError(
-                    f"{real_key!r} is not registered in mmext's {self.name!r} "
-                    f'registry. Registered names: {names}. A module of mmdet, mmseg '
-                    'or mmpretrain is written without the `mmext.` prefix.'
-                )
-        return obj
+        names = ', '.join(sorted(self.module_dict)) or '(none)'
+        return (
+            f"{key!r} is not registered in mmext's {self.name!r} registry. Registered "
+            f'names: {names}. A module of mmdet, mmseg or mmpretrain is written without '
+            'the `mmext.` prefix.'
+        )
+
+
+def _built_type(args: tuple, kwargs: dict) -> Optional[Any]:
+    """The ``type`` a build function was asked for (from ``cfg``, else ``default_args``)."""
+    cfg = args[0] if args else kwargs.get('cfg')
+    default_args = args[1] if len(args) > 1 else kwargs.get('default_args')
+    for source in (cfg, default_args):
+        try:
+            if source is not None and 'type' in source:
+                return source['type']
+        except TypeError:  # a list of configs (mmengine's Sequential), not one build
+            return None
+    return None
+
+
+def _unregistered_mmext_name(node: MMExtRegistry, args: tuple, kwargs: dict) -> Optional[str]:
+    """The name a failed build asked ``node``'s scope for, if ``node`` lacks it; else None.
+
+    The scope is the type's prefix (``'mmext.X'``), else the one the build ran under: the
+    config's ``_scope_``, the default scope, or the registry built from.
+    """
+    obj_type = _built_type(args, kwargs)
+    if not isinstance(obj_type, str):
+        return None
+    scope, name = Registry.split_scope_key(obj_type)
+    if scope is None:
+        cfg = args[0] if args else kwargs.get('cfg')
+        scope = cfg.get('_scope_') if hasattr(cfg, 'get') else None
+        if scope is None:
+            default = DefaultScope.get_current_instance()
+            registry = kwargs.get('registry')
+            scope = default.scope_name if default is not None else getattr(registry, 'scope', None)
+    if scope != node.scope:
+        return None
+    node.import_from_location()
+    return None if name in node.module_dict else name
+
+
+def _helpful_build(build_func: Callable, node: MMExtRegistry) -> Callable:
+    """``build_func`` whose ``KeyError`` for an unregistered mmext name lists ``node``'s names.
+
+    Args:
+        build_func (Callable): A registry's build function (or an earlier wrapper of it).
+        node (MMExtRegistry): mmext's node of the registry's tree.
+
+    Returns:
+        Callable: The wrapped build function.
+    """
+    build_func = getattr(build_func, '_mmext_unwrapped', build_func)
+
+    @functools.wraps(build_func)
+    def build(*args, **kwargs):
+        try:
+            return build_func(*args, **kwargs)
+        except KeyError as err:
+            name = _unregistered_mmext_name(node, args, kwargs)
+            if name is None:
+                raise
+            raise KeyError(node.unknown_type_message(name)) from err
+
+    build._mmext_unwrapped = build_func  # type: ignore[attr-defined]
+    return build
+
+
+def _tree(registry: Registry) -> Iterator[Registry]:
+    """``registry`` and all its descendants."""
+    yield registry
+    for child in list(registry.children.values()):
+        yield from _tree(child)
+
+
+def _helpful_build_errors(node: MMExtRegistry) -> None:
+    """Wrap the ``build_func`` of every registry of ``node``'s tree (see :class:`MMExtRegistry`).
+
+    Args:
+        node (MMExtRegistry): mmext's node; its root's tree is wrapped, the node included.
+    """
+    for registry in _tree(node.root):
+        registry.build_func = _helpful_build(registry.build_func, node)
 
 
 def _node(name: str, parent: Registry, location: str) -> MMExtRegistry:
-    return MMExtRegistry(name, parent=parent, scope='mmext', locations=[location])
+    node = MMExtRegistry(name, parent=parent, scope='mmext', locations=[location])
+    _helpful_build_errors(node)
+    return node
 
 
 #: models: losses, heads, layers

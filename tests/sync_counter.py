@@ -190,7 +190,7 @@ def device_side_checks() -> Iterator[None]:
     from unittest import mock
 
     from mmext.models.losses import utils as loss_utils
-    from mmext.utils import instance_weights
+    from mmext.structures import instance_weights
 
     with mock.patch.object(loss_utils, '_checked_on_host', lambda tensor: False):
         with mock.patch.object(instance_weights, '_checked_on_host', lambda tensor: False):

@@ -231,6 +231,9 @@ STEPS = {
     'TiltedCrossEntropyLoss-class': lambda: _seg_step(
         dict(type='mmext.TiltedCrossEntropyLoss', level='class')
     ),
+    'ClassTrackedCrossEntropyLoss': lambda: _seg_step(
+        dict(type='mmext.ClassTrackedCrossEntropyLoss')
+    ),
     'SoftDiceLoss': lambda: _seg_step(dict(type='mmext.SoftDiceLoss')),
     'SoftIoULoss': lambda: _seg_step(dict(type='mmext.SoftIoULoss')),
     'SoftDiceLoss-per_image-weighted': lambda: _weighted_seg_step(

@@ -2,7 +2,7 @@
 
 from .coherent_mixup import CoherentMixUp, KeepInstanceWeights
 from .formatting import PackDetInputsWithWeights
-from .instance_weights import LoadInstanceWeights
+from .load_instance_weights import LoadInstanceWeights
 
 __all__ = [
     'CoherentMixUp',

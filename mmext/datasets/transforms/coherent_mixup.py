@@ -20,18 +20,12 @@ from mmcv.transforms import BaseTransform, Compose
 from mmdet.structures.bbox import BaseBoxes
 
 from mmext.registry import TRANSFORMS
-from mmext.utils.instance_weights import check_instance_weights
+from mmext.structures.instance_weights import num_boxes, read_gt_weights
 
 from .mixup_partners import PartnerCache, draw_other_index, same_image
 
 #: instance-level keys merged by :class:`CoherentMixUp` (besides ``gt_masks``)
 _INSTANCE_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags')
-
-
-def _num_instances(results: dict) -> int:
-    """Number of objects of an annotated image (0 when it carries no ``gt_bboxes``)."""
-    boxes = results.get('gt_bboxes', None)
-    return 0 if boxes is None else len(boxes)
 
 
 def _check_loaded(results: dict, what: str) -> None:
@@ -50,33 +44,6 @@ def _check_loaded(results: dict, what: str) -> None:
             'in the pipeline of the dataset wrapped by MultiImageMixDataset (they load '
             "both images) and CoherentMixUp in MultiImageMixDataset's own pipeline."
         )
-
-
-def read_gt_weights(results: dict) -> np.ndarray:
-    """``results['gt_weights']`` as a float32 vector, ones when absent.
-
-    Args:
-        results (dict): A detection sample (``gt_bboxes`` give the number of boxes).
-
-    Returns:
-        np.ndarray: float32 ``(num_boxes,)`` weights.
-
-    Raises:
-        ValueError: if its length differs from the number of boxes, or it holds negative or
-            non-finite values (:func:`~mmext.utils.instance_weights.check_instance_weights`).
-    """
-    num = _num_instances(results)
-    if 'gt_weights' not in results:
-        return np.ones(num, dtype=np.float32)
-    weights = np.asarray(results['gt_weights'], dtype=np.float32).reshape(-1)
-    check_instance_weights(
-        weights,
-        num,
-        'results["gt_weights"]',
-        hint=': a transform between CoherentMixUp and the pack step dropped or added boxes '
-        'without updating gt_weights; wrap it in mmext.KeepInstanceWeights.',
-    )
-    return weights
 
 
 @TRANSFORMS.register_module()
@@ -303,7 +270,7 @@ class CoherentMixUp(BaseTransform):
         Boxes keep their coordinates (both images sit at the top-left corner); ``gt_weights``
         become ``lam * w1`` and ``(1 - lam) * w2`` (``w`` = ones unless already present).
         """
-        n1, n2 = _num_instances(results), _num_instances(other)
+        n1, n2 = num_boxes(results), num_boxes(other)
         w1, w2 = read_gt_weights(results), read_gt_weights(other)
         for key in _INSTANCE_KEYS:
             if key not in results and key not in other:
@@ -395,7 +362,7 @@ class KeepInstanceWeights(BaseTransform):
         """
         if 'gt_weights' not in results:
             return self.transforms(results)
-        num = _num_instances(results)
+        num = num_boxes(results)
         weights = read_gt_weights(results)
         labels = results.get('gt_bboxes_labels', None)
         results['gt_bboxes_labels'] = np.arange(num, dtype=np.int64)
@@ -403,7 +370,7 @@ class KeepInstanceWeights(BaseTransform):
         if results is None:
             return None
         kept = np.asarray(results['gt_bboxes_labels'], dtype=np.int64)
-        if len(kept) != _num_instances(results) or np.any(kept < 0) or np.any(kept >= num):
+        if len(kept) != num_boxes(results) or np.any(kept < 0) or np.any(kept >= num):
             raise ValueError(
                 'a transform wrapped by KeepInstanceWeights created objects or '
                 'changed labels; only subset/reorder transforms can be wrapped'

@@ -7,8 +7,7 @@ import torch
 from mmdet.datasets.transforms import PackDetInputs
 
 from mmext.registry import TRANSFORMS
-
-from .coherent_mixup import read_gt_weights
+from mmext.structures.instance_weights import read_gt_weights
 
 
 @TRANSFORMS.register_module()

@@ -12,8 +12,8 @@ from mmdet.utils import InstanceList
 from torch import Tensor
 
 from mmext.registry import MODELS
+from mmext.structures.instance_weights import get_gt_weights
 
-from .instance_weights import get_gt_weights
 from .weighted_rpn_head import image_mix_weights
 
 #: the loss weightings of :class:`WeightedStandardRoIHead`

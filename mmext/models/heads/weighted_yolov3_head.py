@@ -11,9 +11,9 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmext.registry import MODELS
+from mmext.structures.instance_weights import get_gt_weights
 
 from ..losses.utils import check_class_labels, checked_on_host
-from .instance_weights import get_gt_weights
 
 _CONF_MODES = ('weight', 'target')
 
@@ -41,7 +41,7 @@ class WeightedYOLOV3Head(YOLOV3Head):
 
     No host synchronisation in mmext's part of the step (the target and weight maps, the
     weighted losses): the weights are checked by a device-side assert on CUDA
-    (:func:`~mmext.utils.instance_weights.check_instance_weights`), the class one-hot is a
+    (:func:`~mmext.structures.instance_weights.check_instance_weights`), the class one-hot is a
     comparison (labels checked the same way) and upstream's "overlap between pos and neg
     sample" warning, which reads a maximum back, is checked for CPU tensors only. mmdet's
     assigner and sampler still synchronise (``nonzero``).

@@ -1,9 +1,7 @@
 """Property tests of BalanceBatchSampler (Balance-batch, section II.C, Algorithm 1)."""
 
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 from typing import List
 from unittest import mock
@@ -14,6 +12,7 @@ from mmengine.dataset import DefaultSampler, InfiniteSampler
 
 from mmext.datasets.samplers import BalanceBatchSampler, ClassIndex
 from mmext.datasets.samplers.balance_batch_sampler import greedy_max_cover
+from tests.scripts import run_torchrun
 
 
 class ToyDataset:
@@ -283,30 +282,8 @@ def test_real_two_process_gloo_run(tmp_path):
     """torchrun, 2 CPU processes on gloo; the worker all_gathers and checks the plans."""
     worker = osp.join(osp.dirname(__file__), 'dist_balance_batch_worker.py')
     out = tmp_path / 'result.json'
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS='1',
-        PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]),
-    )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'torch.distributed.run',
-            '--nproc_per_node',
-            '2',
-            '--master_port',
-            str(29500 + os.getpid() % 1000),
-            worker,
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=28,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    returncode, log = run_torchrun(worker, str(out), timeout=28)
+    assert returncode == 0, log[-3000:]
     result = json.loads(out.read_text())
     assert result['disjoint'] and result['equal_lengths'] and result['covers_all']
     assert result['fixed_sizes']

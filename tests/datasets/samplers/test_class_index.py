@@ -3,8 +3,6 @@
 import json
 import os
 import os.path as osp
-import signal
-import subprocess
 import sys
 import time
 import warnings
@@ -17,6 +15,7 @@ from PIL import Image
 from mmext.datasets.samplers import class_index as ci_mod
 from mmext.datasets.samplers.class_index import build_class_index
 from tests.damaged_files import truncate
+from tests.scripts import run_torchrun
 
 
 def _write_seg_dataset(root, maps):
@@ -278,37 +277,8 @@ def test_real_two_process_gloo_class_index(tmp_path):
     damaged = truncate(str(maps_dir / '05.png'))
     worker = osp.join(osp.dirname(__file__), 'dist_class_index_worker.py')
     out = tmp_path / 'result.json'
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS='1',
-        PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]),
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            '-m',
-            'torch.distributed.run',
-            '--standalone',
-            '--nproc_per_node',
-            '2',
-            worker,
-            str(tmp_path),
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )  # its own process group: a timeout kills the workers too
-    try:
-        log, _ = proc.communicate(timeout=50)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        log, _ = proc.communicate()
-        pytest.fail(f'the two ranks did not finish within 50 s:\n{log[-3000:]}')
-    assert proc.returncode == 0, log[-3000:]
+    returncode, log = run_torchrun(worker, str(tmp_path), str(out), timeout=50)
+    assert returncode == 0, log[-3000:]
     result = json.loads(out.read_text())
     for case, ranks in result.items():
         assert all(r['seconds'] < 10 for r in ranks), (case, ranks)  # nobody waited

@@ -17,6 +17,7 @@ from mmext.datasets.samplers.class_index import ClassIndex
 from mmext.datasets.samplers.tilted_class_sampler import TiltedClassSampler
 from mmext.engine.hooks import tilted_class_hook as hook_module
 from mmext.engine.hooks.tilted_class_hook import TiltedClassHook
+from tests.scripts import run_torchrun
 
 
 class ToyDataset:
@@ -359,37 +360,12 @@ def test_runner_end_to_end_resume(tmp_path):
 def test_real_two_process_gloo_run(tmp_path):
     """torchrun, 2 CPU processes on gloo, 2 prefetching DataLoader workers per rank."""
     import json
-    import os
     import os.path as osp
-    import subprocess
-    import sys
 
     worker = osp.join(osp.dirname(__file__), 'dist_tilted_class_worker.py')
     out = tmp_path / 'result.json'
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS='1',
-        PYTHONPATH=os.pathsep.join([repo, os.environ.get('PYTHONPATH', '')]),
-    )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'torch.distributed.run',
-            '--nproc_per_node',
-            '2',
-            '--master_port',
-            str(29600 + os.getpid() % 1000),
-            worker,
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    returncode, log = run_torchrun(worker, str(out), timeout=60)
+    assert returncode == 0, log[-3000:]
     result = json.loads(out.read_text())
     rows = result['rows']
     r0, r1 = result['ranks']

@@ -8,7 +8,7 @@ import pytest
 from mmengine.registry import init_default_scope
 
 from mmext.datasets import CocoDatasetWithWeights
-from mmext.datasets.transforms.instance_weights import LoadInstanceWeights
+from mmext.datasets.transforms.load_instance_weights import LoadInstanceWeights
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),

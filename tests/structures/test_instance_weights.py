@@ -1,10 +1,12 @@
-"""The one per-object weight rule, for numpy (transforms) and torch (heads) weights."""
+"""mmext.structures.instance_weights: the one per-object weight rule, for numpy (transforms)
+and torch (heads) weights, and the reader of packed weights (``get_gt_weights``)."""
 
 import numpy as np
 import pytest
 import torch
+from mmengine.structures import InstanceData
 
-from mmext.utils.instance_weights import check_instance_weights
+from mmext.structures.instance_weights import check_instance_weights, get_gt_weights
 
 
 @pytest.mark.parametrize('make', [np.asarray, torch.tensor])
@@ -38,7 +40,7 @@ def test_device_tensors_are_checked_by_a_device_side_assert(monkeypatch):
     """Off CPU the values are checked with ``torch._assert_async`` (no read-back, no host
     sync in the training step); the branch is run here on CPU tensors through the switch.
     The shape is still checked on the host (it is known there)."""
-    from mmext.utils import instance_weights
+    from mmext.structures import instance_weights
 
     calls = []
 
@@ -61,3 +63,32 @@ def test_device_tensors_are_checked_by_a_device_side_assert(monkeypatch):
     monkeypatch.setattr(instance_weights, '_checked_on_host', lambda tensor: False)
     with pytest.raises(RuntimeError, match='w must be finite and >= 0'):
         check_instance_weights(torch.tensor([0.5, -1.0]), 2, 'w')
+
+
+# get_gt_weights (was tests/models/heads/test_instance_weights.py)
+
+
+def _gt(**fields):
+    return InstanceData(bboxes=torch.zeros(3, 4), labels=torch.zeros(3, dtype=torch.long), **fields)
+
+
+def test_get_gt_weights_absent_and_present():
+    assert get_gt_weights(_gt()) is None
+    weights = torch.tensor([0.2, 1.0, 0.0])
+    assert torch.equal(get_gt_weights(_gt(weights=weights)), weights)
+    empty = InstanceData(bboxes=torch.zeros(0, 4), weights=torch.zeros(0))
+    assert get_gt_weights(empty).numel() == 0
+
+
+@pytest.mark.parametrize(
+    'weights,match',
+    [
+        (torch.ones(3, 1), 'shape'),
+        (torch.tensor([0.5, float('nan'), 1.0]), 'finite'),
+        (torch.tensor([0.5, float('inf'), 1.0]), 'finite'),
+        (torch.tensor([0.5, -0.5, 1.0]), '>= 0'),
+    ],
+)
+def test_get_gt_weights_invalid_weights_raise(weights, match):
+    with pytest.raises(ValueError, match=match):
+        get_gt_weights(_gt(weights=weights))

@@ -6,9 +6,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmext.registry import TRANSFORMS
-from mmext.utils.instance_weights import annotation_weight
-
-from .coherent_mixup import read_gt_weights
+from mmext.structures.instance_weights import GT_WEIGHTS_KEY, annotation_weight, read_gt_weights
 
 
 @TRANSFORMS.register_module()
@@ -24,12 +22,13 @@ class LoadInstanceWeights(BaseTransform):
     keeps the field in the instances (mmdet's ``CocoDataset`` drops unknown fields). A later
     ``mmext.CoherentMixUp`` multiplies these weights by the blending ratio.
 
-    Each weight is read by :func:`mmext.utils.instance_weights.annotation_weight`: only a
+    Each weight is read by :func:`mmext.structures.instance_weights.annotation_weight`: only a
     number is a weight (a string such as ``"0.5"``, a boolean, ``null`` or a list is a
     ``ValueError``), and it must be finite and >= 0; the error names the image (path and
     ``img_id``), the annotation (its ``ann_id``, which ``CocoDatasetWithWeights`` keeps, else
     its index) and the field. The vector is then validated as ``CoherentMixUp`` and the pack
-    step validate it (``coherent_mixup.read_gt_weights``: one value per box).
+    step validate it (:func:`mmext.structures.instance_weights.read_gt_weights`: one value
+    per box).
 
     Required Keys:
 
@@ -82,9 +81,9 @@ class LoadInstanceWeights(BaseTransform):
                 )
             else:
                 weights.append(self.default)
-        results['gt_weights'] = np.asarray(weights, dtype=np.float32)
+        results[GT_WEIGHTS_KEY] = np.asarray(weights, dtype=np.float32)
         try:
-            results['gt_weights'] = read_gt_weights(results)
+            results[GT_WEIGHTS_KEY] = read_gt_weights(results)
         except ValueError as err:
             raise ValueError(f'{results.get("img_path", "sample")}: {err}') from None
         return results
