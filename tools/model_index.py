@@ -9,11 +9,21 @@ Schema of mmdet / mmseg ``metafile.yml`` (read by ``mim search`` through ``model
 Metadata, Results: [Task, Dataset, Metrics], Weights). Every config under ``configs/``
 (outside ``_base_`` folders) gets one model entry.
 
+What a person writes, per configs folder, is ``configs/<paper>/paper_results.yml`` (read and
+checked by ``tools/model_index_data.py``, whose docstring has the full schema; a data file, not
+a metafile: ``model-index.yml`` does not import it)::
+
+    Collection: {Name: str, Architecture: [str, ...], Paper: {Title, Authors, URL}}
+    Cited As: str                  # e.g. 'Zhang et al. 2019'
+    Results:                       # the paper's numbers; {} when none
+      <config relative to configs/<paper>/>: {Where: 'Table 1, ...', Metrics: {mAP: 83.05}}
+
 Where the numbers come from:
 
-* full-scale configs: the paper's own numbers (``PAPER_RESULTS`` below, transcribed from the
-  papers themselves); each such model says so in ``Metadata.Results From`` and
-  names the table or section. mmext has not trained these configs, so they carry no Weights.
+* full-scale configs: the paper's own numbers (``Results`` of the folder's
+  ``paper_results.yml``, transcribed from the papers themselves); each such model says so in
+  ``Metadata.Results From`` (``paper: <Cited As>, <Where>``), which names the table or section.
+  mmext has not trained these configs, so they carry no Weights.
 * digits configs: mmext's measured numbers, read from the result files the repository's
   scripts write: the experiment-harness studies (``docs/results/<study>.json``, e.g.
   ``tce_digits.json``, ``balance_batch_digits.json``; the mean over seeds of the runs that
@@ -22,8 +32,9 @@ Where the numbers come from:
   schedule; ``Weights`` is the checkpoint the command writes (seed 0).
 * nothing else: a config without either has no ``Results``.
 
-The output is a pure function of the configs folder and those result files, so rerunning a
-study and then this script updates the index (the test checks the committed files are current).
+The output is a pure function of the configs folder (data files included) and those result
+files, so rerunning a study and then this script updates the index (the test checks the
+committed files are current).
 """
 
 import argparse
@@ -39,293 +50,17 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+try:  # python -m tools.model_index, or imported with the repository on sys.path (the tests)
+    from tools import model_index_data
+except ImportError:  # python tools/model_index.py: the script's own folder is on sys.path
+    import model_index_data
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def _collection(top: str, name: str, architecture: List[str], paper: Tuple[str, ...] = ()) -> dict:
-    """A ``Collections`` entry: name, architectures, the paper ``(title, authors, URL)`` when
-    there is one and the README of ``configs/<top>``."""
-    coll = dict(Name=name, Metadata=dict(Architecture=architecture))
-    if paper:
-        coll['Paper'] = dict(zip(('Title', 'Authors', 'URL'), paper))
-    coll['README'] = f'configs/{top}/README.md'
-    return coll
-
-
-#: top folder of ``configs/`` -> its collection
-COLLECTIONS: Dict[str, dict] = {
-    'balance_batch': _collection(
-        'balance_batch',
-        'Balance-batch',
-        ['DeepLabV3', 'BalanceBatchSampler', 'Soft Dice loss', 'Soft IoU loss'],
-        (
-            'Balance-batch: An Optimized Method for Semantic Segmentation Loss Functions',
-            'Yifeng Huang et al.',
-            'https://arxiv.org/search/?searchtype=title&query=Balance-batch%3A+An+Optimized+Method+for+Semantic+Segmentation+Loss+Functions',
-        ),
-    ),
-    'tilted_ce': _collection(
-        'tilted_ce',
-        'Tilted Cross-Entropy',
-        ['DeepLabV3+', 'TiltedCrossEntropyLoss', 'TiltedClassSampler'],
-        (
-            'Tilted Cross-Entropy (TCE): Promoting Fairness in Semantic Segmentation',
-            'Attila Szabó, Hadi Jamali-Rad, Siva-Datta Mannava',
-            'https://arxiv.org/search/?searchtype=title&query=Tilted+Cross-Entropy+%28TCE%29%3A+Promoting+Fairness+in+Semantic+Segmentation',
-        ),
-    ),
-    'bag_of_freebies': _collection(
-        'bag_of_freebies',
-        'Bag of Freebies',
-        ['YOLOv3', 'Faster R-CNN', 'CoherentMixUp', 'Label smoothing', 'Warmup cosine'],
-        (
-            'Bag of Freebies for Training Object Detection Neural Networks',
-            'Zhi Zhang, Tong He, Hang Zhang, Zhongyuan Zhang, Junyuan Xie, Mu Li',
-            'https://arxiv.org/abs/1902.04103',
-        ),
-    ),
-    'icu_loss': _collection(
-        'icu_loss',
-        'ICU Loss',
-        ['GaussianClassifier', 'ICUClsHead', 'ICUBBoxHead'],
-        (
-            'Intra-Class Uncertainty Loss Function for Classification',
-            'He Zhu, Shan Yu',
-            'https://arxiv.org/search/?searchtype=title&query=Intra-Class+Uncertainty+Loss+Function+for+Classification',
-        ),
-    ),
-    'digits': _collection(
-        'digits', 'Digits baselines', ['DeepLabV3+', 'Faster R-CNN', 'YOLOv3', 'ResNet']
-    ),
-}
-
-_BOF = 'Zhang et al. 2019'
-_BB = 'Huang et al., Balance-batch'
-_TCE = 'Szabó et al., TCE'
-_ICU = 'Zhu & Yu, ICU loss'
-
-
-def _p(source: str, where: str, metrics: dict) -> dict:
-    return dict(source=source, where=where, metrics=metrics)
-
-
-#: the papers' reported numbers, per config (path relative to ``configs/``)
-PAPER_RESULTS: Dict[str, dict] = {
-    # Bag of freebies, Table 1 (YOLOv3, VOC07 test, mAP@0.5)
-    'bag_of_freebies/yolov3_d53_mixup-even_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 1, 0.5:0.5 evenly', {'mAP': 83.05}
-    ),
-    'bag_of_freebies/yolov3_d53_mixup-beta1-weighted_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 1, beta(1.0, 1.0) weighted loss', {'mAP': 83.48}
-    ),
-    'bag_of_freebies/yolov3_d53_mixup-beta1.5-weighted_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 1, beta(1.5, 1.5) weighted loss', {'mAP': 83.54}
-    ),
-    # Table 2 (YOLOv3, VOC07 test, 416x416, mAP@0.5); Table 1 reports 81.5 for its baseline
-    'bag_of_freebies/yolov3_d53_no-aug_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 2, - data augmentation', {'mAP': 64.26}
-    ),
-    'bag_of_freebies/yolov3_d53_baseline_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 2, baseline (Table 1 baseline: 81.5)', {'mAP': 80.25}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 2, + synchronize BN', {'mAP': 80.81}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn-rs_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 2, + random training shapes', {'mAP': 81.23}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 2, + cosine lr schedule', {'mAP': 81.69}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 2, + class label smoothing', {'mAP': 82.14}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py': _p(
-        _BOF, 'Table 2, + mixup', {'mAP': 83.68}
-    ),
-    # Table 3 (Faster R-CNN, VOC07 test, 600x1000, mAP@0.5)
-    'bag_of_freebies/faster-rcnn_r50-fpn_no-aug_8xb2-1x_voc0712.py': _p(
-        _BOF, 'Table 3, - data augmentation', {'mAP': 77.61}
-    ),
-    'bag_of_freebies/faster-rcnn_r50-fpn_baseline_8xb2-1x_voc0712.py': _p(
-        _BOF, 'Table 3, baseline', {'mAP': 77.77}
-    ),
-    'bag_of_freebies/faster-rcnn_r50-fpn_cos_8xb2-1x_voc0712.py': _p(
-        _BOF, 'Table 3, + cosine lr schedule', {'mAP': 79.59}
-    ),
-    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls_8xb2-1x_voc0712.py': _p(
-        _BOF, 'Table 3, + class label smoothing', {'mAP': 80.23}
-    ),
-    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_voc0712.py': _p(
-        _BOF, 'Table 3, + mixup', {'mAP': 81.32}
-    ),
-    # Table 4 (COCO val2017, AP 0.5:0.95); Tables 5 / 6 for the mixup pre-training grid
-    'bag_of_freebies/faster-rcnn_r50-fpn_baseline_8xb2-1x_coco.py': _p(
-        _BOF, 'Table 4, Faster-RCNN R50 Orig', {'bbox_mAP': 36.5}
-    ),
-    'bag_of_freebies/faster-rcnn_r50-fpn_cos-ls-mixup_8xb2-1x_coco.py': _p(
-        _BOF, 'Table 4, Faster-RCNN R50 Our BoF', {'bbox_mAP': 37.6}
-    ),
-    'bag_of_freebies/faster-rcnn_r101-fpn_baseline_8xb2-1x_coco.py': _p(
-        _BOF, 'Table 4, Faster-RCNN R101 Orig', {'bbox_mAP': 39.4}
-    ),
-    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls_8xb2-1x_coco.py': _p(
-        _BOF, 'Table 6, -Mixup R101 / -Mixup FRCNN', {'bbox_mAP': 39.9}
-    ),
-    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls-mixup_8xb2-1x_coco.py': _p(
-        _BOF, 'Table 6, -Mixup R101 / +Mixup FRCNN', {'bbox_mAP': 40.1}
-    ),
-    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls_mixup-pretrain_8xb2-1x_coco.py': _p(
-        _BOF, 'Table 6, +Mixup R101 / -Mixup FRCNN', {'bbox_mAP': 40.1}
-    ),
-    'bag_of_freebies/faster-rcnn_r101-fpn_cos-ls-mixup_mixup-pretrain_8xb2-1x_coco.py': _p(
-        _BOF, 'Table 6, +Mixup R101 / +Mixup FRCNN (= Table 4 R101 Our BoF)', {'bbox_mAP': 41.1}
-    ),
-    'bag_of_freebies/yolov3_d53_baseline_8xb8-273e_coco.py': _p(
-        _BOF, 'Table 4, YOLOv3 Orig', {'bbox_mAP': 33.0}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_8xb8-273e_coco.py': _p(
-        _BOF, 'Table 5, -Mixup darknet53 / -Mixup YOLO3', {'bbox_mAP': 35.0}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-273e_coco.py': _p(
-        _BOF, 'Table 5, -Mixup darknet53 / +Mixup YOLO3', {'bbox_mAP': 35.3}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls_mixup-pretrain_8xb8-273e_coco.py': _p(
-        _BOF, 'Table 5, +Mixup darknet53 / -Mixup YOLO3', {'bbox_mAP': 36.4}
-    ),
-    'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_mixup-pretrain_8xb8-273e_coco.py': _p(
-        _BOF,
-        'Table 5, +Mixup darknet53 / +Mixup YOLO3 (= Table 4 YOLOv3 Our BoF)',
-        {'bbox_mAP': 37.0},
-    ),
-    # Balance-batch, section III text (VOC 2012 aug val; PA = aAcc, MA = mAcc)
-    'balance_batch/deeplabv3_r101-d8_ce_1xb9-20k_voc12aug-512x512.py': _p(
-        _BB,
-        'Sec. III-A, CE batch size 9',
-        {'mIoU': 76.353, 'fwIoU': 90.419, 'mAcc': 86.087, 'aAcc': 94.635},
-    ),
-    'balance_batch/deeplabv3_r101-d8_ce-bb-cl2_1xb9-20k_voc12aug-512x512.py': _p(
-        _BB, 'Sec. III-A, CE batch_cl 2', {'mIoU': 73.232}
-    ),
-    'balance_batch/deeplabv3_r101-d8_ce-bb-cl8_1xb9-20k_voc12aug-512x512.py': _p(
-        _BB, 'Sec. III-A, CE batch_cl 8', {'mIoU': 76.658}
-    ),
-    'balance_batch/deeplabv3_r101-d8_ce-bb-cl12_1xb9-20k_voc12aug-512x512.py': _p(
-        _BB, 'Sec. III-A, CE batch_cl 12', {'mIoU': 76.788}
-    ),
-    'balance_batch/deeplabv3_r101-d8_soft-iou_1xb4-20k_voc12aug-512x512.py': _p(
-        _BB,
-        'Sec. III-B, Soft IoU batch size 4',
-        {'mIoU': 61.945, 'fwIoU': 87.287, 'mAcc': 75.418, 'aAcc': 92.365},
-    ),
-    'balance_batch/deeplabv3_r101-d8_soft-iou-bb-cl3_1xb4-20k_voc12aug-512x512.py': _p(
-        _BB, 'Sec. III-B, Soft IoU batch_cl 3', {'mIoU': 65.389}
-    ),
-    'balance_batch/deeplabv3_r101-d8_soft-iou-bb-cl4_1xb4-20k_voc12aug-512x512.py': _p(
-        _BB,
-        'Sec. III-B, Soft IoU batch_cl 4',
-        {'mIoU': 65.700, 'fwIoU': 87.443, 'mAcc': 81.407, 'aAcc': 92.318},
-    ),
-    'balance_batch/deeplabv3_r101-d8_soft-dice_1xb6-20k_voc12aug-512x512.py': _p(
-        _BB,
-        'Sec. III-C, Soft Dice batch size 6',
-        {'mIoU': 73.062, 'fwIoU': 88.775, 'mAcc': 87.959, 'aAcc': 93.351},
-    ),
-    'balance_batch/deeplabv3_r101-d8_soft-dice-bb-cl7_1xb6-20k_voc12aug-512x512.py': _p(
-        _BB, 'Sec. III-C, Soft Dice batch_cl 7', {'mIoU': 73.211}
-    ),
-    'balance_batch/deeplabv3_r101-d8_soft-dice-bb-cl8_1xb6-20k_voc12aug-512x512.py': _p(
-        _BB, 'Sec. III-C, Soft Dice batch_cl 8', {'mIoU': 73.964}
-    ),
-    # TCE (Cityscapes val); the text we have gives only these cells of Tables 1 and 3
-    'tilted_ce/deeplabv3plus_r101-d8_mcce_4xb2-80k_cityscapes-512x1024.py': _p(
-        _TCE, 'Table 1, MCCE', {'mIoU': 75.79, 'worstIoU': 48.46}
-    ),
-    'tilted_ce/deeplabv3plus_r101-d8_stce-t1_4xb2-80k_cityscapes-512x1024.py': _p(
-        _TCE,
-        'Table 3, TCE t = 1 (worst, std, sorted bottom / top 25 %)',
-        {'worstIoU': 53.47, 'stdIoU': 13.57, 'bottom25_mIoU': 64.29, 'top25_mIoU': 94.66},
-    ),
-    # ICU loss, Table 1 (top-1 accuracy; ImageNet also top-5), Table 2, Table 3
-    'icu_loss/mnist/softmax_lenetpp-2d_1xb128-adam-50e_mnist.py': _p(
-        _ICU, 'Table 1, Baseline, MNIST 2-D', {'Top 1 Accuracy': 98.18}
-    ),
-    'icu_loss/mnist/lgm_lenetpp-2d_1xb128-adam-50e_mnist.py': _p(
-        _ICU, 'Table 1, L-GM, MNIST 2-D', {'Top 1 Accuracy': 98.83}
-    ),
-    'icu_loss/mnist/icu_lenetpp-2d_1xb128-adam-50e_mnist.py': _p(
-        _ICU, 'Table 1, ICU, MNIST 2-D', {'Top 1 Accuracy': 99.04}
-    ),
-    'icu_loss/mnist/softmax_lenetpp-100d_1xb128-adam-50e_mnist.py': _p(
-        _ICU, 'Table 1, Baseline, MNIST 100-D', {'Top 1 Accuracy': 99.32}
-    ),
-    'icu_loss/mnist/lgm_lenetpp-100d_1xb128-adam-50e_mnist.py': _p(
-        _ICU, 'Table 1, L-GM, MNIST 100-D', {'Top 1 Accuracy': 99.61}
-    ),
-    'icu_loss/mnist/icu_lenetpp-100d_1xb128-adam-50e_mnist.py': _p(
-        _ICU, 'Table 1, ICU, MNIST 100-D', {'Top 1 Accuracy': 99.66}
-    ),
-    'icu_loss/cifar/softmax_resnet18_1xb256-adam-200e_cifar10.py': _p(
-        _ICU, 'Table 1, Baseline, CIFAR-10', {'Top 1 Accuracy': 93.41}
-    ),
-    'icu_loss/cifar/lgm_resnet18_1xb256-adam-200e_cifar10.py': _p(
-        _ICU, 'Table 1, L-GM, CIFAR-10', {'Top 1 Accuracy': 93.99}
-    ),
-    'icu_loss/cifar/icu_resnet18_1xb256-adam-200e_cifar10.py': _p(
-        _ICU, 'Table 1, ICU, CIFAR-10', {'Top 1 Accuracy': 94.38}
-    ),
-    'icu_loss/cifar/softmax_vgg13bn_1xb128-nesterov-307e_cifar100.py': _p(
-        _ICU, 'Table 1 / Table 3, Baseline, CIFAR-100', {'Top 1 Accuracy': 74.39}
-    ),
-    'icu_loss/cifar/lgm_vgg13bn_1xb128-nesterov-307e_cifar100.py': _p(
-        _ICU, 'Table 1, L-GM, CIFAR-100', {'Top 1 Accuracy': 76.06}
-    ),
-    'icu_loss/cifar/icu_vgg13bn_1xb128-nesterov-307e_cifar100.py': _p(
-        _ICU, 'Table 1 / Table 3, ICU (alpha + gamma), CIFAR-100', {'Top 1 Accuracy': 77.80}
-    ),
-    'icu_loss/cifar/icu_vgg13bn_no-margin_1xb128-nesterov-307e_cifar100.py': _p(
-        _ICU, 'Table 3, ICU loss without margins, CIFAR-100', {'Top 1 Accuracy': 76.52}
-    ),
-    'icu_loss/cifar/icu_vgg13bn_alpha-only_1xb128-nesterov-307e_cifar100.py': _p(
-        _ICU, 'Table 3, + alpha, CIFAR-100', {'Top 1 Accuracy': 77.06}
-    ),
-    'icu_loss/cifar/icu_vgg13bn_gamma-only_1xb128-nesterov-307e_cifar100.py': _p(
-        _ICU, 'Table 3, + gamma, CIFAR-100', {'Top 1 Accuracy': 77.37}
-    ),
-    'icu_loss/imagenet/softmax_resnet101_8xb32-100e_in1k.py': _p(
-        _ICU, 'Table 1, Baseline, ImageNet', {'Top 1 Accuracy': 76.50, 'Top 5 Accuracy': 92.45}
-    ),
-    'icu_loss/imagenet/lgm_resnet101_8xb32-100e_in1k.py': _p(
-        _ICU, 'Table 1, L-GM, ImageNet', {'Top 1 Accuracy': 76.65, 'Top 5 Accuracy': 92.84}
-    ),
-    'icu_loss/imagenet/icu_resnet101_8xb32-100e_in1k.py': _p(
-        _ICU, 'Table 1, ICU, ImageNet', {'Top 1 Accuracy': 77.10, 'Top 5 Accuracy': 93.29}
-    ),
-    'icu_loss/cifar_lt/softmax_resnet32_1xb64-200e_cifar100-lt10.py': _p(
-        _ICU, 'Table 3, Baseline, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 55.8}
-    ),
-    'icu_loss/cifar_lt/icu_resnet32_no-margin_1xb64-200e_cifar100-lt10.py': _p(
-        _ICU, 'Table 3, ICU loss without margins, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 58.0}
-    ),
-    'icu_loss/cifar_lt/icu_resnet32_alpha-only_1xb64-200e_cifar100-lt10.py': _p(
-        _ICU, 'Table 3, + alpha, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 58.2}
-    ),
-    'icu_loss/cifar_lt/icu_resnet32_gamma-only_1xb64-200e_cifar100-lt10.py': _p(
-        _ICU, 'Table 3, + gamma, LT-CIFAR-100 ratio 10', {'Top 1 Accuracy': 58.4}
-    ),
-}
-for _ds, _cells in (
-    ('cifar100', (('100', 37.3, 39.8), ('50', 41.7, 45.4), ('10', 57.9, 58.8))),
-    ('cifar10', (('100', 72.0, 73.4), ('50', 77.1, 79.2), ('10', 87.3, 87.7))),
-):
-    for _ratio, _lgm, _icu in _cells:
-        _name = 'CIFAR-100-LT' if _ds == 'cifar100' else 'CIFAR-10-LT'
-        PAPER_RESULTS[f'icu_loss/cifar_lt/lgm_resnet32_1xb64-200e_{_ds}-lt{_ratio}.py'] = _p(
-            _ICU, f'Table 2, L-GM, {_name} {_ratio}', {'Top 1 Accuracy': _lgm}
-        )
-        PAPER_RESULTS[f'icu_loss/cifar_lt/icu_resnet32_1xb64-200e_{_ds}-lt{_ratio}.py'] = _p(
-            _ICU, f'Table 2, ICU, {_name} {_ratio}', {'Top 1 Accuracy': _icu}
-        )
+#: top folder of ``configs/`` -> its ``Collections`` entry, and config (path relative to
+#: ``configs/``) -> the paper's numbers ``dict(source, where, metrics)``, from the data files
+COLLECTIONS, PAPER_RESULTS = model_index_data.load_all(REPO)
 
 #: dataset suffix of a config name -> (task, dataset)
 DATASETS: List[Tuple[str, str, str]] = [
@@ -531,11 +266,14 @@ def build() -> Dict[str, str]:
     for rel in config_files():
         top = rel.split('/', 1)[0]
         if top not in COLLECTIONS:
-            raise ValueError(f'configs/{top}: no collection; add it to COLLECTIONS')
+            raise ValueError(
+                f'configs/{top}: no {model_index_data.DATA_FILE} (its collection); add one '
+                '(schema: tools/model_index_data.py)'
+            )
         groups.setdefault(top, []).append(rel)
     unknown = sorted(set(PAPER_RESULTS) - set(config_files()))
     if unknown:
-        raise ValueError(f'PAPER_RESULTS names configs that do not exist: {unknown}')
+        raise ValueError(f'{model_index_data.DATA_FILE} names configs outside the index: {unknown}')
     files = {}
     header = '# Generated by tools/model_index.py; do not edit by hand.\n'
     for top in sorted(groups):

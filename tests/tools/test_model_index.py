@@ -11,6 +11,7 @@ import yaml
 from tests.scripts import REPO, load_script
 
 model_index = load_script('tools/model_index.py')
+model_index_data = load_script('tools/model_index_data.py')
 
 
 def _configs_on_disk():
@@ -69,6 +70,86 @@ def test_committed_index_is_current_and_check_detects_a_stale_one(monkeypatch, c
     monkeypatch.setitem(model_index.PAPER_RESULTS, key, stale)
     assert model_index.main(['--check']) == 1
     assert 'configs/bag_of_freebies/metafile.yml' in capsys.readouterr().out
+
+
+def test_data_files_hold_the_collections_and_are_no_metafiles():
+    """Each configs folder has its ``paper_results.yml``; the index imports the metafiles only."""
+    tops = {c.split('/')[1] for c in _configs_on_disk()}
+    data = glob.glob(osp.join(REPO, 'configs', '*', model_index_data.DATA_FILE))
+    assert {osp.basename(osp.dirname(p)) for p in data} == tops
+    assert set(model_index.COLLECTIONS) == tops
+    index = yaml.safe_load(open(osp.join(REPO, 'model-index.yml')))
+    assert index['Import'] == [f'configs/{top}/metafile.yml' for top in sorted(tops)]
+    # the committed Results From strings are 'paper: <Cited As>, <Where>' of the data file
+    bof = yaml.safe_load(open(osp.join(REPO, 'configs', 'bag_of_freebies', 'paper_results.yml')))
+    row = bof['Results']['yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py']
+    assert row == {'Where': 'Table 2, + mixup', 'Metrics': {'mAP': 83.68}}
+    assert model_index.PAPER_RESULTS[
+        'bag_of_freebies/yolov3_d53_syncbn-rs-cos-ls-mixup_8xb8-200e_voc0712.py'
+    ] == dict(source=bof['Cited As'], where=row['Where'], metrics=row['Metrics'])
+
+
+GOOD = """\
+Collection:
+  Name: P
+  Architecture: [A]
+  Paper: {Title: T, Authors: X, URL: 'https://example.org'}
+Cited As: X et al.
+Results:
+  sub/a_r50_1xb2-1x_coco.py:
+    Where: Table 1
+    Metrics: {mAP: 40.5}
+"""
+
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (
+            ('mAP: 40.5', 'mAP: high'),
+            "Results.sub/a_r50_1xb2-1x_coco.py.Metrics.mAP: expected a number, got 'high'",
+        ),
+        (('mAP: 40.5', "mAP: '40.5'"), 'Metrics.mAP: expected a number'),
+        (('    Where: Table 1\n', ''), 'Results.sub/a_r50_1xb2-1x_coco.py: missing Where'),
+        (
+            ('Where:', 'Wehre:'),
+            "Results.sub/a_r50_1xb2-1x_coco.py: missing Where; unknown key(s) ['Wehre']",
+        ),
+        (('Cited As: X et al.\n', ''), 'Cited As: missing'),
+        (('URL: ', 'Link: '), 'Collection.Paper: missing URL'),
+        (('Architecture: [A]', 'Architecture: A'), 'Collection.Architecture: expected a non-empty'),
+        (('sub/a_r50', 'sub/b_r50'), 'Results.sub/b_r50_1xb2-1x_coco.py: no such config'),
+        (
+            (
+                'Results:\n',
+                'Results:\n  sub/a_r50_1xb2-1x_coco.py: {Where: T, Metrics: {m: 1.0}}\n',
+            ),
+            "duplicate key 'sub/a_r50_1xb2-1x_coco.py'",
+        ),
+        (('Name: P', 'Name: [P'), 'not valid YAML'),
+    ],
+)
+def test_malformed_data_file_names_the_file_and_the_key(tmp_path, change, message):
+    folder = tmp_path / 'configs' / 'paper'
+    (folder / 'sub').mkdir(parents=True)
+    (folder / 'sub' / 'a_r50_1xb2-1x_coco.py').write_text('')
+    path = folder / model_index_data.DATA_FILE
+    path.write_text(GOOD)
+    coll, rows = model_index_data.load_paper_data(str(path), str(tmp_path))
+    assert coll['Paper'] == dict(Title='T', Authors='X', URL='https://example.org')
+    assert coll['README'] == 'configs/paper/README.md'
+    assert rows == {
+        'paper/sub/a_r50_1xb2-1x_coco.py': dict(
+            source='X et al.', where='Table 1', metrics={'mAP': 40.5}
+        )
+    }
+    old, new = change
+    assert old in GOOD
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(model_index_data.PaperDataError) as err:
+        model_index_data.load_paper_data(str(path), str(tmp_path))
+    assert str(err.value).startswith('configs/paper/paper_results.yml: ')
+    assert message in str(err.value)
 
 
 def test_paper_rows_carry_the_papers_numbers_and_no_weights():
