@@ -78,7 +78,7 @@ setup(
     if osp.exists(osp.join(here, 'README.md'))
     else '',
     long_description_content_type='text/markdown',
-    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools', 'tools.*')),
     include_package_data=True,
     package_data={
         'mmext': [

@@ -1,7 +1,7 @@
 """Time per training iteration of the tiny YOLOv3 digits studies: 96x96 vs the small setting.
 
 The Bag of Freebies digits studies moved the tiny YOLOv3 to a smaller setting
-(``tools/experiments/freebies_digits_settings.small_setting``: 64x64 canvases, stage width
+(``tools.studies.settings.freebies_digits.small_setting``: 64x64 canvases, stage width
 8, fused AdamW) so that a converged schedule (~72 epochs) fits a study's budget. This script
 measures both settings in one run, interleaved round by round: one iteration = fetching a
 batch from the train dataloader (``num_workers=0``, the studies' loaders) plus
@@ -28,8 +28,8 @@ sys.path.insert(0, REPO)
 
 from timing import command_line, machine_info, medians, run_interleaved, timed, write_results  # noqa: E402
 
-from tools.experiments import freebies_digits_settings as fb  # noqa: E402
-from tools.experiments.harness import load_config  # noqa: E402
+from tools.studies.harness import load_config  # noqa: E402
+from tools.studies.settings import freebies_digits as fb  # noqa: E402
 
 ROWS = {
     'baseline (augmentation)': ('aug', False, False),

@@ -38,7 +38,7 @@ mkdir -p "$WORK_DIR"
 echo "[demo] full logs: $WORK_DIR/{ce,tce}.log (training), $WORK_DIR/{ce,tce}.test.log (evaluation)"
 echo "[demo] building the digits data once (both runs reuse it)"
 PYTHONWARNINGS="$QUIET_WARNINGS" "$PY" -c "import sys; sys.path.insert(0, '.'); \
-from tools.experiments.harness import build_datasets; build_datasets('$CE_CONFIG')"
+from tools.studies.harness import build_datasets; build_datasets('$CE_CONFIG')"
 
 NAMES=(ce tce)
 PROGRESS_PREFIX='[demo] '

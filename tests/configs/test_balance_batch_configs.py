@@ -61,7 +61,7 @@ def test_generated_leaves_are_current_and_counted():
     proc = subprocess.run(
         [
             sys.executable,
-            osp.join(REPO, 'tools', 'experiments', 'make_balance_batch_configs.py'),
+            osp.join(REPO, 'tools', 'make_balance_batch_configs.py'),
             '--check',
         ],
         capture_output=True,

@@ -1,4 +1,4 @@
-"""tools/experiments/harness.py and report.py on fake training runs (no real training).
+"""tools/studies/harness/ (runner, report) on fake training runs (no real training).
 
 The fake "train" process writes mmengine's ``<work_dir>/<timestamp>/vis_data/scalars.json``
 with 4 validation records whose mIoU depends on the variant and seed, so the caching, the
@@ -20,7 +20,9 @@ import time
 
 import pytest
 
-from tools.experiments import harness, report
+from tools import REPO
+from tools.studies import harness
+from tools.studies.harness import report
 
 FAKE_TRAIN = r"""
 import json, os, sys
@@ -538,12 +540,12 @@ def test_a_second_harness_of_the_study_is_refused_and_a_stale_lock_taken_over(tm
             harness.main(make_study(), __file__, ['--work-dir', str(runs)])
         # ... and so does a harness in another process
         probe = (
-            'import sys; sys.path.insert(0, sys.argv[2]); from tools.experiments import harness\n'
+            'import sys; sys.path.insert(0, sys.argv[2]); from tools.studies import harness\n'
             'try:\n    harness.StudyLock(sys.argv[1]).acquire()\n'
             'except harness.StudyLocked as e:\n    print(e)\n'
         )
         out = subprocess.run(
-            [sys.executable, '-c', probe, str(runs), harness.REPO], capture_output=True, text=True
+            [sys.executable, '-c', probe, str(runs), REPO], capture_output=True, text=True
         )
         assert f'{lock_path} is held by PID {os.getpid()}' in out.stdout
     assert open(lock_path).read() == ''  # released: nothing to take over
@@ -559,7 +561,8 @@ def test_a_second_harness_of_the_study_is_refused_and_a_stale_lock_taken_over(tm
 HARNESS_SCRIPT = r'''
 import os, sys
 sys.path.insert(0, sys.argv[3])
-from tools.experiments import harness
+from tools.studies import harness
+from tools.studies.harness import cli
 
 CHILD = """
 import json, os, signal, subprocess, sys, time
@@ -597,7 +600,7 @@ class FakeRunner(harness.Runner):
         return [sys.executable, '-c', CHILD, run_dir, variant.name, sys.argv[2]]
 
 
-harness.Runner = FakeRunner
+cli.Runner = FakeRunner
 cfg = sys.argv[4]
 study = harness.Study(
     'sig', 'Signals',
@@ -619,8 +622,8 @@ def test_a_signal_stops_the_runs_and_records_the_finished_one(tmp_path, signum):
     script = tmp_path / 'study.py'
     script.write_text(HARNESS_SCRIPT)
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(runs), str(out), harness.REPO, CFG],
-        cwd=harness.REPO,
+        [sys.executable, str(script), str(runs), str(out), REPO, CFG],
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

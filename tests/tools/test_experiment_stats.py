@@ -1,10 +1,10 @@
-"""tools/experiments/stats.py against hand-computed numbers."""
+"""tools/studies/harness/stats.py against hand-computed numbers."""
 
 import math
 
 import pytest
 
-from tools.experiments import stats
+from tools.studies.harness import stats
 
 
 def test_mean_and_sample_std_by_hand():

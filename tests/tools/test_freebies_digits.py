@@ -1,23 +1,23 @@
-"""The Bag of Freebies digits studies (tools/experiments/freebies_*_digits.py):
+"""The Bag of Freebies digits studies (tools/studies/freebies_*_digits.py):
 every variant's config, resolved with the study's options, is the row of the paper's table it
 claims to be, and builds. The ``--quick`` runs are in test_studies.py."""
 
 import math
+from importlib import import_module
 
 import pytest
 from mmengine.registry import init_default_scope
 
 from mmext.registry import HOOKS, MODELS
-from tests.scripts import load_script
-from tools.experiments.harness import load_config
+from tools.studies.harness import load_config
 
-yolo = load_script('tools/experiments/freebies_yolo_digits.py')
-mixup = load_script('tools/experiments/freebies_mixup_digits.py')
-frcnn = load_script('tools/experiments/freebies_frcnn_digits.py')
-yolo_pre = load_script('tools/experiments/freebies_yolo_pretrained_digits.py')
-pretrain = load_script('tools/experiments/freebies_pretrain_digits.py')
-pretrain_frcnn = load_script('tools/experiments/freebies_pretrain_frcnn_digits.py')
-pretrain_yolo = load_script('tools/experiments/freebies_pretrain_yolo_digits.py')
+yolo = import_module('tools.studies.freebies_yolo_digits')
+mixup = import_module('tools.studies.freebies_mixup_digits')
+frcnn = import_module('tools.studies.freebies_frcnn_digits')
+yolo_pre = import_module('tools.studies.freebies_yolo_pretrained_digits')
+pretrain = import_module('tools.studies.freebies_pretrain_digits')
+pretrain_frcnn = import_module('tools.studies.freebies_pretrain_frcnn_digits')
+pretrain_yolo = import_module('tools.studies.freebies_pretrain_yolo_digits')
 PRETRAINED = 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth'
 
 
@@ -290,7 +290,7 @@ SMALL_ROWS = ['baseline', 'aug', 'aug-rs', 'aug-rs-cos-ls', 'aug-mixup', 'aug-rs
 
 @pytest.mark.parametrize('row', SMALL_ROWS)
 def test_small_setting_scales_every_length_by_two_thirds(row):
-    from tools.experiments import freebies_digits_settings as fb
+    from tools.studies.settings import freebies_digits as fb
 
     init_default_scope('mmdet')
     config = yolo.CFG.format(row)

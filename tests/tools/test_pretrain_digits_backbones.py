@@ -1,20 +1,20 @@
-"""tools/experiments/pretrain_digits_backbones.py and the Tables 5/6 configs: the script trains
+"""tools/studies/pretrain_digits_backbones.py and the Tables 5/6 configs: the script trains
 the digits classifiers (a 1-iteration schedule here, data under tmp), writes the checkpoints
 where it says, and every pretrained-backbone detector config loads them into its backbone
 (the keys of the checkpoint's ``backbone.*`` and the detector backbone's match: no key
 missing, none unexpected; the loaded tensors equal the checkpoint's)."""
 
 import os.path as osp
+from importlib import import_module
 
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 
 from mmext.registry import MODELS
-from tests.scripts import load_script
-from tools.experiments.harness import load_config
+from tools.studies.harness import load_config
 
-script = load_script('tools/experiments/pretrain_digits_backbones.py')
+script = import_module('tools.studies.pretrain_digits_backbones')
 DET = 'configs/bag_of_freebies/digits/{}_1xb8-{}_digits-det.py'
 DETECTORS = [
     DET.format('yolov3_r18-tiny_aug_cls-pretrained', '8e'),

@@ -1,22 +1,21 @@
-"""The study files of tools/experiments: every variant's config resolves with its options,
+"""The study modules of tools/studies: every variant's config resolves with its options,
 the settings are fixed in the file, and ``--quick`` runs the Tilted-CE study end to end
 (harness, real tools/train.py runs, report, plot) -- a check of the path, not the numbers."""
 
 import argparse
 import json
 import os.path as osp
+from importlib import import_module
 
 import pytest
 from mmengine.config import Config, DictAction
 
-from tests.scripts import load_script
-
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-bb = load_script('tools/experiments/balance_batch_digits.py')
-tce = load_script('tools/experiments/tce_digits.py')
-icu = load_script('tools/experiments/icu_digits.py')
-fb_mixup = load_script('tools/experiments/freebies_mixup_digits.py')
-fb_frcnn = load_script('tools/experiments/freebies_frcnn_digits.py')
+bb = import_module('tools.studies.balance_batch_digits')
+tce = import_module('tools.studies.tce_digits')
+icu = import_module('tools.studies.icu_digits')
+fb_mixup = import_module('tools.studies.freebies_mixup_digits')
+fb_frcnn = import_module('tools.studies.freebies_frcnn_digits')
 
 
 def resolved(study, variant, tmp_path):

@@ -4,19 +4,21 @@ Reads every ``docs/results/<study>.json`` written by the experiment harness (the
 keep the per-seed paired differences ``diffs``), recomputes for every claim the paired
 difference's mean and 95 % t-interval, the **smallest detectable effect** -- the interval's
 half-width ``t_{0.975, n-1} * sd / sqrt(n)`` over the ``n`` seeds (an observed mean difference
-at least this large excludes 0; :func:`tools.experiments.stats.smallest_detectable`) -- and,
+at least this large excludes 0; :func:`tools.studies.harness.stats.smallest_detectable`)
+-- and,
 against the paper's own effect size for that comparison:
 
 * resolvable: ``yes`` when the half-width is below ``|paper effect|``;
 * seeds needed: the fewest ``n`` with ``t_{0.975, n-1} * sd / sqrt(n) < |paper effect|`` at the
-  measured ``sd`` (``not within 50`` beyond 50; :func:`tools.experiments.stats.seeds_needed`);
+  measured ``sd`` (``not within 50`` beyond 50;
+  :func:`tools.studies.harness.stats.seeds_needed`);
 * val data x: at the study's seeds, how many times more validation data would shrink the
   half-width below the paper's effect **if all of the spread were the sampling noise of the
   validation set** (variance ~ 1 / size): ``(half-width / |paper effect|)^2``. Seed variance
   of training does not shrink with the val set, so this is a lower bound on the data needed;
-* the verdict with the paper's effect (:func:`tools.experiments.stats.verdict`): ``below this
-  proxy's resolution`` where the interval contains 0 and the paper's effect is below the
-  half-width.
+* the verdict with the paper's effect (:func:`tools.studies.harness.stats.verdict`):
+  ``below this proxy's resolution`` where the interval contains 0 and the paper's effect is
+  below the half-width.
 
 The paper's effects come from the study modules' ``CLAIMS`` (``Claim.paper_effect``) where set,
 otherwise from :data:`PAPER_EFFECTS` below (each entry cites its table).
@@ -39,7 +41,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from tools.experiments import stats  # noqa: E402
+from tools.studies.harness import stats  # noqa: E402
 
 TCE_WORST = (5.01, 'TCE Table 1, 53.47 - 48.46')  # worst class (wall), TCE t = 1 vs MCCE
 TCE_WORST_01 = (0.90, 'TCE Table 1, 49.36 - 48.46')  # TCE t = 0.1
@@ -106,11 +108,16 @@ HEADER = (
 
 
 def module_effects(study: str) -> Dict[str, Tuple[float, str]]:
-    """``claim -> (paper_effect, paper_source)`` from ``tools/experiments/<study>.py``'s claims
-    (empty when the module is missing, fails to import or sets no effect)."""
-    try:
-        module = importlib.import_module(f'tools.experiments.{study}')
-    except Exception:  # a study under edit, or one without a module: the table decides
+    """``claim -> (paper_effect, paper_source)`` from the claims of ``tools/studies/<study>.py``
+    (or ``tools/studies/pilots/<study>.py``); empty when the module is missing, fails to
+    import or sets no effect."""
+    for name in (f'tools.studies.{study}', f'tools.studies.pilots.{study}'):
+        try:
+            module = importlib.import_module(name)
+            break
+        except Exception:  # a study under edit, or one without a module: the table decides
+            continue
+    else:
         return {}
     claims = getattr(getattr(module, 'STUDY', None), 'claims', None) or getattr(
         module, 'CLAIMS', []
@@ -131,7 +138,7 @@ def resolve(diffs: Sequence[float], direction: int, effect: Optional[float]) -> 
         effect (float, optional): The paper's effect (signed, metric units).
 
     Returns:
-        dict: ``paired`` (:func:`~tools.experiments.stats.paired_difference`), ``half``
+        dict: ``paired`` (:func:`~tools.studies.harness.stats.paired_difference`), ``half``
         (smallest detectable effect), ``resolvable`` (bool or None without an effect),
         ``seeds`` (seeds needed, None beyond the cap or without an effect), ``data`` (val
         data factor ``(half / |effect|)^2``, None when resolvable or without an effect) and
@@ -211,7 +218,7 @@ def fmt_row(r: dict) -> str:
 
 def write(results_dir: str, out: str, command: str) -> str:
     """Write the markdown to ``out``; returns it."""
-    from tools.experiments.report import git_commit
+    from tools.studies.harness.report import git_commit
 
     table = rows(results_dir)
     n_eff = [r for r in table if r['effect'] is not None]
@@ -223,7 +230,7 @@ def write(results_dir: str, out: str, command: str) -> str:
         f'`{osp.relpath(results_dir, REPO)}/<study>.json` files (their per-seed paired '
         'differences; nothing retrained).',
         '',
-        'Rules (`tools/experiments/stats.py`): smallest detectable effect = the half-width of '
+        'Rules (`tools/studies/harness/stats.py`): smallest detectable effect = the half-width of '
         'the 95 % t-interval of the paired difference, t_{0.975, n-1} · sd / √n over the n '
         'seeds (an observed Δ at least this large excludes 0; a true effect of that size is '
         "detected about half the time); resolvable = the paper's |effect| is larger than "

@@ -1,7 +1,7 @@
 # Bag of Freebies Tables 5/6 on the digits, "-Mixup FRCNN": the step-lr tiny Faster R-CNN
 # baseline initialised from the backbone pre-trained on the digits classification data
 # (./resnet18-tiny_1xb32-1k_digits-cls.py, written by
-# tools/experiments/pretrain_digits_backbones.py), with the input normalised as in the
+# tools/studies/pretrain_digits_backbones.py), with the input normalised as in the
 # pre-training (x / 255, RGB). The mixup-pretrained backbone via
 # model.backbone.init_cfg.checkpoint=work_dirs/pretrained/resnet18-tiny_mixup_digits-cls.pth.
 _base_ = './faster-rcnn_r18-tiny-fpn_baseline_1xb8-1k_digits-det.py'

@@ -5,7 +5,7 @@
 # init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.'). The 28x28 digits are
 # upscaled to 56x56 (digits of ~40 px, the upper end of the detection digits' 12-40 px) and
 # normalised as the tiny YOLOv3 normalises its input (x / 255, RGB). The checkpoints are
-# written by tools/experiments/pretrain_digits_backbones.py.
+# written by tools/studies/pretrain_digits_backbones.py.
 _base_ = [
     '../../_base_/datasets/digits_cls.py',
     'mmpretrain::_base_/default_runtime.py',

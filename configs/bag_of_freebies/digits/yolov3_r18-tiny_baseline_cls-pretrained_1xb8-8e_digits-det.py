@@ -1,7 +1,7 @@
 # Bag of Freebies Table 2 "- data augmentation" (no augmentation) on the digits from the pre-trained
 # backbone: ./yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py with the tiny YOLOv3's
 # backbone initialised from the digits classification pre-training that
-# tools/experiments/pretrain_digits_backbones.py writes (the paper's YOLOv3 starts from an
+# tools/studies/pretrain_digits_backbones.py writes (the paper's YOLOv3 starts from an
 # ImageNet-pretrained Darknet-53).
 _base_ = './yolov3_r18-tiny_baseline_1xb8-8e_digits-det.py'
 

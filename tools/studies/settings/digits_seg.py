@@ -66,7 +66,7 @@ PILOT = (
     'Why 48x48 and 4,000 iterations: pilots of the CE baseline (one seed each) did not '
     "converge with the digits configs' 64x64 / 2,000 iterations (+5.3 and +10.3 mIoU "
     'over the last 500 iterations) nor with a width-8 model; 48x48 / 4,000 did (+0.3 over '
-    'the last 1,000). Details: `tools/experiments/digits_seg_settings.py`.'
+    'the last 1,000). Details: `tools/studies/settings/digits_seg.py`.'
 )
 
 

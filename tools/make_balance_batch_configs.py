@@ -11,8 +11,8 @@ Every leaf is a few lines on top of one shared per-loss config in
 
 Usage::
 
-    python tools/experiments/make_balance_batch_configs.py           # (re)write the files
-    python tools/experiments/make_balance_batch_configs.py --check   # exit 1 if stale
+    python tools/make_balance_batch_configs.py           # (re)write the files
+    python tools/make_balance_batch_configs.py --check   # exit 1 if stale
 """
 
 import argparse
@@ -21,7 +21,7 @@ import os.path as osp
 import sys
 from typing import Dict
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FOLDER = osp.join(REPO, 'configs', 'balance_batch')
 
 #: loss key -> (shared per-loss config, figure of the batch-size sweep,

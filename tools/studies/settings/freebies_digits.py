@@ -3,11 +3,11 @@
 Four study files, each meant to fit the CPU budget of one study (45 min wall with
 ``--jobs 2``, about 90 CPU-minutes, 3 seeds; see :data:`COST_NOTE`'s comment):
 
-* :mod:`tools.experiments.freebies_yolo_digits` -- Table 2 (tiny YOLOv3, stacked freebies);
-* :mod:`tools.experiments.freebies_mixup_digits` -- Table 1 (mixup variants on the tiny
+* :mod:`tools.studies.freebies_yolo_digits` -- Table 2 (tiny YOLOv3, stacked freebies);
+* :mod:`tools.studies.freebies_mixup_digits` -- Table 1 (mixup variants on the tiny
   YOLOv3) and the reduced-data variant (250 train images, same iterations);
-* :mod:`tools.experiments.freebies_frcnn_digits` -- Table 3 (tiny Faster R-CNN, stacked);
-* :mod:`tools.experiments.freebies_pretrain_digits` -- Tables 5/6 (mixup-pretrained backbones).
+* :mod:`tools.studies.freebies_frcnn_digits` -- Table 3 (tiny Faster R-CNN, stacked);
+* :mod:`tools.studies.freebies_pretrain_digits` -- Tables 5/6 (mixup-pretrained backbones).
 
 Data: the digits detection configs' own ``data/digits_det`` (96x96, 1,000 train images with
 imbalance ratio 10, 200 balanced val images); metric: mmdet's ``CocoMetric``
@@ -32,7 +32,7 @@ import functools
 import math
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from tools.experiments.harness import Claim, Study, Variant, build_datasets, load_config
+from tools.studies.harness import Claim, Study, Variant, build_datasets, load_config
 
 SEEDS = (0, 1, 2)
 VAL_POINTS = 4
@@ -81,7 +81,7 @@ QUICK_VAL = ('val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=
 #: (12 x 1,500 YOLOv3 + 12 x 1,000 Faster R-CNN + 2 pre-trainings).
 COST_NOTE = (
     'Cost: measured upper bounds and per-study estimates in '
-    '`tools/experiments/freebies_digits_settings.py`.'
+    '`tools/studies/settings/freebies_digits.py`.'
 )
 
 

@@ -1,0 +1,1 @@
+"""Settings shared by several studies: data, schedules and the ``--cfg-options`` they write."""
