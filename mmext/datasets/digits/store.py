@@ -19,6 +19,8 @@ import tempfile
 import time
 from typing import Callable, Iterator, List, Sequence
 
+from mmext.utils.processes import pid_alive
+
 from .common import FORMAT_VERSION, load_mnist_digits
 
 #: a temporary build file or folder untouched for this long is stale (its builder died)
@@ -77,17 +79,6 @@ def _owner_tag() -> str:
     return f'{os.getpid()}@{_host()}'
 
 
-def _pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this machine (signal 0 probes it)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by another user
-        return True
-    return True
-
-
 def _last_touched(path: str) -> float:
     """Newest modification time of ``path`` and (for a folder) everything below it."""
     newest = os.lstat(path).st_mtime
@@ -130,7 +121,7 @@ def remove_stale_temporaries(data_root: str, max_age: float = STALE_TEMP_SECONDS
                 pid is not None
                 and host == _host()
                 and int(pid) != os.getpid()
-                and not _pid_alive(int(pid))
+                and not pid_alive(int(pid))
             ) or now - _last_touched(path) > max_age
         except OSError:  # removed meanwhile
             continue

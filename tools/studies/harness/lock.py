@@ -21,6 +21,8 @@ import threading
 import warnings
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+from mmext.utils.processes import pid_alive
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover  (non-POSIX platforms: no lock)
@@ -56,21 +58,6 @@ def _signal_name(signum: int) -> str:
         return signal.Signals(signum).name
     except ValueError:
         return f'signal {signum}'
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` runs (signal 0 probes it; a zombie does not run)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by another user
-        pass
-    try:  # a killed process stays a zombie until its parent (maybe none in a container) reaps it
-        with open(f'/proc/{pid}/stat') as f:
-            return f.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
-    except (OSError, IndexError):
-        return True
 
 
 def _signal_group(pgid: int, signum: int) -> None:
@@ -134,7 +121,7 @@ class StudyLock:
                     raise StudyLocked(self._held_message(*self._read(fd))) from None
             pid, _ = self._read(fd)
             if pid is not None and pid != os.getpid():
-                state = 'still runs but does not hold it' if _pid_alive(pid) else 'is gone'
+                state = 'still runs but does not hold it' if pid_alive(pid) else 'is gone'
                 warnings.warn(
                     f'{self.path}: taking over the stale lock of PID {pid} (that process '
                     f'{state}); its unfinished runs are started afresh',
@@ -150,7 +137,7 @@ class StudyLock:
 
     def _held_message(self, pid: Optional[int], groups: List[int]) -> str:
         who = f'PID {pid}' if pid is not None else 'an unknown process'
-        if pid is None or _pid_alive(pid):
+        if pid is None or pid_alive(pid):
             return (
                 f'{self.path} is held by {who}: another harness is running this study; '
                 f'wait for it or stop it (kill {pid if pid is not None else "<pid>"}) first'
