@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Distributed training with torchrun: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py args]
-# On a machine without a GPU the processes use gloo (see mmext/utils/launch.py).
+# On a machine without a GPU the processes use gloo (see mmext/apis/launch.py).
 set -e
 if [ $# -lt 2 ] || ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: bash $0 CONFIG NUM_PROCS [train.py args]" >&2

@@ -10,11 +10,11 @@ Prints the metrics; ``--out`` also writes them to a JSON file (unlike mmseg/mmde
 
 ``--show`` / ``--show-dir DIR`` draw the predictions with the config's visualization hook, as
 mmseg's/mmdet's ``tools/test.py`` (details in
-:func:`mmext.utils.evaluation_flags.trigger_visualization_hook`): ``--show-dir`` writes one
+:func:`mmext.apis.evaluation_flags.trigger_visualization_hook`): ``--show-dir`` writes one
 image per test image under DIR (mmdet: ``DIR/<image name>``; mmseg:
 ``DIR/vis_data/vis_image/test_<image name>_0.png``); ``--show`` needs a display and fails with
 a message pointing to ``--show-dir`` on a machine without one. ``--tta`` tests with the
-config's ``tta_model`` and ``tta_pipeline`` (:func:`mmext.utils.evaluation_flags.enable_tta`).
+config's ``tta_model`` and ``tta_pipeline`` (:func:`mmext.apis.evaluation_flags.enable_tta`).
 """
 
 import argparse
@@ -27,9 +27,9 @@ from typing import List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmext  # noqa: E402,F401
-from mmext.utils.evaluation_flags import enable_tta, trigger_visualization_hook  # noqa: E402
-from mmext.utils.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
-from mmext.utils.run_checks import check_checkpoints  # noqa: E402
+from mmext.apis.evaluation_flags import enable_tta, trigger_visualization_hook  # noqa: E402
+from mmext.apis.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
+from mmext.apis.run_checks import check_checkpoints  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

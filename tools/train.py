@@ -5,7 +5,7 @@
     bash tools/dist_train.sh CONFIG NUM_PROCS [args]      # torchrun; gloo on CPU, NCCL on GPU
 
 Same interface as mmdet's ``tools/train.py`` (mmseg's has ``--resume`` without a path); the
-CPU-distributed fixes of :mod:`mmext.utils.launch` are applied when no GPU is present.
+CPU-distributed fixes of :mod:`mmext.apis.launch` are applied when no GPU is present.
 
 ``--resume`` alone resumes from the latest checkpoint of the work dir (with
 ``mmext.SafeCheckpointHook``: the newest intact one); ``--resume CKPT`` from that file. Put a
@@ -22,8 +22,8 @@ from typing import List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmext  # noqa: E402,F401  (compat shims + registration)
-from mmext.utils.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
-from mmext.utils.run_checks import check_checkpoints  # noqa: E402
+from mmext.apis.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
+from mmext.apis.run_checks import check_checkpoints  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -198,7 +198,7 @@ def test_auto_scale_lr_needs_the_config_entry(in_process, tmp_path):
             ]
         )
     # without the flag the entry stays off (mmengine scales only when enable is True)
-    from mmext.utils.launch import prepare_cfg
+    from mmext.apis.launch import prepare_cfg
 
     cfg = prepare_cfg(SEG_CFG, cfg_options={'auto_scale_lr.base_batch_size': 16})
     assert not cfg.auto_scale_lr.get('enable', False)
@@ -309,7 +309,7 @@ def test_show_without_display_fails_clearly(in_process, tmp_path, monkeypatch):
 def test_show_with_a_display_but_no_gui_backend_points_to_show_dir(backend):
     """A DISPLAY with MPLBACKEND=Agg: mmengine would draw, open nothing and exit 0 (issue 26
     item 14)."""
-    from mmext.utils.evaluation_flags import interactive_backend, trigger_visualization_hook
+    from mmext.apis.evaluation_flags import interactive_backend, trigger_visualization_hook
 
     assert interactive_backend(backend) == (False, backend)
     assert interactive_backend('TkAgg') == (True, 'TkAgg')
@@ -320,7 +320,7 @@ def test_show_with_a_display_but_no_gui_backend_points_to_show_dir(backend):
 
 
 def test_visualization_settings_per_host(tmp_path):
-    from mmext.utils.evaluation_flags import has_display, trigger_visualization_hook
+    from mmext.apis.evaluation_flags import has_display, trigger_visualization_hook
 
     assert not has_display({}, 'linux')
     assert has_display({'DISPLAY': ':0'}, 'linux')

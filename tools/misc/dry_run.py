@@ -334,7 +334,7 @@ def dry_run(
 
 def _prepare(config: str, cfg_options, root: str, fake_root: str, report: Report):
     """Load, point at fake data, shrink: the config the train and test tools run."""
-    from mmext.utils.run_checks import check_cfg_options
+    from mmext.apis.run_checks import check_cfg_options
 
     cfg = load_config(config, root, fake_root, report.notes)
     if cfg_options:

@@ -137,8 +137,8 @@ def train_digits(
 ) -> Dict:
     """Train ``config`` ``iters`` iterations with AMP through the tools' launch path.
 
-    The config goes through :func:`mmext.utils.launch.prepare_cfg` (``amp=True``, as
-    ``tools/train.py --amp``) and :func:`~mmext.utils.launch.build_runner`; its loop becomes an
+    The config goes through :func:`mmext.apis.launch.prepare_cfg` (``amp=True``, as
+    ``tools/train.py --amp``) and :func:`~mmext.apis.launch.build_runner`; its loop becomes an
     ``IterBasedTrainLoop`` of ``iters`` iterations without validation. Never raises: a failure
     is recorded.
 
@@ -150,7 +150,7 @@ def train_digits(
         data_cwd (str): Directory the run starts in (the digits data is built under its
             ``data/``). Defaults to the repository root.
     """
-    from mmext.utils.launch import build_runner, prepare_cfg
+    from mmext.apis.launch import build_runner, prepare_cfg
 
     work_dir = osp.join(work_root, osp.splitext(osp.basename(config))[0])
     here = os.getcwd()

@@ -3,7 +3,7 @@
 It turns command-line arguments into a runnable config the way mmdet/mmseg/mmpretrain's own tools
 do (``--work-dir``, ``--resume [CKPT]``, ``--amp``, ``--auto-scale-lr``, ``--cfg-options``,
 ``--launcher``; the test-only ``--show``, ``--show-dir`` and ``--tta`` are
-:mod:`mmext.utils.evaluation_flags`) and adds what CPU-only distributed runs need with
+:mod:`mmext.apis.evaluation_flags`) and adds what CPU-only distributed runs need with
 mmengine 0.10.7:
 
 * ``mmengine.dist.init_dist`` calls ``torch.cuda.set_device`` unconditionally, which fails on a
@@ -38,7 +38,7 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from mmext.utils.run_checks import check_cfg_options
+from mmext.apis.run_checks import check_cfg_options
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 DEVICES = ('auto', 'cpu')
@@ -275,7 +275,7 @@ def build_runner(cfg: Config):
 
     Stops when a GPU is visible but mmcv has CPU ops only
     (:func:`~mmext.utils.mmcv_ops.check_mmcv_ops_for_device`) and warns when GPUs were expected
-    but the run falls back to the CPU (:func:`~mmext.utils.run_checks.warn_if_gpus_expected`).
+    but the run falls back to the CPU (:func:`~mmext.apis.run_checks.warn_if_gpus_expected`).
 
     Args:
         cfg (Config): A config from :func:`prepare_cfg`.
@@ -283,8 +283,8 @@ def build_runner(cfg: Config):
     Returns:
         mmengine.runner.Runner: The runner.
     """
+    from mmext.apis.run_checks import warn_if_gpus_expected
     from mmext.utils.mmcv_ops import check_mmcv_ops_for_device
-    from mmext.utils.run_checks import warn_if_gpus_expected
 
     check_mmcv_ops_for_device()
     warn_if_gpus_expected()

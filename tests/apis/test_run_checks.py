@@ -8,9 +8,9 @@ import torch
 from mmengine.config import Config
 
 import mmext  # noqa: F401
-from mmext.utils import run_checks
-from mmext.utils.launch import prepare_cfg
-from mmext.utils.run_checks import check_cfg_options, warn_if_gpus_expected
+from mmext.apis import run_checks
+from mmext.apis.launch import prepare_cfg
+from mmext.apis.run_checks import check_cfg_options, warn_if_gpus_expected
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_CFG = osp.join(REPO, 'configs/digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py')

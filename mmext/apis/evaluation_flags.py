@@ -3,7 +3,7 @@
 They turn on the host's visualization hook and test-time augmentation the way mmdet's,
 mmseg's and mmpretrain's own ``tools/test.py`` do (see :func:`trigger_visualization_hook`
 and :func:`enable_tta` for where mmext differs). The shared launch path is
-:mod:`mmext.utils.launch`.
+:mod:`mmext.apis.launch`.
 """
 
 import copy
