@@ -34,6 +34,8 @@ from torch import Tensor
 
 from mmext.registry import MODELS
 
+from .empty_batch import empty_batch_loss
+
 #: Default runtime-info key of the per-class record.
 CLASS_LOSS_KEY = 'mmext/class_ce'
 
@@ -104,11 +106,17 @@ class ClassTrackedCrossEntropyLoss(_SegCrossEntropyLoss):
             ignore_index (int): Ignored label (mmseg passes the head's). Defaults to -100.
 
         Returns:
-            Tensor: The CE loss, exactly mmseg's.
+            Tensor: The CE loss, exactly mmseg's; on an empty batch (N = 0) the graph-keeping
+            zero of mmext's empty-batch policy (mmseg's mean would be NaN).
         """
         if self.training:
             MessageHub.get_current_instance().update_info(
                 self.info_key, class_ce_record(cls_score, label, ignore_index), resumed=False
+            )
+        if cls_score.shape[0] == 0:
+            reduction = reduction_override or self.reduction
+            return empty_batch_loss(
+                cls_score, shape=tuple(label.shape) if reduction == 'none' else None
             )
         return super().forward(
             cls_score,

@@ -68,5 +68,5 @@ def test_refuses_sigmoid_and_builds_from_the_registry():
 
     with pytest.raises(ValueError, match='softmax'):
         ClassTrackedCrossEntropyLoss(use_sigmoid=True)
-    built = MODELS.build(dict(type='ClassTrackedCrossEntropyLoss', info_key='k'))
+    built = MODELS.build(dict(type='mmext.ClassTrackedCrossEntropyLoss', info_key='k'))
     assert isinstance(built, ClassTrackedCrossEntropyLoss) and built.info_key == 'k'

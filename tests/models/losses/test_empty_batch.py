@@ -42,6 +42,7 @@ CASES = [
     ('TiltedCrossEntropyLoss', dict(level='image'), seg_inputs, dict(ignore_index=255), None),
     ('TiltedCrossEntropyLoss', dict(level='class'), seg_inputs, dict(ignore_index=255), (0,)),
     ('TiltedCrossEntropyLoss', dict(level='class', tilt=-1.0), seg_inputs, {}, (0,)),
+    ('ClassTrackedCrossEntropyLoss', {}, seg_inputs, dict(ignore_index=255), (0, 5, 6)),
     ('SoftDiceLoss', {}, seg_inputs, {}, (4,)),
     ('SoftIoULoss', dict(per_image=True), seg_inputs, {}, (0, 4)),
     ('SegFocalLoss', {}, seg_inputs, {}, (0, 4, 5, 6)),
