@@ -234,6 +234,17 @@ STEPS = {
     'ClassTrackedCrossEntropyLoss': lambda: _seg_step(
         dict(type='mmext.ClassTrackedCrossEntropyLoss')
     ),
+    # mmseg's CE reads the non-ignored count back here (.item()); the tracked CE does not
+    'ClassTrackedCrossEntropyLoss-avg_non_ignore': lambda: _seg_step(
+        dict(type='mmext.ClassTrackedCrossEntropyLoss', avg_non_ignore=True)
+    ),
+    'ClassTrackedCrossEntropyLoss-class_weight-weighted': lambda: _weighted_seg_step(
+        dict(
+            type='mmext.ClassTrackedCrossEntropyLoss',
+            class_weight=CLASS_WEIGHT,
+            avg_non_ignore=True,
+        )
+    ),
     'SoftDiceLoss': lambda: _seg_step(dict(type='mmext.SoftDiceLoss')),
     'SoftIoULoss': lambda: _seg_step(dict(type='mmext.SoftIoULoss')),
     'SoftDiceLoss-per_image-weighted': lambda: _weighted_seg_step(

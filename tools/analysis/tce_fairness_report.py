@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmext.evaluation.metrics.fair_iou_metric import fairness_summary  # noqa: E402
+from mmext.evaluation.functional import fairness_summary  # noqa: E402
 
 
 def load_result(path: str) -> Dict[str, object]:

@@ -1,24 +1,9 @@
 # Digits, soft-dice, batch size 8, random batches, with the paper's optimiser (Sec. III: SGD,
 # lr 2.5e-4, momentum 0.9, weight decay 5e-4) instead of AdamW; same warm-up and poly decay.
-_base_ = ['./_base_/deeplabv3plus_r18-tiny_soft-dice_1xb8-2k_digits-seg.py']
-# --- tunable ---------------------------------------------------------------------------
-lr = 2.5e-4
-momentum = 0.9
-weight_decay = 5e-4
-warmup_iters = 100
-max_iters = 2000
-# ----------------------------------------------------------------------------------------
-optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='SGD', lr=lr, momentum=momentum, weight_decay=weight_decay)
+# The SGD schedule is the shared one of the CE SGD base; the loss is the one of
+# ./_base_/deeplabv3plus_r18-tiny_soft-dice_1xb8-2k_digits-seg.py.
+_base_ = ['./_base_/deeplabv3plus_r18-tiny_ce_1xb8-sgd-2k_digits-seg.py']
+
+model = dict(
+    decode_head=dict(loss_decode=dict(_delete_=True, type='mmext.SoftDiceLoss', loss_weight=1.0))
 )
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup_iters),
-    dict(
-        type='PolyLR',
-        eta_min=lr * 1e-2,
-        power=0.9,
-        begin=warmup_iters,
-        end=max_iters,
-        by_epoch=False,
-    ),
-]

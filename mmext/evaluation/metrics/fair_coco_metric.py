@@ -1,9 +1,9 @@
 """Per-class fairness of a detector: mmdet's ``CocoMetric`` plus worst / std / bottom / top AP.
 
-The TCE paper's fairness criteria (Sec. 3; :func:`~mmext.evaluation.metrics.fair_iou_metric.
-fairness_summary`, the same rule :class:`FairIoUMetric` applies to class IoUs) applied to the
-per-class COCO AP of a detector: with ``AP_c`` the AP@[.5:.95] of class ``c`` (mmdet's
-``classwise`` table, area "all", 100 detections),
+The TCE paper's fairness criteria (Sec. 3; :func:`~mmext.evaluation.functional.fairness_summary`,
+the same rule :class:`FairIoUMetric` applies to class IoUs) applied to the per-class COCO AP
+of a detector: with ``AP_c`` the AP@[.5:.95] of class ``c`` (mmdet's ``classwise`` table, area
+"all", 100 detections),
 
 * ``<metric>_worstAP`` = min_c AP_c, ``<metric>_stdAP`` = population std over classes;
 * ``<metric>_bottom25_mAP`` / ``<metric>_top25_mAP``: mean AP of the ``ceil(K/4)`` lowest /
@@ -23,7 +23,7 @@ from mmdet.evaluation.metrics import CocoMetric
 
 from mmext.registry import METRICS
 
-from .fair_iou_metric import fairness_summary
+from ..functional import fairness_summary
 
 #: fairness_summary's keys -> this metric's suffixes
 _KEYS = {

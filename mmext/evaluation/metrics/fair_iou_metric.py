@@ -17,6 +17,8 @@ Semantic Segmentation", Sec. 3 "Fairness and its evaluation criteria":
   with :math:`n_c` the ground-truth pixels of class ``c``.
 
 With the Table 1 MCCE row the percentile pair is (64.60, 57.69), exactly the paper's Table 3.
+The statistics themselves are :mod:`mmext.evaluation.functional.fairness`'s (re-exported here,
+their former home).
 
 **NaN classes.** A class absent from both the ground truth and the predictions has
 ``IoU = 0/0 = NaN``. As mmseg's ``nanmean`` does for ``mIoU``, such classes are left out of
@@ -49,140 +51,22 @@ from mmseg.evaluation.metrics import IoUMetric
 from mmext.datasets.samplers.class_index import check_label_values
 from mmext.registry import METRICS
 
-ReferenceType = Union[None, str, Dict[str, float], Sequence[float]]
+# The fairness statistics live in mmext.evaluation.functional.fairness; they stay importable
+# from this module (their former home) for backwards compatibility.
+from ..functional.fairness import (
+    ReferenceType,
+    fairness_summary,
+    frequency_weighted_iou,
+    load_reference_iou,
+)
 
-
-def _pct(fraction: float) -> int:
-    """Percent label of a fraction (0.25 -> 25)."""
-    return int(round(fraction * 100))
-
-
-def fairness_summary(
-    iou: np.ndarray, reference: Optional[np.ndarray] = None, fraction: float = 0.25
-) -> Dict[str, float]:
-    """Fairness statistics of per-class IoUs (TCE paper, Sec. 3 and Table 3).
-
-    Args:
-        iou (np.ndarray): Per-class IoU of the evaluated model, shape ``(K,)``; NaN marks a
-            class without a defined IoU. Any scale (fractions or percent); the results use it.
-        reference (np.ndarray, optional): Per-class IoU of the reference model that orders the
-            classes for the sorted bottom/top means (Table 3 "sorted 25%"). ``None`` sorts by
-            ``iou`` itself.
-        fraction (float): Size of the bottom/top groups and the percentile, in ``(0, 0.5]``.
-            Defaults to 0.25.
-
-    Returns:
-        dict: ``worstIoU``, ``stdIoU``, ``bottom{p}_mIoU``, ``top{p}_mIoU``, ``p{p}_IoU``,
-        ``p{p}_mIoU``, ``p{100-p}_IoU``, ``p{100-p}_mIoU`` (``p = 100 * fraction``), all
-        NaN when no class has a defined IoU.
-    """
-    if not 0 < fraction <= 0.5:
-        raise ValueError(f'fraction must be in (0, 0.5], got {fraction}')
-    iou = np.asarray(iou, dtype=np.float64)
-    lo, hi = _pct(fraction), 100 - _pct(fraction)
-    keys = [
-        'worstIoU',
-        'stdIoU',
-        f'bottom{lo}_mIoU',
-        f'top{lo}_mIoU',
-        f'p{lo}_IoU',
-        f'p{lo}_mIoU',
-        f'p{hi}_IoU',
-        f'p{hi}_mIoU',
-    ]
-    out: Dict[str, float] = {k: float('nan') for k in keys}
-    valid = ~np.isnan(iou)
-    if not valid.any():
-        return out
-    vals = iou[valid]
-    out['worstIoU'] = float(vals.min())
-    out['stdIoU'] = float(vals.std())  # population std (ddof=0)
-
-    # sorted bottom / top groups: ordering by the reference (or own) IoU
-    if reference is not None:
-        reference = np.asarray(reference, dtype=np.float64)
-        if reference.shape != iou.shape:
-            raise ValueError(f'reference has shape {reference.shape}, IoU has {iou.shape}')
-        sel = valid & ~np.isnan(reference)
-        order_key, group_vals = reference[sel], iou[sel]
-    else:
-        order_key, group_vals = vals, vals
-    if group_vals.size:
-        # ceil(fraction * K) without float noise (0.28 * 25 = 7.000000000000001 -> 7, not 8)
-        k = max(1, math.ceil(round(fraction * group_vals.size, 9)))
-        order = np.argsort(order_key, kind='stable')
-        out[f'bottom{lo}_mIoU'] = float(group_vals[order[:k]].mean())
-        out[f'top{lo}_mIoU'] = float(group_vals[order[-k:]].mean())
-
-    # percentile thresholds of this model's own IoUs and the mean beyond them
-    low_thr = float(np.percentile(vals, lo))
-    high_thr = float(np.percentile(vals, hi))
-    out[f'p{lo}_IoU'] = low_thr
-    out[f'p{lo}_mIoU'] = float(vals[vals <= low_thr].mean())
-    out[f'p{hi}_IoU'] = high_thr
-    out[f'p{hi}_mIoU'] = float(vals[vals >= high_thr].mean())
-    return out
-
-
-def frequency_weighted_iou(iou: np.ndarray, area_label: np.ndarray) -> float:
-    """Frequency-weighted IoU :math:`\\sum_c (n_c / \\sum_l n_l)\\,\\mathrm{IoU}_c`.
-
-    Args:
-        iou (np.ndarray): Per-class IoU, shape ``(K,)`` (NaN where undefined: such classes
-            have no ground-truth pixel, hence weight 0).
-        area_label (np.ndarray): Ground-truth pixel count per class, shape ``(K,)``.
-
-    Returns:
-        float: The fwIoU on the scale of ``iou``; NaN without any ground-truth pixel.
-    """
-    area_label = np.asarray(area_label, dtype=np.float64)
-    total = area_label.sum()
-    if total <= 0:
-        return float('nan')
-    freq = area_label / total
-    return float(np.nansum(freq * np.asarray(iou, dtype=np.float64)))
-
-
-def load_reference_iou(
-    reference: ReferenceType, class_names: Sequence[str]
-) -> Optional[np.ndarray]:
-    """Per-class reference IoU aligned with ``class_names``.
-
-    Args:
-        reference: ``None``; a JSON file path, either one written by
-            :class:`FairIoUMetric` (``{"classes": [...], "IoU": [...]}``) or a mapping
-            ``{class name: IoU}``; such a mapping itself; or a sequence of ``K`` IoUs in
-            class order. ``null``/NaN entries mark undefined IoUs.
-        class_names (Sequence[str]): The dataset's class names.
-
-    Returns:
-        np.ndarray | None: Reference IoU per class (float64, NaN where undefined).
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If the reference misses classes or has the wrong length.
-    """
-    if reference is None:
-        return None
-    if isinstance(reference, str):
-        if not osp.isfile(reference):
-            raise FileNotFoundError(f'reference IoU file not found: {reference}')
-        with open(reference) as f:
-            reference = json.load(f)
-        if isinstance(reference, dict) and 'classes' in reference and 'IoU' in reference:
-            reference = dict(zip(reference['classes'], reference['IoU']))
-    if isinstance(reference, dict):
-        missing = [c for c in class_names if c not in reference]
-        if missing:
-            raise ValueError(f'reference IoU lacks classes {missing}')
-        values = [reference[c] for c in class_names]
-    else:
-        values = list(reference)
-        if len(values) != len(class_names):
-            raise ValueError(
-                f'reference IoU has {len(values)} values for {len(class_names)} classes'
-            )
-    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+__all__ = [
+    'FairIoUMetric',
+    'ReferenceType',
+    'fairness_summary',
+    'frequency_weighted_iou',
+    'load_reference_iou',
+]
 
 
 def _sample_name(sample: dict) -> str:
