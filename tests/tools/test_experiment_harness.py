@@ -158,6 +158,101 @@ def test_a_changed_option_is_a_new_run(fake_runner):
     assert len(calls()) == 2 * n
 
 
+def test_the_cache_key_is_the_merged_config_not_its_spelling(fake_runner):
+    runs, calls = fake_runner
+    harness.Runner(make_study(), str(runs), jobs=1).run()
+    n = len(calls())
+    # the same merged configs, spelled otherwise: options moved into the shared schedule
+    # of a one-arm study, an option overridden later, a renamed arm
+    moved = harness.Study(
+        name='fake',
+        title='Fake study',
+        variants=[harness.Variant('the baseline', CFG, ('s=0', 's=1', 'a=1'))],
+        seeds=(0, 1, 2),
+        schedule=(),
+        metrics=[('mIoU', 'mIoU')],
+        claims=[],
+        setup=['- fake'],
+    )
+    runner = harness.Runner(moved, str(runs), jobs=1)
+    assert runner.run_id(moved.variants[0], 1) == harness.Runner(make_study(), '/x').run_id(
+        make_study().variants[0], 1
+    )
+    records = runner.run()
+    assert len(calls()) == n  # nothing trained: each run copied under its new name
+    assert [r['final']['mIoU'] for r in records] == [50, 51, 52]
+    assert all(osp.basename(r['reused_from']).startswith('base_seed') for r in records)
+    # an option that changes the merged config is a new run
+    changed = dataclasses.replace(moved.variants[0], options=('s=2', 'a=1'))
+    assert harness.Runner(moved, str(runs)).run_id(changed, 0) != runner.run_id(
+        moved.variants[0], 0
+    )
+    # seeds are part of the key, however the seed is set
+    assert runner.run_id(moved.variants[0], 0) != runner.run_id(moved.variants[0], 1)
+    seeded = dataclasses.replace(moved.variants[0], options=('randomness.seed=1', 's=1', 'a=1'))
+    assert runner.run_id(seeded, 0) == runner.run_id(moved.variants[0], 1).replace('seed1', 'seed0')
+
+
+def test_a_cache_named_by_the_former_key_is_found_and_adopted(fake_runner, capsys):
+    runs, calls = fake_runner
+    study = make_study()
+    runner = harness.Runner(study, str(runs), jobs=1)
+    runner.run()
+    n = len(calls())
+    # the folders as the former key (config digest, option strings, seed) named them
+    pairs = [(v, s) for v in study.variants for s in study.seeds]
+    legacy = {}
+    for v, s in pairs:
+        legacy[(v.name, s)] = runs / f'{v.slug}_{runner.legacy_id(v, s)}'
+        os.rename(runner.run_dir(v, s), legacy[(v.name, s)])
+    assert runner.legacy_id(*pairs[0]) != runner.run_id(*pairs[0])
+    text = runner.plan()
+    assert text.splitlines()[-1] == '0 to train, 0 cached, 9 copied (9 by the former key)'
+    assert all(osp.isdir(p) for p in legacy.values())  # --plan alone moves nothing
+    runner.plan(adopt=True)
+    assert not any(osp.isdir(p) for p in legacy.values())
+    assert (
+        harness.Runner(study, str(runs)).plan().splitlines()[-1].startswith('0 to train, 9 cached')
+    )
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    assert len(calls()) == n and all(r['cached'] for r in records)
+    base0 = records[0]
+    assert osp.basename(base0['renamed_from']) == osp.basename(legacy[('base', 0)])
+    assert base0['final']['mIoU'] == 50
+    capsys.readouterr()
+
+
+def test_a_former_key_folder_is_renamed_by_a_run_too(fake_runner):
+    runs, calls = fake_runner
+    study = make_study()
+    runner = harness.Runner(study, str(runs), jobs=1)
+    runner.run()
+    n = len(calls())
+    v = study.variants[1]
+    old = runs / f'{v.slug}_{runner.legacy_id(v, 2)}'
+    os.rename(runner.run_dir(v, 2), old)
+    records = harness.Runner(study, str(runs), jobs=2).run()
+    assert len(calls()) == n and not old.exists()
+    assert records[5]['final']['mIoU'] == 55 and records[5]['renamed_from'].endswith(old.name)
+
+
+def test_a_baseline_with_a_long_config_is_length_checked_with_it():
+    study = make_study()
+    assert not study.length_checked
+    long_cfg = 'configs/digits/yolov3_r18-tiny_1xb8-1k_digits-det.py'  # any other config
+    study.variants[0] = dataclasses.replace(study.variants[0], long_config=long_cfg)
+    assert study.length_checked
+    long = study.length_variant('base')
+    assert (long.name, long.config, long.options, long.baseline) == (
+        'base (2x schedule)',
+        long_cfg,
+        ('a=1',),
+        None,
+    )
+    runner = harness.Runner(study, '/x')
+    assert runner.run_id(long, 0) != runner.run_id(study.variants[0], 0)
+
+
 def test_quick_runs_use_their_own_options(fake_runner):
     study = make_study()
     study.quick = ('q=1',)

@@ -5,7 +5,9 @@
   folder, to check the whole path (harness, report, plot) and not the numbers;
 * ``--replot`` redraws a written report's figure from its JSON (nothing trained or read from
   the run folders; markdown and JSON unchanged);
-* ``--rereport`` rewrites the report's markdown from its JSON with this commit's report code.
+* ``--rereport`` rewrites the report's markdown from its JSON with this commit's report code;
+* ``--plan`` lists every run with its id and where its result is (cached, a copy of another
+  folder, or to train) and prints the count to train: nothing is trained or changed.
 
 The runs are :class:`~.runner.Runner`'s, the report :mod:`.report`'s; the study's report
 callbacks get this invocation's :class:`~.study.RunContext`.
@@ -69,6 +71,19 @@ def parse_args(
         help="redraw the report's figure from its JSON (trains nothing, markdown unchanged)",
     )
     parser.add_argument(
+        '--plan',
+        action='store_true',
+        help='list every run (2x length-check runs included) with its id and whether it is '
+        "cached, copied from another folder or to train (after the study's preparation, "
+        'which may build its data); trains nothing and moves no run folder',
+    )
+    parser.add_argument(
+        '--adopt',
+        action='store_true',
+        help="with --plan: rename this study's run folders named by the former cache key "
+        '(config file, option strings, seed) to their ids over the merged config',
+    )
+    parser.add_argument(
         '--rereport',
         action='store_true',
         help="rewrite the report's markdown from its JSON with this commit's report code "
@@ -97,7 +112,7 @@ def main(
     stages: Optional[Stages] = None,
 ) -> str:
     """Run a study and write its report; returns the report's markdown (the figure's path
-    with ``--replot``).
+    with ``--replot``, the listing with ``--plan``).
 
     Args:
         study (Study): The study (of the default stage, with ``stages``).
@@ -112,6 +127,8 @@ def main(
     stage = getattr(args, 'stage', None)
     if stage is not None:
         study = stages[stage]()
+    if args.adopt and not args.plan:
+        raise SystemExit('--adopt needs --plan')
     if args.variants and not args.quick:
         # a partial full run would overwrite the study's report with fewer arms
         raise SystemExit('--variants needs --quick')
@@ -134,6 +151,8 @@ def main(
         return replot(study, out_dir)
     if args.rereport:
         return rereport(study, out_dir, context.command, context=context)
+    if args.plan:  # no preparation: it may build data or pre-train
+        return Runner(study, work_dir, args.jobs, args.quick).plan(adopt=args.adopt)
     t0 = time.time()
     prepare = (study.quick_prepare or study.prepare) if args.quick else study.prepare
     runner = Runner(study, work_dir, args.jobs, args.quick)

@@ -90,7 +90,7 @@ def rereport(study: Study, out_dir: str, command: str, context: Optional[RunCont
         payload = json.load(f)
     runs = payload['runs']
     longs = (
-        {study.length_variant(b).name for b in study.baselines} if study.long_schedule else set()
+        {study.length_variant(b).name for b in study.baselines} if study.length_checked else set()
     )
     names = set(r['variant'] for r in runs)
     unknown = sorted(names - {v.name for v in study.variants} - longs)
@@ -183,7 +183,7 @@ def write_report(
             'numbers mean nothing.**',
             '',
         ]
-    length = length_check(study, grouped) if study.long_schedule else None
+    length = length_check(study, grouped) if study.length_checked else None
     withheld: Dict[str, str] = {}
     if length is not None:
         short = [r['variant'] for r in length if not r['converged']]

@@ -6,12 +6,15 @@ A study (one module per study under ``tools/studies/``, a :class:`~.study.Study`
 
 * every (variant, seed) is its own ``tools/train.py`` process (``OMP_NUM_THREADS=1``),
   ``--jobs N`` of them at a time;
-* a finished run is cached by ``(resolved config content, options, seed)``
-  (:func:`~.configs.run_key`): its folder holds ``run.json`` (curves, final metrics, wall and
-  CPU time, the exact command), the training log and mmengine's ``vis_data/scalars.json``;
+* a finished run is cached by its fully merged config (bases, seed, options:
+  :func:`~.configs.resolved_key`): its folder holds ``run.json`` (curves, final metrics, wall
+  and CPU time, the exact command), the training log and mmengine's ``vis_data/scalars.json``;
   an interrupted study resumes where it stopped, and a changed config or option is a new
-  run, never a stale one; a run another study (a sibling folder) trained with the same key
-  is copied, not retrained (``reused_from`` in its ``run.json``);
+  run, never a stale one; a run with the same key under another name or in another study (a
+  sibling folder) is copied, not retrained (``reused_from`` in its ``run.json``), so a
+  setting that moves from an option string into a leaf config, or a 2x length-check run that
+  becomes the schedule, keeps its run; a folder named by the former key
+  (:func:`~.configs.run_key`) is found too (:meth:`Runner.locate`);
 * a progress line per finished run with the elapsed time and an ETA;
 * one harness per study, stopped cleanly by SIGINT / SIGTERM (:mod:`.lock`): a run that
   finishes meanwhile is recorded (``run.json``), and the harness exits with
@@ -34,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple
 
 from tools import REPO
-from tools.studies.harness.configs import config_digest, run_key
+from tools.studies.harness.configs import ResolvedConfigs, config_digest, run_key
 from tools.studies.harness.lock import STOP_GRACE_S, StudyGuard, StudyInterrupted, _signal_name
 from tools.studies.harness.scalars import read_scalars
 from tools.studies.harness.study import Study, Variant
@@ -66,17 +69,48 @@ class Runner(StudyGuard):
         self.quick = quick
         self._lock = threading.Lock()
         self._digests: Dict[str, str] = {}
+        self._configs = ResolvedConfigs()
 
     def options(self, variant: Variant) -> List[str]:
         opts = list(self.study.schedule) + list(variant.options)
         return opts + list(self.study.quick) + list(variant.quick) if self.quick else opts
 
     def run_id(self, variant: Variant, seed: int) -> str:
-        """``seed<seed>_<key>`` (:func:`run_key`): the end of the run folder's name, which
-        identifies the run in any study."""
+        """``seed<seed>_<key>`` (:func:`~.configs.resolved_key`): the end of the run folder's
+        name, which identifies the run in any study."""
+        return f'seed{seed}_{self._configs.key(variant.config, self.options(variant), seed)}'
+
+    def legacy_id(self, variant: Variant, seed: int) -> str:
+        """The run id under the former key (:func:`~.configs.run_key`: config digest, option
+        strings, seed), which names the folders of caches written before."""
         if variant.config not in self._digests:
             self._digests[variant.config] = config_digest(variant.config)
         return f'seed{seed}_{run_key(self._digests[variant.config], self.options(variant), seed)}'
+
+    def locate(self, variant: Variant, seed: int) -> Tuple[str, str, Optional[str]]:
+        """Where a run's result is, without changing anything.
+
+        Args:
+            variant (Variant): The arm.
+            seed (int): The seed.
+
+        Returns:
+            tuple: ``(run_dir, status, source)``: ``status`` is ``'cached'`` (``run_dir``
+            holds ``run.json``), ``'copy'`` (a finished run with the same id, in another
+            study or under another name, is at ``source``), ``'legacy'`` (a finished run of
+            this arm named by the former key is at ``source``) or ``'train'``.
+        """
+        run_id = self.run_id(variant, seed)
+        run_dir = self.run_dir(variant, seed, run_id)
+        if osp.isfile(osp.join(run_dir, 'run.json')):
+            return run_dir, 'cached', None
+        twin = self.twin(run_id, exclude=run_dir)
+        if twin is not None:
+            return run_dir, 'copy', twin
+        legacy = self.twin(self.legacy_id(variant, seed), exclude=run_dir)
+        if legacy is not None:
+            return run_dir, 'legacy', legacy
+        return run_dir, 'train', None
 
     def run_dir(self, variant: Variant, seed: int, run_id: Optional[str] = None) -> str:
         """``<work_dir>/<slug>_<run id>``; ``run_id`` if already computed."""
@@ -94,30 +128,53 @@ class Runner(StudyGuard):
             *self.options(variant),
         ]
 
-    def twin(self, run_id: str) -> Optional[str]:
-        """A finished run of another study under the same parent folder with this run's id.
+    def twin(self, run_id: str, exclude: Optional[str] = None) -> Optional[str]:
+        """A finished run with this run id: under another name in this study, or in another
+        study under the same parent folder (this study's first).
 
-        The id (:meth:`run_id`) covers the resolved config, every option and the seed, so
-        such a run is the run this study would train (the training is deterministic: a rerun
-        of a cached run gave the same mAP to the last digit); the study's name is not part
-        of it.
+        The id (:meth:`run_id`) is the digest of the merged config, seed included, so such a
+        run is the run this study would train (the training is deterministic: a rerun of a
+        cached run gave the same mAP to the last digit); the study's and the arm's names are
+        not part of it.
+
+        Args:
+            run_id (str): A run id (:meth:`run_id` or :meth:`legacy_id`).
+            exclude (str, optional): A folder not to return (the run's own).
         """
-        pattern = osp.join(osp.dirname(self.work_dir), '*', f'*_{run_id}', 'run.json')
+        own = osp.normpath(self.work_dir)
+        pattern = osp.join(osp.dirname(own), '*', f'*_{run_id}', 'run.json')
         found = sorted(
-            osp.dirname(p)
+            (osp.dirname(osp.dirname(p)) != own, osp.dirname(p))
             for p in glob.glob(pattern)
-            if osp.dirname(osp.dirname(p)) != osp.normpath(self.work_dir)
+            if exclude is None or osp.normpath(osp.dirname(p)) != osp.normpath(exclude)
         )
-        return found[0] if found else None
+        return found[0][1] if found else None
+
+    def _owns(self, folder: str) -> bool:
+        return osp.normpath(osp.dirname(folder)) == osp.normpath(self.work_dir)
 
     def reuse(self, twin: str, run_dir: str, variant: Variant) -> None:
         """Copy ``twin`` (see :meth:`twin`) to ``run_dir``; its record names where it came from."""
         shutil.copytree(twin, run_dir)
+        self._relabel(run_dir, variant, 'reused_from', twin)
+
+    def rename(self, legacy: str, run_dir: str, variant: Variant) -> None:
+        """Move this study's folder named by the former key to ``run_dir`` (its record keeps
+        the former folder as ``renamed_from``): the run is the same, only its name changes."""
+        os.rename(legacy, run_dir)
+        self._relabel(run_dir, variant, 'renamed_from', legacy)
+
+    @staticmethod
+    def _relabel(run_dir: str, variant: Variant, origin: str, source: str) -> None:
         result = osp.join(run_dir, 'run.json')
         with open(result) as f:
             rec = json.load(f)
         rec.update(
-            variant=variant.name, run_dir=osp.relpath(run_dir, REPO), reused_from=rec['run_dir']
+            {
+                'variant': variant.name,
+                'run_dir': osp.relpath(run_dir, REPO),
+                origin: osp.relpath(source, REPO),
+            }
         )
         with open(result + '.tmp', 'w') as f:
             json.dump(rec, f)
@@ -134,15 +191,16 @@ class Runner(StudyGuard):
             RuntimeError: If the training failed.
         """
         self._check_not_stopped(variant, seed)
-        run_id = self.run_id(variant, seed)
-        run_dir = self.run_dir(variant, seed, run_id)
-        result = osp.join(run_dir, 'run.json')
-        if not osp.isfile(result):
-            if osp.isdir(run_dir):  # an interrupted attempt (no run.json): start afresh
-                shutil.rmtree(run_dir)
-            twin = self.twin(run_id)
-            if twin is not None:
-                self.reuse(twin, run_dir, variant)
+        with self._lock:  # two arms with one id never move or copy the same folder at once
+            run_dir, status, source = self.locate(variant, seed)
+            result = osp.join(run_dir, 'run.json')
+            if status != 'cached':
+                if osp.isdir(run_dir):  # an interrupted attempt (no run.json): start afresh
+                    shutil.rmtree(run_dir)
+                if status == 'legacy' and self._owns(source):
+                    self.rename(source, run_dir, variant)
+                elif status in ('copy', 'legacy'):
+                    self.reuse(source, run_dir, variant)
         if osp.isfile(result):
             with open(result) as f:
                 rec = json.load(f)
@@ -220,6 +278,40 @@ class Runner(StudyGuard):
         rec['cached'] = False
         return rec
 
+    def plan(self, adopt: bool = False) -> str:
+        """Every run of the study (2x length-check runs included, on every seed) with its id
+        and :meth:`locate`'s status; printed and returned. Trains nothing.
+
+        Args:
+            adopt (bool): Also rename this study's folders named by the former key to their
+                ids (:meth:`rename`), so that a study whose spelling changes next (options
+                moved into configs, a longer schedule) still finds them. Defaults to False
+                (nothing changes).
+
+        Returns:
+            str: One line per run, then ``N to train, M cached, K copied``.
+        """
+        study = self.study
+        pairs = [(v, s) for v in study.variants for s in study.seeds]
+        if study.length_checked:
+            pairs += [(study.length_variant(b), s) for b in study.baselines for s in study.seeds]
+        lines, count = [], dict(cached=0, copy=0, legacy=0, train=0)
+        for variant, seed in pairs:
+            run_dir, status, source = self.locate(variant, seed)
+            count[status] += 1
+            if adopt and status == 'legacy' and self._owns(source) and not osp.isdir(run_dir):
+                self.rename(source, run_dir, variant)
+                status = 'renamed'
+            where = '' if source is None else f' <- {osp.relpath(source, REPO)}'
+            lines.append(f'{status:7s} {variant.name:40s} {osp.basename(run_dir)}{where}')
+        lines.append(
+            f'{count["train"]} to train, {count["cached"]} cached, '
+            f'{count["copy"] + count["legacy"]} copied ({count["legacy"]} by the former key)'
+        )
+        text = '\n'.join(lines)
+        print(text, flush=True)
+        return text
+
     def run(self) -> List[dict]:
         """Every (variant, seed) pair, in the study's order; prints progress with an ETA.
 
@@ -242,9 +334,9 @@ class Runner(StudyGuard):
                 self._running = False
 
     def _run(self) -> List[dict]:
-        """Every (variant, seed) pair; with ``long_schedule`` the length check first.
+        """Every (variant, seed) pair; with :attr:`Study.length_checked`, the length check first.
 
-        Without ``long_schedule``: the pairs in the study's order. With it, one group per
+        Without it: the pairs in the study's order. With it, one group per
         baseline (the baseline and the arms compared with it, in the study's order; arms of
         no baseline last): the baseline's runs and its 2x run of the first seed train first,
         then the other seeds' 2x runs when that seed moved by more than half the tolerance,
@@ -256,7 +348,9 @@ class Runner(StudyGuard):
         """
         study = self.study
         pairs = [(v, s) for v in study.variants for s in study.seeds]
-        longs = {b: study.length_variant(b) for b in study.baselines} if study.long_schedule else {}
+        longs = (
+            {b: study.length_variant(b) for b in study.baselines} if study.length_checked else {}
+        )
         for v, s in pairs + [(v, s) for v in longs.values() for s in study.seeds]:
             self.run_dir(v, s)  # resolve every config up front: a broken one fails early
         if not longs:

@@ -43,6 +43,10 @@ class Variant:
         group (str): Panel of the curves figure / block of the tables.
         quick (Tuple[str, ...]): ``--cfg-options`` of this arm added after the study's
             ``quick`` ones by ``--quick`` (e.g. the dataset-size key of a wrapped dataset).
+        long_config (str, optional): The leaf config of this arm at twice the study's
+            schedule, for the schedule-length check of a baseline
+            (:meth:`Study.length_variant`). Defaults to none (the study's
+            ``long_schedule`` options are added to ``config`` instead).
     """
 
     name: str
@@ -51,6 +55,7 @@ class Variant:
     baseline: Optional[str] = None
     group: str = ''
     quick: Tuple[str, ...] = ()
+    long_config: Optional[str] = None
 
     @property
     def slug(self) -> str:
@@ -183,14 +188,22 @@ class Study:
                 {v.baseline for v in self.variants if v.baseline}, key=names.index
             )
 
+    @property
+    def length_checked(self) -> bool:
+        """Whether the baselines train at 2x (``long_schedule`` or a ``long_config``)."""
+        return bool(self.long_schedule) or any(
+            self.variant(b).long_config is not None for b in self.baselines
+        )
+
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
 
     def length_variant(self, baseline: str) -> Variant:
         """The 2x-schedule arm of ``baseline`` for the schedule-length check.
 
-        Same config and group, options ``baseline's options + long_schedule`` (so its cache
-        key differs from the baseline's), no baseline of its own.
+        The baseline's ``long_config`` (a leaf config at 2x) when it has one; otherwise the
+        same config with options ``baseline's options + long_schedule``. Same group, no
+        baseline of its own.
 
         Args:
             baseline (str): Name of one of :attr:`baselines`.
@@ -199,6 +212,10 @@ class Study:
             Variant: ``<baseline> (2x schedule)``.
         """
         v = self.variant(baseline)
+        if v.long_config is not None:
+            return dataclasses.replace(
+                v, name=v.name + self.LONG_SUFFIX, config=v.long_config, baseline=None
+            )
         return dataclasses.replace(
             v,
             name=v.name + self.LONG_SUFFIX,

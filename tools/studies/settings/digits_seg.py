@@ -35,18 +35,33 @@ DATA = tuple(
         )
     ]
 )
-SCHEDULE = DATA + (
-    f'train_cfg.max_iters={ITERS}',
-    f'train_cfg.val_interval={ITERS // VAL_POINTS}',
-    f'param_scheduler.1.end={ITERS}',
-    f'default_hooks.checkpoint.interval={ITERS}',
-    'default_hooks.logger.interval=100',
-    'default_hooks.visualization.draw=False',
-    'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0',
-    'val_dataloader.persistent_workers=False',
-)
+
+
+def schedule(iters: int = ITERS) -> tuple:
+    """``--cfg-options`` of the shared data and an ``iters``-iteration schedule.
+
+    Args:
+        iters (int): Training iterations (validation at :data:`VAL_POINTS` points, the poly
+            decay ending there). Defaults to :data:`ITERS`.
+
+    Returns:
+        tuple: :data:`DATA`, then the schedule and loader options.
+    """
+    return DATA + (
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters // VAL_POINTS}',
+        f'param_scheduler.1.end={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        'default_hooks.logger.interval=100',
+        'default_hooks.visualization.draw=False',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+    )
+
+
+SCHEDULE = schedule(ITERS)
 QUICK = (
     'train_cfg.max_iters=4',
     'train_cfg.val_interval=1',
@@ -70,27 +85,28 @@ PILOT = (
 )
 
 
-def setup_model_line(aux: bool, extra: str = '') -> str:
-    """The report's model line."""
+def setup_model_line(aux: bool, extra: str = '', iters: int = ITERS) -> str:
+    """The report's model line (``iters``: the study's schedule)."""
     head = 'auxiliary FCN head with CE' if aux else 'no auxiliary head'
     return (
         f'- model: tiny DeepLabV3+ (ResNetV1c-18, stage width 16; {head}{extra}) from '
-        f'scratch, AdamW lr 2e-3, 100-iteration warm-up then poly decay, {ITERS} '
-        f'iterations, validation every {ITERS // VAL_POINTS};'
+        f'scratch, AdamW lr 2e-3, 100-iteration warm-up then poly decay, {iters} '
+        f'iterations, validation every {iters // VAL_POINTS};'
     )
 
 
-def long_schedule(factor: int = 2) -> tuple:
+def long_schedule(factor: int = 2, base: int = ITERS) -> tuple:
     """``--cfg-options`` of ``factor`` times the schedule (the harness's length check).
 
     Args:
-        factor (int): Multiple of :data:`ITERS`. Defaults to 2.
+        factor (int): Multiple of ``base``. Defaults to 2.
+        base (int): The study's schedule in iterations. Defaults to :data:`ITERS`.
 
     Returns:
-        tuple: Options that, added after :data:`SCHEDULE`, train ``factor * ITERS``
+        tuple: Options that, added after ``schedule(base)``, train ``factor * base``
         iterations with the same number of validation points and the poly decay stretched.
     """
-    iters = factor * ITERS
+    iters = factor * base
     return (
         f'train_cfg.max_iters={iters}',
         f'train_cfg.val_interval={iters // VAL_POINTS}',
