@@ -251,6 +251,12 @@ def test_a_baseline_with_a_long_config_is_length_checked_with_it():
     )
     runner = harness.Runner(study, '/x')
     assert runner.run_id(long, 0) != runner.run_id(study.variants[0], 0)
+    # an arm whose own options set its schedule gives its 2x options instead
+    study.variants[1] = dataclasses.replace(study.variants[1], long_options=('a=2', 'n=2'))
+    study.baselines = ['base', 'better']
+    long = study.length_variant('better')
+    assert (long.config, long.options) == (CFG, ('a=2', 'n=2'))
+    assert runner.options(long) == ['s=1', 'a=2', 'n=2']
 
 
 def test_quick_runs_use_their_own_options(fake_runner):

@@ -4,12 +4,14 @@ Claim tested (Zhang et al. 2019, Sec. 4, Table 3): on Faster R-CNN the cosine sc
 label smoothing and mixup each add to the previous row (+1.82, +0.64, +1.09 mAP@0.5 on VOC
 2007), the stack +3.55 over the step-schedule baseline. The tiny Faster R-CNN is a competent
 detector on the digits (67 mAP@[.5:.95] after 1,000 iterations), so this is the freebies'
-setting rather than an underfit one. Settings are fixed in
+setting rather than an underfit one. The three rows that are another row's baseline also
+train at 2x (4,000 iterations, the step milestones and the cosine stretched) for the
+schedule-length check. Settings are fixed in
 :mod:`tools.studies.settings.freebies_digits`; one of the three freebies study files
 (Table 2: ``freebies_yolo_digits.py``; Table 1 and reduced data:
 ``freebies_mixup_digits.py``).
 
-    python -m tools.studies.freebies_frcnn_digits --jobs 2   # 5 variants x 3 seeds
+    python -m tools.studies.freebies_frcnn_digits --jobs 2   # 5 variants x 3 seeds (+ 2x)
     python -m tools.studies.freebies_frcnn_digits --quick
 
 Writes ``docs/results/freebies_frcnn_digits.{md,json,png}``.
@@ -35,8 +37,23 @@ ROWS = [
 ]
 # ----------------------------------------------------------------------------------------
 
+#: the rows that are a baseline of another also train at 2x (the schedule-length check):
+#: their own scheduler options at 2x, then the loop at 2x
+BASELINES = {base for *_, base in ROWS if base is not None}
+LONG_ITERS = 2 * fb.FRCNN_ITERS
 VARIANTS = [
-    Variant(name, CFG.format(cfg), fb.frcnn_schedule(cosine), base, GROUP)
+    Variant(
+        name,
+        CFG.format(cfg),
+        fb.frcnn_schedule(cosine),
+        base,
+        GROUP,
+        long_options=(
+            fb.frcnn_schedule(cosine, LONG_ITERS) + fb.frcnn_loop(LONG_ITERS)
+            if name in BASELINES
+            else None
+        ),
+    )
     for name, cfg, cosine, base in ROWS
 ]
 

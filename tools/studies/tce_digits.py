@@ -47,8 +47,9 @@ SEEDS = (0, 1, 2)
 CFG = 'configs/tilted_ce/digits/deeplabv3plus_r18-tiny_{}_1xb8-2k_digits-seg.py'
 #: 8,000 iterations: the shared 4,000 failed the schedule-length check (module docstring)
 ITERS = 8000
-#: the shared digits data at ``ITERS`` iterations, without the auxiliary FCN head (the paper's DLv3+ has none),
-#: fairness keys over the 10 digit classes with the every-class reading as ``all_*``
+#: the shared digits data at ``ITERS`` iterations, without the auxiliary FCN head (the
+#: paper's DLv3+ has none), fairness keys over the 10 digit classes with the every-class
+#: reading as ``all_*``
 SCHEDULE = digits.schedule(ITERS) + (
     'model.auxiliary_head=None',
     'val_evaluator.exclude_classes=[background]',

@@ -47,6 +47,10 @@ class Variant:
             schedule, for the schedule-length check of a baseline
             (:meth:`Study.length_variant`). Defaults to none (the study's
             ``long_schedule`` options are added to ``config`` instead).
+        long_options (Tuple[str, ...], optional): The ``--cfg-options`` of this arm's 2x
+            run, replacing :attr:`options` (after the study's schedule), for arms whose
+            own options set the schedule (e.g. a step decay's milestones). Defaults to
+            none.
     """
 
     name: str
@@ -56,6 +60,7 @@ class Variant:
     group: str = ''
     quick: Tuple[str, ...] = ()
     long_config: Optional[str] = None
+    long_options: Optional[Tuple[str, ...]] = None
 
     @property
     def slug(self) -> str:
@@ -192,7 +197,8 @@ class Study:
     def length_checked(self) -> bool:
         """Whether the baselines train at 2x (``long_schedule`` or a ``long_config``)."""
         return bool(self.long_schedule) or any(
-            self.variant(b).long_config is not None for b in self.baselines
+            self.variant(b).long_config is not None or self.variant(b).long_options is not None
+            for b in self.baselines
         )
 
     def variant(self, name: str) -> Variant:
@@ -201,8 +207,9 @@ class Study:
     def length_variant(self, baseline: str) -> Variant:
         """The 2x-schedule arm of ``baseline`` for the schedule-length check.
 
-        The baseline's ``long_config`` (a leaf config at 2x) when it has one; otherwise the
-        same config with options ``baseline's options + long_schedule``. Same group, no
+        The baseline's ``long_config`` (a leaf config at 2x) when it has one; else its
+        config with its ``long_options`` when it has them; otherwise the same config with
+        options ``baseline's options + long_schedule``. Same group, no
         baseline of its own.
 
         Args:
@@ -215,6 +222,10 @@ class Study:
         if v.long_config is not None:
             return dataclasses.replace(
                 v, name=v.name + self.LONG_SUFFIX, config=v.long_config, baseline=None
+            )
+        if v.long_options is not None:
+            return dataclasses.replace(
+                v, name=v.name + self.LONG_SUFFIX, options=tuple(v.long_options), baseline=None
             )
         return dataclasses.replace(
             v,
