@@ -64,7 +64,7 @@ def test_tce_variants(tmp_path):
         if v.name == 'Focal':
             continue  # needs the alpha file; covered by the quick run
         cfg = resolved(study, v, tmp_path)
-        assert cfg.train_cfg.max_iters == 4000 and cfg.optim_wrapper.optimizer.lr == 2e-3
+        assert cfg.train_cfg.max_iters == 8000 and cfg.optim_wrapper.optimizer.lr == 2e-3
         assert cfg.model.backbone.base_channels == 16
         assert cfg.model.auxiliary_head is None  # the paper's DLv3+ has no auxiliary head
         assert cfg.val_evaluator.exclude_classes == ['background']
@@ -343,7 +343,13 @@ def test_freebies_quick_end_to_end(script, arms, tmp_path):
     md = script.run(argv + ([] if arms is None else ['--variants'] + arms))
     data = json.loads((tmp_path / f'{study.name}.json').read_text())
     got = [r['variant'] for r in data['runs']]
-    assert data['quick'] and got == [v.name for v in study.variants]
+    arms_run = [v.name for v in study.variants]
+    longs = sorted(study.length_variant(b).name for b in study.baselines)
+    if not study.length_checked:
+        longs = []
+    # the arms in the study's order, then the baselines' 2x runs of the length check
+    assert data['quick'] and got[: len(arms_run)] == arms_run
+    assert sorted(got[len(arms_run) :]) == longs
     if arms is not None:  # the arms asked for and their baselines, in the study's order
         assert got == ['baseline, 250 images', arms[0]]
     for r in data['runs']:
