@@ -10,6 +10,8 @@ from importlib import import_module
 import pytest
 from mmengine.config import Config, DictAction
 
+from tools.studies import harness
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 bb = import_module('tools.studies.balance_batch_digits')
 tce = import_module('tools.studies.tce_digits')
@@ -57,6 +59,19 @@ def test_balance_batch_variants(tmp_path):
     assert {f'CE + BB cl{k}' for k in (6, 8, 11)} <= set(names)
 
 
+def test_tce_length_stage_is_ce_at_the_checked_schedule(tmp_path):
+    # the check that moved the study to 16,000: CE alone at 8,000, its 2x at 16,000, whose
+    # merged config is the study's CE at 16,000 (one run, one cache key)
+    stage = tce.STAGES['length-8k']()
+    assert [v.name for v in stage.variants] == ['CE'] and stage.claims == []
+    assert resolved(stage, stage.variants[0], tmp_path).train_cfg.max_iters == 8000
+    long = stage.length_variant('CE')
+    runner = harness.Runner(stage, str(tmp_path))
+    assert runner.run_id(long, 1) == harness.Runner(tce.STUDY, str(tmp_path)).run_id(
+        tce.STUDY.variant('CE'), 1
+    )
+
+
 def test_tce_variants(tmp_path):
     study = tce.STUDY
     tilts = {}
@@ -64,7 +79,8 @@ def test_tce_variants(tmp_path):
         if v.name == 'Focal':
             continue  # needs the alpha file; covered by the quick run
         cfg = resolved(study, v, tmp_path)
-        assert cfg.train_cfg.max_iters == 8000 and cfg.optim_wrapper.optimizer.lr == 2e-3
+        assert cfg.train_cfg.max_iters == tce.ITERS == 16000
+        assert cfg.optim_wrapper.optimizer.lr == 2e-3
         assert cfg.model.backbone.base_channels == 16
         assert cfg.model.auxiliary_head is None  # the paper's DLv3+ has no auxiliary head
         assert cfg.val_evaluator.exclude_classes == ['background']
@@ -94,7 +110,9 @@ def test_tce_variants(tmp_path):
         assert claim.name.startswith('extension') == (not method.name.startswith('Stochastic'))
     # the schedule-length check trains the baselines at 2x
     long = resolved(study, study.length_variant('CE'), tmp_path)
-    assert long.train_cfg.max_iters == 8000 and long.param_scheduler[1].end == 8000
+    assert (
+        long.train_cfg.max_iters == 2 * tce.ITERS and long.param_scheduler[1].end == 2 * tce.ITERS
+    )
 
 
 # one arm per loss (CE, Focal with the alpha file, class-level TCE, Stochastic TCE in both

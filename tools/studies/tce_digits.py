@@ -10,20 +10,23 @@ convergence issues" and leaves to future work) are a labelled extension; the cla
 at ``t = 0`` (a per-image class-balanced CE, Eq. 3's limit) isolates its tilt from its
 per-class averaging.
 
-Every variant trains the same schedule (8,000 iterations at 48x48, AdamW lr 2e-3,
+Every variant trains the same schedule (16,000 iterations at 48x48, AdamW lr 2e-3,
 100-iteration warm-up then poly decay, batch 8; the data and loader settings of
 :mod:`tools.studies.settings.digits_seg`) from scratch on the digits configs' model
 without its auxiliary head (the paper's DLv3+ has none), validates at 4 points and is run
 for the same 3 seeds; no per-method tuning. The fairness statistics are over the 10 digit
 classes (the dataset's target classes; Cityscapes' 19 evaluated classes have no background),
 the every-class reading kept as ``all_*`` keys. The CE baseline also trains at 2x for the
-schedule-length check (at 16,000). The shared 4,000 iterations failed that check (CE +1.68,
+schedule-length check (at 32,000). The shared 4,000 iterations failed that check (CE +1.68,
 class-level t = 0 +3.12 mIoU at 8,000: ``docs/results/tce_digits_4k.md``), so the whole study
-moved to 8,000; its 8,000-iteration CE and t = 0 runs are the 4,000 study's 2x runs (same
-merged config, same cache key). Run with the harness (:mod:`tools.studies.harness`):
+moved to 8,000, which failed it too (CE at 16,000, the ``length-8k`` stage:
+``docs/results/tce_digits_length_8k.md``), so it moved to 16,000 before any arm at 8,000 was
+read. Its CE runs at 16,000 are those 2x runs (same merged config, same cache key). Run with
+the harness (:mod:`tools.studies.harness`):
 
-    python -m tools.studies.tce_digits --jobs 2      # 9 variants x 3 seeds (+ CE at 2x)
+    python -m tools.studies.tce_digits --jobs 2      # 9 variants x 3 seeds (+ baselines at 2x)
     python -m tools.studies.tce_digits --quick       # every variant, a few iterations
+    python -m tools.studies.tce_digits --stage length-8k   # CE at 8,000 and 16,000 (cached)
 
 Writes ``docs/results/tce_digits.{md,json,png}``; the first run (with the auxiliary head,
 background in the statistics, claims on Eq. 2/3) is kept in
@@ -45,16 +48,24 @@ from tools.studies.settings import digits_seg as digits
 # --- settings (fixed before running; see the module docstring) --------------------------
 SEEDS = (0, 1, 2)
 CFG = 'configs/tilted_ce/digits/deeplabv3plus_r18-tiny_{}_1xb8-2k_digits-seg.py'
-#: 8,000 iterations: the shared 4,000 failed the schedule-length check (module docstring)
-ITERS = 8000
-#: the shared digits data at ``ITERS`` iterations, without the auxiliary FCN head (the
-#: paper's DLv3+ has none), fairness keys over the 10 digit classes with the every-class
-#: reading as ``all_*``
-SCHEDULE = digits.schedule(ITERS) + (
-    'model.auxiliary_head=None',
-    'val_evaluator.exclude_classes=[background]',
-    'val_evaluator.all_classes_prefix=all_',
-)
+#: 16,000 iterations: 4,000 and then 8,000 failed the schedule-length check (docstring)
+ITERS = 16000
+#: the schedule of the failed check that moved the study to ``ITERS`` (stage ``length-8k``)
+CHECKED_ITERS = 8000
+
+
+def _schedule(iters: int) -> tuple:
+    """The shared digits data at ``iters`` iterations, without the auxiliary FCN head (the
+    paper's DLv3+ has none), fairness keys over the 10 digit classes with the every-class
+    reading as ``all_*``."""
+    return digits.schedule(iters) + (
+        'model.auxiliary_head=None',
+        'val_evaluator.exclude_classes=[background]',
+        'val_evaluator.all_classes_prefix=all_',
+    )
+
+
+SCHEDULE = _schedule(ITERS)
 #: twice the schedule, for the schedule-length check of the CE baseline
 LONG_SCHEDULE = digits.long_schedule(2, ITERS)
 # ----------------------------------------------------------------------------------------
@@ -185,10 +196,10 @@ Deliberate differences (all arms alike):
   have none); the every-class reading is reported beside them (all_*);
 - model: tiny DeepLabV3+ (ResNetV1c-18 of stage width 16, output stride 8) from scratch,
   not ResNet-101 from ImageNet: CPU budget;
-- optimiser: AdamW lr 2e-3, warm-up 100 + poly, 8,000 iterations of batch 8 (the paper: SGD
-  lr 0.01, momentum 0.9, batch 8): the digits schedule was fixed on CE pilots for
-  convergence on the CPU (tools/studies/settings/digits_seg.py), then doubled when its
-  4,000 iterations failed the schedule-length check; SGD not run here;
+- optimiser: AdamW lr 2e-3, warm-up 100 + poly, 16,000 iterations of batch 8 (the paper:
+  SGD lr 0.01, momentum 0.9, batch 8): the digits schedule was fixed on CE pilots for
+  convergence on the CPU (tools/studies/settings/digits_seg.py), then doubled twice when
+  4,000 and 8,000 iterations failed the schedule-length check; SGD not run here;
 - Stochastic TCE never draws background as a batch class (every digits image holds it, so
   it would be a random batch); the image-level weights of the sampler are uniform within a
   class;
@@ -225,8 +236,9 @@ SETUP = [
     '',
     digits.PILOT,
     'The 4,000 iterations then failed the schedule-length check of the first rerun (CE +1.68, '
-    'class-level TCE t = 0 +3.12 mIoU at 8,000; `docs/results/tce_digits_4k.md`): this '
-    'study trains every arm for 8,000 and checks the baselines at 16,000.',
+    'class-level TCE t = 0 +3.12 mIoU at 8,000; `docs/results/tce_digits_4k.md`), and so '
+    'did 8,000 (CE at 16,000: `docs/results/tce_digits_length_8k.md`): this study trains '
+    'every arm for 16,000 and checks the baselines at 32,000.',
 ]
 
 
@@ -347,8 +359,42 @@ STUDY = Study(
 )
 
 
+def length_stage(iters: int = CHECKED_ITERS) -> Study:
+    """CE alone at ``iters`` with its 2x runs: the schedule-length check that moved the study
+    to :data:`ITERS` (stage ``length-8k``; its runs are the study's, copied from its cache).
+
+    Args:
+        iters (int): The schedule checked. Defaults to :data:`CHECKED_ITERS`.
+
+    Returns:
+        Study: ``tce_digits_length_8k`` (no claims: a check, not a comparison).
+    """
+    return dataclasses.replace(
+        STUDY.subset(['CE']),
+        name=f'tce_digits_length_{iters // 1000}k',
+        title=f'Tilted CE digits study: schedule-length check of {iters:,} iterations',
+        schedule=_schedule(iters),
+        long_schedule=digits.long_schedule(2, iters),
+        setup=[
+            f'**The CE baseline of the TCE study at {iters:,} iterations and at twice that**, '
+            'the check that moved the study to the next schedule before any other arm at '
+            f'{iters:,} was read (`tools/studies/tce_digits.py`).',
+            '',
+            digits.DATA_LINE,
+            digits.setup_model_line(aux=False, extra='; batch 8', iters=iters),
+        ],
+        sections=None,
+        train_scalars=(),
+    )
+
+
+#: ``--stage`` -> the study of that stage (the first is the default)
+STAGES = {'all': lambda: STUDY, 'length-8k': length_stage}
+
+
 def run(argv: Optional[Sequence[str]] = None) -> str:
-    return main(STUDY, __file__, argv)
+    """Command line: the harness's flags plus ``--stage {all,length-8k}``."""
+    return main(STUDY, __file__, argv, stages=STAGES)
 
 
 if __name__ == '__main__':
