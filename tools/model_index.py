@@ -27,7 +27,8 @@ Where the numbers come from:
 * digits configs: mmext's measured numbers, read from the result files the repository's
   scripts write: the experiment-harness studies (``docs/results/<study>.json``, e.g.
   ``tce_digits.json``, ``balance_batch_digits.json``; the mean over seeds of the runs that
-  trained the config with the study's schedule only) and
+  trained the config with the study's schedule only; a kept copy of a superseded run, whose
+  JSON names another study than its file, is skipped) and
   ``benchmarks/results/digits_baselines.json``. ``Metadata`` keeps the command and the
   schedule; ``Weights`` is the checkpoint the command writes (seed 0).
 * nothing else: a config without either has no ``Results``.
@@ -152,6 +153,10 @@ def _is_noop(config: str, options: List[str]) -> bool:
     return True
 
 
+def _stem(path: str) -> str:
+    return osp.splitext(osp.basename(path))[0]
+
+
 def harness_results(path: str) -> Dict[str, dict]:
     """Per config: the mean final metrics of a harness study's runs of the config itself.
 
@@ -162,6 +167,8 @@ def harness_results(path: str) -> Dict[str, dict]:
         study = json.load(f)
     if not isinstance(study, dict) or 'runs' not in study or study.get('quick'):
         return {}
+    if study.get('study', _stem(path)) != _stem(path):
+        return {}  # a kept copy of a superseded run (e.g. tce_digits_4k.json of tce_digits)
     schedule = list(study.get('schedule', []))
     by_config: Dict[str, List[dict]] = {}
     for run in study['runs']:
