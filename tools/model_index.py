@@ -153,8 +153,14 @@ def _is_noop(config: str, options: List[str]) -> bool:
     return True
 
 
-def _stem(path: str) -> str:
-    return osp.splitext(osp.basename(path))[0]
+def is_kept_copy(path: str, data: dict) -> bool:
+    """Whether a results JSON is a kept copy of a superseded run (e.g. ``tce_digits_4k.json``
+    of the study ``tce_digits``): its study name is not its file name. Such copies document
+    a former run; the index and the claim tables read the study's own file only."""
+    return (
+        data.get('study', osp.splitext(osp.basename(path))[0])
+        != osp.splitext(osp.basename(path))[0]
+    )
 
 
 def harness_results(path: str) -> Dict[str, dict]:
@@ -167,8 +173,8 @@ def harness_results(path: str) -> Dict[str, dict]:
         study = json.load(f)
     if not isinstance(study, dict) or 'runs' not in study or study.get('quick'):
         return {}
-    if study.get('study', _stem(path)) != _stem(path):
-        return {}  # a kept copy of a superseded run (e.g. tce_digits_4k.json of tce_digits)
+    if is_kept_copy(path, study):
+        return {}
     schedule = list(study.get('schedule', []))
     by_config: Dict[str, List[dict]] = {}
     for run in study['runs']:

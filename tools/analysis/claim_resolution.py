@@ -41,6 +41,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from tools.model_index import is_kept_copy  # noqa: E402
 from tools.studies.harness import stats  # noqa: E402
 
 TCE_WORST = (5.01, 'TCE Table 1, 53.47 - 48.46')  # worst class (wall), TCE t = 1 vs MCCE
@@ -169,7 +170,7 @@ def rows(results_dir: str) -> List[dict]:
         with open(path) as f:
             data = json.load(f)
         claims = data.get('claims') or []
-        if not claims or 'runs' not in data:
+        if not claims or 'runs' not in data or is_kept_copy(path, data):
             continue
         study = data.get('study') or osp.splitext(osp.basename(path))[0]
         effects = dict(PAPER_EFFECTS.get(study, {}))
