@@ -39,20 +39,16 @@ import io
 import os
 import os.path as osp
 import shutil
-import sys
 import tempfile
 import time
 
 import numpy as np
+from mmengine.dataset import DefaultSampler, pseudo_collate
+from PIL import Image
+from timing import command_line, machine_info, median, timed, verdict, write_results
+from torch.utils.data import BatchSampler, DataLoader
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.dataset import DefaultSampler, pseudo_collate  # noqa: E402
-from PIL import Image  # noqa: E402
-from timing import command_line, machine_info, median, timed, verdict, write_results  # noqa: E402
-from torch.utils.data import BatchSampler, DataLoader  # noqa: E402
-
-from mmext.datasets.samplers import BalanceBatchSampler, ClassIndex, build_class_index  # noqa: E402
+from mmext.datasets.samplers import BalanceBatchSampler, ClassIndex, build_class_index
 
 
 def make_index(num_images: int, num_classes: int, seed: int = 0) -> ClassIndex:

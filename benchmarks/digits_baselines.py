@@ -17,7 +17,6 @@ import glob
 import json
 import os
 import os.path as osp
-import sys
 import time
 from typing import Dict, List, Optional
 
@@ -27,13 +26,9 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.registry import DATASETS, init_default_scope
 from mmengine.runner import Runner
+from timing import REPO, command_line, write_results
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from timing import command_line, write_results  # noqa: E402
-
-import mmext  # noqa: E402,F401  (registration)
+import mmext  # noqa: F401  (registration)
 
 
 class _KeepMetrics(Hook):

@@ -14,7 +14,6 @@ process CPU clock. No checkpoint is saved during the timed iterations. Writes
 
 import argparse
 import os.path as osp
-import sys
 import tempfile
 import time
 from typing import Dict, List
@@ -22,13 +21,9 @@ from typing import Dict, List
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from timing import REPO, command_line, machine_info, median, run_interleaved, write_results
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from timing import command_line, machine_info, median, run_interleaved, write_results  # noqa: E402
-
-import mmext  # noqa: E402,F401  (registration)
+import mmext  # noqa: F401  (registration)
 
 CONFIGS = {
     'seg (DeepLabV3+)': 'configs/digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py',

@@ -39,18 +39,13 @@ Usage::
 """
 
 import argparse
-import os.path as osp
 import platform
-import sys
 import time
 from typing import Callable, Dict
 
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from timing import command_line, medians, run_interleaved, timed, write_results  # noqa: E402
+from timing import command_line, medians, run_interleaved, timed, write_results
 
 
 def _sync(device: str) -> None:

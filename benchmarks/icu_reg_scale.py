@@ -21,15 +21,11 @@ import json
 import math
 import os.path as osp
 import platform
-import sys
 import time
 
 import torch
 import torch.nn as nn
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from timing import command_line  # noqa: E402
+from timing import RESULT_DIR, command_line
 
 DIMS = (2, 16, 128, 512, 2048)
 SCALES = ('sum', 'mean')
@@ -38,7 +34,6 @@ STEPS = 150
 BATCH = 64
 K = 10
 IN_DIM = 32
-RESULT_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
 
 
 def data(seed: int = 0):

@@ -22,17 +22,12 @@ Usage::
 """
 
 import argparse
-import os.path as osp
-import sys
 import time
 from typing import Callable, Dict
 
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from timing import (  # noqa: E402
+from timing import (
     command_line,
     machine_info,
     medians,
@@ -71,7 +66,6 @@ def previous_focal(x, label, alpha, gamma=2.0, ignore_index=255):
 
 def build(shape, seed: int = 0) -> Dict[str, Callable]:
     """Logits, labels and one forward callable per candidate."""
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     from mmext.models.losses import SegFocalLoss
 
     n, c, h, w = shape

@@ -42,7 +42,6 @@ from timing import (
     write_results,
 )
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LOSSES = ('ce', 'mmseg_dice', 'soft_dice', 'soft_iou')
 LABELS = {
     'ce': 'mmseg CrossEntropyLoss',
@@ -54,7 +53,6 @@ LABELS = {
 
 def build_loss(name: str):
     """The loss module ``name`` (mmseg's via its registry, mmext's directly)."""
-    sys.path.insert(0, REPO)
     from mmengine.registry import init_default_scope
 
     init_default_scope('mmseg')

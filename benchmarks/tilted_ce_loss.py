@@ -20,7 +20,6 @@ import argparse
 import functools
 import json
 import os
-import os.path as osp
 import resource
 import subprocess
 import sys
@@ -28,10 +27,7 @@ import time
 from typing import Tuple
 
 import torch
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from timing import (  # noqa: E402
+from timing import (
     command_line,
     machine_info,
     medians,

@@ -16,23 +16,18 @@ Usage::
 """
 
 import argparse
-import os.path as osp
-import sys
 import time
 from types import SimpleNamespace
 
 import numpy as np
+from mmengine.dataset import BaseDataset, DefaultSampler
+from mmengine.logging import MessageHub
+from mmengine.visualization import Visualizer
+from timing import command_line, machine_info, median, verdict, write_results
+from torch.utils.data import BatchSampler
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.dataset import BaseDataset, DefaultSampler  # noqa: E402
-from mmengine.logging import MessageHub  # noqa: E402
-from mmengine.visualization import Visualizer  # noqa: E402
-from timing import command_line, machine_info, median, verdict, write_results  # noqa: E402
-from torch.utils.data import BatchSampler  # noqa: E402
-
-from mmext.datasets.samplers import ClassIndex, TiltedClassSampler  # noqa: E402
-from mmext.engine.hooks import TiltedClassHook  # noqa: E402
+from mmext.datasets.samplers import ClassIndex, TiltedClassSampler
+from mmext.engine.hooks import TiltedClassHook
 
 
 class PathDataset(BaseDataset):

@@ -13,7 +13,7 @@ A benchmark compares an mmext module with the OpenMMLab module it replaces in on
   :func:`command_line` gives the command a results file names.
 
 The scripts are run as ``python benchmarks/<script>.py``, which puts this folder on
-``sys.path``.
+``sys.path``; they take the repository root :data:`REPO` and :data:`RESULT_DIR` from here.
 """
 
 import json

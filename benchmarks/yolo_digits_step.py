@@ -17,16 +17,22 @@ Writes ``benchmarks/results/yolo_digits_step.{json,md}``.
 import argparse
 import os
 import os.path as osp
-import sys
+import runpy
 
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import torch  # noqa: E402
+from timing import (  # noqa: E402
+    REPO,
+    command_line,
+    machine_info,
+    medians,
+    run_interleaved,
+    timed,
+    write_results,
+)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from timing import command_line, machine_info, medians, run_interleaved, timed, write_results  # noqa: E402
+runpy.run_path(osp.join(REPO, 'tools', '_bootstrap.py'))  # for tools.studies
 
 from tools.studies.harness import load_config  # noqa: E402
 from tools.studies.settings import freebies_digits as fb  # noqa: E402

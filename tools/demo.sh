@@ -22,6 +22,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 bash tools/setup_env.sh
+# this checkout's mmext and tools first (tools/train.py and tools/test.py do not edit sys.path)
+export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 MMEXT_HOME="${MMEXT_HOME:-$HOME/.cache/mmext}"
 MMEXT_VENV="${MMEXT_VENV:-$MMEXT_HOME/venv}"
 if [ "$MMEXT_VENV" = "current" ]; then PY="$(command -v python || command -v python3)"; else PY="$MMEXT_VENV/bin/python"; fi
@@ -37,8 +39,8 @@ QUIET_WARNINGS="$("$PY" tools/misc/upstream_warnings.py)"
 mkdir -p "$WORK_DIR"
 echo "[demo] full logs: $WORK_DIR/{ce,tce}.log (training), $WORK_DIR/{ce,tce}.test.log (evaluation)"
 echo "[demo] building the digits data once (both runs reuse it)"
-PYTHONWARNINGS="$QUIET_WARNINGS" "$PY" -c "import sys; sys.path.insert(0, '.'); \
-from tools.studies.harness import build_datasets; build_datasets('$CE_CONFIG')"
+PYTHONWARNINGS="$QUIET_WARNINGS" "$PY" -c "from tools.studies.harness import build_datasets; \
+build_datasets('$CE_CONFIG')"
 
 NAMES=(ce tce)
 PROGRESS_PREFIX='[demo] '

@@ -14,6 +14,9 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
 cd "$(dirname "$0")/.."
+# this checkout's mmext first, as mmdet's / mmseg's launchers do (tools/train.py imports the
+# installed mmext and leaves sys.path alone)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 $PYTHON -m torch.distributed.run \
     --nnodes=$NNODES --node_rank=$NODE_RANK --master_addr=$MASTER_ADDR \
     --nproc_per_node=$GPUS --master_port=$PORT \

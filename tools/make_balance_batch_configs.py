@@ -18,10 +18,15 @@ Usage::
 import argparse
 import os
 import os.path as osp
+import runpy
 import sys
 from typing import Dict
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if not __package__:  # python tools/make_balance_batch_configs.py, not -m: tools/_bootstrap.py
+    runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '_bootstrap.py'))
+
+from tools import REPO  # noqa: E402
+
 FOLDER = osp.join(REPO, 'configs', 'balance_batch')
 
 #: loss key -> (shared per-loss config, figure of the batch-size sweep,

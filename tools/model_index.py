@@ -44,6 +44,7 @@ import glob
 import json
 import os
 import os.path as osp
+import runpy
 import shlex
 import statistics
 import sys
@@ -51,13 +52,10 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-try:  # python -m tools.model_index, or imported with the repository on sys.path (the tests)
-    from tools import model_index_data
-except ImportError:  # python tools/model_index.py: the script's own folder is on sys.path
-    import model_index_data
+if not __package__:  # python tools/model_index.py, not -m: tools/_bootstrap.py
+    runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '_bootstrap.py'))
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
+from tools import REPO, model_index_data  # noqa: E402
 
 #: top folder of ``configs/`` -> its ``Collections`` entry, and config (path relative to
 #: ``configs/``) -> the paper's numbers ``dict(source, where, metrics)``, from the data files

@@ -16,6 +16,9 @@ SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
 PY_ARGS=${@:5}
 cd "$(dirname "$0")/.."
+# this checkout's mmext first, as mmdet's / mmseg's launchers do (tools/test.py imports the
+# installed mmext and leaves sys.path alone)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
     --gres=gpu:${GPUS_PER_NODE} \

@@ -21,15 +21,12 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 from typing import List, Optional
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import mmext  # noqa: E402,F401
-from mmext.apis.evaluation_flags import enable_tta, trigger_visualization_hook  # noqa: E402
-from mmext.apis.launch import build_runner, common_args, prepare_cfg, set_local_rank_env  # noqa: E402
-from mmext.apis.run_checks import check_checkpoints  # noqa: E402
+import mmext  # noqa: F401
+from mmext.apis.evaluation_flags import enable_tta, trigger_visualization_hook
+from mmext.apis.launch import build_runner, common_args, prepare_cfg, set_local_rank_env
+from mmext.apis.run_checks import check_checkpoints
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -23,7 +23,7 @@ against the paper's own effect size for that comparison:
 The paper's effects come from the study modules' ``CLAIMS`` (``Claim.paper_effect``) where set,
 otherwise from :data:`PAPER_EFFECTS` below (each entry cites its table).
 
-    python tools/analysis/claim_resolution.py
+    python tools/analysis/claim_resolution.py     # or: python -m tools.analysis.claim_resolution
 
 Writes ``docs/results/claim_resolution.md``.
 """
@@ -34,13 +34,14 @@ import importlib
 import json
 import math
 import os.path as osp
+import runpy
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+if not __package__:  # python tools/analysis/claim_resolution.py, not -m: tools/_bootstrap.py
+    runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))
 
+from tools import REPO  # noqa: E402
 from tools.model_index import is_kept_copy  # noqa: E402
 from tools.studies.harness import stats  # noqa: E402
 

@@ -33,8 +33,6 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 from mmengine.config import DictAction
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
 
 def label_map_counts(info: Dict[str, Any], num_classes: int) -> np.ndarray:
     """Pixel count per class of one label map, decoded by mmseg's ``LoadAnnotations``.

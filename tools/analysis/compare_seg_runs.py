@@ -18,12 +18,9 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 #: Summary keys shown under the per-class rows, in this order (those a run lacks are skipped).
 SUMMARY_KEYS = (

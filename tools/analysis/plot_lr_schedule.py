@@ -19,19 +19,15 @@ import argparse
 import copy
 import json
 import os.path as osp
-import sys
 from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.optim import build_optim_wrapper  # noqa: E402
-from mmengine.registry import PARAM_SCHEDULERS, init_default_scope  # noqa: E402
-
-import mmext  # noqa: E402,F401  (registers mmext.WarmupCosineLR & co.)
+import mmext  # noqa: F401  (registers mmext.WarmupCosineLR & co.)
 
 
 class _DummyDetector(nn.Module):

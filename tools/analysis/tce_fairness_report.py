@@ -21,16 +21,13 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import warnings
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmext.evaluation.functional import fairness_summary  # noqa: E402
+from mmext.evaluation.functional import fairness_summary
 
 
 def load_result(path: str) -> Dict[str, object]:

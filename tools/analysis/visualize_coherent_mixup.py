@@ -15,14 +15,11 @@ mixup loss weight ``w`` (``gt_instances.weights``); the title shows the blending
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import List, Optional
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-import mmext  # noqa: E402,F401  (registration)
+import mmext  # noqa: F401  (registration)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

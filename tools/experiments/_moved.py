@@ -4,12 +4,9 @@ script paths ``tools/experiments/<study>.py``, cited by the published reports
 
 import os.path as osp
 import runpy
-import sys
 
 
 def run_module(name: str) -> None:
     """Run module ``name`` of the repository as ``python -m name`` would, with this argv."""
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))
     runpy.run_module(name, run_name='__main__', alter_sys=True)

@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import runpy
 import shutil
 import sys
 import tempfile
@@ -38,12 +39,11 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-HERE = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(osp.dirname(HERE))
-sys.path[:0] = [p for p in (REPO, HERE) if p not in sys.path]
+if not __package__:  # python tools/misc/dry_run.py, not -m: tools/_bootstrap.py
+    runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))
 
-import dry_run_config  # noqa: E402
-import fake_datasets  # noqa: E402
+from tools import REPO  # noqa: E402
+from tools.misc import dry_run_config, fake_datasets  # noqa: E402
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 ENV_KEYS = ('CUDA_VISIBLE_DEVICES', 'MMEXT_DEVICE', 'MMEXT_CACHE_DIR', 'LOCAL_RANK')

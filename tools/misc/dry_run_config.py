@@ -8,7 +8,7 @@ pre-trained weights (there is no download), and validation/checkpoint intervals.
 
 from typing import Any, List, Optional
 
-import fake_datasets
+from tools.misc import fake_datasets
 
 # transforms, batch augments and data preprocessors whose spatial arguments are shrunk
 SPATIAL_TYPES = {

@@ -26,15 +26,17 @@ check that the script works end to end, they are not GPU timings.
 import argparse
 import os
 import os.path as osp
-import sys
+import runpy
 import time
 import warnings
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'benchmarks'))
+if not __package__:  # python tools/misc/gpu_check.py, not -m: tools/_bootstrap.py
+    runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))
+
+from tools import REPO  # noqa: E402
 
 #: digits configs trained in part 2 (one or two per paper)
 DIGITS_CONFIGS = (
@@ -382,7 +384,7 @@ def report(result: Dict) -> List[str]:
 
 def main(argv: Optional[List[str]] = None) -> Dict:
     """Run the check; write ``<out-dir>/gpu_check.{md,json}``; return the record."""
-    from timing import command_line, write_results
+    from benchmarks.timing import command_line, write_results
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--device', choices=['auto', 'cuda', 'cpu'], default='auto')
