@@ -9,6 +9,12 @@ Every leaf is a few lines on top of one shared per-loss config in
   ``batch_cl`` 2..12 (Fig. 1); Soft IoU ``batch_max=4``, 2..6 (Fig. 3b); Soft Dice
   ``batch_max=6``, 2..8 (Fig. 5b).
 
+The digits configs (``digits/``, and ``digits/study/``: one leaf per arm of
+``tools/studies/balance_batch_digits.py``) are not generated: each is a reviewed record of
+one setting (the study leaves resolve to the configs the study's runs trained, checked by
+``python -m tools.studies.harness.identity``), with the study file's names and values
+checked against them in ``tests/tools/test_studies.py``.
+
 Usage::
 
     python tools/make_balance_batch_configs.py           # (re)write the files

@@ -27,8 +27,10 @@ Where the numbers come from:
 * digits configs: mmext's measured numbers, read from the result files the repository's
   scripts write: the experiment-harness studies (``docs/results/<study>.json``, e.g.
   ``tce_digits.json``, ``balance_batch_digits.json``; the mean over seeds of the runs that
-  trained the config with the study's schedule only; a kept copy of a superseded run, whose
-  JSON names another study than its file, is skipped) and
+  trained the config with the study's schedule only; a study whose arms are leaf configs,
+  e.g. ``configs/balance_batch/digits/study/``, has no schedule options, so a run of a leaf
+  with the seed only is that leaf; a kept copy of a superseded run, whose JSON names another
+  study than its file, is skipped) and
   ``benchmarks/results/digits_baselines.json``. ``Metadata`` keeps the command and the
   schedule; ``Weights`` is the checkpoint the command writes (seed 0).
 * nothing else: a config without either has no ``Results``.
@@ -111,15 +113,36 @@ def _mean(values: List[float]) -> float:
     return round(statistics.fmean(values), 2)
 
 
+_CONFIGS: Dict[str, object] = {}
+
+
+def _load(config: str):
+    """``config`` (relative to the repository) loaded once; None when it does not load."""
+    from mmengine.config import Config
+
+    if config not in _CONFIGS:
+        try:
+            _CONFIGS[config] = Config.fromfile(osp.join(REPO, config), import_custom_modules=False)
+        except Exception:  # e.g. a config that needs a data file to load
+            _CONFIGS[config] = None
+    return _CONFIGS[config]
+
+
 def _checkpoint(run_dir: str, options: List[str], config: str) -> str:
-    """Name of the last checkpoint an iteration-based run writes."""
+    """Name of the last checkpoint an iteration-based run writes.
+
+    The iterations are those of ``options`` (a study's schedule), else of the config itself
+    (a study whose arms are leaf configs); ``last_checkpoint`` (mmengine's pointer file) when
+    neither says.
+    """
     iters = [o.split('=', 1)[1] for o in options if o.startswith('train_cfg.max_iters=')]
     if iters:
         return f'{run_dir}/iter_{iters[-1]}.pth'
+    cfg = _load(config)
+    train_cfg = cfg.get('train_cfg') if cfg is not None else None
+    if train_cfg and train_cfg.get('type') == 'IterBasedTrainLoop' and 'max_iters' in train_cfg:
+        return f'{run_dir}/iter_{train_cfg["max_iters"]}.pth'
     return f'{run_dir}/last_checkpoint'
-
-
-_CONFIGS: Dict[str, object] = {}
 
 
 def _is_noop(config: str, options: List[str]) -> bool:
@@ -127,14 +150,9 @@ def _is_noop(config: str, options: List[str]) -> bool:
     a t = 1 config), parsed as ``tools/train.py`` parses them."""
     if not options:
         return True
-    from mmengine.config import Config, DictAction
+    from mmengine.config import DictAction
 
-    if config not in _CONFIGS:
-        try:
-            _CONFIGS[config] = Config.fromfile(osp.join(REPO, config), import_custom_modules=False)
-        except Exception:  # e.g. a config that needs a data file to load
-            _CONFIGS[config] = None
-    cfg = _CONFIGS[config]
+    cfg = _load(config)
     if cfg is None:
         return False
     parser = argparse.ArgumentParser()
@@ -165,7 +183,9 @@ def harness_results(path: str) -> Dict[str, dict]:
     """Per config: the mean final metrics of a harness study's runs of the config itself.
 
     A run counts when its ``--cfg-options`` are the seed and the study's schedule only (the
-    arms that change the config with further options are variants, not the config).
+    arms that change the config with further options are variants, not the config). A study
+    whose arms are leaf configs has no schedule options: each run of a leaf with the seed
+    only is that config.
     """
     with open(path) as f:
         study = json.load(f)
@@ -196,9 +216,8 @@ def harness_results(path: str) -> Dict[str, dict]:
             metrics=metrics,
             command=f'python {study["command"].split("python ", 1)[-1]}',
             source=rel_json,
-            setting=(
-                f'mean of seeds {[r["seed"] for r in runs]}; --cfg-options ' + ' '.join(schedule)
-            ),
+            setting=f'mean of seeds {[r["seed"] for r in runs]}; '
+            + ('--cfg-options ' + ' '.join(schedule) if schedule else 'the config as it is'),
             weights=_checkpoint(runs[0]['run_dir'], schedule, config),
         )
     return out

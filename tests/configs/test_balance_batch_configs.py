@@ -1,7 +1,7 @@
 """Every config of configs/balance_batch parses and builds its loss and batch sampler;
 one config per loss builds its ASPP head and one the whole DeepLab model, and they train
 one step on a batch of one image; the generated leaves are up to date; the README maps
-every config."""
+every config (the study leaves of digits/study/ included)."""
 
 import copy
 import glob
@@ -73,12 +73,18 @@ def test_generated_leaves_are_current_and_counted():
 
 
 DIGITS = sorted(osp.basename(p) for p in glob.glob(osp.join(FOLDER, 'digits', '*.py')))
+# the Balance-batch study's arms (tools/studies/balance_batch_digits.py; resolved and checked
+# arm by arm in tests/tools/test_studies.py)
+STUDY = sorted(osp.basename(p) for p in glob.glob(osp.join(FOLDER, 'digits', 'study', '*.py')))
 
 
 def test_readme_maps_every_config():
     readme = open(osp.join(FOLDER, 'README.md')).read()
     for name in NAMES + DIGITS:
         assert name in readme, name
+    assert len(STUDY) == 34
+    for name in STUDY:
+        assert f'](digits/study/{name})' in readme, name
 
 
 @pytest.mark.parametrize('name', DIGITS)

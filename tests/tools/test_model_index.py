@@ -232,6 +232,33 @@ def test_harness_study_regenerates_the_digits_entries(tmp_path):
     assert model_index.harness_results(str(path)) == {}
 
 
+def test_harness_study_of_leaf_configs_gives_each_leaf_its_runs(tmp_path):
+    """A study whose arms are leaf configs (no schedule options, e.g. the Balance-batch study
+    once rerun): a run of a leaf with the seed only is that leaf; the checkpoint is named by
+    the leaf's own max_iters."""
+    study = (
+        'configs/balance_batch/digits/study/deeplabv3plus_r18-tiny_{}_1xb8-4k_digits-seg-48x48.py'
+    )
+    ce, bb = study.format('ce'), study.format('ce-bb-cl6')
+    runs = [
+        _run(ce, 0, [], [], {'mIoU': 50.0}),
+        _run(ce, 1, [], [], {'mIoU': 52.0}),
+        _run(bb, 0, [], [], {'mIoU': 40.0}),
+    ]
+    path = tmp_path / 'balance_batch_digits.json'
+    path.write_text(
+        json.dumps(
+            dict(study='bb', command='python -m s --jobs 2', quick=False, schedule=[], runs=runs)
+        )
+    )
+    got = model_index.harness_results(str(path))
+    assert sorted(got) == sorted(c.replace('configs/', '', 1) for c in (ce, bb))
+    entry = got[ce.replace('configs/', '', 1)]
+    assert entry['metrics'] == {'mIoU': 51.0}
+    assert entry['setting'] == 'mean of seeds [0, 1]; the config as it is'
+    assert entry['weights'] == 'work_dirs/s/0/iter_4000.pth'
+
+
 def test_unknown_dataset_name_fails_with_the_fix():
     with pytest.raises(ValueError, match='add it to DATASETS'):
         model_index.task_dataset('x/foo_r50_1xb2-1x_kitti.py')

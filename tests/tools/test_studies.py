@@ -3,7 +3,9 @@ the settings are fixed in the file, and ``--quick`` runs the Tilted-CE study end
 (harness, real tools/train.py runs, report, plot) -- a check of the path, not the numbers."""
 
 import argparse
+import glob
 import json
+import os
 import os.path as osp
 from importlib import import_module
 
@@ -21,19 +23,29 @@ fb_frcnn = import_module('tools.studies.freebies_frcnn_digits')
 
 
 def resolved(study, variant, tmp_path):
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    opts = parser.parse_args(['--cfg-options', *study.schedule, *variant.options]).cfg_options
     cfg = Config.fromfile(osp.join(REPO, variant.config))
-    cfg.merge_from_dict(opts)
+    options = [*study.schedule, *variant.options]
+    if options:  # none for a study whose arms are leaf configs
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
     return cfg
 
 
 def test_balance_batch_variants(tmp_path):
     study = bb.STUDY
     assert study.seeds == (0, 1, 2)
+    # every arm is a leaf config of the study's folder, no options; every leaf is an arm
+    assert study.schedule == () and all(v.options == () for v in study.variants)
+    leaves = glob.glob(osp.join(REPO, bb.STUDY_CONFIGS, '*.py'))
+    assert sorted(v.config for v in study.variants) == sorted(
+        osp.relpath(p, REPO).replace(os.sep, '/') for p in leaves
+    )
     for v in study.variants:
         cfg = resolved(study, v, tmp_path)
+        assert cfg.train_dataloader.dataset.build_cfg.canvas_size == 48
+        assert cfg.model.data_preprocessor.size == (48, 48)
+        assert cfg.param_scheduler[1].end == 4000
         assert cfg.train_cfg.max_iters == 4000 and cfg.train_cfg.val_interval == 1000
         # the configs' own lr for every arm; the paper's SGD arms at its lr (Sec. III)
         assert cfg.optim_wrapper.optimizer.lr == (2.5e-4 if ' SGD' in v.name else 2e-3)
@@ -45,6 +57,10 @@ def test_balance_batch_variants(tmp_path):
             assert sampler.type == 'mmext.BalanceBatchSampler'
             assert cfg.train_dataloader.batch_size == 8
             assert sampler.get('fixed_size', False) == ('fixed-size' in v.name)
+            assert v.name.endswith(f' cl{sampler.batch_cl}')
+            assert sampler.get('fill', 'greedy') == (
+                'random' if 'random-fill' in v.name else 'greedy'
+            )
         else:
             assert sampler is None
             expected = int(v.name.split('batch ')[1]) if ' batch ' in v.name else 8

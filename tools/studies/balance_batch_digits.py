@@ -4,10 +4,13 @@ Claim tested (Balance-batch paper, Sec. III, Figs. 1, 3, 5): forming batches of
 non-repeating classes raises mIoU for CE, Soft IoU and Soft Dice at the same batch size,
 most for the unstable (overlap) losses.
 
-Every variant trains the digits configs' own schedule (2,000 iterations, AdamW lr 2e-3,
-100-iteration warm-up then poly decay) from scratch on the configs' model (see
-:mod:`tools.studies.settings.digits_seg`), with the same 3 seeds, validates at 4 points;
-no per-method tuning. The arms per loss (CE, Soft Dice, Soft IoU):
+Every arm is a leaf config of ``configs/balance_batch/digits/study/`` (:func:`leaf`; no
+``--cfg-options``): its ``_base_/`` holds the study's data and schedule (the digits configs'
+model from scratch, AdamW lr 2e-3, 100-iteration warm-up then poly decay, on 48x48 canvases
+for 4,000 iterations instead of 64x64 / 2,000 for convergence: see
+:mod:`tools.studies.settings.digits_seg`), validated at 4 points, and each leaf adds one
+arm's setting; the same 3 seeds, no per-method tuning. The arms per loss (CE, Soft Dice,
+Soft IoU):
 
 * the baseline: random batches of 8 images;
 * Balance-batch, ``batch_max`` 8, as the paper reads literally (a batch closes once it holds
@@ -57,6 +60,8 @@ from tools.studies.harness import (
 from tools.studies.settings import digits_seg as digits
 
 # --- settings (fixed before running; see the module docstring) --------------------------
+# (each arm's leaf config writes its values: a changed value is a new leaf; the names and
+# the resolved configs are checked against each other in tests/tools/test_studies.py)
 SEEDS = (0, 1, 2)
 BATCH = 8  # baseline batch size = Balance-batch batch_max
 BATCH_CL = (6, 11)  # Balance-batch batch_cl (11 classes in the data)
@@ -109,89 +114,85 @@ Deliberate differences:
 """
 # ----------------------------------------------------------------------------------------
 
-CFG = 'configs/balance_batch/digits/deeplabv3plus_r18-tiny_{}_1xb8-2k_digits-seg.py'
-SGD_CFG = CFG.replace('_1xb8-2k_', '_1xb8-sgd-2k_')
+#: every arm is a leaf config here, no --cfg-options: the study's data and schedule (48x48,
+#: 4,000 iterations) live in its ``_base_/``, each leaf adds one arm's setting on top
+STUDY_CONFIGS = 'configs/balance_batch/digits/study'
 LOSSES = (('CE', 'ce'), ('Soft Dice', 'soft-dice'), ('Soft IoU', 'soft-iou'))
-SCHEDULE = digits.SCHEDULE
+
+
+def leaf(key: str, trick: str = '', schedule: str = '1xb8-4k') -> str:
+    """The leaf config of one arm (path relative to the repository).
+
+    Args:
+        key (str): The loss (``'ce'``, ``'soft-dice'``, ``'soft-iou'``).
+        trick (str): The arm's setting on top of the loss (e.g. ``'bb-cl6'``). Defaults to
+            none (the loss's baseline).
+        schedule (str): The schedule part of the name (batch size and optimiser, e.g.
+            ``'1xb3-4k'``, ``'1xb8-sgd-4k'``). Defaults to ``'1xb8-4k'``.
+
+    Returns:
+        str: ``configs/balance_batch/digits/study/deeplabv3plus_r18-tiny_{key}[-{trick}]_
+        {schedule}_digits-seg-48x48.py``.
+    """
+    part = f'{key}-{trick}' if trick else key
+    return f'{STUDY_CONFIGS}/deeplabv3plus_r18-tiny_{part}_{schedule}_digits-seg-48x48.py'
 
 
 def loss_variants(label: str, key: str) -> List[Variant]:
-    """The arms of one loss (see the module docstring)."""
-    base = Variant(label, CFG.format(key), (), None, label)
-    out = [base]
+    """The arms of one loss (see the module docstring), one leaf config each."""
+    out = [Variant(label, leaf(key), group=label)]
     sweep = SWEEP_CL if key == 'ce' else BATCH_CL
     controls = {}
     for cl in sweep:
-        bb = Variant(
-            f'{label} + BB cl{cl}',
-            CFG.format(f'{key}-bb-cl11'),
-            (f'train_dataloader.batch_sampler.batch_cl={cl}',),
-            label,
-            label,
+        out.append(
+            Variant(f'{label} + BB cl{cl}', leaf(key, f'bb-cl{cl}'), baseline=label, group=label)
         )
         b = CONTROL_BATCH[cl]
         if b not in controls:
             controls[b] = Variant(
-                f'{label} batch {b}',
-                CFG.format(key),
-                (f'train_dataloader.batch_size={b}',),
-                None,
-                label,
+                f'{label} batch {b}', leaf(key, schedule=f'1xb{b}-4k'), group=label
             )
-        out += [bb]
     out += list(controls.values())
     out.append(
         Variant(
             f'{label} + BB fixed-size cl{FIXED_CL}',
-            CFG.format(f'{key}-bb-cl11'),
-            (
-                f'train_dataloader.batch_sampler.batch_cl={FIXED_CL}',
-                'train_dataloader.batch_sampler.fixed_size=True',
-            ),
-            label,
-            label,
+            leaf(key, f'fixed-size-bb-cl{FIXED_CL}'),
+            baseline=label,
+            group=label,
         )
     )
     out += paper_variants(label, key)
     if key != 'ce':
         out.append(
-            Variant(
-                f'{label} per-image',
-                CFG.format(key),
-                ('model.decode_head.loss_decode.per_image=True',),
-                label,
-                label,
-            )
+            Variant(f'{label} per-image', leaf(key, 'per-image'), baseline=label, group=label)
         )
     return out
 
 
 def paper_variants(label: str, key: str) -> List[Variant]:
     """Issue 29's arms of one loss: the paper's loading rule, the binding fixed-size arm and
-    the paper's optimiser (leaf configs, no options: the settings are new)."""
+    the paper's optimiser."""
     sgd = f'{label} SGD'
+    cl = BINDING_CL
     return [
         Variant(
-            f'{label} + BB random-fill cl{BINDING_CL}',
-            CFG.format(f'{key}-random-fill-bb-cl11'),
-            (),
-            label,
-            label,
+            f'{label} + BB random-fill cl{cl}',
+            leaf(key, f'random-fill-bb-cl{cl}'),
+            baseline=label,
+            group=label,
         ),
         Variant(
-            f'{label} + BB fixed-size cl{BINDING_CL}',
-            CFG.format(f'{key}-fixed-size-bb-cl11'),
-            (),
-            label,
-            label,
+            f'{label} + BB fixed-size cl{cl}',
+            leaf(key, f'fixed-size-bb-cl{cl}'),
+            baseline=label,
+            group=label,
         ),
-        Variant(sgd, SGD_CFG.format(key), (), None, label),
+        Variant(sgd, leaf(key, schedule='1xb8-sgd-4k'), group=label),
         Variant(
-            f'{sgd} + BB random-fill cl{BINDING_CL}',
-            SGD_CFG.format(f'{key}-random-fill-bb-cl11'),
-            (),
-            sgd,
-            label,
+            f'{sgd} + BB random-fill cl{cl}',
+            leaf(key, f'random-fill-bb-cl{cl}', '1xb8-sgd-4k'),
+            baseline=sgd,
+            group=label,
         ),
     ]
 
@@ -328,7 +329,7 @@ def mean_batch_sizes(
 
     from mmext.datasets.samplers import BalanceBatchSampler
 
-    cfg = load_config(CFG.format('ce'), SCHEDULE)
+    cfg = load_config(leaf('ce'))
     init_default_scope('mmseg')
     ds_cfg = cfg.train_dataloader.dataset.copy()
     ds_cfg.data_root = osp.join(REPO, ds_cfg.data_root)
@@ -352,7 +353,7 @@ def mean_batch_sizes(
 
 
 def prepare(study: Study) -> None:
-    build_datasets(CFG.format('ce'), SCHEDULE)
+    build_datasets(leaf('ce'))
 
 
 def sections(study: Study, runs: List[dict], context: RunContext) -> List[str]:
@@ -387,7 +388,7 @@ STUDY = Study(
     title='Balance-batch on the long-tailed digits data',
     variants=VARIANTS,
     seeds=SEEDS,
-    schedule=SCHEDULE,
+    schedule=(),
     metrics=METRICS,
     claims=_claims(),
     setup=SETUP,
@@ -400,7 +401,7 @@ STUDY = Study(
 def run(argv: Optional[Sequence[str]] = None) -> str:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ['--batch-sizes']:
-        build_datasets(CFG.format('ce'), SCHEDULE, ('train',))
+        build_datasets(leaf('ce'), splits=('train',))
         sizes = mean_batch_sizes()
         text = '\n'.join(
             f'batch_cl {cl}: {m:.3f} images / batch -> control batch {int(round(m))}'
