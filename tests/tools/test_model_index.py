@@ -211,7 +211,7 @@ def test_harness_study_regenerates_the_digits_entries(tmp_path):
     path.write_text(
         json.dumps(
             dict(
-                study='bb',
+                study='balance_batch_digits',
                 command='python tools/experiments/bb.py',
                 quick=False,
                 schedule=sched,
@@ -225,9 +225,16 @@ def test_harness_study_regenerates_the_digits_entries(tmp_path):
     assert entry['metrics'] == {'mIoU': 53.0, 'worstIoU': 20.0}  # (50+53+56)/3, (10+20+30)/3
     assert entry['weights'] == 'work_dirs/s/0/iter_40.pth'
     assert entry['command'] == 'python tools/experiments/bb.py'
+    # a kept copy of a superseded run (the file named otherwise) never reaches the index
+    kept = tmp_path / 'balance_batch_digits_first_run.json'
+    kept.write_text(path.read_text())
+    assert model_index.is_kept_copy(str(kept), json.loads(kept.read_text()))
+    assert model_index.harness_results(str(kept)) == {}
     # a --quick smoke run never reaches the index
     path.write_text(
-        json.dumps(dict(study='bb', command='c', quick=True, schedule=sched, runs=runs))
+        json.dumps(
+            dict(study='balance_batch_digits', command='c', quick=True, schedule=sched, runs=runs)
+        )
     )
     assert model_index.harness_results(str(path)) == {}
 
@@ -248,7 +255,13 @@ def test_harness_study_of_leaf_configs_gives_each_leaf_its_runs(tmp_path):
     path = tmp_path / 'balance_batch_digits.json'
     path.write_text(
         json.dumps(
-            dict(study='bb', command='python -m s --jobs 2', quick=False, schedule=[], runs=runs)
+            dict(
+                study='balance_batch_digits',
+                command='python -m s --jobs 2',
+                quick=False,
+                schedule=[],
+                runs=runs,
+            )
         )
     )
     got = model_index.harness_results(str(path))
