@@ -150,6 +150,7 @@ MIXUP_OFF = {
     'digits/yolov3_r18-tiny_aug-mixup_cls-pretrained_1xb8-8e_digits-det.py': 1,
     'digits/yolov3_r18-tiny_aug-rs-cos-ls-mixup_1xb8-8e_digits-det.py': 1,
     'digits/yolov3_r18-tiny_aug-rs-cos-ls-mixup_cls-pretrained_1xb8-8e_digits-det.py': 1,
+    'digits/study/yolov3_r18-tiny_aug-rs-cos-ls-mixup_1xb8-48e-lr3e-3_digits-det.py': 4,
 }
 
 
@@ -187,7 +188,10 @@ def test_every_row_extends_the_previous_row():
             assert all(b.startswith(('../../_base_/', 'mmpretrain::', 'mmdet::')) for b in bases)
             continue
         base = single.group(1)
-        if 'r101' in name and 'mixup-pretrain' not in name:  # the R50 row + depth 101
+        if name.startswith('digits/study/'):  # a study's _base_ on a digits row, or a leaf
+            assert base.startswith('../../' if '/_base_/' in name else './'), name
+            assert osp.exists(osp.join(osp.dirname(path), base)), name
+        elif 'r101' in name and 'mixup-pretrain' not in name:  # the R50 row + depth 101
             assert base == './' + name.replace('r101', 'r50'), name
         elif ('baseline' in name and 'cls-pretrained' not in name) or name.startswith('pretrain/'):
             assert base.startswith(('mmdet::', 'mmpretrain::', '../../digits/')), name
@@ -206,6 +210,13 @@ def test_readme_maps_every_config():
                 mentioned.add(osp.basename(ref))
     for name in NAMES:
         assert osp.basename(name) in mentioned, f'{name} is not in a README'
+    # the study leaves of digits/study/ (one per study arm), each linked from the map of
+    # digits/README.md
+    digits_readme = open(osp.join(FOLDER, 'digits', 'README.md'), encoding='utf-8').read()
+    study = [n for n in NAMES if n.startswith('digits/study/') and '/_base_/' not in n]
+    assert len(study) == 14
+    for name in study:
+        assert f'](study/{osp.basename(name)})' in digits_readme, name
     for ref in mentioned:
         if ref.startswith(('yolov3_', 'faster-rcnn_', 'resnet101_', 'darknet53_')):
             assert any(osp.basename(n) == ref for n in NAMES), f'README names missing {ref}'

@@ -20,6 +20,7 @@ tce = import_module('tools.studies.tce_digits')
 icu = import_module('tools.studies.icu_digits')
 fb_mixup = import_module('tools.studies.freebies_mixup_digits')
 fb_frcnn = import_module('tools.studies.freebies_frcnn_digits')
+fb_yolo = import_module('tools.studies.freebies_yolo_digits')
 
 
 def resolved(study, variant, tmp_path):
@@ -73,6 +74,41 @@ def test_balance_batch_variants(tmp_path):
         assert f'{label} batch {bb.CONTROL_BATCH[11]}' in names
         assert f'{label} + BB fixed-size cl{bb.FIXED_CL}' in names
     assert {f'CE + BB cl{k}' for k in (6, 8, 11)} <= set(names)
+
+
+def test_freebies_leaf_config_studies(tmp_path):
+    """The migrated freebies studies (Table 3, Table 2): every arm and every 2x run is a
+    leaf config of the study folder, no options; the folder holds exactly those leaves; each
+    resolved leaf trains its study's schedule."""
+    from tools.studies.settings import freebies_digits as fb
+
+    configs = set()
+    for study in (fb_frcnn.STUDY, fb_yolo.STUDY):
+        assert study.schedule == () and all(v.options == () for v in study.variants)
+        arms = list(study.variants) + [study.length_variant(b) for b in study.baselines]
+        for v in arms:
+            assert v.config.startswith(fb.STUDY_CONFIGS + '/') and v.options == ()
+            configs.add(v.config)
+            cfg = resolved(study, v, tmp_path)
+            loaders = (cfg.train_dataloader, cfg.val_dataloader)
+            assert all(d.num_workers == 0 and not d.persistent_workers for d in loaders)
+            assert cfg.default_hooks.visualization.draw is False
+            if study is fb_frcnn.STUDY:
+                iters = 4000 if v.name.endswith('(2x schedule)') else 2000
+                assert cfg.train_cfg.max_iters == iters and cfg.train_cfg.val_interval == iters // 4
+                assert cfg.default_hooks.checkpoint.interval == iters
+                sched = cfg.param_scheduler
+                if v.name != 'baseline (step)' and not v.name.startswith('baseline (step) '):
+                    assert sched[0].type == 'mmext.WarmupCosineLR' and sched[0].end == iters
+                else:
+                    assert sched[1].milestones == [iters * 7 // 10, iters * 9 // 10]
+            else:
+                assert cfg.train_cfg.max_epochs == 48 and cfg.train_cfg.val_interval == 6
+                assert cfg.optim_wrapper.optimizer.lr == 0.003
+                if 'mixup' in v.config:
+                    assert cfg.custom_hooks[0].switch_epoch == 44
+    leaves = glob.glob(osp.join(REPO, fb.STUDY_CONFIGS, '*.py'))
+    assert configs == {osp.relpath(p, REPO).replace(os.sep, '/') for p in leaves}
 
 
 def test_tce_length_stage_is_ce_at_the_checked_schedule(tmp_path):

@@ -6,7 +6,10 @@ label smoothing and mixup each add to the previous row (+1.82, +0.64, +1.09 mAP@
 detector on the digits (67 mAP@[.5:.95] after 1,000 iterations), so this is the freebies'
 setting rather than an underfit one. The three rows that are another row's baseline also
 train at 2x (4,000 iterations, the step milestones and the cosine stretched) for the
-schedule-length check. Settings are fixed in
+schedule-length check. Every arm (and every 2x run) is a leaf config of
+``configs/bag_of_freebies/digits/study/`` (:func:`leaf`; no ``--cfg-options``): its
+``_base_/faster-rcnn_r18-tiny-fpn_baseline_1xb8-2k_digits-det.py`` holds the study's data
+and schedule, each leaf adds one row. Settings are fixed in
 :mod:`tools.studies.settings.freebies_digits`; one of the three freebies study files
 (Table 2: ``freebies_yolo_digits.py``; Table 1 and reduced data:
 ``freebies_mixup_digits.py``).
@@ -23,38 +26,50 @@ from tools.studies.harness import Claim, Variant, main
 from tools.studies.settings import freebies_digits as fb
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
-CFG = 'configs/bag_of_freebies/digits/faster-rcnn_r18-tiny-fpn_{}_1xb8-1k_digits-det.py'
+# (each arm's leaf config writes its values: a changed value is a new leaf; the names and
+# the resolved configs are checked against each other in tests/tools/test_studies.py)
 GROUP = 'Table 3 (stacked, tiny Faster R-CNN)'
-# (row, config, cosine, baseline of the paired delta)
+# (row, trick of its leaf config, baseline of the paired delta)
 ROWS = [
-    ('baseline (step)', 'baseline', False, None),
-    ('+ cosine', 'cosine', True, 'baseline (step)'),
-    ('+ label smoothing', 'cosine-label-smooth', True, '+ cosine'),
-    ('+ mixup', 'bof-all', True, '+ label smoothing'),
+    ('baseline (step)', 'baseline', None),
+    ('+ cosine', 'cosine', 'baseline (step)'),
+    ('+ label smoothing', 'cosine-label-smooth', '+ cosine'),
+    ('+ mixup', 'bof-all', '+ label smoothing'),
     # the authors' code's reading of the same row (REFERENCE): even 0.5 mix, the whole loss
     # of each image scaled by its mix ratio (RPN included), mixup off for the last 10 %
-    ('+ mixup (GluonCV code)', 'bof-all-gluoncv-mixup', True, '+ label smoothing'),
+    ('+ mixup (GluonCV code)', 'bof-all-gluoncv-mixup', '+ label smoothing'),
 ]
 # ----------------------------------------------------------------------------------------
 
+
+def leaf(trick: str, schedule: str = '1xb8-2k') -> str:
+    """The leaf config of one arm (path relative to the repository).
+
+    Args:
+        trick (str): The row's freebies (e.g. ``'cosine-label-smooth'``).
+        schedule (str): The schedule part of the name: ``'1xb8-2k'`` (the study's 2,000
+            iterations) or ``'1xb8-4k'`` (the 2x length check). Defaults to ``'1xb8-2k'``.
+
+    Returns:
+        str: ``configs/bag_of_freebies/digits/study/faster-rcnn_r18-tiny-fpn_{trick}_
+        {schedule}_digits-det.py``.
+    """
+    return f'{fb.STUDY_CONFIGS}/faster-rcnn_r18-tiny-fpn_{trick}_{schedule}_digits-det.py'
+
+
 #: the rows that are a baseline of another also train at 2x (the schedule-length check):
-#: their own scheduler options at 2x, then the loop at 2x
+#: a leaf config of their own at 4,000 iterations (steps / cosine stretched)
 BASELINES = {base for *_, base in ROWS if base is not None}
 LONG_ITERS = 2 * fb.FRCNN_ITERS
 VARIANTS = [
     Variant(
         name,
-        CFG.format(cfg),
-        fb.frcnn_schedule(cosine),
-        base,
-        GROUP,
-        long_options=(
-            fb.frcnn_schedule(cosine, LONG_ITERS) + fb.frcnn_loop(LONG_ITERS)
-            if name in BASELINES
-            else None
-        ),
+        leaf(trick),
+        baseline=base,
+        group=GROUP,
+        long_config=leaf(trick, '1xb8-4k') if name in BASELINES else None,
     )
-    for name, cfg, cosine, base in ROWS
+    for name, trick, base in ROWS
 ]
 
 P = fb.PRIMARY
@@ -152,7 +167,7 @@ STUDY = fb.detection_study(
     VARIANTS,
     CLAIMS,
     SETUP,
-    schedule=fb.FRCNN_SCHEDULE,
+    schedule=(),
     quick=fb.FRCNN_QUICK,
 )
 STUDY.reference = REFERENCE

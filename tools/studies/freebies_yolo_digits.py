@@ -58,7 +58,9 @@ def options(mixup: bool, cosine: bool, num_train: int = fb.NUM_TRAIN) -> tuple:
 
     With fewer images the epochs grow so that the iterations stay those of 1,000 images
     (:func:`~tools.studies.settings.freebies_digits.yolo_schedule`); validation keeps
-    the same number of points (every ``VAL_EVERY`` x that factor epochs).
+    the same number of points (every ``VAL_EVERY`` x that factor epochs). The arms of this
+    study are leaf configs (:func:`leaf`); these options remain for the reduced-data arm of
+    ``freebies_mixup_digits.py``.
     """
     val_interval = VAL_EVERY * fb.epoch_factor(num_train)
     return fb.yolo_schedule(mixup, cosine, num_train, epochs=EPOCHS) + (
@@ -67,15 +69,23 @@ def options(mixup: bool, cosine: bool, num_train: int = fb.NUM_TRAIN) -> tuple:
     )
 
 
+def leaf(trick: str, schedule: str = '1xb8-48e-lr3e-3') -> str:
+    """The leaf config of one arm (path relative to the repository).
+
+    Args:
+        trick (str): The row's freebies (e.g. ``'aug-rs-cos'``).
+        schedule (str): The schedule part of the name. Defaults to ``'1xb8-48e-lr3e-3'``
+            (this study's 48 epochs at lr 0.003).
+
+    Returns:
+        str: ``configs/bag_of_freebies/digits/study/yolov3_r18-tiny_{trick}_{schedule}_
+        digits-det.py``.
+    """
+    return f'{fb.STUDY_CONFIGS}/yolov3_r18-tiny_{trick}_{schedule}_digits-det.py'
+
+
 VARIANTS = [
-    Variant(
-        name,
-        CFG.format(cfg),
-        options(mixup, cosine),
-        base,
-        GROUP,
-        quick=fb.yolo_quick(mixup),
-    )
+    Variant(name, leaf(cfg), baseline=base, group=GROUP, quick=fb.yolo_quick(mixup))
     for name, cfg, mixup, cosine, base in ROWS
 ]
 
@@ -238,6 +248,7 @@ STUDY = dataclasses.replace(
         VARIANTS,
         CLAIMS,
         SETUP,
+        schedule=(),
         step_unit='epoch',
     ),
     reference=REFERENCE,

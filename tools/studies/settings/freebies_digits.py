@@ -34,6 +34,11 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from tools.studies.harness import Claim, Study, Variant, build_datasets, load_config
 
+#: the studies' leaf configs (one per arm, no --cfg-options): each study's data and schedule
+#: in a ``_base_/`` of its own, each leaf adds one arm on top; leaves shared by studies are
+#: one run (the harness copies runs of the same merged config)
+STUDY_CONFIGS = 'configs/bag_of_freebies/digits/study'
+
 SEEDS = (0, 1, 2)
 VAL_POINTS = 4
 NUM_TRAIN = 1000
