@@ -203,6 +203,10 @@ def start_child(cfg: dict, slow: bool = True):
     return pid, read_fd
 
 
+#: save steps that at least one kill must hit (the test checks it)
+MUST_KILL_AT = ('PUT', 'REPLACE')
+
+
 def run_round(
     cfg: dict, rng: random.Random, kill: bool, slow: bool = True, plan=None, duration: float = 1.0
 ) -> dict:
@@ -324,8 +328,10 @@ def main() -> None:
 
     work_dir = osp.join(args.root, 'killed')
     rounds, runs = [], 0
-    while sum(r['killed'] for r in rounds) < args.kills and len(rounds) < 4 * args.kills:
-        record = run_round(make_cfg(work_dir), rng, kill=True, duration=duration)
+
+    def killed_round(plan=None) -> dict:
+        nonlocal runs
+        record = run_round(make_cfg(work_dir), rng, kill=True, plan=plan, duration=duration)
         record['run'] = runs
         record['files_after'] = sorted(
             n for n in os.listdir(work_dir) if not osp.isdir(osp.join(work_dir, n))
@@ -336,12 +342,25 @@ def main() -> None:
             if n.endswith('.pth') and checkpoint_problem(osp.join(work_dir, n)) is None
         )
         rounds.append(record)
-        if record['errors']:  # a resume failed: nothing more to learn
-            break
-        if record['done']:  # finished before the kill: check it, then a new run
+        if record['done'] and not record['errors']:  # finished before the kill: a new run
             record['final_weights'] = final_weights(work_dir)
             shutil.rmtree(work_dir)
             runs += 1
+        return record
+
+    while sum(r['killed'] for r in rounds) < args.kills and len(rounds) < 4 * args.kills:
+        if killed_round()['errors']:  # a resume failed: nothing more to learn
+            break
+    # a kill inside each save step whatever the random plans hit (which of them a round
+    # reaches depends on where the earlier, timed kills fell, i.e. on the machine's load):
+    # killed at that step's next report, up to 3 tries (a resumed run may end first)
+    for step in MUST_KILL_AT:
+        for _ in range(3):
+            if rounds[-1]['errors'] or any(
+                r['killed'] and r['plan'] and r['plan'][:2] == ['marker', step] for r in rounds
+            ):
+                break
+            killed_round(('marker', step, 1, 0.0))
     final = run_round(make_cfg(work_dir), rng, kill=False)
     final['run'] = runs
     rounds.append(final)
