@@ -80,8 +80,11 @@ def test_tce_length_stage_is_ce_at_the_checked_schedule(tmp_path):
     # merged config is the study's CE at 16,000 (one run, one cache key)
     stage = tce.STAGES['length-8k']()
     assert [v.name for v in stage.variants] == ['CE'] and stage.claims == []
-    assert resolved(stage, stage.variants[0], tmp_path).train_cfg.max_iters == 8000
+    assert stage.schedule == () and stage.long_schedule == () and stage.variants[0].options == ()
+    cfg = resolved(stage, stage.variants[0], tmp_path)
+    assert cfg.train_cfg.max_iters == 8000 and cfg.param_scheduler[1].end == 8000
     long = stage.length_variant('CE')
+    assert long.config == tce.STUDY.variant('CE').config == tce.leaf('mcce')
     runner = harness.Runner(stage, str(tmp_path))
     assert runner.run_id(long, 1) == harness.Runner(tce.STUDY, str(tmp_path)).run_id(
         tce.STUDY.variant('CE'), 1
@@ -90,12 +93,22 @@ def test_tce_length_stage_is_ce_at_the_checked_schedule(tmp_path):
 
 def test_tce_variants(tmp_path):
     study = tce.STUDY
+    # every arm (and 2x arm) is a leaf config of the study's folder, no options; every leaf
+    # is an arm of the study or of its stage length-8k
+    assert study.schedule == () and study.long_schedule == ()
+    assert all(v.options == () for v in study.variants)
+    longs = [study.length_variant(b) for b in study.baselines]
+    leaves = glob.glob(osp.join(REPO, tce.STUDY_CONFIGS, '*.py'))
+    assert sorted(
+        {v.config for v in study.variants + longs} | {tce.leaf('mcce', tce.CHECKED_ITERS)}
+    ) == sorted(osp.relpath(p, REPO).replace(os.sep, '/') for p in leaves)
     tilts = {}
     for v in study.variants:
-        if v.name == 'Focal':
-            continue  # needs the alpha file; covered by the quick run
         cfg = resolved(study, v, tmp_path)
         assert cfg.train_cfg.max_iters == tce.ITERS == 16000
+        assert cfg.param_scheduler[1].end == 16000 and cfg.train_cfg.val_interval == 4000
+        assert cfg.model.data_preprocessor.size == (48, 48)
+        assert cfg.train_dataloader.dataset.build_cfg.canvas_size == 48
         assert cfg.optim_wrapper.optimizer.lr == 2e-3
         assert cfg.model.backbone.base_channels == 16
         assert cfg.model.auxiliary_head is None  # the paper's DLv3+ has no auxiliary head
@@ -111,6 +124,12 @@ def test_tce_variants(tmp_path):
             assert hook.get('batch_loss', 'batch') == ('class' if per_class else 'batch')
             assert (loss.type == 'mmext.ClassTrackedCrossEntropyLoss') == per_class
             tilts[v.name] = hook.tilt
+        if v.name == 'Focal':
+            # the 48x48 train split's alpha, committed (the config's is the 64x64 data's)
+            assert loss.type == 'mmext.SegFocalLoss' and loss.gamma == 2.0
+            assert len(loss.alpha) == 11 and loss.alpha[0] == 0.001002
+            assert loss.alpha != cfg.focal_alpha
+            assert loss.alpha == [round(a, 6) for a in loss.alpha]
     assert tilts == {
         'TCE image t=1': ('image', 1.0),
         'TCE class t=0': ('class', 0.0),
@@ -125,10 +144,18 @@ def test_tce_variants(tmp_path):
         method = study.variant(claim.method)
         assert claim.name.startswith('extension') == (not method.name.startswith('Stochastic'))
     # the schedule-length check trains the baselines at 2x
-    long = resolved(study, study.length_variant('CE'), tmp_path)
-    assert (
-        long.train_cfg.max_iters == 2 * tce.ITERS and long.param_scheduler[1].end == 2 * tce.ITERS
-    )
+    assert study.baselines == ['CE', 'TCE class t=0']
+    for name in study.baselines:
+        base, long = study.variant(name), study.length_variant(name)
+        assert long.config == base.long_config and long.options == ()
+        cfg = resolved(study, long, tmp_path)
+        assert cfg.train_cfg.max_iters == 2 * tce.ITERS == cfg.param_scheduler[1].end
+        assert cfg.train_cfg.val_interval == tce.ITERS // 2
+        assert cfg.default_hooks.checkpoint.interval == 2 * tce.ITERS
+        # the same arm otherwise
+        assert cfg.model.decode_head.loss_decode == (
+            resolved(study, base, tmp_path).model.decode_head.loss_decode
+        )
 
 
 # one arm per loss (CE, Focal with the alpha file, class-level TCE, Stochastic TCE in both
