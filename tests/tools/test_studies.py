@@ -213,6 +213,21 @@ def test_icu_variants(tmp_path):
     for setting in ('2-D LT10', '100-D LT100'):
         assert {f'{m} {setting}' for m in ('softmax', 'L-GM', 'ICU')} <= set(names)
     assert len(names) == 27
+    # every arm and every 2x arm is a leaf config, no options: the study folder's leaves and
+    # the reference arms' test-side ones are exactly the study's
+    assert study.schedule == () and study.long_schedule == ()
+    assert all(v.options == () for v in study.variants)
+    longs = [study.length_variant(b) for b in study.baselines]
+    leaves = [
+        osp.relpath(p, REPO).replace(os.sep, '/')
+        for folder in (icu.STUDY_CONFIGS, icu.REF_STUDY_CONFIGS)
+        for p in glob.glob(osp.join(REPO, folder, '*.py'))
+    ]
+    assert sorted(v.config for v in study.variants + longs) == sorted(leaves)
+    for v in study.variants:
+        method = v.name.rsplit(' ', 2)[0]
+        folder = icu.REF_STUDY_CONFIGS if 'reference' in method or 'authors' in method else None
+        assert osp.dirname(v.config) == (folder or icu.STUDY_CONFIGS)
     # the Table 1 settings come first (the harness runs the study in its order)
     assert (
         names[:13]
@@ -235,9 +250,15 @@ def test_icu_variants(tmp_path):
         ratio = 1.0 if v.group.endswith('balanced') else float(v.group.split('LT')[1])
         ds = cfg.train_dataloader.dataset
         assert ds.imbalance_ratio == ratio
-        assert ds.data_root == cfg.val_dataloader.dataset.data_root
+        assert ds.data_root == cfg.val_dataloader.dataset.data_root == icu.data_root(ratio)
+        assert cfg.test_dataloader.dataset.data_root == ds.data_root
+        assert list(cfg.model.backbone.conv_channels) == list(icu.CONV_CHANNELS)
+        assert cfg.param_scheduler.milestones == [int(0.6 * icu.ITERS), int(0.9 * icu.ITERS)]
+        # the leaf's name is its setting's: feature dim and imbalance ratio
+        assert f'lenetpp-{dim}d' in v.config and v.config.endswith(f'-lt{ratio:g}.py')
         metric = cfg.val_evaluator[2]
         assert metric.type == 'mmext.ClassAccuracyMetric'
+        assert (metric.many_shot, metric.few_shot) == icu.SHOTS
         # floor(400 * ratio^(-k/9)), written out by hand for the three ratios
         assert (
             metric.class_counts
@@ -272,12 +293,18 @@ def test_icu_variants(tmp_path):
             assert head.get('reg_to_features', True) == (method != 'ICU params-only reg')
     # the schedule-length check: the softmax baselines at twice the schedule
     assert study.baselines == [n for n in names if n.startswith('softmax ')]
-    long = study.length_variant('softmax 2-D balanced')
-    cfg = resolved(study, long, tmp_path)
-    assert cfg.train_cfg.max_iters == 2 * icu.ITERS and cfg.train_cfg.val_interval * 4 == (
-        2 * icu.ITERS
-    )
-    assert cfg.param_scheduler.milestones == [int(1.2 * icu.ITERS), int(1.8 * icu.ITERS)]
+    for long in longs:
+        base = study.variant(long.name.replace(' (2x schedule)', ''))
+        assert long.config == base.long_config and long.options == ()
+        cfg = resolved(study, long, tmp_path)
+        assert cfg.train_cfg.max_iters == 2 * icu.ITERS and cfg.train_cfg.val_interval * 4 == (
+            2 * icu.ITERS
+        )
+        assert cfg.param_scheduler.milestones == [int(1.2 * icu.ITERS), int(1.8 * icu.ITERS)]
+        assert cfg.default_hooks.checkpoint.interval == 2 * icu.ITERS
+        # the same arm otherwise
+        short = resolved(study, base, tmp_path)
+        assert cfg.model == short.model and cfg.train_dataloader == short.train_dataloader
     # the REFERENCE block names the recipes and is rendered into the report's setup
     for text in ('kratos236/ICU-loss', 'YirongMao/softmax_variants', 'section 4.1', 'CPU'):
         assert text in icu.REFERENCE
@@ -288,7 +315,8 @@ def test_icu_table1_stage():
     study = icu.stage_study('table1')
     assert [v.name for v in study.variants] == icu.TABLE1
     assert study.baselines == ['softmax 2-D balanced', 'softmax 100-D balanced']
-    assert study.long_schedule == icu.LONG_SCHEDULE and study.withhold is icu.withhold
+    assert study.long_schedule == () and study.withhold is icu.withhold
+    assert all(study.variant(b).long_config for b in study.baselines)
     assert study.setup[0].startswith('**Stage `table1` of this study**')
     assert {c.name for c in study.claims} == {
         f'Table 1 (MNIST {d}-D): {c}'
