@@ -211,7 +211,7 @@ def test_harness_study_regenerates_the_digits_entries(tmp_path):
     path.write_text(
         json.dumps(
             dict(
-                study='bb',
+                study='balance_batch_digits',
                 command='python tools/experiments/bb.py',
                 quick=False,
                 schedule=sched,
@@ -227,7 +227,9 @@ def test_harness_study_regenerates_the_digits_entries(tmp_path):
     assert entry['command'] == 'python tools/experiments/bb.py'
     # a --quick smoke run never reaches the index
     path.write_text(
-        json.dumps(dict(study='bb', command='c', quick=True, schedule=sched, runs=runs))
+        json.dumps(
+            dict(study='balance_batch_digits', command='c', quick=True, schedule=sched, runs=runs)
+        )
     )
     assert model_index.harness_results(str(path)) == {}
 
@@ -248,7 +250,13 @@ def test_harness_study_of_leaf_configs_gives_each_leaf_its_runs(tmp_path):
     path = tmp_path / 'balance_batch_digits.json'
     path.write_text(
         json.dumps(
-            dict(study='bb', command='python -m s --jobs 2', quick=False, schedule=[], runs=runs)
+            dict(
+                study='balance_batch_digits',
+                command='python -m s --jobs 2',
+                quick=False,
+                schedule=[],
+                runs=runs,
+            )
         )
     )
     got = model_index.harness_results(str(path))
