@@ -5,6 +5,7 @@ import copy
 import glob
 import importlib
 import math
+import os
 import os.path as osp
 import re
 
@@ -18,6 +19,12 @@ import mmext  # noqa: F401
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FOLDER = osp.join(REPO, 'configs', 'icu_loss')
 CONFIGS = sorted(glob.glob(osp.join(FOLDER, '**', '*.py'), recursive=True))
+# the ICU digits study's leaves (tools/studies/icu_digits.py) and their _base_ files: each
+# arm's settings are resolved and checked arm by arm in tests/tools/test_studies.py; here
+# their models build and the README links every leaf
+STUDY_DIR = osp.join(FOLDER, 'digits', 'study')
+STUDY = sorted(p for p in CONFIGS if p.startswith(STUDY_DIR + os.sep))
+CONFIGS = [p for p in CONFIGS if p not in STUDY]
 NAMES = [osp.relpath(p, FOLDER) for p in CONFIGS]
 
 
@@ -109,6 +116,27 @@ def test_readme_maps_every_config():
         readme = f.read()
     missing = [n for n in NAMES if osp.basename(n) not in readme]
     assert not missing, f'configs not in README.md: {missing}'
+    leaves = [osp.basename(p) for p in STUDY if '_base_' not in p]
+    assert len(leaves) == 28  # 23 arms (the 4 reference arms are test-side) + 5 at 2x
+    for name in leaves:
+        assert f'](digits/study/{name})' in readme, name
+
+
+def test_study_leaves_build():
+    """Every study leaf and _base_ file builds its model; the head is its arm's (the name's
+    algorithm and trick)."""
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS
+
+    for path in STUDY:
+        cfg = Config.fromfile(path)
+        head = MODELS.build(copy.deepcopy(cfg.model)).head
+        algo = osp.basename(path).split('_')[0]
+        if algo == 'softmax':
+            assert type(head).__name__ == 'LinearClsHead', path
+            continue
+        assert type(head).__name__ == 'ICUClsHead', path
+        assert head.mode == ('lgm' if algo == 'lgm' else 'icu'), path
 
 
 def test_vgg13_gradient_clipping_keeps_eq14_sum_scale_stable():

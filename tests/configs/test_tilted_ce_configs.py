@@ -1,7 +1,7 @@
 """Every config of configs/tilted_ce parses and builds its loss, evaluator and (Stochastic TCE)
 batch sampler and hook; two full-scale models are built and run one loss step; the Focal
 configs inherit alpha from the config base file the class-frequency tool writes and refuse to
-load without it; the README maps every config."""
+load without it; the README maps every config (the study leaves of digits/study/ included)."""
 
 import copy
 import glob
@@ -59,10 +59,18 @@ class CatDataset:
         return self.rows[idx]
 
 
+# the Tilted-CE study's arms (tools/studies/tce_digits.py; resolved and checked arm by arm in
+# tests/tools/test_studies.py)
+STUDY = sorted(osp.basename(p) for p in glob.glob(osp.join(FOLDER, 'digits', 'study', '*.py')))
+
+
 def test_readme_maps_every_config():
     readme = open(osp.join(FOLDER, 'README.md')).read()
     for name in NAMES:
         assert name in readme, name
+    assert len(STUDY) == 12  # 9 arms, 2 length checks at 2x, CE of the stage length-8k
+    for name in STUDY:
+        assert f'](digits/study/{name})' in readme, name
 
 
 ALPHA_BASES = {  # the full-scale Focal configs' alpha bases (the digits one is committed)

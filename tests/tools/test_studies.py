@@ -116,8 +116,11 @@ def test_tce_length_stage_is_ce_at_the_checked_schedule(tmp_path):
     # merged config is the study's CE at 16,000 (one run, one cache key)
     stage = tce.STAGES['length-8k']()
     assert [v.name for v in stage.variants] == ['CE'] and stage.claims == []
-    assert resolved(stage, stage.variants[0], tmp_path).train_cfg.max_iters == 8000
+    assert stage.schedule == () and stage.long_schedule == () and stage.variants[0].options == ()
+    cfg = resolved(stage, stage.variants[0], tmp_path)
+    assert cfg.train_cfg.max_iters == 8000 and cfg.param_scheduler[1].end == 8000
     long = stage.length_variant('CE')
+    assert long.config == tce.STUDY.variant('CE').config == tce.leaf('mcce')
     runner = harness.Runner(stage, str(tmp_path))
     assert runner.run_id(long, 1) == harness.Runner(tce.STUDY, str(tmp_path)).run_id(
         tce.STUDY.variant('CE'), 1
@@ -126,12 +129,22 @@ def test_tce_length_stage_is_ce_at_the_checked_schedule(tmp_path):
 
 def test_tce_variants(tmp_path):
     study = tce.STUDY
+    # every arm (and 2x arm) is a leaf config of the study's folder, no options; every leaf
+    # is an arm of the study or of its stage length-8k
+    assert study.schedule == () and study.long_schedule == ()
+    assert all(v.options == () for v in study.variants)
+    longs = [study.length_variant(b) for b in study.baselines]
+    leaves = glob.glob(osp.join(REPO, tce.STUDY_CONFIGS, '*.py'))
+    assert sorted(
+        {v.config for v in study.variants + longs} | {tce.leaf('mcce', tce.CHECKED_ITERS)}
+    ) == sorted(osp.relpath(p, REPO).replace(os.sep, '/') for p in leaves)
     tilts = {}
     for v in study.variants:
-        if v.name == 'Focal':
-            continue  # needs the alpha file; covered by the quick run
         cfg = resolved(study, v, tmp_path)
         assert cfg.train_cfg.max_iters == tce.ITERS == 16000
+        assert cfg.param_scheduler[1].end == 16000 and cfg.train_cfg.val_interval == 4000
+        assert cfg.model.data_preprocessor.size == (48, 48)
+        assert cfg.train_dataloader.dataset.build_cfg.canvas_size == 48
         assert cfg.optim_wrapper.optimizer.lr == 2e-3
         assert cfg.model.backbone.base_channels == 16
         assert cfg.model.auxiliary_head is None  # the paper's DLv3+ has no auxiliary head
@@ -147,6 +160,12 @@ def test_tce_variants(tmp_path):
             assert hook.get('batch_loss', 'batch') == ('class' if per_class else 'batch')
             assert (loss.type == 'mmext.ClassTrackedCrossEntropyLoss') == per_class
             tilts[v.name] = hook.tilt
+        if v.name == 'Focal':
+            # the 48x48 train split's alpha, committed (the config's is the 64x64 data's)
+            assert loss.type == 'mmext.SegFocalLoss' and loss.gamma == 2.0
+            assert len(loss.alpha) == 11 and loss.alpha[0] == 0.001002
+            assert loss.alpha != cfg.focal_alpha
+            assert loss.alpha == [round(a, 6) for a in loss.alpha]
     assert tilts == {
         'TCE image t=1': ('image', 1.0),
         'TCE class t=0': ('class', 0.0),
@@ -161,10 +180,18 @@ def test_tce_variants(tmp_path):
         method = study.variant(claim.method)
         assert claim.name.startswith('extension') == (not method.name.startswith('Stochastic'))
     # the schedule-length check trains the baselines at 2x
-    long = resolved(study, study.length_variant('CE'), tmp_path)
-    assert (
-        long.train_cfg.max_iters == 2 * tce.ITERS and long.param_scheduler[1].end == 2 * tce.ITERS
-    )
+    assert study.baselines == ['CE', 'TCE class t=0']
+    for name in study.baselines:
+        base, long = study.variant(name), study.length_variant(name)
+        assert long.config == base.long_config and long.options == ()
+        cfg = resolved(study, long, tmp_path)
+        assert cfg.train_cfg.max_iters == 2 * tce.ITERS == cfg.param_scheduler[1].end
+        assert cfg.train_cfg.val_interval == tce.ITERS // 2
+        assert cfg.default_hooks.checkpoint.interval == 2 * tce.ITERS
+        # the same arm otherwise
+        assert cfg.model.decode_head.loss_decode == (
+            resolved(study, base, tmp_path).model.decode_head.loss_decode
+        )
 
 
 # one arm per loss (CE, Focal with the alpha file, class-level TCE, Stochastic TCE in both
@@ -222,6 +249,21 @@ def test_icu_variants(tmp_path):
     for setting in ('2-D LT10', '100-D LT100'):
         assert {f'{m} {setting}' for m in ('softmax', 'L-GM', 'ICU')} <= set(names)
     assert len(names) == 27
+    # every arm and every 2x arm is a leaf config, no options: the study folder's leaves and
+    # the reference arms' test-side ones are exactly the study's
+    assert study.schedule == () and study.long_schedule == ()
+    assert all(v.options == () for v in study.variants)
+    longs = [study.length_variant(b) for b in study.baselines]
+    leaves = [
+        osp.relpath(p, REPO).replace(os.sep, '/')
+        for folder in (icu.STUDY_CONFIGS, icu.REF_STUDY_CONFIGS)
+        for p in glob.glob(osp.join(REPO, folder, '*.py'))
+    ]
+    assert sorted(v.config for v in study.variants + longs) == sorted(leaves)
+    for v in study.variants:
+        method = v.name.rsplit(' ', 2)[0]
+        folder = icu.REF_STUDY_CONFIGS if 'reference' in method or 'authors' in method else None
+        assert osp.dirname(v.config) == (folder or icu.STUDY_CONFIGS)
     # the Table 1 settings come first (the harness runs the study in its order)
     assert (
         names[:13]
@@ -244,9 +286,15 @@ def test_icu_variants(tmp_path):
         ratio = 1.0 if v.group.endswith('balanced') else float(v.group.split('LT')[1])
         ds = cfg.train_dataloader.dataset
         assert ds.imbalance_ratio == ratio
-        assert ds.data_root == cfg.val_dataloader.dataset.data_root
+        assert ds.data_root == cfg.val_dataloader.dataset.data_root == icu.data_root(ratio)
+        assert cfg.test_dataloader.dataset.data_root == ds.data_root
+        assert list(cfg.model.backbone.conv_channels) == list(icu.CONV_CHANNELS)
+        assert cfg.param_scheduler.milestones == [int(0.6 * icu.ITERS), int(0.9 * icu.ITERS)]
+        # the leaf's name is its setting's: feature dim and imbalance ratio
+        assert f'lenetpp-{dim}d' in v.config and v.config.endswith(f'-lt{ratio:g}.py')
         metric = cfg.val_evaluator[2]
         assert metric.type == 'mmext.ClassAccuracyMetric'
+        assert (metric.many_shot, metric.few_shot) == icu.SHOTS
         # floor(400 * ratio^(-k/9)), written out by hand for the three ratios
         assert (
             metric.class_counts
@@ -281,12 +329,18 @@ def test_icu_variants(tmp_path):
             assert head.get('reg_to_features', True) == (method != 'ICU params-only reg')
     # the schedule-length check: the softmax baselines at twice the schedule
     assert study.baselines == [n for n in names if n.startswith('softmax ')]
-    long = study.length_variant('softmax 2-D balanced')
-    cfg = resolved(study, long, tmp_path)
-    assert cfg.train_cfg.max_iters == 2 * icu.ITERS and cfg.train_cfg.val_interval * 4 == (
-        2 * icu.ITERS
-    )
-    assert cfg.param_scheduler.milestones == [int(1.2 * icu.ITERS), int(1.8 * icu.ITERS)]
+    for long in longs:
+        base = study.variant(long.name.replace(' (2x schedule)', ''))
+        assert long.config == base.long_config and long.options == ()
+        cfg = resolved(study, long, tmp_path)
+        assert cfg.train_cfg.max_iters == 2 * icu.ITERS and cfg.train_cfg.val_interval * 4 == (
+            2 * icu.ITERS
+        )
+        assert cfg.param_scheduler.milestones == [int(1.2 * icu.ITERS), int(1.8 * icu.ITERS)]
+        assert cfg.default_hooks.checkpoint.interval == 2 * icu.ITERS
+        # the same arm otherwise
+        short = resolved(study, base, tmp_path)
+        assert cfg.model == short.model and cfg.train_dataloader == short.train_dataloader
     # the REFERENCE block names the recipes and is rendered into the report's setup
     for text in ('kratos236/ICU-loss', 'YirongMao/softmax_variants', 'section 4.1', 'CPU'):
         assert text in icu.REFERENCE
@@ -297,7 +351,8 @@ def test_icu_table1_stage():
     study = icu.stage_study('table1')
     assert [v.name for v in study.variants] == icu.TABLE1
     assert study.baselines == ['softmax 2-D balanced', 'softmax 100-D balanced']
-    assert study.long_schedule == icu.LONG_SCHEDULE and study.withhold is icu.withhold
+    assert study.long_schedule == () and study.withhold is icu.withhold
+    assert all(study.variant(b).long_config for b in study.baselines)
     assert study.setup[0].startswith('**Stage `table1` of this study**')
     assert {c.name for c in study.claims} == {
         f'Table 1 (MNIST {d}-D): {c}'

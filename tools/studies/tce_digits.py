@@ -10,11 +10,13 @@ convergence issues" and leaves to future work) are a labelled extension; the cla
 at ``t = 0`` (a per-image class-balanced CE, Eq. 3's limit) isolates its tilt from its
 per-class averaging.
 
-Every variant trains the same schedule (16,000 iterations at 48x48, AdamW lr 2e-3,
-100-iteration warm-up then poly decay, batch 8; the data and loader settings of
-:mod:`tools.studies.settings.digits_seg`) from scratch on the digits configs' model
-without its auxiliary head (the paper's DLv3+ has none), validates at 4 points and is run
-for the same 3 seeds; no per-method tuning. The fairness statistics are over the 10 digit
+Every arm is a leaf config of ``configs/tilted_ce/digits/study/`` (:func:`leaf`; no
+``--cfg-options``): its ``_base_/`` holds the study's data and schedule (16,000 iterations
+at 48x48, AdamW lr 2e-3, 100-iteration warm-up then poly decay, batch 8; the data and
+loader settings of :mod:`tools.studies.settings.digits_seg`) on the digits configs' model
+without its auxiliary head (the paper's DLv3+ has none), from scratch, validated at 4
+points, and each leaf adds one arm's loss or sampler; the same 3 seeds, no per-method
+tuning. The fairness statistics are over the 10 digit
 classes (the dataset's target classes; Cityscapes' 19 evaluated classes have no background),
 the every-class reading kept as ``all_*`` keys. The CE baseline also trains at 2x for the
 schedule-length check (at 32,000). The shared 4,000 iterations failed that check (CE +1.68,
@@ -34,41 +36,52 @@ background in the statistics, claims on Eq. 2/3) is kept in
 """
 
 import dataclasses
-import os
-import os.path as osp
 from collections import OrderedDict
 from typing import List, Optional, Sequence
 
 import numpy as np
 
-from tools import REPO
 from tools.studies.harness import Claim, RunContext, Study, Variant, build_datasets, main
 from tools.studies.settings import digits_seg as digits
 
 # --- settings (fixed before running; see the module docstring) --------------------------
+# (each arm's leaf config writes its values: a changed value is a new leaf; the names and
+# the resolved configs are checked against each other in tests/tools/test_studies.py)
 SEEDS = (0, 1, 2)
-CFG = 'configs/tilted_ce/digits/deeplabv3plus_r18-tiny_{}_1xb8-2k_digits-seg.py'
 #: 16,000 iterations: 4,000 and then 8,000 failed the schedule-length check (docstring)
 ITERS = 16000
 #: the schedule of the failed check that moved the study to ``ITERS`` (stage ``length-8k``)
 CHECKED_ITERS = 8000
+# ----------------------------------------------------------------------------------------
+
+#: every arm is a leaf config here, no --cfg-options: the study's data and schedule (48x48,
+#: 16,000 iterations, no auxiliary head, fairness over the digit classes) live in its
+#: ``_base_/``, each leaf adds one arm's setting on top
+STUDY_CONFIGS = 'configs/tilted_ce/digits/study'
 
 
-def _schedule(iters: int) -> tuple:
-    """The shared digits data at ``iters`` iterations, without the auxiliary FCN head (the
-    paper's DLv3+ has none), fairness keys over the 10 digit classes with the every-class
-    reading as ``all_*``."""
-    return digits.schedule(iters) + (
-        'model.auxiliary_head=None',
-        'val_evaluator.exclude_classes=[background]',
-        'val_evaluator.all_classes_prefix=all_',
+def leaf(trick: str, iters: int = ITERS) -> str:
+    """The leaf config of one arm (path relative to the repository).
+
+    Args:
+        trick (str): The arm's loss or sampler with its tilt (e.g. ``'mcce'``, ``'focal'``,
+            ``'stce-t0p1'``, ``'tce-cls-t0'``).
+        iters (int): The schedule in iterations (the study's :data:`ITERS`, twice it for a
+            baseline's length check, :data:`CHECKED_ITERS` for the ``length-8k`` stage).
+            Defaults to :data:`ITERS`.
+
+    Returns:
+        str: ``configs/tilted_ce/digits/study/deeplabv3plus_r18-tiny_{trick}_1xb8-{iters /
+        1000}k_digits-seg-48x48.py``.
+    """
+    return (
+        f'{STUDY_CONFIGS}/deeplabv3plus_r18-tiny_{trick}_1xb8-{iters // 1000}k_digits-seg-48x48.py'
     )
 
 
-SCHEDULE = _schedule(ITERS)
-#: twice the schedule, for the schedule-length check of the CE baseline
-LONG_SCHEDULE = digits.long_schedule(2, ITERS)
-# ----------------------------------------------------------------------------------------
+def _tilt(t: float) -> str:
+    """``t`` as a config name writes it (``1``, ``0p1``, ``0``)."""
+    return f'{t:g}'.replace('.', 'p')
 
 
 EXTENSION = 'Eq. 2/3 used directly (extension)'
@@ -76,43 +89,41 @@ EXTENSION = 'Eq. 2/3 used directly (extension)'
 
 def _img(t: float) -> Variant:
     return Variant(
-        f'TCE image t={t:g}',
-        CFG.format('tce-img-t1'),
-        (f'model.decode_head.loss_decode.tilt={t}',),
-        'CE',
-        EXTENSION,
+        f'TCE image t={t:g}', leaf(f'tce-img-t{_tilt(t)}'), baseline='CE', group=EXTENSION
     )
 
 
 def _cls(t: float) -> Variant:
+    # the baseline t = 0 trains at 2x too (schedule-length check)
+    trick = f'tce-cls-t{_tilt(t)}'
     return Variant(
         f'TCE class t={t:g}',
-        CFG.format('tce-cls-t1'),
-        (f'model.decode_head.loss_decode.tilt={t}',),
-        'CE' if t == 0 else 'TCE class t=0',
-        EXTENSION,
+        leaf(trick),
+        baseline='CE' if t == 0 else 'TCE class t=0',
+        group=EXTENSION,
+        long_config=leaf(trick, 2 * ITERS) if t == 0 else None,
     )
 
 
 def _stce(t: float, reading: str) -> Variant:
     # background (class 0) is never drawn: every batch is built around a digit class
-    config, label = (
-        ('stce-t1', 'Stochastic TCE')
+    key, label = (
+        ('stce', 'Stochastic TCE')
         if reading == 'batch'
-        else ('stce-cls-t1', 'Stochastic TCE per-class L_B')
+        else ('stce-cls', 'Stochastic TCE per-class L_B')
     )
     return Variant(
         f'{label} t={t:g}',
-        CFG.format(config),
-        (f'custom_hooks.0.tilt={t}', 'train_dataloader.batch_sampler.exclude_classes=[0]'),
-        'CE',
-        'Stochastic TCE (Algorithm 1)',
+        leaf(f'{key}-t{_tilt(t)}'),
+        baseline='CE',
+        group='Stochastic TCE (Algorithm 1)',
     )
 
 
 VARIANTS = [
-    Variant('CE', CFG.format('mcce'), (), None, 'baselines'),
-    Variant('Focal', CFG.format('focal'), (), 'CE', 'baselines'),
+    Variant('CE', leaf('mcce'), group='baselines', long_config=leaf('mcce', 2 * ITERS)),
+    # alpha: the 48x48 train split's, committed in the leaf (no longer set by prepare())
+    Variant('Focal', leaf('focal'), baseline='CE', group='baselines'),
     _stce(0.1, 'batch'),
     _stce(1.0, 'batch'),
     _stce(0.1, 'class'),
@@ -243,43 +254,13 @@ SETUP = [
 
 
 def prepare(study: Study) -> None:
-    """Build the study's data once (before parallel runs) and fix the Focal alpha.
+    """Build the study's data once (before parallel runs).
 
-    The Focal config inherits the alpha of the configs' 64x64 data
-    (``configs/tilted_ce/_base_/focal_alpha_digits-seg.py``); the study trains on its own
-    48x48 data, so the alpha of *that* train split (``<data_root>/class_pixel_frequency.json``,
-    same tool) is given to the Focal variant as ``model.decode_head.loss_decode.alpha``.
+    The Focal arm's alpha (the normalised inverse class pixel frequency of the study's 48x48
+    train split, rounded to 6 decimals) is committed in its leaf config, which names the
+    command that wrote it; nothing is added to the arms here.
     """
-    import json
-
-    from tools.analysis import class_pixel_frequency
-
-    build_datasets(CFG.format('mcce'), SCHEDULE)
-    cwd = os.getcwd()
-    os.chdir(REPO)  # the configs' data_root is relative to the working directory
-    try:
-        study_alpha = osp.join(digits.DATA_ROOT, 'class_pixel_frequency.json')
-        if not osp.isfile(study_alpha):
-            class_pixel_frequency.main(
-                [
-                    CFG.format('mcce'),
-                    '--out',
-                    study_alpha,
-                    '--num-workers',
-                    '2',
-                    '--cfg-options',
-                    *digits.DATA,
-                ]
-            )
-        with open(study_alpha) as f:
-            alpha = [round(a, 6) for a in json.load(f)['focal_alpha']]
-    finally:
-        os.chdir(cwd)
-    option = 'model.decode_head.loss_decode.alpha=[' + ','.join(map(str, alpha)) + ']'
-    study.variants = [
-        dataclasses.replace(v, options=v.options + (option,)) if v.name == 'Focal' else v
-        for v in study.variants
-    ]
+    build_datasets(leaf('mcce'))
 
 
 def per_class(runs: Sequence[dict]):
@@ -346,7 +327,7 @@ STUDY = Study(
     title='Tilted CE on the long-tailed digits data',
     variants=VARIANTS,
     seeds=SEEDS,
-    schedule=SCHEDULE,
+    schedule=(),
     metrics=METRICS,
     claims=CLAIMS,
     setup=SETUP,
@@ -354,7 +335,6 @@ STUDY = Study(
     prepare=prepare,
     sections=sections,
     train_scalars=('tce/weight/',),
-    long_schedule=LONG_SCHEDULE,
     reference=REFERENCE,
 )
 
@@ -363,18 +343,24 @@ def length_stage(iters: int = CHECKED_ITERS) -> Study:
     """CE alone at ``iters`` with its 2x runs: the schedule-length check that moved the study
     to :data:`ITERS` (stage ``length-8k``; its runs are the study's, copied from its cache).
 
+    Its arm is the CE leaf at ``iters`` and its 2x run the CE leaf at twice that (at 8,000:
+    the study's own CE leaf at 16,000, the same merged config as the CE runs of the study).
+
     Args:
         iters (int): The schedule checked. Defaults to :data:`CHECKED_ITERS`.
 
     Returns:
         Study: ``tce_digits_length_8k`` (no claims: a check, not a comparison).
     """
+    sub = STUDY.subset(['CE'])
+    ce = dataclasses.replace(
+        sub.variant('CE'), config=leaf('mcce', iters), long_config=leaf('mcce', 2 * iters)
+    )
     return dataclasses.replace(
-        STUDY.subset(['CE']),
+        sub,
         name=f'tce_digits_length_{iters // 1000}k',
         title=f'Tilted CE digits study: schedule-length check of {iters:,} iterations',
-        schedule=_schedule(iters),
-        long_schedule=digits.long_schedule(2, iters),
+        variants=[ce],
         setup=[
             f'**The CE baseline of the TCE study at {iters:,} iterations and at twice that**, '
             'the check that moved the study to the next schedule before any other arm at '

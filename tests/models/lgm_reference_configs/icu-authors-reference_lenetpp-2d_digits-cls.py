@@ -1,4 +1,5 @@
-# Reference arm of the ICU digits study (tools/studies/icu_digits.py): the softmax digits
+# Reference arm of the ICU digits study (tools/studies/icu_digits.py; the study trains its
+# leaves in ./study/, one per setting, on the study's schedule): the softmax digits
 # config (same LeNet++, data, optimiser, Gaussian-parameter group) with the test-side head that
 # behaves as the ICU authors' released classifier (tests/models/lgm_reference.py,
 # RefICUAuthorsClsHead: logits linear in x, 1/4 log-det, per-sample regulariser, alpha 0,

@@ -1,4 +1,5 @@
-# Parity arm of the ICU digits study (tools/studies/icu_digits.py): the softmax digits
+# Parity arm of the ICU digits study (tools/studies/icu_digits.py; the study trains its
+# leaves in ./study/, one per setting, on the study's schedule): the softmax digits
 # config (same LeNet++, data, optimiser, Gaussian-parameter group) with the test-side head that
 # behaves as the public PyTorch L-GM code (tests/models/lgm_reference.py, RefLGMClsHead;
 # alpha 1, lambda 0.1: the MNIST values of its train_mnist_LGM.py). Test-side on purpose: it

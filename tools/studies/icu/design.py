@@ -12,14 +12,12 @@ from typing import List
 from tools.studies.harness import Claim, Study, Variant, build_datasets
 from tools.studies.icu.settings import (
     BATCH,
-    CFG,
     CONV_CHANNELS,
     GAUSS_LR_MULT,
     GRID,
     ITERS,
     LGM_ALPHA,
     LGM_LAMBDA,
-    METHODS,
     POOL,
     POST_HOC,
     REFERENCE,
@@ -27,7 +25,7 @@ from tools.studies.icu.settings import (
     TABLE1_METHODS,
     TABLE1_SETTINGS,
     class_counts,
-    data_options,
+    leaf,
     setting_name,
 )
 
@@ -36,22 +34,23 @@ def variants() -> List[Variant]:
     """Every arm of the study: ``'<method> <setting>'``, in :data:`~.settings.GRID`'s order.
 
     Returns:
-        List[Variant]: Each setting's methods of the grid, then its post hoc arms; every
-        arm but softmax has its setting's softmax arm as baseline.
+        List[Variant]: Each setting's methods of the grid, then its post hoc arms, each its
+        leaf config (:func:`~.settings.leaf`, no options); every arm but softmax has its
+        setting's softmax arm as baseline, and each softmax arm its leaf at twice the
+        schedule (the schedule-length check).
     """
     out = []
     for (dim, ratio), methods in GRID.items():
         setting = setting_name(dim, ratio)
         for method in methods + POST_HOC.get((dim, ratio), ()):
-            key, extra = METHODS[method]
-            base = None if method == 'softmax' else f'softmax {setting}'
+            softmax = method == 'softmax'
             out.append(
                 Variant(
                     f'{method} {setting}',
-                    key if key.endswith('.py') else CFG.format(key),
-                    data_options(dim, ratio) + extra,
-                    base,
-                    setting,
+                    leaf(method, dim, ratio),
+                    baseline=None if softmax else f'softmax {setting}',
+                    group=setting,
+                    long_config=leaf(method, dim, ratio, 2 * ITERS) if softmax else None,
                 )
             )
     return out
@@ -212,7 +211,7 @@ def prepare(study: Study) -> None:
     """Build each ratio's train/val data once, before the parallel runs.
 
     Args:
-        study (Study): The study (its schedule options are part of the data's config).
+        study (Study): The study (its arms' leaves hold the data settings).
     """
     for dim, ratio in GRID:
-        build_datasets(CFG.format('softmax'), study.schedule + data_options(dim, ratio))
+        build_datasets(leaf('softmax', dim, ratio))

@@ -1,12 +1,12 @@
 """Settings of the ICU digits study, fixed before running (the study's docstring says why).
 
 Seeds, schedule, model width, the grid of (feature dim, imbalance ratio) settings and the
-arms trained at each, every arm's config and options (:data:`METHODS`), the data options of
-a setting, the parity pairs and the :data:`REFERENCE` block (the recipe followed and every
-deliberate difference, rendered into the report's setup and ``reference_parity.md``).
+arms trained at each, every arm's leaf config (:func:`leaf`; the values here are written
+there, and tests/tools/test_studies.py checks them against each other), the parity pairs and
+the :data:`REFERENCE` block (the recipe followed and every deliberate difference, rendered
+into the report's setup and ``reference_parity.md``).
 """
 
-import os
 from typing import List
 
 import numpy as np
@@ -90,60 +90,53 @@ Deliberate differences (all arms alike):
   effects are below this proxy's resolution anyway).
 """
 
-# --- the arms' configs and options -------------------------------------------------------
-DATA_DIR = os.environ.get('MMEXT_STUDY_DATA_DIR', 'data')  # tests build under a tmp dir
-#: the mmext arms' configs (``{}``: softmax, lgm, icu)
-CFG = 'configs/icu_loss/digits/{}_lenetpp-2d_1xb32-1k_digits-cls.py'
-#: the reference arms' configs: test-side (they import tests/models/lgm_reference.py)
-REF_CFG = 'tests/models/lgm_reference_configs/{}-reference_lenetpp-2d_digits-cls.py'
-#: arm -> (config key of :data:`CFG` or a config path, the arm's own options)
+# --- the arms' leaf configs ----------------------------------------------------------------
+#: the data folder of the leaves' data roots (``<DATA_DIR>/digits_cls_icu_lt<ratio>``)
+DATA_DIR = 'data'
+#: every arm is a leaf config, no --cfg-options: the study's schedule (``ITERS``, ``BATCH``,
+#: ``CONV_CHANNELS``, PyTorch's init) is ``_base_/icu_lenetpp_1xb64-1200it_digits-cls.py``,
+#: each grid setting's data (feature dim, imbalance ratio, shot metric) one ``_base_`` file on
+#: it, and each leaf sets one arm's head on its setting's file
+STUDY_CONFIGS = 'configs/icu_loss/digits/study'
+#: the reference arms' leaves: test-side, beside the reference configs (they import
+#: tests/models/lgm_reference.py, which the package does not ship), on the same setting files
+REF_STUDY_CONFIGS = 'tests/models/lgm_reference_configs/study'
+#: arm -> (algorithm, trick) of its leaf's name
 METHODS = {
-    'softmax': ('softmax', ('model.head.init_cfg=None',)),
-    'L-GM': ('lgm', (f'model.head.alpha={LGM_ALPHA}', f'model.head.lambda_lkd={LGM_LAMBDA}')),
-    'L-GM reference': (
-        REF_CFG.format('lgm'),
-        (f'model.head.alpha={LGM_ALPHA}', f'model.head.lambda_lkd={LGM_LAMBDA}'),
-    ),
-    'ICU': ('icu', ()),
-    'ICU authors code': (REF_CFG.format('icu-authors'), ()),
-    'ICU no alpha': ('icu', ('model.head.alpha=0.0',)),
-    'ICU no gamma': ('icu', ('model.head.gamma=0.0',)),
-    'ICU no reg': ('icu', ('model.head.lambda_mu=0.0', 'model.head.lambda_sigma=0.0')),
-    'ICU params-only reg': ('icu', ('model.head.reg_to_features=False',)),
+    'softmax': ('softmax', ''),
+    'L-GM': ('lgm', ''),
+    'L-GM reference': ('lgm-reference', ''),
+    'ICU': ('icu', ''),
+    'ICU authors code': ('icu-authors-reference', ''),
+    'ICU no alpha': ('icu', 'no-alpha'),
+    'ICU no gamma': ('icu', 'no-gamma'),
+    'ICU no reg': ('icu', 'no-reg'),
+    'ICU params-only reg': ('icu', 'params-only-reg'),
 }
+#: the arms whose leaves are test-side (:data:`REF_STUDY_CONFIGS`)
+REFERENCE_METHODS = ('L-GM reference', 'ICU authors code')
 
 
-def schedule(iters: int) -> tuple:
-    """``--cfg-options`` of a schedule of ``iters`` iterations (validation at 4 points).
+def leaf(method: str, dim: int, ratio: float, iters: int = ITERS) -> str:
+    """The leaf config of one arm (path relative to the repository).
 
     Args:
-        iters (int): Training iterations; the lr drops x0.1 at 60 % and 90 % of them.
+        method (str): A key of :data:`METHODS`.
+        dim (int): Feature dimension.
+        ratio (float): Imbalance ratio of the train split.
+        iters (int): The schedule in iterations (:data:`ITERS`, or twice it for a softmax
+            baseline's schedule-length check). Defaults to :data:`ITERS`.
 
     Returns:
-        tuple: The schedule's option strings.
+        str: ``<folder>/{algo}_lenetpp-{dim}d[_{trick}]_1xb64-{iters}it_digits-cls-lt{ratio}.py``
+        under :data:`STUDY_CONFIGS` (:data:`REF_STUDY_CONFIGS` for a reference arm).
     """
-    return (
-        f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters // 4}',
-        f'param_scheduler.milestones=[{int(0.6 * iters)},{int(0.9 * iters)}]',
-        f'default_hooks.checkpoint.interval={iters}',
-    )
+    algo, trick = METHODS[method]
+    folder = REF_STUDY_CONFIGS if method in REFERENCE_METHODS else STUDY_CONFIGS
+    mid = f'_{trick}' if trick else ''
+    return f'{folder}/{algo}_lenetpp-{dim}d{mid}_1xb{BATCH}-{iters}it_digits-cls-lt{ratio:g}.py'
 
 
-#: every arm's schedule, batch, model width and initialisation
-SCHEDULE = schedule(ITERS) + (
-    f'train_dataloader.batch_size={BATCH}',
-    f'model.backbone.conv_channels=[{",".join(map(str, CONV_CHANNELS))}]',
-    'model.backbone.init=pytorch',
-    'default_hooks.logger.interval=50',
-    'default_hooks.logger.log_metric_by_epoch=False',
-    'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0',
-    'val_dataloader.persistent_workers=False',
-)
-#: the schedule-length check's schedule (the softmax baselines at 2x)
-LONG_SCHEDULE = schedule(2 * ITERS)
 #: ``--quick``: a few iterations, to check the path
 QUICK = (
     'train_cfg.max_iters=4',
@@ -169,7 +162,8 @@ def class_counts(ratio: float) -> List[int]:
 
 
 def data_root(ratio: float) -> str:
-    """Folder of the digits data of imbalance ratio ``ratio`` (under :data:`DATA_DIR`).
+    """Folder of the digits data of imbalance ratio ``ratio`` (under :data:`DATA_DIR`; the
+    setting files of :data:`STUDY_CONFIGS` write it).
 
     Args:
         ratio (float): Imbalance ratio.
@@ -191,28 +185,3 @@ def setting_name(dim: int, ratio: float) -> str:
         str: The setting's name.
     """
     return f'{dim}-D ' + ('balanced' if ratio == 1 else f'LT{ratio:g}')
-
-
-def data_options(dim: int, ratio: float) -> tuple:
-    """``--cfg-options`` of a setting: its data, shot metric and feature dimension.
-
-    Args:
-        dim (int): Feature dimension (backbone output = head input).
-        ratio (float): Imbalance ratio of the train split.
-
-    Returns:
-        tuple: The setting's option strings.
-    """
-    root = data_root(ratio)
-    counts = '[' + ','.join(map(str, class_counts(ratio))) + ']'
-    return (
-        f'train_dataloader.dataset.data_root={root}',
-        f'train_dataloader.dataset.imbalance_ratio={float(ratio)}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.2.class_counts={counts}',
-        f'val_evaluator.2.many_shot={SHOTS[0]}',
-        f'val_evaluator.2.few_shot={SHOTS[1]}',
-        f'model.backbone.out_channels={dim}',
-        f'model.head.in_channels={dim}',
-    )

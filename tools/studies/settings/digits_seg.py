@@ -16,10 +16,12 @@ and both for convergence within the CPU budget (pilot runs, CE, one seed, harnes
   (27.6 / 51.7 / 55.4 / 55.7 at 1k / 2k / 3k / 4k). A 32x32 / 6,000-iteration pilot also
   converged, but at 37 mIoU (too small for the rare digits).
 
-The Balance-batch study's arms are leaf configs: its data and 4,000-iteration schedule are
-written in ``configs/balance_batch/digits/study/_base_/`` (the values below, as
-:func:`schedule` spells them); the report lines (:data:`DATA_LINE`, :data:`PILOT`,
-:func:`setup_model_line`) and :data:`QUICK` serve both studies.
+Both studies' arms are leaf configs: the data and schedule are written in
+``configs/balance_batch/digits/study/_base_/`` (4,000 iterations) and
+``configs/tilted_ce/digits/study/_base_/`` (16,000 iterations, no auxiliary head), the
+values below as :func:`schedule` spells them (no study passes these options any more; the
+leaves resolve to the configs the options gave); the report lines (:data:`DATA_LINE`,
+:data:`PILOT`, :func:`setup_model_line`) and :data:`QUICK` serve both studies.
 """
 
 ITERS = 4000
