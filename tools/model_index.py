@@ -173,10 +173,8 @@ def is_kept_copy(path: str, data: dict) -> bool:
     """Whether a results JSON is a kept copy of a superseded run (e.g. ``tce_digits_4k.json``
     of the study ``tce_digits``): its study name is not its file name. Such copies document
     a former run; the index and the claim tables read the study's own file only."""
-    return (
-        data.get('study', osp.splitext(osp.basename(path))[0])
-        != osp.splitext(osp.basename(path))[0]
-    )
+    stem = osp.splitext(osp.basename(path))[0]
+    return data.get('study', stem) != stem
 
 
 def harness_results(path: str) -> Dict[str, dict]:

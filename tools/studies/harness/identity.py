@@ -50,9 +50,7 @@ def run_ids(study: Study) -> Dict[str, str]:
     Returns:
         dict: Modes ``run`` and ``quick`` (``--quick`` runs the first seed only).
     """
-    arms = list(study.variants)
-    if study.length_checked:
-        arms += [study.length_variant(b) for b in study.baselines]
+    arms = list(study.variants) + list(study.length_variants().values())
     ids = {}
     for mode, seeds in (('run', study.seeds), ('quick', study.seeds[:1])):
         runner = Runner(study, '/nonexistent', quick=mode == 'quick')

@@ -89,9 +89,7 @@ def rereport(study: Study, out_dir: str, command: str, context: Optional[RunCont
     with open(stem + '.json') as f:
         payload = json.load(f)
     runs = payload['runs']
-    longs = (
-        {study.length_variant(b).name for b in study.baselines} if study.length_checked else set()
-    )
+    longs = {v.name for v in study.length_variants().values()}
     names = set(r['variant'] for r in runs)
     unknown = sorted(names - {v.name for v in study.variants} - longs)
     if unknown:

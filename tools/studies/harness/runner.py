@@ -292,9 +292,8 @@ class Runner(StudyGuard):
             str: One line per run, then ``N to train, M cached, K copied``.
         """
         study = self.study
-        pairs = [(v, s) for v in study.variants for s in study.seeds]
-        if study.length_checked:
-            pairs += [(study.length_variant(b), s) for b in study.baselines for s in study.seeds]
+        arms = list(study.variants) + list(study.length_variants().values())
+        pairs = [(v, s) for v in arms for s in study.seeds]
         lines, count = [], dict(cached=0, copy=0, legacy=0, train=0)
         for variant, seed in pairs:
             run_dir, status, source = self.locate(variant, seed)
@@ -348,9 +347,7 @@ class Runner(StudyGuard):
         """
         study = self.study
         pairs = [(v, s) for v in study.variants for s in study.seeds]
-        longs = (
-            {b: study.length_variant(b) for b in study.baselines} if study.length_checked else {}
-        )
+        longs = study.length_variants()
         for v, s in pairs + [(v, s) for v in longs.values() for s in study.seeds]:
             self.run_dir(v, s)  # resolve every config up front: a broken one fails early
         if not longs:

@@ -201,6 +201,12 @@ class Study:
             for b in self.baselines
         )
 
+    def length_variants(self) -> Dict[str, Variant]:
+        """``baseline -> its 2x arm`` (:meth:`length_variant`); empty without a length check."""
+        if not self.length_checked:
+            return {}
+        return {b: self.length_variant(b) for b in self.baselines}
+
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
 
