@@ -74,9 +74,30 @@ VARIANTS = [
 
 P = fb.PRIMARY
 CLAIMS = [
-    Claim('cosine lr raises mAP', '+ cosine', 'baseline (step)', P),
-    Claim('class label smoothing raises mAP (on top)', '+ label smoothing', '+ cosine', P),
-    Claim('mixup raises mAP (on top)', '+ mixup', '+ label smoothing', P),
+    Claim(
+        'cosine lr raises mAP',
+        '+ cosine',
+        'baseline (step)',
+        P,
+        paper_effect=1.82,
+        paper_source='Table 3, + cosine: 79.59 - 77.77',
+    ),
+    Claim(
+        'class label smoothing raises mAP (on top)',
+        '+ label smoothing',
+        '+ cosine',
+        P,
+        paper_effect=0.64,
+        paper_source='Table 3, + class label smoothing: 80.23 - 79.59',
+    ),
+    Claim(
+        'mixup raises mAP (on top)',
+        '+ mixup',
+        '+ label smoothing',
+        P,
+        paper_effect=1.09,
+        paper_source='Table 3, + mixup: 81.32 - 80.23',
+    ),
     Claim(
         "mixup as in the authors' code raises mAP (on top)",
         '+ mixup (GluonCV code)',
@@ -91,7 +112,14 @@ CLAIMS = [
         '+ label smoothing',
         'coco/bbox_mAP_75',
     ),
-    Claim('the whole bag raises mAP', '+ mixup', 'baseline (step)', P),
+    Claim(
+        'the whole bag raises mAP',
+        '+ mixup',
+        'baseline (step)',
+        P,
+        paper_effect=3.55,
+        paper_source='Table 3, + mixup - baseline: 81.32 - 77.77',
+    ),
     Claim('the whole bag raises mAP@[.5:.95]', '+ mixup', 'baseline (step)', 'coco/bbox_mAP'),
 ]
 
