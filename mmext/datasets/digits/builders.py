@@ -18,16 +18,17 @@ IoU/AP/accuracy of the rare classes is measured on as many samples as the head c
 any ratio may be passed to build a val split with the train profile instead.
 """
 
+import dataclasses
 import json
 import os
 import os.path as osp
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
 from ..long_tail import long_tail_counts
-from .canvas import check_canvas_params, compose_canvases
+from .canvas import CanvasParams, compose_canvases
 from .common import (
     DIGIT_NAMES,
     check_int,
@@ -52,10 +53,10 @@ def _build_canvas_split(
     data_root: str,
     split: str,
     kind: str,
+    canvas: CanvasParams,
     outputs: List[str],
     write_files: Callable[[str, list, np.ndarray], dict],
     force: bool,
-    **canvas: Any,
 ) -> dict:
     """The steps the seg and det builders share: check, compose the canvases, write, cache.
 
@@ -63,48 +64,21 @@ def _build_canvas_split(
         data_root (str): Dataset root.
         split (str): ``'train'`` or ``'val'``.
         kind (str): ``'seg'`` or ``'det'`` (what :func:`compose_canvases` draws).
+        canvas (CanvasParams): The split's composition parameters (also its cache key).
         outputs (list[str]): The split's files and folders under ``data_root``.
         write_files (Callable): ``(tmp, canvases, counts) -> meta``: writes the split's files
             under ``tmp`` in the kind's layout.
         force (bool): Rebuild even if ``data_root`` holds the same build.
-        **canvas: ``num_images``, ``imbalance_ratio``, ``seed``, ``canvas_size``,
-            ``digits_per_image``, ``digit_size``, ``ink_threshold``, ``noise_std``.
 
     Returns:
         dict: The split's meta (see :func:`~mmext.datasets.digits.store.materialize`).
     """
-    check_split(split)
-    check_canvas_params(
-        split,
-        canvas['num_images'],
-        canvas['imbalance_ratio'],
-        canvas['canvas_size'],
-        canvas['digits_per_image'],
-        canvas['digit_size'],
-        canvas['ink_threshold'],
-        canvas['noise_std'],
-    )
-    params = dict(
-        canvas,
-        digits_per_image=list(canvas['digits_per_image']),
-        digit_size=list(canvas['digit_size']),
-    )
+    canvas.check(split)
 
     def write(tmp: str) -> dict:
-        canvases, counts = compose_canvases(
-            split,
-            canvas['num_images'],
-            canvas['imbalance_ratio'],
-            canvas['seed'],
-            canvas['canvas_size'],
-            canvas['digits_per_image'],
-            canvas['digit_size'],
-            canvas['ink_threshold'],
-            canvas['noise_std'],
-            kind,
-        )
-        return write_files(tmp, canvases, counts)
+        return write_files(tmp, *compose_canvases(split, canvas, kind))
 
+    params = dataclasses.asdict(canvas)  # field order = the meta's (sequences saved as lists)
     return materialize(data_root, split, kind, params, outputs, write, force)
 
 
@@ -168,21 +142,18 @@ def build_digits_seg(
             pixel_counts={c: int(n) for c, n in zip(SEG_CLASSES, pixels)},
         )
 
+    canvas = CanvasParams(
+        num_images,
+        imbalance_ratio,
+        seed,
+        canvas_size,
+        digits_per_image,
+        digit_size,
+        ink_threshold,
+        noise_std,
+    )
     return _build_canvas_split(
-        data_root,
-        split,
-        'seg',
-        [f'img_dir/{split}', f'ann_dir/{split}'],
-        write,
-        force,
-        num_images=num_images,
-        imbalance_ratio=imbalance_ratio,
-        seed=seed,
-        canvas_size=canvas_size,
-        digits_per_image=digits_per_image,
-        digit_size=digit_size,
-        ink_threshold=ink_threshold,
-        noise_std=noise_std,
+        data_root, split, 'seg', canvas, [f'img_dir/{split}', f'ann_dir/{split}'], write, force
     )
 
 
@@ -261,21 +232,24 @@ def build_digits_det(
             json.dump(coco, f)
         return dict(num_images=len(canvases), class_counts=class_counts_dict(counts))
 
+    canvas = CanvasParams(
+        num_images,
+        imbalance_ratio,
+        seed,
+        canvas_size,
+        digits_per_image,
+        digit_size,
+        ink_threshold,
+        noise_std,
+    )
     return _build_canvas_split(
         data_root,
         split,
         'det',
+        canvas,
         [split, f'annotations/instances_{split}.json'],
         write,
         force,
-        num_images=num_images,
-        imbalance_ratio=imbalance_ratio,
-        seed=seed,
-        canvas_size=canvas_size,
-        digits_per_image=digits_per_image,
-        digit_size=digit_size,
-        ink_threshold=ink_threshold,
-        noise_std=noise_std,
     )
 
 

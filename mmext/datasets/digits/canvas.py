@@ -8,6 +8,7 @@ the total over the profile ``imbalance_ratio ** (-k / 9)`` (see
 :mod:`mmext.datasets.digits.common`).
 """
 
+import dataclasses
 from typing import List, Sequence, Tuple
 
 import numpy as np
@@ -68,57 +69,66 @@ def _tint(rng: np.random.Generator, dark: bool) -> np.ndarray:
     return rng.integers(low, high, size=3).astype(np.float64)
 
 
-def check_canvas_params(
-    split: str,
-    num_images: int,
-    imbalance_ratio: float,
-    canvas_size: int,
-    digits_per_image: Sequence[int],
-    digit_size: Sequence[int],
-    ink_threshold: int,
-    noise_std: float,
-) -> Tuple[int, int]:
-    """Validate the parameters of :func:`compose_canvases`.
+@dataclasses.dataclass(frozen=True)
+class CanvasParams:
+    """The parameters of one composed split, shared by the segmentation and detection builders.
 
-    Returns:
-        tuple[int, int]: The grid side ``g`` and the cell side in pixels.
-
-    Raises:
-        ValueError: With the offending parameter named.
+    Args:
+        num_images (int): Number of canvases, > 0.
+        imbalance_ratio (float): Head/tail ratio of the instance counts, >= 1.
+        seed (int): Random seed, >= 0.
+        canvas_size (int): Side of the square canvas in pixels.
+        digits_per_image (Sequence[int]): Inclusive ``(min, max)`` digits per canvas.
+        digit_size (Sequence[int]): Inclusive ``(min, max)`` longer side of a digit's ink.
+        ink_threshold (int): Ink intensity (0..254) above which a pixel is digit.
+        noise_std (float): Standard deviation of the additive Gaussian pixel noise.
     """
-    check_split(split)
-    check_int('num_images', num_images, 1)
-    check_ratio(imbalance_ratio)
-    lo_n, hi_n = check_range('digits_per_image', digits_per_image, 1)
-    lo_s, hi_s = check_range('digit_size', digit_size, 4)
-    check_int('canvas_size', canvas_size, 4)
-    check_int('ink_threshold', ink_threshold, 0)
-    if ink_threshold > 254:
-        raise ValueError(f'ink_threshold must be in [0, 254], got {ink_threshold}')
-    if not noise_std >= 0:
-        raise ValueError(f'noise_std must be >= 0, got {noise_std!r}')
-    grid = int(np.ceil(np.sqrt(hi_n)))
-    cell = canvas_size // grid
-    if cell < lo_s:
-        raise ValueError(
-            f'canvas_size={canvas_size} is too small for {hi_n} digits of at least '
-            f'{lo_s} px: the canvas holds a {grid}x{grid} grid of {cell}-px cells; use '
-            f'canvas_size >= {grid * lo_s}, fewer digits_per_image or a smaller digit_size'
-        )
-    return grid, cell
+
+    num_images: int
+    imbalance_ratio: float
+    seed: int
+    canvas_size: int
+    digits_per_image: Sequence[int]
+    digit_size: Sequence[int]
+    ink_threshold: int
+    noise_std: float
+
+    def check(self, split: str) -> Tuple[int, int]:
+        """Validate the parameters for ``split``.
+
+        Args:
+            split (str): ``'train'`` or ``'val'``.
+
+        Returns:
+            tuple[int, int]: The grid side ``g`` and the cell side in pixels.
+
+        Raises:
+            ValueError: With the offending parameter named.
+        """
+        check_split(split)
+        check_int('num_images', self.num_images, 1)
+        check_ratio(self.imbalance_ratio)
+        _, hi_n = check_range('digits_per_image', self.digits_per_image, 1)
+        lo_s, _ = check_range('digit_size', self.digit_size, 4)
+        check_int('canvas_size', self.canvas_size, 4)
+        check_int('ink_threshold', self.ink_threshold, 0)
+        if self.ink_threshold > 254:
+            raise ValueError(f'ink_threshold must be in [0, 254], got {self.ink_threshold}')
+        if not self.noise_std >= 0:
+            raise ValueError(f'noise_std must be >= 0, got {self.noise_std!r}')
+        grid = int(np.ceil(np.sqrt(hi_n)))
+        cell = self.canvas_size // grid
+        if cell < lo_s:
+            raise ValueError(
+                f'canvas_size={self.canvas_size} is too small for {hi_n} digits of at least '
+                f'{lo_s} px: the canvas holds a {grid}x{grid} grid of {cell}-px cells; use '
+                f'canvas_size >= {grid * lo_s}, fewer digits_per_image or a smaller digit_size'
+            )
+        return grid, cell
 
 
 def compose_canvases(
-    split: str,
-    num_images: int,
-    imbalance_ratio: float,
-    seed: int,
-    canvas_size: int,
-    digits_per_image: Sequence[int],
-    digit_size: Sequence[int],
-    ink_threshold: int,
-    noise_std: float,
-    task: str,
+    split: str, params: CanvasParams, task: str
 ) -> Tuple[List[Canvas], np.ndarray]:
     """Compose RGB canvases holding several long-tailed, tinted digits each.
 
@@ -132,36 +142,22 @@ def compose_canvases(
 
     Args:
         split (str): ``'train'`` or ``'val'`` (selects the disjoint source pool).
-        num_images (int): Number of canvases, > 0.
-        imbalance_ratio (float): Head/tail ratio of the instance counts, >= 1.
-        seed (int): Random seed, >= 0.
-        canvas_size (int): Side of the square canvas in pixels.
-        digits_per_image (Sequence[int]): Inclusive ``(min, max)`` digits per canvas.
-        digit_size (Sequence[int]): Inclusive ``(min, max)`` longer side of a digit's ink.
-        ink_threshold (int): Ink intensity (0..254) above which a pixel is digit.
-        noise_std (float): Standard deviation of the additive Gaussian pixel noise.
+        params (CanvasParams): The split's parameters.
         task (str): Name mixed into the random stream (``'seg'``, ``'det'``).
 
     Returns:
         tuple: The list of ``(image, label_map, instances)`` canvases and the per-class
         instance counts.
     """
-    grid, cell = check_canvas_params(
-        split,
-        num_images,
-        imbalance_ratio,
-        canvas_size,
-        digits_per_image,
-        digit_size,
-        ink_threshold,
-        noise_std,
-    )
-    lo_n, hi_n = digits_per_image
-    lo_s, hi_s = digit_size
+    grid, cell = params.check(split)
+    num_images, canvas_size = params.num_images, params.canvas_size
+    ink_threshold, noise_std = params.ink_threshold, params.noise_std
+    lo_n, hi_n = params.digits_per_image
+    lo_s, hi_s = params.digit_size
     images, labels, _ = load_mnist_digits()
     pools = split_pools(labels, split)
-    rng = split_rng(seed, split, task)
-    per_image, counts = _instance_counts(rng, num_images, (lo_n, hi_n), imbalance_ratio)
+    rng = split_rng(params.seed, split, task)
+    per_image, counts = _instance_counts(rng, num_images, (lo_n, hi_n), params.imbalance_ratio)
     sequence = np.repeat(np.arange(NUM_DIGITS), counts)
     rng.shuffle(sequence)
     # cycle through a random permutation of each class's pool: uses are spread evenly

@@ -3,36 +3,44 @@
 import numpy as np
 import pytest
 
-from mmext.datasets.digits.canvas import check_canvas_params, compose_canvases
+from mmext.datasets.digits.canvas import CanvasParams, compose_canvases
 
 
 def test_grid_by_hand():
-    common = dict(
-        split='train', num_images=1, imbalance_ratio=1.0, ink_threshold=100, noise_std=0.0
-    )
+    def grid(canvas_size, digits_per_image, digit_size):
+        params = CanvasParams(
+            num_images=1,
+            imbalance_ratio=1.0,
+            seed=0,
+            canvas_size=canvas_size,
+            digits_per_image=digits_per_image,
+            digit_size=digit_size,
+            ink_threshold=100,
+            noise_std=0.0,
+        )
+        return params.check('train')
+
     # 4 digits -> 2x2 grid; 64 // 2 = 32
-    assert check_canvas_params(
-        canvas_size=64, digits_per_image=(2, 4), digit_size=(20, 32), **common
-    ) == (2, 32)
+    assert grid(64, (2, 4), (20, 32)) == (2, 32)
     # 5 digits -> 3x3 grid; 64 // 3 = 21
-    assert check_canvas_params(
-        canvas_size=64, digits_per_image=(1, 5), digit_size=(20, 32), **common
-    ) == (3, 21)
+    assert grid(64, (1, 5), (20, 32)) == (3, 21)
     with pytest.raises(ValueError, match='use canvas_size >= 66'):
-        check_canvas_params(canvas_size=64, digits_per_image=(1, 5), digit_size=(22, 32), **common)
+        grid(64, (1, 5), (22, 32))
 
 
 def test_canvases_instances_and_labels():
     canvases, counts = compose_canvases(
         'val',
-        num_images=50,
-        imbalance_ratio=4.0,
-        seed=1,
-        canvas_size=80,
-        digits_per_image=(1, 4),
-        digit_size=(10, 40),
-        ink_threshold=100,
-        noise_std=0.0,
+        CanvasParams(
+            num_images=50,
+            imbalance_ratio=4.0,
+            seed=1,
+            canvas_size=80,
+            digits_per_image=(1, 4),
+            digit_size=(10, 40),
+            ink_threshold=100,
+            noise_std=0.0,
+        ),
         task='unit',
     )
     cell = 40  # 2x2 grid on 80 px

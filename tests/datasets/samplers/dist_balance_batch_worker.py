@@ -11,7 +11,6 @@ Usage: ``python -m torch.distributed.run --nproc_per_node 2 dist_balance_batch_w
 """
 
 import json
-import os.path as osp
 import sys
 
 import numpy as np
@@ -20,8 +19,7 @@ import torch.distributed as dist
 from mmengine.dataset import BaseDataset, DefaultSampler
 from torch.utils.data import DataLoader
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
-from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
+from tests.light_import import import_light  # not `import mmext`: slow
 
 BalanceBatchSampler = import_light('mmext.datasets.samplers.balance_batch_sampler')[
     0

@@ -19,8 +19,7 @@ from datetime import timedelta
 
 import torch.distributed as dist
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
-from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
+from tests.light_import import import_light  # not `import mmext`: slow
 
 TiltedClassSampler = import_light('mmext.datasets.samplers.tilted_class_sampler')[
     0

@@ -9,7 +9,6 @@ Usage: ``python -m torch.distributed.run --nproc_per_node 2 dist_tilted_class_wo
 """
 
 import json
-import os.path as osp
 import sys
 from types import SimpleNamespace
 
@@ -20,8 +19,7 @@ from mmengine.logging import MessageHub
 from mmengine.structures import BaseDataElement
 from torch.utils.data import DataLoader
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..'))
-from tests.light_import import import_light  # noqa: E402  (not `import mmext`: slow)
+from tests.light_import import import_light  # not `import mmext`: slow
 
 _index, _sampler, _hook = import_light(
     'mmext.datasets.samplers.class_index',
