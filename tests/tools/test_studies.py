@@ -76,18 +76,35 @@ def test_balance_batch_variants(tmp_path):
     assert {f'CE + BB cl{k}' for k in (6, 8, 11)} <= set(names)
 
 
+FREEBIES = [
+    fb_frcnn,
+    fb_yolo,
+    fb_mixup,
+    import_module('tools.studies.freebies_pretrain_digits'),
+    import_module('tools.studies.freebies_pretrain_frcnn_digits'),
+    import_module('tools.studies.freebies_pretrain_yolo_digits'),
+    import_module('tools.studies.freebies_yolo_pretrained_digits'),
+    import_module('tools.studies.pilots.freebies_yolo_lr_pilot'),
+    import_module('tools.studies.pilots.freebies_yolo_schedule_pilot'),
+    import_module('tools.studies.pilots.freebies_yolo_small_pilot'),
+]
+
+
 def test_freebies_leaf_config_studies(tmp_path):
-    """The migrated freebies studies (Table 3, Table 2): every arm and every 2x run is a
-    leaf config of the study folder, no options; the folder holds exactly those leaves; each
-    resolved leaf trains its study's schedule."""
+    """Every freebies study and pilot: every arm and every 2x run is a leaf config of the
+    study folder, no options; the folder holds exactly those leaves; each resolved leaf
+    trains with the studies' loaders (Table 3's and Table 2's schedules checked here, the
+    others' in test_freebies_digits.py)."""
     from tools.studies.settings import freebies_digits as fb
 
     configs = set()
-    for study in (fb_frcnn.STUDY, fb_yolo.STUDY):
+    for study in (m.STUDY for m in FREEBIES):
         assert study.schedule == () and all(v.options == () for v in study.variants)
-        arms = list(study.variants) + [study.length_variant(b) for b in study.baselines]
+        arms = list(study.variants) + list(study.length_variants().values())
         for v in arms:
             assert v.config.startswith(fb.STUDY_CONFIGS + '/') and v.options == ()
+            if v.config in configs:
+                continue
             configs.add(v.config)
             cfg = resolved(study, v, tmp_path)
             loaders = (cfg.train_dataloader, cfg.val_dataloader)
@@ -102,11 +119,16 @@ def test_freebies_leaf_config_studies(tmp_path):
                     assert sched[0].type == 'mmext.WarmupCosineLR' and sched[0].end == iters
                 else:
                     assert sched[1].milestones == [iters * 7 // 10, iters * 9 // 10]
-            else:
+            elif study is fb_yolo.STUDY:
                 assert cfg.train_cfg.max_epochs == 48 and cfg.train_cfg.val_interval == 6
                 assert cfg.optim_wrapper.optimizer.lr == 0.003
                 if 'mixup' in v.config:
                     assert cfg.custom_hooks[0].switch_epoch == 44
+            else:  # every run saves one checkpoint, at its end
+                loop = cfg.train_cfg
+                assert cfg.default_hooks.checkpoint.interval == loop.get(
+                    'max_epochs', loop.get('max_iters')
+                )
     leaves = glob.glob(osp.join(REPO, fb.STUDY_CONFIGS, '*.py'))
     assert configs == {osp.relpath(p, REPO).replace(os.sep, '/') for p in leaves}
 
