@@ -153,7 +153,8 @@ MIXUP_OFF = {
     'digits/study/yolov3_r18-tiny_aug-rs-cos-ls-mixup_1xb8-48e-lr3e-3_digits-det.py': 4,
     # the study leaves inheriting the switch (off for the last 4 of 48 epochs, 16 of 192 on
     # 250 images, 1 of 12)
-    'digits/study/yolov3_r18-tiny_aug-rs-cos-ls-mixup_cls-pretrained_1xb8-48e-lr3e-3_digits-det.py': 4,
+    'digits/study/yolov3_r18-tiny_aug-rs-cos-ls-mixup_cls-pretrained_1xb8-48e-lr3e-3_'
+    'digits-det.py': 4,
     'digits/study/yolov3_r18-tiny_aug-rs-cos-ls-mixup_1xb8-192e-lr3e-3_digits-det-250img.py': 16,
     'digits/study/yolov3_r18-tiny_aug-mixup_1xb8-48e-lr3e-3_digits-det.py': 4,
     'digits/study/yolov3_r18-tiny_aug-mixup-even_1xb8-48e-lr3e-3_digits-det.py': 4,

@@ -273,7 +273,6 @@ def detection_study(
         title=title,
         variants=variants,
         seeds=SEEDS,
-        schedule=(),
         metrics=METRICS,
         claims=claims,
         setup=setup,
