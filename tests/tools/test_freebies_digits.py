@@ -395,7 +395,5 @@ def test_pilot_and_first_tables_5_6_leaves_train_their_schedules():
         assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval) == (1000, 250)
         assert cfg.param_scheduler[1].milestones == [700, 900]
         assert cfg.default_hooks.checkpoint.interval == 1000
-        mixup = '+ pre' in v.name
-        assert (
-            cfg.model.backbone.init_cfg.checkpoint == pretrain.CKPT['mixup' if mixup else 'plain']
-        )
+        ckpt = pretrain.CKPT['mixup' if '+ pre' in v.name else 'plain']
+        assert cfg.model.backbone.init_cfg.checkpoint == ckpt
