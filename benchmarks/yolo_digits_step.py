@@ -38,10 +38,19 @@ from tools.studies.harness import load_config  # noqa: E402
 from tools.studies.settings import freebies_digits as fb  # noqa: E402
 
 ROWS = {
-    'baseline (augmentation)': ('aug', False, False),
-    'whole bag (+ rs, cosine, ls, mixup)': ('aug-rs-cos-ls-mixup', True, True),
+    'baseline (augmentation)': 'aug',
+    'whole bag (+ rs, cosine, ls, mixup)': 'aug-rs-cos-ls-mixup',
 }
 CFG = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_1xb8-8e_digits-det.py'
+#: the studies' loaders: data loaded in the main process, no visualisation drawing (the
+#: studies' schedules are left out: an iteration's time does not depend on them)
+LOADERS = (
+    'default_hooks.visualization.draw=False',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+)
 
 
 def make_step(config: str, options, work_dir: str):
@@ -49,7 +58,7 @@ def make_step(config: str, options, work_dir: str):
     from mmengine.logging import MessageHub
     from mmengine.runner import Runner
 
-    cfg = load_config(config, tuple(options) + fb.LOADERS)
+    cfg = load_config(config, tuple(options) + LOADERS)
     cfg.work_dir = work_dir
     cwd = os.getcwd()
     os.chdir(REPO)  # the configs' data roots are relative to the repository
@@ -91,16 +100,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
     steps = {}
-    for row, (name, mixup, cosine) in ROWS.items():
+    for row, name in ROWS.items():
         config = CFG.format(name)
-        sched = fb.yolo_schedule(mixup, cosine)
         steps[f'{row} | 96x96, width 16'] = timed(
-            make_step(config, sched, f'/tmp/yolo_digits_step/{name}_96')
+            make_step(config, (), f'/tmp/yolo_digits_step/{name}_96')
         )
         steps[f'{row} | small: 64x64, width 8'] = timed(
-            make_step(
-                config, sched + fb.small_setting(config, sched), f'/tmp/yolo_digits_step/{name}_64'
-            )
+            make_step(config, fb.small_setting(config), f'/tmp/yolo_digits_step/{name}_64')
         )
     times = medians(run_interleaved(steps, args.rounds, args.warmup, alternate=True))
     lines = [

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -50,13 +51,30 @@ with open(os.path.join(d, 'scalars.json'), 'w') as f:
 """
 
 CFG = 'configs/digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py'
+#: the fake arms' leaf configs (:func:`leaf`), written once per test session
+LEAVES = tempfile.TemporaryDirectory(prefix='harness_leaves_')
+
+
+def leaf(base=CFG, **values):
+    """A leaf config on ``base`` (relative to the repository, or a leaf) setting top-level
+    ``values`` (what the arms' option strings set before options were removed); its absolute
+    path, which the harness reads as it reads a repository-relative one."""
+    name = '_'.join(f'{k}{v}' for k, v in sorted(values.items()))
+    if base != CFG:
+        name = osp.splitext(osp.basename(base))[0] + '-' + name
+    path = osp.join(LEAVES.name, f'leaf_{name}.py')
+    if not osp.exists(path):
+        lines = [f'_base_ = {osp.join(REPO, base)!r}'] + [f'{k} = {v!r}' for k, v in values.items()]
+        with open(path, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return path
 
 
 def make_study(converge_tol=1.0):
     variants = [
-        harness.Variant('base', CFG, ('a=1',)),
-        harness.Variant('better', CFG, ('a=2',), 'base'),
-        harness.Variant('worse', CFG, ('a=3',), 'base'),
+        harness.Variant('base', leaf(a=1, s=1)),
+        harness.Variant('better', leaf(a=2, s=1), 'base'),
+        harness.Variant('worse', leaf(a=3, s=1), 'base'),
     ]
     claims = [
         harness.Claim('better is better', 'better', 'base', 'mIoU'),
@@ -68,7 +86,6 @@ def make_study(converge_tol=1.0):
         title='Fake study',
         variants=variants,
         seeds=(0, 1, 2),
-        schedule=('s=1',),
         metrics=[('mIoU', 'mIoU')],
         claims=claims,
         setup=['- fake'],
@@ -130,7 +147,7 @@ def test_a_run_of_a_sibling_study_with_the_same_key_is_reused(fake_runner):
     study = make_study()
     study.name = 'second'
     # 'better': a new key; 'base' and 'worse' keep theirs
-    study.variants[1] = dataclasses.replace(study.variants[1], options=('a=5',))
+    study.variants[1] = dataclasses.replace(study.variants[1], config=leaf(a=5, s=1))
     records = harness.Runner(study, str(second), jobs=2).run()
     trained = (second / 'calls.txt').read_text().split()
     assert sorted(trained) == ['0', '1', '2', 'better', 'better', 'better']
@@ -148,12 +165,13 @@ def test_a_run_of_a_sibling_study_with_the_same_key_is_reused(fake_runner):
     assert [r.get('reused_from') for r in again] == [r.get('reused_from') for r in records]
 
 
-def test_a_changed_option_is_a_new_run(fake_runner):
+def test_a_changed_config_is_a_new_run(fake_runner):
     runs, calls = fake_runner
     study = make_study()
     harness.Runner(study, str(runs), jobs=1).run()
     n = len(calls())
-    study.schedule = ('s=2',)
+    a = {'base': 1, 'better': 2, 'worse': 3}
+    study.variants = [dataclasses.replace(v, config=leaf(a=a[v.name], s=2)) for v in study.variants]
     harness.Runner(study, str(runs), jobs=1).run()
     assert len(calls()) == 2 * n
 
@@ -162,14 +180,13 @@ def test_the_cache_key_is_the_merged_config_not_its_spelling(fake_runner):
     runs, calls = fake_runner
     harness.Runner(make_study(), str(runs), jobs=1).run()
     n = len(calls())
-    # the same merged configs, spelled otherwise: options moved into the shared schedule
-    # of a one-arm study, an option overridden later, a renamed arm
+    # the same merged configs, spelled otherwise: a leaf on the baseline's leaf that sets a
+    # value again, in a one-arm study, under another name
     moved = harness.Study(
         name='fake',
         title='Fake study',
-        variants=[harness.Variant('the baseline', CFG, ('s=0', 's=1', 'a=1'))],
+        variants=[harness.Variant('the baseline', leaf(leaf(a=1, s=1), s=1))],
         seeds=(0, 1, 2),
-        schedule=(),
         metrics=[('mIoU', 'mIoU')],
         claims=[],
         setup=['- fake'],
@@ -182,15 +199,16 @@ def test_the_cache_key_is_the_merged_config_not_its_spelling(fake_runner):
     assert len(calls()) == n  # nothing trained: each run copied under its new name
     assert [r['final']['mIoU'] for r in records] == [50, 51, 52]
     assert all(osp.basename(r['reused_from']).startswith('base_seed') for r in records)
-    # an option that changes the merged config is a new run
-    changed = dataclasses.replace(moved.variants[0], options=('s=2', 'a=1'))
+    # a leaf that changes the merged config is a new run
+    changed = dataclasses.replace(moved.variants[0], config=leaf(leaf(a=1, s=1), s=2))
     assert harness.Runner(moved, str(runs)).run_id(changed, 0) != runner.run_id(
         moved.variants[0], 0
     )
-    # seeds are part of the key, however the seed is set
+    # seeds are part of the key, however the seed is set (here by a --quick option)
     assert runner.run_id(moved.variants[0], 0) != runner.run_id(moved.variants[0], 1)
-    seeded = dataclasses.replace(moved.variants[0], options=('randomness.seed=1', 's=1', 'a=1'))
-    assert runner.run_id(seeded, 0) == runner.run_id(moved.variants[0], 1).replace('seed1', 'seed0')
+    seeded = dataclasses.replace(moved.variants[0], quick=('randomness.seed=1',))
+    quick = harness.Runner(moved, str(runs), quick=True)
+    assert quick.run_id(seeded, 0) == runner.run_id(moved.variants[0], 1).replace('seed1', 'seed0')
 
 
 def test_a_cache_named_by_the_former_key_is_found_and_adopted(fake_runner, capsys):
@@ -238,25 +256,24 @@ def test_a_former_key_folder_is_renamed_by_a_run_too(fake_runner):
 
 def test_a_baseline_with_a_long_config_is_length_checked_with_it():
     study = make_study()
-    assert not study.length_checked
+    assert not study.length_checked and study.length_variants() == {}
     long_cfg = 'configs/digits/yolov3_r18-tiny_1xb8-1k_digits-det.py'  # any other config
-    study.variants[0] = dataclasses.replace(study.variants[0], long_config=long_cfg)
+    study.variants[0] = dataclasses.replace(study.variants[0], long_config=long_cfg, quick=('q=1',))
     assert study.length_checked
     long = study.length_variant('base')
-    assert (long.name, long.config, long.options, long.baseline) == (
+    assert (long.name, long.config, long.baseline, long.quick) == (
         'base (2x schedule)',
         long_cfg,
-        ('a=1',),
         None,
+        ('q=1',),
     )
     runner = harness.Runner(study, '/x')
     assert runner.run_id(long, 0) != runner.run_id(study.variants[0], 0)
-    # an arm whose own options set its schedule gives its 2x options instead
-    study.variants[1] = dataclasses.replace(study.variants[1], long_options=('a=2', 'n=2'))
+    # a baseline without a 2x leaf is not length-checked
     study.baselines = ['base', 'better']
-    long = study.length_variant('better')
-    assert (long.config, long.options) == (CFG, ('a=2', 'n=2'))
-    assert runner.options(long) == ['s=1', 'a=2', 'n=2']
+    assert list(study.length_variants()) == ['base']
+    with pytest.raises(ValueError, match='no long_config'):
+        study.length_variant('better')
 
 
 def test_quick_runs_use_their_own_options(fake_runner):
@@ -264,7 +281,7 @@ def test_quick_runs_use_their_own_options(fake_runner):
     study.quick = ('q=1',)
     normal = harness.Runner(study, '/x').options(study.variants[1])
     quick = harness.Runner(study, '/x', quick=True).options(study.variants[1])
-    assert normal == ['s=1', 'a=2'] and quick == ['s=1', 'a=2', 'q=1']
+    assert normal == [] and quick == ['q=1']  # the arm's leaf config is what it trains
     assert harness.Runner(study, '/x').run_dir(study.variants[1], 0) != harness.Runner(
         study, '/x', quick=True
     ).run_dir(study.variants[1], 0)
@@ -305,7 +322,8 @@ def test_report_flags_an_unconverged_baseline(fake_runner, tmp_path):
 
 def _long_study():
     study = make_study()
-    study.long_schedule = ('s=2',)  # the 2x-schedule options
+    # the baseline's 2x leaf
+    study.variants[0] = dataclasses.replace(study.variants[0], long_config=leaf(a=1, s=2))
     return study
 
 
@@ -319,7 +337,7 @@ def test_length_check_trains_the_baseline_at_2x_on_one_seed(fake_runner, tmp_pat
         f'{v} {s}' for v in ('better', 'worse') for s in (0, 1, 2)
     ]
     long = study.length_variant('base')
-    assert long.options == ('a=1', 's=2') and long.baseline is None
+    assert long.config == leaf(a=1, s=2) and long.baseline is None
     # its own cache key: a rerun trains nothing
     assert all(r['cached'] for r in harness.Runner(study, str(runs), jobs=2).run())
     md = report.write_report(study, records, str(tmp_path), command='c', wall_s=1.0)
@@ -371,18 +389,18 @@ def test_a_study_can_withhold_single_verdicts(fake_runner, tmp_path):
     assert by_name['better is better']['verdict'] == 'withheld'
     assert by_name['worse is better']['verdict'] == 'not reproduced'
     assert '**withheld** (no parity (reference_parity.md))' in md
-    # no long_schedule: no length check, and the report says so
+    # no long_config: no length check, and the report says so
     assert '## Schedule-length check\n\nNot run for this study' in md
 
 
 def test_study_rejects_unknown_variants():
     v = [harness.Variant('a', CFG)]
     with pytest.raises(ValueError, match='unknown baseline'):
-        harness.Study('s', 't', [harness.Variant('a', CFG, (), 'zz')], (0,), (), [], [], [])
+        harness.Study('s', 't', [harness.Variant('a', CFG, 'zz')], (0,), [], [], [])
     with pytest.raises(ValueError, match='unknown variant'):
-        harness.Study('s', 't', v, (0,), (), [], [harness.Claim('c', 'a', 'b', 'mIoU')], [])
+        harness.Study('s', 't', v, (0,), [], [harness.Claim('c', 'a', 'b', 'mIoU')], [])
     with pytest.raises(ValueError, match='duplicate'):
-        harness.Study('s', 't', v + v, (0,), (), [], [], [])
+        harness.Study('s', 't', v + v, (0,), [], [], [])
 
 
 def test_subset_keeps_the_baselines_and_their_claims():
@@ -390,7 +408,7 @@ def test_subset_keeps_the_baselines_and_their_claims():
     study = harness.Study(
         **{
             **vars(fake),
-            'variants': fake.variants + [harness.Variant('chained', CFG, ('a=4',), 'worse')],
+            'variants': fake.variants + [harness.Variant('chained', leaf(a=4), 'worse')],
             'claims': fake.claims
             + [harness.Claim('chained beats worse', 'chained', 'worse', 'mIoU')],
             'baselines': [],
@@ -440,14 +458,9 @@ def test_variants_option_needs_quick(tmp_path):
 def test_variant_quick_options_come_last(fake_runner):
     study = make_study()
     study.quick = ('q=1',)
-    study.variants[1] = harness.Variant('better', CFG, ('a=2',), 'base', quick=('v=1',))
-    assert harness.Runner(study, '/x', quick=True).options(study.variants[1]) == [
-        's=1',
-        'a=2',
-        'q=1',
-        'v=1',
-    ]
-    assert harness.Runner(study, '/x').options(study.variants[1]) == ['s=1', 'a=2']
+    study.variants[1] = harness.Variant('better', leaf(a=2, s=1), 'base', quick=('v=1',))
+    assert harness.Runner(study, '/x', quick=True).options(study.variants[1]) == ['q=1', 'v=1']
+    assert harness.Runner(study, '/x').options(study.variants[1]) == []
 
 
 def test_read_scalars_fills_an_empty_validation(tmp_path):
@@ -474,13 +487,12 @@ def test_read_scalars_fills_an_empty_validation(tmp_path):
 
 def test_report_scale(tmp_path):
     # metrics logged as fractions, reported in percent: scale 100 everywhere
-    v = [harness.Variant('base', CFG), harness.Variant('m', CFG, ('a=1',), 'base')]
+    v = [harness.Variant('base', CFG), harness.Variant('m', leaf(a=1), 'base')]
     study = harness.Study(
         'frac',
         'Fractions',
         v,
         (0, 1),
-        (),
         [('AP', 'ap')],
         [harness.Claim('m up', 'm', 'base', 'ap')],
         ['- x'],
@@ -544,7 +556,7 @@ def test_a_pilot_without_claims_prints_no_empty_tables(fake_runner, tmp_path):
     runs, _ = fake_runner
     study = make_study()
     study.claims = []
-    study.variants = [harness.Variant(v.name, v.config, v.options) for v in study.variants]
+    study.variants = [harness.Variant(v.name, v.config) for v in study.variants]
     study.baselines = [v.name for v in study.variants]
     study.step_unit = 'epoch'
     records = harness.Runner(study, str(runs), jobs=2).run()
@@ -588,7 +600,7 @@ def test_rereport_rewrites_the_markdown_from_the_json_only(fake_runner, tmp_path
     n_calls = len(calls())
     grown = dataclasses.replace(
         study,
-        variants=study.variants + [harness.Variant('new arm', CFG, ('a=4',), 'base')],
+        variants=study.variants + [harness.Variant('new arm', leaf(a=4), 'base')],
         claims=study.claims + [harness.Claim('new arm is better', 'new arm', 'base', 'mIoU')],
     )
     argv = ['--rereport', '--work-dir', str(runs), '--out-dir', str(out)]
@@ -702,12 +714,21 @@ class FakeRunner(harness.Runner):
 
 
 cli.Runner = FakeRunner
-cfg = sys.argv[4]
+
+
+def leaf(a):
+    """A leaf config of the digits config setting ``a`` (each arm its own run id)."""
+    path = os.path.join(os.path.dirname(sys.argv[1]), f'leaf_a{a}.py')
+    with open(path, 'w') as f:
+        f.write(f'_base_ = {os.path.join(sys.argv[3], sys.argv[4])!r}\na = {a}\n')
+    return path
+
+
 study = harness.Study(
     'sig', 'Signals',
-    [harness.Variant('stubborn', cfg), harness.Variant('graceful', cfg, ('a=1',)),
-     harness.Variant('queued', cfg, ('a=2',))],
-    (0,), (), [('mIoU', 'mIoU')], [], ['- x'],
+    [harness.Variant('stubborn', leaf(0)), harness.Variant('graceful', leaf(1)),
+     harness.Variant('queued', leaf(2))],
+    (0,), [('mIoU', 'mIoU')], [], ['- x'],
 )
 harness.main(study, __file__, ['--jobs', '2', '--work-dir', sys.argv[1], '--out-dir', sys.argv[2]])
 '''
@@ -795,7 +816,7 @@ def _record(name, seed, value, key='ap'):
 
 
 def _resolution_study(reference=''):
-    v = [harness.Variant('base', CFG), harness.Variant('m', CFG, ('a=1',), 'base')]
+    v = [harness.Variant('base', CFG), harness.Variant('m', leaf(a=1), 'base')]
     claims = [
         harness.Claim('small', 'm', 'base', 'ap', paper_effect=0.46, paper_source='Table 2'),
         harness.Claim('large', 'm', 'base', 'ap', paper_effect=2.5),
@@ -806,7 +827,6 @@ def _resolution_study(reference=''):
         'Resolution',
         v,
         (0, 1, 2),
-        (),
         [('AP', 'ap')],
         claims,
         ['- x'],

@@ -1,8 +1,9 @@
-"""The Bag of Freebies digits studies (tools/studies/freebies_*_digits.py):
-every variant's config, resolved with the study's options, is the row of the paper's table it
-claims to be, and builds. The ``--quick`` runs are in test_studies.py."""
+"""The Bag of Freebies digits studies (tools/studies/freebies_*_digits.py) and pilots:
+every variant's leaf config, resolved, is the row of the paper's table it claims to be, and
+builds. The ``--quick`` runs are in test_studies.py."""
 
 import math
+import os.path as osp
 from importlib import import_module
 
 import pytest
@@ -22,7 +23,13 @@ PRETRAINED = 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth'
 
 
 def resolved(study, variant):
-    return load_config(variant.config, list(study.schedule) + list(variant.options))
+    """The merged config an arm trains (its leaf config; no options)."""
+    return load_config(variant.config)
+
+
+def arm_of(config):
+    """A study leaf's name without its schedule and dataset parts (model, trick, backbone)."""
+    return osp.basename(config).rsplit('_', 2)[0]
 
 
 def train_set(cfg):
@@ -210,7 +217,7 @@ def test_table6_rerun_is_the_first_run_at_the_table3_schedule():
     assert len(first) == len(again) == 4
     for a, b in zip(first, again):
         assert a.name.split(': ')[1] == b.name.split(': ')[1]  # '- pre, - det', ...
-        assert a.config == b.config and a.options[-1] == b.options[-1]  # the checkpoint
+        assert arm_of(a.config) == arm_of(b.config)  # another schedule of the same leaf
         cfg_a, cfg_b = resolved(pretrain.STUDY, a), resolved(pretrain_frcnn.STUDY, b)
         assert cfg_a.train_cfg.max_iters == 1000 and cfg_b.train_cfg.max_iters == 2000
         assert cfg_b.train_cfg.val_interval == 500
@@ -240,7 +247,7 @@ def test_table5_rerun_is_the_first_run_at_the_table2_schedule():
     loop = ('max_epochs', 'val_interval')
     for a, b in zip(first, again):
         assert a.name.split(': ')[1] == b.name.split(': ')[1]  # '- pre, - det', ...
-        assert a.config == b.config and a.options[-1] == b.options[-1]  # the checkpoint
+        assert arm_of(a.config) == arm_of(b.config)  # another schedule of the same leaf
         cfg_a, cfg_b = resolved(pretrain.STUDY, a), resolved(pretrain_yolo.STUDY, b)
         assert [cfg_a.train_cfg[k] for k in loop] == [12, 3]
         assert [cfg_b.train_cfg[k] for k in loop] == [48, 6] and iterations(cfg_b) == 6000
@@ -272,8 +279,7 @@ def test_table5_rerun_is_the_first_run_at_the_table2_schedule():
     assert scratch == pre_base
     # ... and the pre-trained Table 2 study's baseline row (same key: its runs are copied)
     row = next(v for v in yolo_pre.STUDY.variants if v.name == 'baseline')
-    assert (row.config, row.options) == (again[0].config, again[0].options)
-    assert yolo_pre.STUDY.schedule == pretrain_yolo.STUDY.schedule
+    assert row.config == again[0].config
     assert yolo_pre.STUDY.seeds == pretrain_yolo.STUDY.seeds
 
 
@@ -289,18 +295,18 @@ def test_studies_report_map_in_percent(study):
 
 
 SMALL_ROWS = ['baseline', 'aug', 'aug-rs', 'aug-rs-cos-ls', 'aug-mixup', 'aug-rs-cos-ls-mixup']
+ROW_8E = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_1xb8-8e_digits-det.py'
 
 
 @pytest.mark.parametrize('row', SMALL_ROWS)
 def test_small_setting_scales_every_length_by_two_thirds(row):
+    """``small_setting`` (the --cfg-options of benchmarks/yolo_digits_step.py) on any row."""
     from tools.studies.settings import freebies_digits as fb
 
     init_default_scope('mmdet')
-    config = yolo.CFG.format(row)
-    mixup_row = 'mixup' in row
-    sched = fb.yolo_schedule(mixup_row, 'cos' in row)
-    big = load_config(config, sched)
-    cfg = load_config(config, sched + fb.small_setting(config, sched))
+    config = ROW_8E.format(row)
+    big = load_config(config)
+    cfg = load_config(config, fb.small_setting(config))
     # every digits dataset: own data root, 64x64 canvases, digits 8-27 px (2/3 of 12-40)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds = cfg[loader].dataset
@@ -327,3 +333,67 @@ def test_small_setting_scales_every_length_by_two_thirds(row):
     # nothing else changes: the schedule and the row's freebies are the 96x96 config's
     assert yolo_row(cfg) == yolo_row(big) and cfg.param_scheduler == big.param_scheduler
     MODELS.build(cfg.model)
+
+
+def test_small_pilot_leaves_are_the_small_setting():
+    """The small pilot's _base_ writes the setting ``small_setting`` spells as options: the
+    same model, data and evaluators; the arms differ in images and epochs only."""
+    from tools.studies.settings import freebies_digits as fb
+
+    small = import_module('tools.studies.pilots.freebies_yolo_small_pilot')
+    init_default_scope('mmdet')
+    config = ROW_8E.format('aug')
+    options = load_config(config, fb.small_setting(config))
+    # (images, epochs, validation every, steps)
+    expected = [(1000, 72, 6, [54, 63]), (500, 72, 6, [54, 63]), (500, 144, 12, [108, 126])]
+    for v, (images, epochs, val_every, steps) in zip(small.STUDY.variants, expected):
+        cfg = resolved(small.STUDY, v)
+        assert cfg.model == options.model and cfg.optim_wrapper == options.optim_wrapper
+        for key in ('val_evaluator', 'test_evaluator', 'test_dataloader'):
+            assert cfg[key].to_dict() == options[key].to_dict(), key
+        train = cfg.train_dataloader.dataset.to_dict()
+        assert train.pop('indices', 1000) == images
+        assert train == options.train_dataloader.dataset.to_dict()
+        assert cfg.val_dataloader.dataset == options.val_dataloader.dataset
+        assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval) == (epochs, val_every)
+        assert cfg.param_scheduler[1].milestones == steps
+        assert cfg.optim_wrapper.optimizer.lr == 0.01
+        assert cfg.default_hooks.checkpoint.interval == epochs
+
+
+def test_pilot_and_first_tables_5_6_leaves_train_their_schedules():
+    """The lr and schedule pilots and the first Tables 5/6 study: Table 2's tiny YOLOv3 leaf
+    (and Table 3's step Faster R-CNN leaf) at another length or lr, nothing else changed."""
+    lr_pilot = import_module('tools.studies.pilots.freebies_yolo_lr_pilot')
+    schedule = import_module('tools.studies.pilots.freebies_yolo_schedule_pilot')
+    init_default_scope('mmdet')
+    table2 = resolved(yolo.STUDY, yolo.STUDY.variant('baseline')).to_dict()
+    runs = [
+        (lr_pilot.STUDY, v, lr, e, k) for v, (lr, e, k, _) in zip(lr_pilot.VARIANTS, lr_pilot.ARMS)
+    ]
+    runs += [(schedule.STUDY, v, 0.01, 72, 6) for v in schedule.VARIANTS]
+    runs += [(pretrain.STUDY, v, 0.01, 12, 3) for v in pretrain.VARIANTS if 'YOLO' in v.name]
+    for study, v, lr, epochs, val_every in runs:
+        cfg = resolved(study, v).to_dict()
+        assert cfg['optim_wrapper']['optimizer'].pop('lr') == lr, v.name
+        assert cfg['train_cfg'] == dict(
+            table2['train_cfg'], max_epochs=epochs, val_interval=val_every
+        )
+        assert cfg['default_hooks']['checkpoint']['interval'] == epochs
+        steps = [round(epochs * 3 / 4), round(epochs * 7 / 8)]
+        assert cfg['param_scheduler'][1]['milestones'] == steps
+        if '+ det' in v.name:  # weighted mixup, off for the last epoch
+            assert cfg['custom_hooks'][0]['switch_epoch'] == epochs - 1
+        if 'pre' in v.name:  # a pre-trained backbone: plain, or '+ pre' with mixup
+            init = cfg['model']['backbone']['init_cfg']
+            mixup = '+ pre' in v.name
+            assert init['checkpoint'] == pretrain.CKPT['mixup' if mixup else 'plain']
+        else:
+            assert cfg['model']['backbone']['init_cfg'] is None
+    for v in (v for v in pretrain.VARIANTS if 'Faster' in v.name):
+        cfg = resolved(pretrain.STUDY, v)
+        assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval) == (1000, 250)
+        assert cfg.param_scheduler[1].milestones == [700, 900]
+        assert cfg.default_hooks.checkpoint.interval == 1000
+        ckpt = pretrain.CKPT['mixup' if '+ pre' in v.name else 'plain']
+        assert cfg.model.backbone.init_cfg.checkpoint == ckpt

@@ -1,8 +1,7 @@
-"""The study modules of tools/studies: every variant's config resolves with its options,
+"""The study modules of tools/studies: every variant's leaf config resolves,
 the settings are fixed in the file, and ``--quick`` runs the Tilted-CE study end to end
 (harness, real tools/train.py runs, report, plot) -- a check of the path, not the numbers."""
 
-import argparse
 import glob
 import json
 import os
@@ -10,7 +9,7 @@ import os.path as osp
 from importlib import import_module
 
 import pytest
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from tools.studies import harness
 
@@ -24,20 +23,14 @@ fb_yolo = import_module('tools.studies.freebies_yolo_digits')
 
 
 def resolved(study, variant, tmp_path):
-    cfg = Config.fromfile(osp.join(REPO, variant.config))
-    options = [*study.schedule, *variant.options]
-    if options:  # none for a study whose arms are leaf configs
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
-    return cfg
+    """The config an arm trains: its leaf config as it is (no options)."""
+    return Config.fromfile(osp.join(REPO, variant.config))
 
 
 def test_balance_batch_variants(tmp_path):
     study = bb.STUDY
     assert study.seeds == (0, 1, 2)
     # every arm is a leaf config of the study's folder, no options; every leaf is an arm
-    assert study.schedule == () and all(v.options == () for v in study.variants)
     leaves = glob.glob(osp.join(REPO, bb.STUDY_CONFIGS, '*.py'))
     assert sorted(v.config for v in study.variants) == sorted(
         osp.relpath(p, REPO).replace(os.sep, '/') for p in leaves
@@ -76,18 +69,34 @@ def test_balance_batch_variants(tmp_path):
     assert {f'CE + BB cl{k}' for k in (6, 8, 11)} <= set(names)
 
 
+FREEBIES = [
+    fb_frcnn,
+    fb_yolo,
+    fb_mixup,
+    import_module('tools.studies.freebies_pretrain_digits'),
+    import_module('tools.studies.freebies_pretrain_frcnn_digits'),
+    import_module('tools.studies.freebies_pretrain_yolo_digits'),
+    import_module('tools.studies.freebies_yolo_pretrained_digits'),
+    import_module('tools.studies.pilots.freebies_yolo_lr_pilot'),
+    import_module('tools.studies.pilots.freebies_yolo_schedule_pilot'),
+    import_module('tools.studies.pilots.freebies_yolo_small_pilot'),
+]
+
+
 def test_freebies_leaf_config_studies(tmp_path):
-    """The migrated freebies studies (Table 3, Table 2): every arm and every 2x run is a
-    leaf config of the study folder, no options; the folder holds exactly those leaves; each
-    resolved leaf trains its study's schedule."""
+    """Every freebies study and pilot: every arm and every 2x run is a leaf config of the
+    study folder, no options; the folder holds exactly those leaves; each resolved leaf
+    trains with the studies' loaders (Table 3's and Table 2's schedules checked here, the
+    others' in test_freebies_digits.py)."""
     from tools.studies.settings import freebies_digits as fb
 
     configs = set()
-    for study in (fb_frcnn.STUDY, fb_yolo.STUDY):
-        assert study.schedule == () and all(v.options == () for v in study.variants)
-        arms = list(study.variants) + [study.length_variant(b) for b in study.baselines]
+    for study in (m.STUDY for m in FREEBIES):
+        arms = list(study.variants) + list(study.length_variants().values())
         for v in arms:
-            assert v.config.startswith(fb.STUDY_CONFIGS + '/') and v.options == ()
+            assert v.config.startswith(fb.STUDY_CONFIGS + '/')
+            if v.config in configs:
+                continue
             configs.add(v.config)
             cfg = resolved(study, v, tmp_path)
             loaders = (cfg.train_dataloader, cfg.val_dataloader)
@@ -102,11 +111,16 @@ def test_freebies_leaf_config_studies(tmp_path):
                     assert sched[0].type == 'mmext.WarmupCosineLR' and sched[0].end == iters
                 else:
                     assert sched[1].milestones == [iters * 7 // 10, iters * 9 // 10]
-            else:
+            elif study is fb_yolo.STUDY:
                 assert cfg.train_cfg.max_epochs == 48 and cfg.train_cfg.val_interval == 6
                 assert cfg.optim_wrapper.optimizer.lr == 0.003
                 if 'mixup' in v.config:
                     assert cfg.custom_hooks[0].switch_epoch == 44
+            else:  # every run saves one checkpoint, at its end
+                loop = cfg.train_cfg
+                assert cfg.default_hooks.checkpoint.interval == loop.get(
+                    'max_epochs', loop.get('max_iters')
+                )
     leaves = glob.glob(osp.join(REPO, fb.STUDY_CONFIGS, '*.py'))
     assert configs == {osp.relpath(p, REPO).replace(os.sep, '/') for p in leaves}
 
@@ -116,7 +130,6 @@ def test_tce_length_stage_is_ce_at_the_checked_schedule(tmp_path):
     # merged config is the study's CE at 16,000 (one run, one cache key)
     stage = tce.STAGES['length-8k']()
     assert [v.name for v in stage.variants] == ['CE'] and stage.claims == []
-    assert stage.schedule == () and stage.long_schedule == () and stage.variants[0].options == ()
     cfg = resolved(stage, stage.variants[0], tmp_path)
     assert cfg.train_cfg.max_iters == 8000 and cfg.param_scheduler[1].end == 8000
     long = stage.length_variant('CE')
@@ -131,8 +144,6 @@ def test_tce_variants(tmp_path):
     study = tce.STUDY
     # every arm (and 2x arm) is a leaf config of the study's folder, no options; every leaf
     # is an arm of the study or of its stage length-8k
-    assert study.schedule == () and study.long_schedule == ()
-    assert all(v.options == () for v in study.variants)
     longs = [study.length_variant(b) for b in study.baselines]
     leaves = glob.glob(osp.join(REPO, tce.STUDY_CONFIGS, '*.py'))
     assert sorted(
@@ -183,7 +194,7 @@ def test_tce_variants(tmp_path):
     assert study.baselines == ['CE', 'TCE class t=0']
     for name in study.baselines:
         base, long = study.variant(name), study.length_variant(name)
-        assert long.config == base.long_config and long.options == ()
+        assert long.config == base.long_config
         cfg = resolved(study, long, tmp_path)
         assert cfg.train_cfg.max_iters == 2 * tce.ITERS == cfg.param_scheduler[1].end
         assert cfg.train_cfg.val_interval == tce.ITERS // 2
@@ -251,8 +262,6 @@ def test_icu_variants(tmp_path):
     assert len(names) == 27
     # every arm and every 2x arm is a leaf config, no options: the study folder's leaves and
     # the reference arms' test-side ones are exactly the study's
-    assert study.schedule == () and study.long_schedule == ()
-    assert all(v.options == () for v in study.variants)
     longs = [study.length_variant(b) for b in study.baselines]
     leaves = [
         osp.relpath(p, REPO).replace(os.sep, '/')
@@ -331,7 +340,7 @@ def test_icu_variants(tmp_path):
     assert study.baselines == [n for n in names if n.startswith('softmax ')]
     for long in longs:
         base = study.variant(long.name.replace(' (2x schedule)', ''))
-        assert long.config == base.long_config and long.options == ()
+        assert long.config == base.long_config
         cfg = resolved(study, long, tmp_path)
         assert cfg.train_cfg.max_iters == 2 * icu.ITERS and cfg.train_cfg.val_interval * 4 == (
             2 * icu.ITERS
@@ -351,7 +360,7 @@ def test_icu_table1_stage():
     study = icu.stage_study('table1')
     assert [v.name for v in study.variants] == icu.TABLE1
     assert study.baselines == ['softmax 2-D balanced', 'softmax 100-D balanced']
-    assert study.long_schedule == () and study.withhold is icu.withhold
+    assert study.withhold is icu.withhold
     assert all(study.variant(b).long_config for b in study.baselines)
     assert study.setup[0].startswith('**Stage `table1` of this study**')
     assert {c.name for c in study.claims} == {
@@ -441,7 +450,7 @@ def test_icu_quick_end_to_end(tmp_path):
 
 # Table 3: every arm; Table 1: the reduced-data whole bag (weighted mixup, random shapes,
 # cosine, label smoothing, `indices`) with its baseline (the Table 1 mixup arms differ from
-# it by options checked in test_freebies_digits.py)
+# it by their leaves, checked in test_freebies_digits.py)
 QUICK_ARMS = {'table3': None, 'table1-reduced': ['whole bag, 250 images']}
 
 
@@ -469,9 +478,7 @@ def test_freebies_quick_end_to_end(script, arms, tmp_path):
     data = json.loads((tmp_path / f'{study.name}.json').read_text())
     got = [r['variant'] for r in data['runs']]
     arms_run = [v.name for v in study.variants]
-    longs = sorted(study.length_variant(b).name for b in study.baselines)
-    if not study.length_checked:
-        longs = []
+    longs = sorted(v.name for v in study.length_variants().values())
     # the arms in the study's order, then the baselines' 2x runs of the length check
     assert data['quick'] and got[: len(arms_run)] == arms_run
     assert sorted(got[len(arms_run) :]) == longs

@@ -388,7 +388,6 @@ STUDY = Study(
     title='Balance-batch on the long-tailed digits data',
     variants=VARIANTS,
     seeds=SEEDS,
-    schedule=(),
     metrics=METRICS,
     claims=_claims(),
     setup=SETUP,

@@ -195,7 +195,6 @@ STUDY = fb.detection_study(
     VARIANTS,
     CLAIMS,
     SETUP,
-    schedule=(),
     quick=fb.FRCNN_QUICK,
 )
 STUDY.reference = REFERENCE

@@ -15,10 +15,19 @@ data (as the paper's YOLOv3 starts from an ImageNet-pretrained Darknet-53), whos
 was never shown to converge either. It now uses the one setting with a converged baseline:
 Table 2's from-scratch tiny YOLOv3 at its lr and schedule (``freebies_yolo_digits.LR`` /
 ``EPOCHS`` / ``VAL_EVERY``: AdamW lr 0.003, 48 epochs, validation every 6), so its
-"baseline" arm has the key of Table 2's "baseline" (same config, options and seeds) and the
-harness copies those three runs instead of retraining them (``reused_from`` in the results).
-Like Table 2, **over the 45-min budget of a study** (15 new runs, ~1.5 h on 2 cores; no
-cheaper setting converged, ``freebies_yolo_small_pilot.py``).
+"baseline" arm is Table 2's "baseline" (the same leaf config and seeds) and the harness
+copies those three runs instead of retraining them (``reused_from`` in the results). Like
+Table 2, **over the 45-min budget of a study** (15 new runs, ~1.5 h on 2 cores; no cheaper
+setting converged, ``freebies_yolo_small_pilot.py``).
+
+Arms: each is a leaf config of ``configs/bag_of_freebies/digits/study/`` (no
+``--cfg-options`` but ``--quick``'s), on Table 2's study ``_base_`` (data, 48 epochs at lr
+0.003): ``yolov3_r18-tiny_{trick}_1xb8-48e-lr3e-3_digits-det.py`` with trick ``aug`` (Table
+2's "baseline" leaf), ``aug-mixup`` (Beta(1.5, 1.5) weighted), ``aug-mixup-beta1-weighted``
+and ``aug-mixup-even``; the reduced-data arms are Table 2's ``aug`` and
+``aug-rs-cos-ls-mixup`` leaves on 250 images at 4x the epochs,
+``yolov3_r18-tiny_{trick}_1xb8-192e-lr3e-3_digits-det-250img.py``. The leaves and the study
+arms they stand for are listed in ``configs/bag_of_freebies/digits/README.md``.
 
     python -m tools.studies.freebies_mixup_digits --jobs 2   # 6 variants x 3 seeds
     python -m tools.studies.freebies_mixup_digits --quick
@@ -34,60 +43,34 @@ from tools.studies.harness import Claim, Variant, main
 from tools.studies.settings import freebies_digits as fb
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
-CFG = table2.CFG  # the from-scratch tiny YOLOv3 configs of Table 2
-EPOCHS, LR, VAL_EVERY = table2.EPOCHS, table2.LR, table2.VAL_EVERY
+EPOCHS, LR, VAL_EVERY = table2.EPOCHS, table2.LR, table2.VAL_EVERY  # Table 2's converged
 T1 = 'Table 1 (mixup on the tiny YOLOv3 baseline)'
 REDUCED = f'reduced data ({fb.REDUCED_TRAIN} train images, same iterations)'
-MIX = 'train_dataloader.dataset.pipeline.0.'
+#: the reduced-data arms: 4x the epochs of 1,000 images (the same iterations)
+REDUCED_LEAF = dict(schedule='1xb8-192e-lr3e-3', dataset=f'digits-det-{fb.REDUCED_TRAIN}img')
+# (arm, trick of the leaf, mixup, baseline, group, leaf name parts)
+ROWS = [
+    ('baseline', 'aug', False, None, T1, {}),
+    ('0.5:0.5 evenly', 'aug-mixup-even', True, 'baseline', T1, {}),
+    ('Beta(1, 1) weighted', 'aug-mixup-beta1-weighted', True, 'baseline', T1, {}),
+    ('Beta(1.5, 1.5) weighted', 'aug-mixup', True, 'baseline', T1, {}),
+    (f'baseline, {fb.REDUCED_TRAIN} images', 'aug', False, None, REDUCED, REDUCED_LEAF),
+    (
+        f'whole bag, {fb.REDUCED_TRAIN} images',
+        'aug-rs-cos-ls-mixup',
+        True,
+        f'baseline, {fb.REDUCED_TRAIN} images',
+        REDUCED,
+        REDUCED_LEAF,
+    ),
+]
 # ----------------------------------------------------------------------------------------
 
-
-SCHED = table2.options(mixup=False, cosine=False)
-SCHED_MIX = table2.options(mixup=True, cosine=False)
-
-
 VARIANTS = [
-    Variant('baseline', CFG.format('aug'), SCHED, None, T1, quick=fb.yolo_quick(False)),
     Variant(
-        '0.5:0.5 evenly',
-        CFG.format('aug-mixup'),
-        SCHED_MIX + (MIX + 'ratio=0.5', 'model.bbox_head.type=YOLOV3Head'),
-        'baseline',
-        T1,
-        quick=fb.yolo_quick(True),
-    ),
-    Variant(
-        'Beta(1, 1) weighted',
-        CFG.format('aug-mixup'),
-        SCHED_MIX + (MIX + 'alpha=1.0', MIX + 'beta=1.0'),
-        'baseline',
-        T1,
-        quick=fb.yolo_quick(True),
-    ),
-    Variant(
-        'Beta(1.5, 1.5) weighted',
-        CFG.format('aug-mixup'),
-        SCHED_MIX,
-        'baseline',
-        T1,
-        quick=fb.yolo_quick(True),
-    ),
-    Variant(
-        f'baseline, {fb.REDUCED_TRAIN} images',
-        CFG.format('aug'),
-        table2.options(False, False, fb.REDUCED_TRAIN),
-        None,
-        REDUCED,
-        quick=fb.yolo_quick(False),
-    ),
-    Variant(
-        f'whole bag, {fb.REDUCED_TRAIN} images',
-        CFG.format('aug-rs-cos-ls-mixup'),
-        table2.options(True, True, fb.REDUCED_TRAIN),
-        f'baseline, {fb.REDUCED_TRAIN} images',
-        REDUCED,
-        quick=fb.yolo_quick(True),
-    ),
+        name, table2.leaf(trick, **parts), baseline=base, group=group, quick=fb.yolo_quick(mixup)
+    )
+    for name, trick, mixup, base, group, parts in ROWS
 ]
 
 P = fb.PRIMARY
@@ -146,7 +129,7 @@ SETUP = [
     f'{fb.yolo_steps(EPOCHS)[0]} and {fb.yolo_steps(EPOCHS)[1]}, validation every '
     f'{VAL_EVERY} epochs (the steps of the curves are epochs); over the 45-min budget of a '
     'study (no cheaper setting converged: `freebies_yolo_small_pilot.py`);',
-    '- Table 1: the baseline is Table 2\'s row "baseline" (same config, options and seeds: '
+    '- Table 1: the baseline is Table 2\'s row "baseline" (same leaf config and seeds: '
     'its runs are copied from that study, `reused_from` in the JSON; with the random '
     'expand / crop / photometric augmentation of each image); mixup '
     '(`mmext.CoherentMixUp` in `MultiImageMixDataset`, '

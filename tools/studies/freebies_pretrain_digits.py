@@ -11,6 +11,18 @@ type='Pretrained', ..., prefix='backbone.')`` point at; this study runs it first
 checkpoints are kept and reused), then the four combinations per detector. Settings are
 fixed in :mod:`tools.studies.settings.freebies_digits`; the fourth freebies study file.
 
+Arms: each is a leaf config of ``configs/bag_of_freebies/digits/study/`` (:func:`leaf`; no
+``--cfg-options`` but ``--quick``'s), the backbone checkpoint written in it
+(``model.backbone.init_cfg.checkpoint``: the plain pre-training in ``*_cls-pretrained_*``,
+the mixup one in ``*_mixup-cls-pretrained_*``). Tiny YOLOv3:
+``yolov3_r18-tiny_{aug,aug-mixup}_{cls,mixup-cls}-pretrained_1xb8-12e_digits-det.py``, 12
+epochs at the digits rows' lr 0.01 (written on the 48-epoch leaves of
+``freebies_pretrain_yolo_digits.py``); tiny Faster R-CNN:
+``faster-rcnn_r18-tiny-fpn_[coherent-mixup_]{cls,mixup-cls}-pretrained_1xb8-1k-val250_
+digits-det.py``, the digits rows' 1,000 iterations validated every 250 (written on the
+2,000-iteration leaves of ``freebies_pretrain_frcnn_digits.py``). The leaves and the arms
+they stand for are listed in ``configs/bag_of_freebies/digits/README.md``.
+
     python -m tools.studies.freebies_pretrain_digits --jobs 2   # 8 variants x 3 seeds
     python -m tools.studies.freebies_pretrain_digits --quick    # 2-iteration pre-training
 
@@ -28,18 +40,14 @@ from tools.studies.settings import freebies_digits as fb
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 PRE = 'tools/studies/pretrain_digits_backbones.py'
+#: the pre-trained backbones the leaves load (``model.backbone.init_cfg.checkpoint``)
 CKPT = {
     'plain': 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth',
     'mixup': 'work_dirs/pretrained/resnet18-tiny_mixup_digits-cls.pth',
 }
 QUICK_DIR = 'work_dirs/pretrained-quick'  # --quick: 2-iteration pre-training, kept apart
-YOLO = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_cls-pretrained_1xb8-8e_digits-det.py'
-FRCNN = (
-    'configs/bag_of_freebies/digits/faster-rcnn_r18-tiny-fpn_{}cls-pretrained_1xb8-1k_digits-det.py'
-)
-FRCNN_LOOP = fb.frcnn_loop(fb.PRETRAINED_FRCNN_ITERS) + fb.frcnn_schedule(
-    False, fb.PRETRAINED_FRCNN_ITERS
-)
+#: the leaves' schedule part of this study: the first Tables 5/6 schedules
+SCHEDULE = {'yolo': '1xb8-12e', 'frcnn': '1xb8-1k-val250'}
 FRCNN_QUICK = (
     'train_cfg.max_iters=4',
     'train_cfg.val_interval=1',
@@ -48,25 +56,59 @@ FRCNN_QUICK = (
 # ----------------------------------------------------------------------------------------
 
 
+def leaf(model: str, det: bool, pre: str, schedule: str) -> str:
+    """The leaf config of one (detector, detection mixup, pre-training) arm.
+
+    Args:
+        model (str): ``'yolo'`` (tiny YOLOv3, the augmented Table 2 baseline) or ``'frcnn'``
+            (tiny Faster R-CNN, the step baseline).
+        det (bool): Weighted coherent mixup in detection (``aug-mixup`` /
+            ``coherent-mixup``).
+        pre (str): The backbone's pre-training, ``'plain'`` (``cls-pretrained``) or
+            ``'mixup'`` (``mixup-cls-pretrained``): :data:`CKPT`.
+        schedule (str): The schedule part of the name (e.g. ``'1xb8-12e'``).
+
+    Returns:
+        str: e.g. ``configs/bag_of_freebies/digits/study/yolov3_r18-tiny_aug-mixup_
+        mixup-cls-pretrained_1xb8-12e_digits-det.py``.
+    """
+    backbone = {'plain': 'cls-pretrained', 'mixup': 'mixup-cls-pretrained'}[pre]
+    if model == 'yolo':
+        return fb.leaf('yolov3_r18-tiny', f'{"aug-mixup" if det else "aug"}_{backbone}', schedule)
+    trick = f'coherent-mixup_{backbone}' if det else backbone
+    return fb.leaf('faster-rcnn_r18-tiny-fpn', trick, schedule)
+
+
 def quick_init(name: str = 'plain') -> Tuple[str]:
     """``--quick`` option loading the 2-iteration pre-training of backbone ``name``."""
     return (f'model.backbone.init_cfg.checkpoint={osp.join(QUICK_DIR, osp.basename(CKPT[name]))}',)
 
 
-def combos(detector: str, configs, schedules, quick) -> list:
-    """The four (pre-training mixup, detection mixup) variants of one detector."""
+def combos(detector: str, model: str, schedule: str, quick) -> list:
+    """The four (pre-training mixup, detection mixup) arms of one detector, each its leaf
+    (:func:`leaf`).
+
+    Args:
+        detector (str): The arms' name prefix and group (``'5 (tiny YOLOv3)'``).
+        model (str): ``'yolo'`` or ``'frcnn'``.
+        schedule (str): The leaves' schedule part.
+        quick (dict): ``detection mixup -> --quick options`` (the pre-training's
+            2-iteration checkpoint is added).
+
+    Returns:
+        list: ``- pre, - det`` (the baseline), ``- pre, + det``, ``+ pre, - det``,
+        ``+ pre, + det``.
+    """
     out, base = [], f'{detector}: - pre, - det'
     for pre in ('plain', 'mixup'):
         for det in (False, True):
             name = f'{detector}: {"+" if pre == "mixup" else "-"} pre, {"+" if det else "-"} det'
-            ckpt = (f'model.backbone.init_cfg.checkpoint={CKPT[pre]}',)
             out.append(
                 Variant(
                     name,
-                    configs[det],
-                    schedules[det] + ckpt,
-                    None if name == base else base,
-                    f'Table {detector}',
+                    leaf(model, det, pre, schedule),
+                    baseline=None if name == base else base,
+                    group=f'Table {detector}',
                     quick=quick[det] + quick_init(pre),
                 )
             )
@@ -74,15 +116,9 @@ def combos(detector: str, configs, schedules, quick) -> list:
 
 
 VARIANTS = combos(
-    '5 (tiny YOLOv3)',
-    {False: YOLO.format('aug'), True: YOLO.format('aug-mixup')},
-    {d: fb.yolo_schedule(d, False, epochs=fb.PRETRAINED_YOLO_EPOCHS) for d in (False, True)},
-    {d: fb.yolo_quick(d) for d in (False, True)},
+    '5 (tiny YOLOv3)', 'yolo', SCHEDULE['yolo'], {d: fb.yolo_quick(d) for d in (False, True)}
 ) + combos(
-    '6 (tiny Faster R-CNN)',
-    {False: FRCNN.format(''), True: FRCNN.format('coherent-mixup_')},
-    {d: FRCNN_LOOP for d in (False, True)},
-    {d: FRCNN_QUICK for d in (False, True)},
+    '6 (tiny Faster R-CNN)', 'frcnn', SCHEDULE['frcnn'], {d: FRCNN_QUICK for d in (False, True)}
 )
 
 P = 'coco/bbox_mAP'  # Tables 5/6 report COCO AP@[.5:.95]

@@ -9,6 +9,14 @@ converged. Everything else -- configs, pre-trained checkpoints, seeds, the four 
 claims -- is that study's, imported from it; its results file keeps the 1,000-iteration
 runs.
 
+Arms: each is a leaf config of ``configs/bag_of_freebies/digits/study/``
+(``freebies_pretrain_digits.leaf``; no ``--cfg-options`` but ``--quick``'s):
+``faster-rcnn_r18-tiny-fpn_[coherent-mixup_]{cls,mixup-cls}-pretrained_1xb8-2k_
+digits-det.py``, Table 3's step baseline leaf (its study ``_base_``: 2,000 iterations,
+steps at 1,400 / 1,800) with the pre-trained backbone's checkpoint
+(``model.backbone.init_cfg.checkpoint``) and the pre-training's input normalisation, and
+for "+ det" the weighted coherent mixup.
+
     python -m tools.studies.freebies_pretrain_frcnn_digits --jobs 2   # 4 variants x 3 seeds
 
 Writes ``docs/results/freebies_pretrain_frcnn_digits.{md,json,png}``; runs the pre-training
@@ -24,16 +32,11 @@ from tools.studies.settings import freebies_digits as fb
 
 # --- settings (fixed before running) ----------------------------------------------------
 ITERS = fb.FRCNN_ITERS  # Table 3's converged schedule
-LOOP = fb.frcnn_loop(ITERS) + fb.frcnn_schedule(False, ITERS)
+SCHEDULE = '1xb8-2k'  # the leaves' schedule part (Table 3's study leaves)
 DETECTOR = '6 (tiny Faster R-CNN, 2,000 iterations)'
 # ----------------------------------------------------------------------------------------
 
-VARIANTS = pre.combos(
-    DETECTOR,
-    {False: pre.FRCNN.format(''), True: pre.FRCNN.format('coherent-mixup_')},
-    {d: LOOP for d in (False, True)},
-    {d: pre.FRCNN_QUICK for d in (False, True)},
-)
+VARIANTS = pre.combos(DETECTOR, 'frcnn', SCHEDULE, {d: pre.FRCNN_QUICK for d in (False, True)})
 CLAIMS = pre.claims(DETECTOR)
 
 SETUP = [

@@ -5,14 +5,21 @@ baseline needed: that study trained the detectors for 12 epochs (1,500 iteration
 configs' lr 0.01 and its baseline ("5 (tiny YOLOv3): - pre, - det") still gained 6-8 points
 of mAP@0.5 in its last quarter (not converged). Here every arm trains at the one tiny YOLOv3
 setting with a measured converged baseline: Table 2's from-scratch schedule
-(``freebies_yolo_digits.options()``: AdamW lr 0.003, 48 epochs, step x0.1 at 36 and 42,
-mixup off for the last 4, validation every 6). Fixed before any run of this study: the
+(AdamW lr 0.003, 48 epochs, step x0.1 at 36 and 42, mixup off for the last 4, validation
+every 6). Fixed before any run of this study: the
 pre-trained backbone is not expected to need a longer schedule than training from scratch;
 whether its baseline converged is read from its own curve (the report's convergence table;
 the verdicts stand only if it did). Everything else -- configs, pre-trained checkpoints,
 seeds, the four arms and claims -- is that study's, imported from it; its results file keeps
 the 12-epoch runs. Like Table 2, **over the 45-min budget of a study** (12 runs, ~1.2 h on 2
 cores, 81 min measured; no cheaper setting converged, ``freebies_yolo_small_pilot.py``).
+
+Arms: each is a leaf config of ``configs/bag_of_freebies/digits/study/``
+(``freebies_pretrain_digits.leaf``; no ``--cfg-options`` but ``--quick``'s):
+``yolov3_r18-tiny_{aug,aug-mixup}_{cls,mixup-cls}-pretrained_1xb8-48e-lr3e-3_digits-det.py``,
+Table 2's ``aug`` leaf and Table 1's ``aug-mixup`` leaf (Table 2's study ``_base_``) with
+the pre-trained backbone's checkpoint (``model.backbone.init_cfg.checkpoint``). The
+"- pre, - det" leaf is also the "baseline" of ``freebies_yolo_pretrained_digits.py``.
 
     python -m tools.studies.freebies_pretrain_yolo_digits --jobs 2   # 4 variants x 3 seeds
 
@@ -31,14 +38,10 @@ from tools.studies.settings import freebies_digits as fb
 # --- settings (fixed before running) ----------------------------------------------------
 EPOCHS, LR, VAL_EVERY = table2.EPOCHS, table2.LR, table2.VAL_EVERY  # Table 2's converged
 DETECTOR = '5 (tiny YOLOv3, 48 epochs)'
+SCHEDULE = '1xb8-48e-lr3e-3'  # the leaves' schedule part (Table 2's study leaves)
 # ----------------------------------------------------------------------------------------
 
-VARIANTS = pre.combos(
-    DETECTOR,
-    {False: pre.YOLO.format('aug'), True: pre.YOLO.format('aug-mixup')},
-    {d: table2.options(mixup=d, cosine=False) for d in (False, True)},
-    {d: fb.yolo_quick(d) for d in (False, True)},
-)
+VARIANTS = pre.combos(DETECTOR, 'yolo', SCHEDULE, {d: fb.yolo_quick(d) for d in (False, True)})
 CLAIMS = pre.claims(DETECTOR)
 
 SETUP = [

@@ -36,57 +36,42 @@ from tools.studies.harness import Claim, Variant, main
 from tools.studies.settings import freebies_digits as fb
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
-CFG = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_1xb8-8e_digits-det.py'
 EPOCHS = 48
 LR = 0.003
 VAL_EVERY = 6
 GROUP = 'Table 2 (stacked, tiny YOLOv3)'
-# (row, config, mixup, cosine, baseline of the paired delta)
+# (row, trick of its leaf, mixup, baseline of the paired delta)
 ROWS = [
-    ('- data augmentation', 'baseline', False, False, None),
-    ('baseline', 'aug', False, False, '- data augmentation'),
-    ('+ random shapes', 'aug-rs', False, False, 'baseline'),
-    ('+ cosine', 'aug-rs-cos', False, True, '+ random shapes'),
-    ('+ label smoothing', 'aug-rs-cos-ls', False, True, '+ cosine'),
-    ('+ mixup', 'aug-rs-cos-ls-mixup', True, True, '+ label smoothing'),
+    ('- data augmentation', 'baseline', False, None),
+    ('baseline', 'aug', False, '- data augmentation'),
+    ('+ random shapes', 'aug-rs', False, 'baseline'),
+    ('+ cosine', 'aug-rs-cos', False, '+ random shapes'),
+    ('+ label smoothing', 'aug-rs-cos-ls', False, '+ cosine'),
+    ('+ mixup', 'aug-rs-cos-ls-mixup', True, '+ label smoothing'),
 ]
 # ----------------------------------------------------------------------------------------
 
 
-def options(mixup: bool, cosine: bool, num_train: int = fb.NUM_TRAIN) -> tuple:
-    """``--cfg-options`` of a row at this study's lr and schedule, for ``num_train`` images.
-
-    With fewer images the epochs grow so that the iterations stay those of 1,000 images
-    (:func:`~tools.studies.settings.freebies_digits.yolo_schedule`); validation keeps
-    the same number of points (every ``VAL_EVERY`` x that factor epochs). The arms of this
-    study are leaf configs (:func:`leaf`); these options remain for the reduced-data arm of
-    ``freebies_mixup_digits.py``.
-    """
-    val_interval = VAL_EVERY * fb.epoch_factor(num_train)
-    return fb.yolo_schedule(mixup, cosine, num_train, epochs=EPOCHS) + (
-        f'train_cfg.val_interval={val_interval}',
-        f'optim_wrapper.optimizer.lr={LR}',
-    )
-
-
-def leaf(trick: str, schedule: str = '1xb8-48e-lr3e-3') -> str:
-    """The leaf config of one arm (path relative to the repository).
+def leaf(trick: str, schedule: str = '1xb8-48e-lr3e-3', dataset: str = 'digits-det') -> str:
+    """The leaf config of a tiny YOLOv3 arm (path relative to the repository).
 
     Args:
-        trick (str): The row's freebies (e.g. ``'aug-rs-cos'``).
+        trick (str): The row's freebies (e.g. ``'aug-rs-cos'``; ``'aug_cls-pretrained'`` for a
+            row from the pre-trained backbone).
         schedule (str): The schedule part of the name. Defaults to ``'1xb8-48e-lr3e-3'``
             (this study's 48 epochs at lr 0.003).
+        dataset (str): The dataset part of the name. Defaults to ``'digits-det'``.
 
     Returns:
         str: ``configs/bag_of_freebies/digits/study/yolov3_r18-tiny_{trick}_{schedule}_
-        digits-det.py``.
+        {dataset}.py``.
     """
-    return f'{fb.STUDY_CONFIGS}/yolov3_r18-tiny_{trick}_{schedule}_digits-det.py'
+    return fb.leaf('yolov3_r18-tiny', trick, schedule, dataset)
 
 
 VARIANTS = [
-    Variant(name, leaf(cfg), baseline=base, group=GROUP, quick=fb.yolo_quick(mixup))
-    for name, cfg, mixup, cosine, base in ROWS
+    Variant(name, leaf(trick), baseline=base, group=GROUP, quick=fb.yolo_quick(mixup))
+    for name, trick, mixup, base in ROWS
 ]
 
 P = fb.PRIMARY
@@ -248,7 +233,6 @@ STUDY = dataclasses.replace(
         VARIANTS,
         CLAIMS,
         SETUP,
-        schedule=(),
         step_unit='epoch',
     ),
     reference=REFERENCE,

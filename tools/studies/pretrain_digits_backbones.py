@@ -9,6 +9,11 @@ network backbone with mixup"): train the classifier whose backbone is the detect
     work_dirs/pretrained/resnet18-tiny_digits-cls.pth         (no mixup)
     work_dirs/pretrained/resnet18-tiny_mixup_digits-cls.pth   (mixup, alpha 0.2)
 
+The study arms that load them are leaf configs of ``configs/bag_of_freebies/digits/study/``
+with the path written in ``model.backbone.init_cfg.checkpoint`` (``*_cls-pretrained_*``: the
+plain one; ``*_mixup-cls-pretrained_*``: the mixup one); only ``--quick`` points them at the
+2-iteration pre-training of ``freebies_pretrain_digits.pretrain_backbones`` by an option.
+
 The saved file keeps the classifier's whole ``state_dict`` (``backbone.*``, ``head.*``) and
 its ``meta``, not the optimizer state. An existing checkpoint is kept unless ``--force``.
 

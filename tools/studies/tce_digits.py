@@ -327,7 +327,6 @@ STUDY = Study(
     title='Tilted CE on the long-tailed digits data',
     variants=VARIANTS,
     seeds=SEEDS,
-    schedule=(),
     metrics=METRICS,
     claims=CLAIMS,
     setup=SETUP,

@@ -1,10 +1,11 @@
 # Bag of Freebies Table 1 on the digits: the augmented baseline (Table 2 "baseline") plus
 # visually coherent mixup, lambda ~ Beta(1.5, 1.5), per-object loss weights
 # (mmext.WeightedYOLOV3Head, "weighted loss"), mixup off for the last epoch(s). Each image is
-# augmented on its own before the mixing. Table 1's other rows change the options:
-# Beta(1, 1): train_dataloader.dataset.pipeline.0.alpha/beta=1.0; "0.5:0.5 evenly":
-# train_dataloader.dataset.pipeline.0.ratio=0.5 with model.bbox_head.type=YOLOV3Head (no
-# weights).
+# augmented on its own before the mixing. Table 1's other rows (study leaves at Table 2's
+# schedule): Beta(1, 1), train_dataloader.dataset.pipeline.0.alpha/beta=1.0
+# (./study/yolov3_r18-tiny_aug-mixup-beta1-weighted_1xb8-48e-lr3e-3_digits-det.py); "0.5:0.5
+# evenly", train_dataloader.dataset.pipeline.0.ratio=0.5 with model.bbox_head.type=YOLOV3Head
+# (no weights; ./study/yolov3_r18-tiny_aug-mixup-even_1xb8-48e-lr3e-3_digits-det.py).
 _base_ = './yolov3_r18-tiny_aug_1xb8-8e_digits-det.py'
 
 # --- tunable ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 * :mod:`.study`: what a study is (:class:`Study`, :class:`Variant`, :class:`Claim`) and the
   :class:`RunContext` its report callbacks get: pure data;
-* :mod:`.configs`: an arm's config resolved with its options, the runs' cache key;
+* :mod:`.configs`: an arm's config resolved (with the seed and ``--quick``'s options), the
+  runs' cache key;
 * :mod:`.scalars`: what a finished run logged;
 * :mod:`.lock`: one harness per study, stopped cleanly by SIGINT / SIGTERM;
 * :mod:`.runner`: :class:`Runner`, every (variant, seed) a ``tools/train.py`` process, cached;

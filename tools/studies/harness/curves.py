@@ -56,7 +56,7 @@ def convergence(study: Study, grouped) -> List[dict]:
 
 
 def length_check(study: Study, grouped) -> List[dict]:
-    """Schedule-length check of every baseline (see ``Study.long_schedule``).
+    """Schedule-length check of every baseline with a 2x arm (``Study.length_checked``).
 
     Per baseline: the seeds with a 2x-schedule run, the mean final ``primary`` (times
     ``scale``) at the schedule and at 2x over those seeds, the gain (mean of the per-seed
@@ -64,14 +64,14 @@ def length_check(study: Study, grouped) -> List[dict]:
     missing is not converged (gain NaN).
 
     Args:
-        study (Study): The study (``long_schedule`` set).
+        study (Study): The study (``length_checked``).
         grouped: :func:`by_variant` of the runs, 2x runs included.
 
     Returns:
         list[dict]: One row per baseline.
     """
     rows = []
-    for name in study.baselines:
+    for name in study.length_variants():
         base = grouped.get(name, {})
         long = grouped.get(name + study.LONG_SUFFIX, {})
         seeds = sorted(set(base) & set(long))

@@ -1,11 +1,11 @@
 """Run ids of every study, to check that a change of spelling keeps every arm's merged config.
 
 A run's id (:meth:`~.runner.Runner.run_id`) is the digest of the config it trains, merged with
-its bases, seed and options. Moving a study's settings from option strings into leaf configs
-(or renaming arms, or sharing a ``_base_``) must leave every id unchanged, so that the run
-cache still hits and nothing is retrained. This lists the ids of every study module under
-``tools/studies`` (and ``pilots``), every arm, every seed, the 2x length-check arms and the
-``--quick`` runs, and compares two listings::
+its bases, seed and ``--quick``'s options. Moving a study's settings from option strings into
+leaf configs (or renaming arms, or sharing a ``_base_``, or rewriting a leaf) must leave
+every id unchanged, so that the run cache still hits and nothing is retrained. This lists
+the ids of every study module under ``tools/studies`` (and ``pilots``), every arm, every
+seed, the 2x length-check arms and the ``--quick`` runs, and compares two listings::
 
     python -m tools.studies.harness.identity --out /tmp/ids_before.json   # before the change
     python -m tools.studies.harness.identity --compare /tmp/ids_before.json

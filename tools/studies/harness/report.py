@@ -219,9 +219,10 @@ def write_report(
         + list(study.setup)
         + [
             '',
-            f'Seeds {list(study.seeds)} for every variant; options shared by every variant: '
-            + ', '.join(f'`{o}`' for o in study.schedule)
-            + '.',
+            f'Seeds {list(study.seeds)} for every variant; each variant trains its config as '
+            'it is (the seed its only option'
+            + (", and `--quick`'s shortening" if quick else '')
+            + ').',
             '',
         ]
     )
@@ -233,7 +234,7 @@ def write_report(
             '## Schedule-length check',
             '',
             'Not run for this study: its baselines have no runs at twice the schedule '
-            '(`Study.long_schedule` unset). The convergence table below uses the gain of the '
+            '(no `Variant.long_config`). The convergence table below uses the gain of the '
             'last validation interval, which cannot see under-training after a learning-rate '
             'decay: a verdict here may be about a short schedule, not about the method.',
             '',
@@ -311,9 +312,10 @@ def write_report(
     lines += [
         '',
         'Each run is `python '
-        + runs[0]['command'].split(' --work-dir')[0]
-        + ' --work-dir <run folder> --cfg-options randomness.seed=<seed> <options>`; the '
-        'exact command of every run is in the json next to this file.',
+        + runs[0]['command'].split(' ')[0]
+        + " <its variant's config> --work-dir <run folder> --cfg-options randomness.seed=<seed>"
+        + (' <quick options>' if quick else '')
+        + '`; the exact command of every run is in the json next to this file.',
         '',
     ]
     md = '\n'.join(lines)
@@ -327,7 +329,6 @@ def write_report(
         wall_s=wall_s,
         quick=quick,
         seeds=list(study.seeds),
-        schedule=list(study.schedule),
         convergence=conv,
         length_check=length,
         claims=claims,

@@ -1,8 +1,9 @@
 """The runner of mmext's studies: variants x seeds, one ``tools/train.py`` each.
 
 A study (one module per study under ``tools/studies/``, a :class:`~.study.Study`) fixes
-*everything* before it runs: the schedule shared by every variant, the seeds, the variants
-(config + ``--cfg-options``) and the claims it tests. :class:`Runner` runs it:
+*everything* before it runs: the seeds, the variants (one config each: data, schedule and
+model; no ``--cfg-options`` but the seed and ``--quick``'s) and the claims it tests.
+:class:`Runner` runs it:
 
 * every (variant, seed) is its own ``tools/train.py`` process (``OMP_NUM_THREADS=1``),
   ``--jobs N`` of them at a time;
@@ -72,8 +73,9 @@ class Runner(StudyGuard):
         self._configs = ResolvedConfigs()
 
     def options(self, variant: Variant) -> List[str]:
-        opts = list(self.study.schedule) + list(variant.options)
-        return opts + list(self.study.quick) + list(variant.quick) if self.quick else opts
+        """The ``--cfg-options`` of a run after its seed: ``--quick``'s (the study's, then the
+        arm's); none otherwise (the arm's config is what it trains)."""
+        return list(self.study.quick) + list(variant.quick) if self.quick else []
 
     def run_id(self, variant: Variant, seed: int) -> str:
         """``seed<seed>_<key>`` (:func:`~.configs.resolved_key`): the end of the run folder's

@@ -33,34 +33,28 @@ class RunContext:
 
 @dataclass(frozen=True)
 class Variant:
-    """One arm of a study.
+    """One arm of a study: a leaf config, trained as it is (only the seed, and ``--quick``'s
+    shortening, are given as ``--cfg-options``).
 
     Args:
         name (str): Row label in the report.
-        config (str): Config path relative to the repository root.
-        options (Tuple[str, ...]): ``--cfg-options`` of this arm (after the study's schedule).
+        config (str): Config path relative to the repository root: everything the arm
+            trains (data, schedule, model), e.g. a leaf of ``configs/<paper>/digits/study/``.
         baseline (str, optional): Name of the variant its paired differences are taken to.
         group (str): Panel of the curves figure / block of the tables.
         quick (Tuple[str, ...]): ``--cfg-options`` of this arm added after the study's
             ``quick`` ones by ``--quick`` (e.g. the dataset-size key of a wrapped dataset).
         long_config (str, optional): The leaf config of this arm at twice the study's
             schedule, for the schedule-length check of a baseline
-            (:meth:`Study.length_variant`). Defaults to none (the study's
-            ``long_schedule`` options are added to ``config`` instead).
-        long_options (Tuple[str, ...], optional): The ``--cfg-options`` of this arm's 2x
-            run, replacing :attr:`options` (after the study's schedule), for arms whose
-            own options set the schedule (e.g. a step decay's milestones). Defaults to
-            none.
+            (:meth:`Study.length_variant`). Defaults to none (no length check of this arm).
     """
 
     name: str
     config: str
-    options: Tuple[str, ...] = ()
     baseline: Optional[str] = None
     group: str = ''
     quick: Tuple[str, ...] = ()
     long_config: Optional[str] = None
-    long_options: Optional[Tuple[str, ...]] = None
 
     @property
     def slug(self) -> str:
@@ -106,8 +100,6 @@ class Study:
         title (str): Report title.
         variants (List[Variant]): The arms.
         seeds (Tuple[int, ...]): Seeds of every arm.
-        schedule (Tuple[str, ...]): ``--cfg-options`` shared by every arm (schedule, lr,
-            validation points, loader settings).
         metrics (List[Tuple[str, str]]): ``(label, key)`` of the table's metrics.
         claims (List[Claim]): The paired comparisons that get a verdict.
         setup (List[str]): Markdown lines describing the data, model and protocol.
@@ -133,14 +125,6 @@ class Study:
             metric is kept and completed from ``fill``. Defaults to none.
         step_unit (str): What the validation steps count (``'iteration'`` or ``'epoch'``),
             for the convergence table and the curves' axis. Defaults to ``'iteration'``.
-        long_schedule (Tuple[str, ...]): ``--cfg-options`` of twice the schedule (added after
-            ``schedule`` and the baseline's own options), for the schedule-length check
-            (:meth:`length_variant`): every baseline also trains at 2x, on the first seed and,
-            when that seed's final ``primary`` moves by more than ``converge_tol / 2``, on
-            every seed; a baseline is converged when the 2x run's final ``primary`` is within
-            ``converge_tol`` of the schedule's (mean over the 2x seeds). A failed baseline
-            withholds every verdict (the report says so at its top). Empty (the default): no
-            length check; the last-interval gain of the curves decides instead.
         withhold (Callable, optional): ``withhold(study, runs) -> {claim name: reason}``:
             claims that get no verdict whatever their interval (e.g. an arm without parity
             to a reference implementation). Defaults to none.
@@ -155,7 +139,6 @@ class Study:
     title: str
     variants: List[Variant]
     seeds: Tuple[int, ...]
-    schedule: Tuple[str, ...]
     metrics: List[Tuple[str, str]]
     claims: List[Claim]
     setup: List[str]
@@ -170,7 +153,6 @@ class Study:
     scale: float = 1.0
     fill: Dict[str, float] = field(default_factory=dict)
     step_unit: str = 'iteration'
-    long_schedule: Tuple[str, ...] = ()
     withhold: Optional[Callable[['Study', List[dict]], Dict[str, str]]] = None
     reference: str = ''
 
@@ -195,17 +177,26 @@ class Study:
 
     @property
     def length_checked(self) -> bool:
-        """Whether the baselines train at 2x (``long_schedule`` or a ``long_config``)."""
-        return bool(self.long_schedule) or any(
-            self.variant(b).long_config is not None or self.variant(b).long_options is not None
-            for b in self.baselines
-        )
+        """Whether the baselines train at 2x: the schedule-length check.
+
+        Every baseline with a :attr:`Variant.long_config` also trains at 2x
+        (:meth:`length_variant`), on the first seed and, when that seed's final ``primary``
+        moves by more than ``converge_tol / 2``, on every seed; it is converged when the 2x
+        run's final ``primary`` is within ``converge_tol`` of the schedule's (mean over the 2x
+        seeds). A failed baseline withholds every verdict (the report says so at its top).
+        Without any ``long_config`` (False): no length check; the last-interval gain of the
+        curves decides instead.
+        """
+        return any(self.variant(b).long_config is not None for b in self.baselines)
 
     def length_variants(self) -> Dict[str, Variant]:
-        """``baseline -> its 2x arm`` (:meth:`length_variant`); empty without a length check."""
-        if not self.length_checked:
-            return {}
-        return {b: self.length_variant(b) for b in self.baselines}
+        """``baseline -> its 2x arm`` (:meth:`length_variant`) of every baseline with a
+        ``long_config``, in :attr:`baselines` order; empty without a length check."""
+        return {
+            b: self.length_variant(b)
+            for b in self.baselines
+            if self.variant(b).long_config is not None
+        }
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
@@ -213,31 +204,23 @@ class Study:
     def length_variant(self, baseline: str) -> Variant:
         """The 2x-schedule arm of ``baseline`` for the schedule-length check.
 
-        The baseline's ``long_config`` (a leaf config at 2x) when it has one; else its
-        config with its ``long_options`` when it has them; otherwise the same config with
-        options ``baseline's options + long_schedule``. Same group, no
-        baseline of its own.
+        The baseline's ``long_config`` (its leaf config at 2x); same group and ``--quick``
+        options, no baseline of its own.
 
         Args:
             baseline (str): Name of one of :attr:`baselines`.
 
         Returns:
             Variant: ``<baseline> (2x schedule)``.
+
+        Raises:
+            ValueError: When the baseline has no ``long_config``.
         """
         v = self.variant(baseline)
-        if v.long_config is not None:
-            return dataclasses.replace(
-                v, name=v.name + self.LONG_SUFFIX, config=v.long_config, baseline=None
-            )
-        if v.long_options is not None:
-            return dataclasses.replace(
-                v, name=v.name + self.LONG_SUFFIX, options=tuple(v.long_options), baseline=None
-            )
+        if v.long_config is None:
+            raise ValueError(f'{self.name}: baseline {baseline!r} has no long_config')
         return dataclasses.replace(
-            v,
-            name=v.name + self.LONG_SUFFIX,
-            options=tuple(v.options) + tuple(self.long_schedule),
-            baseline=None,
+            v, name=v.name + self.LONG_SUFFIX, config=v.long_config, baseline=None
         )
 
     def subset(self, names: Sequence[str]) -> 'Study':

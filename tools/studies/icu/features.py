@@ -22,8 +22,8 @@ def features(run: dict, variant: Variant, study: Study, quick: bool) -> dict:
     Args:
         run (dict): The finished run (its ``run_dir``, relative to the repository, holds the
             checkpoints; the newest is read).
-        variant (Variant): The run's arm (config and options).
-        study (Study): The study (its schedule options).
+        variant (Variant): The run's arm (its leaf config).
+        study (Study): The study.
         quick (bool): Whether the run was a ``--quick`` one (its options added).
 
     Returns:
@@ -37,7 +37,7 @@ def features(run: dict, variant: Variant, study: Study, quick: bool) -> dict:
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import DATASETS, MODELS
 
-    options = list(study.schedule) + list(variant.options) + (list(QUICK) if quick else [])
+    options = list(QUICK) if quick else []  # the arm's leaf config is what it trained
     cfg = load_config(variant.config, options)
     init_default_scope('mmpretrain')
     run_dir = osp.join(REPO, run['run_dir'])

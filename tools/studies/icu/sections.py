@@ -60,7 +60,7 @@ def moved_table(study: Study, runs: Sequence[dict]) -> List[str]:
         now = fmt_pm(mean_std(list(acc[name].values()))) if name in acc else NOT_RUN
         lines.append(f'| {name} | {old_txt} | {now} |')
     short = []
-    if study.long_schedule:
+    if study.length_checked:
         short = [r['variant'] for r in length_check(study, grouped) if not r['converged']]
     held = withhold(study, list(runs))
     lines += [

@@ -28,6 +28,12 @@ no cheaper setting converged (``freebies_yolo_small_pilot.py``). A last-interval
 1 point does not by itself show convergence under a step schedule (every 24-epoch arm
 passes it): the length comparison does.
 
+Arms: each is a leaf config of ``configs/bag_of_freebies/digits/study/`` (no
+``--cfg-options`` but ``--quick``'s), Table 2's augmented ``aug`` leaf at another length or
+lr: ``yolov3_r18-tiny_aug_1xb8-{24e,24e-lr3e-3,24e-lr1e-3,48e-lr3e-3,48e-lr1e-3}_
+digits-det.py`` (``24e``: the digits rows' lr 0.01; ``48e-lr3e-3`` is Table 2's own
+"baseline" leaf, so that arm's run is Table 2's seed 0).
+
     python -m tools.studies.pilots.freebies_yolo_lr_pilot --jobs 2
 
 Writes ``docs/results/freebies_yolo_lr_pilot.{md,json,png}``.
@@ -41,39 +47,24 @@ from tools.studies.harness import Study, Variant, build_datasets, main
 from tools.studies.settings import freebies_digits as fb
 
 # --- settings (fixed before running) ----------------------------------------------------
-CONFIG = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_aug_1xb8-8e_digits-det.py'
-# (lr, epochs, validation every ... epochs)
+# (lr, epochs, validation every ... epochs, the leaf's schedule part)
 ARMS = [
-    (0.01, 24, 3),
-    (0.003, 24, 3),
-    (0.001, 24, 3),
-    (0.003, 48, 6),
-    (0.001, 48, 6),
+    (0.01, 24, 3, '1xb8-24e'),
+    (0.003, 24, 3, '1xb8-24e-lr3e-3'),
+    (0.001, 24, 3, '1xb8-24e-lr1e-3'),
+    (0.003, 48, 6, '1xb8-48e-lr3e-3'),
+    (0.001, 48, 6, '1xb8-48e-lr1e-3'),
 ]
 # ----------------------------------------------------------------------------------------
 
-
-def lr_options(lr: float, epochs: int, val_every: int) -> tuple:
-    """Schedule options of one arm: ``epochs`` with the studies' steps, lr ``lr``."""
-    return fb.yolo_schedule(False, False, epochs=epochs) + (
-        f'train_cfg.val_interval={val_every}',
-        f'optim_wrapper.optimizer.lr={lr}',
-    )
-
-
 VARIANTS = [
-    Variant(
-        f'lr {lr:g}, {epochs} epochs',
-        CONFIG,
-        lr_options(lr, epochs, val_every),
-        quick=fb.yolo_quick(False),
-    )
-    for lr, epochs, val_every in ARMS
+    Variant(f'lr {lr:g}, {epochs} epochs', table2.leaf('aug', schedule), quick=fb.yolo_quick(False))
+    for lr, epochs, val_every, schedule in ARMS
 ]
 
 
 def prepare(study: Study, quick: bool = False) -> None:
-    build_datasets(CONFIG, VARIANTS[0].options)
+    build_datasets(VARIANTS[0].config)
 
 
 REFERENCE = (

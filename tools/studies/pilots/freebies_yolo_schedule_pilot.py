@@ -12,6 +12,12 @@ Arms (seed 0, the Table 2 "baseline" config and optimiser unchanged): from scrat
 the backbone pre-trained without mixup, each for :data:`EPOCHS` epochs with the steps of the
 study schedule scaled (x0.1 at 3/4 and 7/8), validated every :data:`VAL_EVERY` epochs.
 
+Arms: each is a leaf config of ``configs/bag_of_freebies/digits/study/`` (no
+``--cfg-options`` but ``--quick``'s): ``yolov3_r18-tiny_aug_1xb8-72e_digits-det.py`` (Table
+2's ``aug`` leaf at 72 epochs and the digits rows' lr 0.01) and
+``yolov3_r18-tiny_aug_cls-pretrained_1xb8-72e_digits-det.py`` (the same with the backbone
+loading the plain pre-training's checkpoint).
+
     python -m tools.studies.pilots.freebies_yolo_schedule_pilot --jobs 2
 
 Writes ``docs/results/freebies_yolo_schedule_pilot.{md,json,png}``.
@@ -28,28 +34,25 @@ from tools.studies.settings import freebies_digits as fb
 # --- settings (fixed before running) ----------------------------------------------------
 EPOCHS = 72
 VAL_EVERY = 6
-SCRATCH = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_aug_1xb8-8e_digits-det.py'
-PRETRAINED = (
-    'configs/bag_of_freebies/digits/yolov3_r18-tiny_aug_cls-pretrained_1xb8-8e_digits-det.py'
-)
-SCHEDULE = fb.yolo_schedule(False, False, epochs=EPOCHS) + (f'train_cfg.val_interval={VAL_EVERY}',)
+STEPS = (54, 63)  # x0.1 at 3/4 and 7/8 of the epochs
 # ----------------------------------------------------------------------------------------
 
 VARIANTS = [
     Variant(
-        f'baseline from scratch, {EPOCHS} epochs', SCRATCH, SCHEDULE, quick=fb.yolo_quick(False)
+        f'baseline from scratch, {EPOCHS} epochs',
+        table2.leaf('aug', f'1xb8-{EPOCHS}e'),
+        quick=fb.yolo_quick(False),
     ),
     Variant(
         f'baseline from the pre-trained backbone, {EPOCHS} epochs',
-        PRETRAINED,
-        SCHEDULE,
+        table2.leaf('aug_cls-pretrained', f'1xb8-{EPOCHS}e'),
         quick=fb.yolo_quick(False) + pre.quick_init(),
     ),
 ]
 
 
 def prepare(study: Study, quick: bool = False) -> None:
-    build_datasets(SCRATCH, SCHEDULE)
+    build_datasets(VARIANTS[0].config)
     pre.pretrain_backbones(quick)
 
 
@@ -78,7 +81,7 @@ STUDY = dataclasses.replace(
             "script's docstring);",
             f'- the augmented tiny YOLOv3 baseline of Table 2 (AdamW lr 0.01, batch 8), {EPOCHS} '
             'epochs of 125 iterations, 1-epoch warm-up, step x0.1 at epochs '
-            f'{fb.yolo_steps(EPOCHS)[0]} and {fb.yolo_steps(EPOCHS)[1]}, validation every '
+            f'{STEPS[0]} and {STEPS[1]}, validation every '
             f'{VAL_EVERY} epochs; from scratch and from `{pre.CKPT["plain"]}`;',
             fb.METRIC_LINE,
         ],

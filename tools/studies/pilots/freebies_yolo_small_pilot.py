@@ -3,9 +3,9 @@
 Not a study of the paper's claims (no method arm, one seed). ``freebies_yolo_schedule_pilot``
 found that the augmented baseline needs about 72 epochs of the 1,000 96x96 images (9,000
 iterations; ~15 min per run, so Table 2's 18 runs take ~2.3 h, over the 45-min budget of a
-study). The small setting (:func:`~tools.studies.settings.freebies_digits.small_setting`:
-64x64 canvases, stage width 8, fused AdamW) cuts the time per iteration; this pilot measures
-whether the baseline still converges there, and with how much data.
+study). The small setting (64x64 canvases, stage width 8, fused AdamW; :data:`SMALL_BASE`)
+cuts the time per iteration; this pilot measures whether the baseline still converges there,
+and with how much data.
 
 Arms (seed 0, the Table 2 "baseline" config from scratch in the small setting, the 72-epoch
 schedule of the first pilot: step x0.1 at epochs 54 and 63):
@@ -28,6 +28,14 @@ Outcome (``docs/results/freebies_yolo_small_pilot.md``): 1,000 images for 72 epo
 a far weaker detector than the 96x96 one (79.7 at 72 epochs): it is not used.
 ``freebies_yolo_lr_pilot.py`` tried the learning rate next.
 
+Arms: each is a leaf config of ``configs/bag_of_freebies/digits/study/`` (no
+``--cfg-options`` but ``--quick``'s) on the small setting written as a config,
+``study/_base_/yolov3_r18-tiny-w8_aug_1xb8-72e_digits-det64.py`` (Table 2's augmented row
+with every data length and the anchors x 2/3, stage width 8, fused AdamW, 72 epochs):
+``yolov3_r18-tiny-w8_aug_1xb8-72e_digits-det64.py`` (1,000 images),
+``yolov3_r18-tiny-w8_aug_1xb8-72e_digits-det64-500img.py`` and
+``yolov3_r18-tiny-w8_aug_1xb8-144e_digits-det64-500img.py`` (the first 500).
+
     python -m tools.studies.pilots.freebies_yolo_small_pilot --jobs 2
 
 Writes ``docs/results/freebies_yolo_small_pilot.{md,json,png}``.
@@ -44,29 +52,24 @@ from tools.studies.settings import freebies_digits as fb
 EPOCHS = 72
 VAL_EVERY = 6
 REDUCED = 500
-CONFIG = 'configs/bag_of_freebies/digits/yolov3_r18-tiny_aug_1xb8-8e_digits-det.py'
-
-
-def _arm(epochs: int, val_every: int, num_train: int) -> tuple:
-    """Schedule + small-setting options of one arm (``epochs`` of ``num_train`` images)."""
-    sched = fb.yolo_schedule(False, False, epochs=epochs) + (f'train_cfg.val_interval={val_every}',)
-    if num_train != fb.NUM_TRAIN:
-        sched += (f'train_dataloader.dataset.indices={num_train}',)
-    return sched + fb.small_setting(CONFIG, sched)
-
-
+#: the small setting's ``_base_`` (data, model and the 72-epoch schedule of every arm)
+SMALL_BASE = f'{fb.STUDY_CONFIGS}/_base_/yolov3_r18-tiny-w8_aug_1xb8-72e_digits-det64.py'
+# (arm, the leaf's schedule part, the leaf's dataset part)
 ARMS = [
-    (f'1000 images, {EPOCHS} epochs', _arm(EPOCHS, VAL_EVERY, fb.NUM_TRAIN)),
-    (f'{REDUCED} images, {EPOCHS} epochs', _arm(EPOCHS, VAL_EVERY, REDUCED)),
-    (f'{REDUCED} images, {2 * EPOCHS} epochs', _arm(2 * EPOCHS, 2 * VAL_EVERY, REDUCED)),
+    (f'1000 images, {EPOCHS} epochs', f'1xb8-{EPOCHS}e', 'digits-det64'),
+    (f'{REDUCED} images, {EPOCHS} epochs', f'1xb8-{EPOCHS}e', f'digits-det64-{REDUCED}img'),
+    (f'{REDUCED} images, {2 * EPOCHS} epochs', f'1xb8-{2 * EPOCHS}e', f'digits-det64-{REDUCED}img'),
 ]
 # ----------------------------------------------------------------------------------------
 
-VARIANTS = [Variant(name, CONFIG, options, quick=fb.yolo_quick(False)) for name, options in ARMS]
+VARIANTS = [
+    Variant(name, fb.leaf('yolov3_r18-tiny-w8', 'aug', schedule, data), quick=fb.yolo_quick(False))
+    for name, schedule, data in ARMS
+]
 
 
 def prepare(study: Study, quick: bool = False) -> None:
-    build_datasets(CONFIG, ARMS[0][1])
+    build_datasets(VARIANTS[0].config)
 
 
 REFERENCE = (

@@ -100,23 +100,3 @@ def setup_model_line(aux: bool, extra: str = '', iters: int = ITERS) -> str:
         f'scratch, AdamW lr 2e-3, 100-iteration warm-up then poly decay, {iters} '
         f'iterations, validation every {iters // VAL_POINTS};'
     )
-
-
-def long_schedule(factor: int = 2, base: int = ITERS) -> tuple:
-    """``--cfg-options`` of ``factor`` times the schedule (the harness's length check).
-
-    Args:
-        factor (int): Multiple of ``base``. Defaults to 2.
-        base (int): The study's schedule in iterations. Defaults to :data:`ITERS`.
-
-    Returns:
-        tuple: Options that, added after ``schedule(base)``, train ``factor * base``
-        iterations with the same number of validation points and the poly decay stretched.
-    """
-    iters = factor * base
-    return (
-        f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters // VAL_POINTS}',
-        f'param_scheduler.1.end={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-    )

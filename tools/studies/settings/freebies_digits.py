@@ -14,22 +14,24 @@ imbalance ratio 10, 200 balanced val images); metric: mmdet's ``CocoMetric``
 (pycocotools), primary mAP@0.5 (the VOC metric of Tables 1-3), also mAP@[.5:.95].
 
 Schedules (measured costs in :data:`COST_NOTE`): the configs' 8 epochs / 1,000 iterations
-leave the from-scratch tiny YOLOv3 far from converged (14.1 mAP), so the YOLOv3 studies train
-3x longer (24 epochs = 3,000 iterations, step decay at epochs 18 and 21 as the configs' 6 and
-7 of 8, mixup off for the last 2 epochs as GluonCV's 20 of 200) and the Faster R-CNN study 2x
-(2,000 iterations, step decay at 70 % / 90 %); every run validates at 4 points so the report
-marks a baseline still gaining more than 1 point in its last quarter as "not converged".
-Those 24 epochs did not converge the tiny YOLOv3 either; Table 2 from scratch now uses the
-length and lr of ``freebies_yolo_lr_pilot.py`` (48 epochs, lr 0.003, validation every 6
-epochs; set in ``freebies_yolo_digits.py``), over a study's budget (see there), and so does
-Table 1 + reduced data (``freebies_mixup_digits.py``, the same options). The other YOLOv3
-studies (Table 2 from the pre-trained backbone, Tables 5/6) keep the schedules documented in
-their files.
+leave the from-scratch tiny YOLOv3 far from converged (14.1 mAP), so the YOLOv3 studies first
+trained 3x longer (24 epochs = 3,000 iterations, step decay at epochs 18 and 21 as the
+configs' 6 and 7 of 8, mixup off for the last 2 epochs as GluonCV's 20 of 200;
+:func:`yolo_steps` and :func:`yolo_mixup_off` scale them to other lengths) and the Faster
+R-CNN study 2x (2,000 iterations, step decay at 70 % / 90 %); every run validates at 4
+points so the report marks a baseline still gaining more than 1 point in its last quarter as
+"not converged". Those 24 epochs did not converge the tiny YOLOv3 either; Table 2 from
+scratch now uses the length and lr of ``freebies_yolo_lr_pilot.py`` (48 epochs, lr 0.003,
+validation every 6 epochs), over a study's budget (see ``freebies_yolo_digits.py``), and so
+do Table 1 + reduced data, Table 5 at 48 epochs and Table 2 from the pre-trained backbone.
+
+Every arm of these studies and pilots is a leaf config of :data:`STUDY_CONFIGS` (no
+``--cfg-options`` but ``--quick``'s shrinkers, :func:`yolo_quick` / :data:`FRCNN_QUICK`):
+the schedules above are written in the study ``_base_`` configs and leaves, not here.
 """
 
 import dataclasses
 import functools
-import math
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from tools.studies.harness import Claim, Study, Variant, build_datasets, load_config
@@ -39,14 +41,28 @@ from tools.studies.harness import Claim, Study, Variant, build_datasets, load_co
 #: one run (the harness copies runs of the same merged config)
 STUDY_CONFIGS = 'configs/bag_of_freebies/digits/study'
 
+
+def leaf(model: str, trick: str, schedule: str, dataset: str = 'digits-det') -> str:
+    """A study leaf config: ``{STUDY_CONFIGS}/{model}_{trick}_{schedule}_{dataset}.py``.
+
+    Args:
+        model (str): Algorithm and backbone (``'yolov3_r18-tiny'``).
+        trick (str): The arm's freebies (``'aug-mixup'``; a pre-trained backbone adds
+            ``'_cls-pretrained'`` or ``'_mixup-cls-pretrained'``).
+        schedule (str): ``NxbM-<length>[-lr...]`` (``'1xb8-48e-lr3e-3'``).
+        dataset (str): The dataset part. Defaults to ``'digits-det'``.
+
+    Returns:
+        str: The path relative to the repository.
+    """
+    return f'{STUDY_CONFIGS}/{model}_{trick}_{schedule}_{dataset}.py'
+
+
 SEEDS = (0, 1, 2)
 VAL_POINTS = 4
-NUM_TRAIN = 1000
-BATCH = 8
 
 # --- tiny YOLOv3 (epoch-based: PipelineSwitchHook switches mixup off by epoch) -----------
 YOLO_EPOCHS = 24
-YOLO_WARMUP_EPOCHS = 1
 YOLO_STEPS = (18, 21)
 YOLO_MIXUP_OFF_EPOCHS = 2
 REDUCED_TRAIN = 250  # reduced-data variant: the first 250 train images, same iterations
@@ -66,13 +82,6 @@ METRICS = [
 # CocoMetric logs no AP when a model detects nothing on the whole val set: that is an AP of 0
 FILL = {key: 0.0 for _, key in METRICS}
 
-LOADERS = (
-    'default_hooks.visualization.draw=False',
-    'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0',
-    'val_dataloader.persistent_workers=False',
-)
 QUICK_VAL = ('val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=1')
 
 #: Measured cost (CPU seconds = user + sys of ``tools/train.py``, 10- and 50-iteration runs
@@ -100,61 +109,6 @@ def yolo_steps(epochs: int = YOLO_EPOCHS) -> List[int]:
     return [round(s * epochs / YOLO_EPOCHS) for s in YOLO_STEPS]
 
 
-def epoch_factor(num_train: int) -> int:
-    """How many epochs on ``num_train`` images make one epoch's iterations on 1,000.
-
-    Args:
-        num_train (int): Train images.
-
-    Returns:
-        int: The factor (1 for the full 1,000 images).
-    """
-    return max(1, round(math.ceil(NUM_TRAIN / BATCH) / math.ceil(num_train / BATCH)))
-
-
-def yolo_schedule(
-    mixup: bool, cosine: bool, num_train: int = NUM_TRAIN, epochs: int = YOLO_EPOCHS
-) -> Tuple[str, ...]:
-    """``--cfg-options`` of a tiny YOLOv3 digits config for the study schedule.
-
-    With fewer train images the epochs are multiplied so that the number of iterations (and
-    the epochs of warm-up, decay steps and mixup-off in iterations) stays that of the
-    1,000-image schedule.
-
-    Args:
-        mixup (bool): The config has a ``PipelineSwitchHook`` (``custom_hooks.0``).
-        cosine (bool): The config's scheduler is one ``mmext.WarmupCosineLR``; otherwise
-            ``LinearLR`` warm-up then ``MultiStepLR``.
-        num_train (int): Train images.
-        epochs (int): Epochs of the 1,000-image schedule; the decay steps and the mixup-off
-            period scale with them (steps at 3/4 and 7/8, mixup off for the last 1/12).
-
-    Returns:
-        Tuple[str, ...]: The options.
-    """
-    factor = epoch_factor(num_train)
-    steps = yolo_steps(epochs)
-    off = yolo_mixup_off(epochs)
-    epochs, warmup = epochs * factor, YOLO_WARMUP_EPOCHS * factor
-    opts = [
-        f'train_cfg.max_epochs={epochs}',
-        f'train_cfg.val_interval={epochs // VAL_POINTS}',
-        f'default_hooks.checkpoint.interval={epochs}',
-        'default_hooks.logger.interval=25',
-    ]
-    if cosine:
-        opts += [f'param_scheduler.0.warmup={warmup}', f'param_scheduler.0.end={epochs}']
-    else:
-        milestones = ','.join(str(s * factor) for s in steps)
-        opts += [f'param_scheduler.0.end={warmup}', f'param_scheduler.1.milestones=[{milestones}]']
-    if mixup:
-        opts.append(f'custom_hooks.0.switch_epoch={epochs - off * factor}')
-    if num_train != NUM_TRAIN:
-        key = 'dataset.dataset' if mixup else 'dataset'
-        opts.append(f'train_dataloader.{key}.indices={num_train}')
-    return tuple(opts)
-
-
 # --- the small tiny-YOLOv3 setting (64x64 canvases, stage width 8) ---------------------
 #: A converged tiny YOLOv3 needs ~72 epochs at lr 0.01 (``freebies_yolo_schedule_pilot.py``):
 #: ~15 min per run at 96x96 and width 16, 2.3 h for Table 2's 18 runs. The small setting
@@ -164,7 +118,11 @@ def yolo_schedule(
 #: (baseline) to 0.68x (whole bag) the time per iteration. Random shapes: multiples of 32 in
 #: [64, 96] (the 96x96 studies: [64, 128]; no other multiple of 32 lies near 64). **Not used
 #: by any study**: ``freebies_yolo_small_pilot.py`` found it a far weaker detector (24.2
-#: mAP@0.5 after 72 epochs vs 79.7 at 96x96), i.e. it learns much less per iteration.
+#: mAP@0.5 after 72 epochs vs 79.7 at 96x96), i.e. it learns much less per iteration. The
+#: pilot's arms are leaves on the setting written as a config,
+#: ``study/_base_/yolov3_r18-tiny-w8_aug_1xb8-72e_digits-det64.py``; :func:`small_setting`
+#: spells the same setting as ``--cfg-options`` for any tiny YOLOv3 row, for the benchmark
+#: (which also times the whole bag in it).
 SMALL_CANVAS = 64
 SMALL_WIDTH = 8
 SMALL_DATA_ROOT = 'data/digits_det64'
@@ -242,34 +200,11 @@ def yolo_quick(mixup: bool) -> Tuple[str, ...]:
     return opts + (('custom_hooks.0.switch_epoch=3',) if mixup else ())
 
 
-def frcnn_loop(iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
-    """Loop options of a tiny Faster R-CNN digits config: ``iters``, 4 validations."""
-    return (
-        f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters // VAL_POINTS}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'default_hooks.logger.interval=50',
-        # validation records stepped by iteration (the host's LoggerHook logs them by
-        # epoch, i.e. all at step 0 in an iteration-based loop)
-        'default_hooks.logger.log_metric_by_epoch=False',
-    )
-
-
-FRCNN_SCHEDULE = LOADERS + frcnn_loop()
 FRCNN_QUICK = (
     'train_cfg.max_iters=4',
     'train_cfg.val_interval=1',
     'default_hooks.checkpoint.interval=4',
 ) + QUICK_VAL
-
-
-def frcnn_schedule(cosine: bool, iters: int = FRCNN_ITERS) -> Tuple[str, ...]:
-    """Scheduler options of a tiny Faster R-CNN digits config for ``iters`` iterations
-    (step decay at 70 % and 90 %)."""
-    if cosine:
-        return (f'param_scheduler.0.end={iters}',)
-    steps = [round(s * iters / FRCNN_ITERS) for s in FRCNN_STEPS]
-    return ('param_scheduler.1.milestones=[' + ','.join(map(str, steps)) + ']',)
 
 
 DATA_LINE = (
@@ -299,7 +234,6 @@ def detection_study(
     claims: List[Claim],
     setup: List[str],
     primary: str = PRIMARY,
-    schedule: Tuple[str, ...] = LOADERS,
     quick: Tuple[str, ...] = QUICK_VAL,
     pretrain: Optional[Callable[[bool], None]] = None,
     step_unit: str = 'iteration',
@@ -317,8 +251,6 @@ def detection_study(
         setup (List[str]): Markdown lines of the report's setup.
         primary (str): Metric of the curves and the convergence check. Defaults to
             :data:`PRIMARY`.
-        schedule (Tuple[str, ...]): ``--cfg-options`` of every arm. Defaults to
-            :data:`LOADERS`.
         quick (Tuple[str, ...]): ``--cfg-options`` added by ``--quick``. Defaults to
             :data:`QUICK_VAL`.
         pretrain (Callable, optional): ``pretrain(quick)``, called after the data is built
@@ -331,7 +263,7 @@ def detection_study(
     """
 
     def prepare(study: Study, quick: bool = False) -> None:
-        build_datasets(variants[0].config, variants[0].options)
+        build_datasets(variants[0].config)
         if pretrain is not None:
             pretrain(quick)
 
@@ -341,7 +273,6 @@ def detection_study(
         title=title,
         variants=variants,
         seeds=SEEDS,
-        schedule=schedule,
         metrics=METRICS,
         claims=claims,
         setup=setup,

@@ -1,0 +1,17 @@
+# Study arm `baseline` (tools/studies/freebies_yolo_pretrained_digits.py, Table 2 from the
+# pre-trained backbone) and `5 (tiny YOLOv3, 48 epochs): - pre, - det`
+# (tools/studies/freebies_pretrain_yolo_digits.py, Table 5 "-Mixup darknet, -Mixup YOLO3";
+# one merged config, one run):
+# ./yolov3_r18-tiny_aug_1xb8-48e-lr3e-3_digits-det.py (the augmented baseline, Table 2's
+# 48 epochs at lr 0.003) with the backbone initialised from the digits classification
+# pre-training without mixup that tools/studies/pretrain_digits_backbones.py writes (as
+# ../yolov3_r18-tiny_aug_cls-pretrained_1xb8-8e_digits-det.py).
+_base_ = './yolov3_r18-tiny_aug_1xb8-48e-lr3e-3_digits-det.py'
+# --- tunable ---------------------------------------------------------------------------
+pretrained = 'work_dirs/pretrained/resnet18-tiny_digits-cls.pth'
+# ----------------------------------------------------------------------------------------
+model = dict(
+    backbone=dict(
+        init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=pretrained, prefix='backbone.')
+    )
+)
