@@ -228,7 +228,7 @@ def write(results_dir: str, out: str, command: str) -> str:
     lines = [
         "# Claim resolution: each study's smallest detectable effect vs the paper's effect",
         '',
-        f'Produced by `{command}` at commit `{git_commit()}` from the published '
+        f'Produced by `{command}` at commit `{git_commit(out)}` from the published '
         f'`{osp.relpath(results_dir, REPO)}/<study>.json` files (their per-seed paired '
         'differences; nothing retrained).',
         '',

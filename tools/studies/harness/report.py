@@ -37,16 +37,29 @@ from tools.studies.harness.verdicts import verdict_section
 __all__ = ['git_commit', 'machine', 'replot', 'rereport', 'reference_section', 'write_report']
 
 
-def git_commit() -> str:
-    """``<sha>`` of HEAD, with ``+ uncommitted changes`` when the tree is dirty."""
+def git_commit(own: str = '') -> str:
+    """``<sha>`` of HEAD, with ``+ uncommitted changes`` when the tree is dirty.
+
+    Args:
+        own (str): Path prefix (e.g. ``'/.../docs/results/<study>'``) of the files the caller is
+            writing: their edits are the output being produced, not a change of the code that
+            produced it, so they do not count as dirty. Defaults to ``''`` (every file counts).
+
+    Returns:
+        str: E.g. ``'513d818cdb'`` or ``'513d818cdb + uncommitted changes'``.
+    """
 
     def git(*args: str) -> str:
-        return subprocess.run(
-            ['git', *args], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
+        return subprocess.run(['git', *args], cwd=REPO, capture_output=True, text=True).stdout
 
-    sha = git('rev-parse', '--short=10', 'HEAD') or 'unknown'
-    dirty = git('status', '--porcelain', '--untracked-files=no')
+    sha = git('rev-parse', '--short=10', 'HEAD').strip() or 'unknown'
+    prefix = osp.relpath(own, REPO) if own else None
+    changed = [
+        line[3:]  # porcelain v1: two status letters, a space, the path
+        for line in git('status', '--porcelain', '--untracked-files=no').splitlines()
+        if line.strip()
+    ]
+    dirty = [path for path in changed if prefix is None or not path.startswith(prefix)]
     return sha + (' + uncommitted changes' if dirty else '')
 
 
@@ -105,7 +118,7 @@ def rereport(study: Study, out_dir: str, command: str, context: Optional[RunCont
     provenance = (
         (old or f'Produced by `{payload.get("command", "?")}`.')
         + f' Tables and verdicts re-reported from its JSON (nothing retrained) by `{command}` at '
-        f'commit `{git_commit()}` on {datetime.date.today().isoformat()}'
+        f'commit `{git_commit(stem)}` on {datetime.date.today().isoformat()}'
         + (f'; arms defined since and not run yet: {", ".join(pending)}' if pending else '')
         + '.'
     )
@@ -207,7 +220,7 @@ def write_report(
     lines += [
         provenance
         or (
-            f'Produced by `{command}` at commit `{git_commit()}` on '
+            f'Produced by `{command}` at commit `{git_commit(stem)}` on '
             f'{datetime.date.today().isoformat()}; machine: {machine()}; wall '
             f'{wall_s / 60:.1f} min for this invocation (cached runs are not retrained), '
             f'{cpu_h:.2f} CPU-hours over the {len(runs)} runs listed below.'
@@ -324,7 +337,7 @@ def write_report(
     payload = dict(
         study=study.name,
         command=command,
-        commit=git_commit(),
+        commit=git_commit(stem),
         machine=machine(),
         wall_s=wall_s,
         quick=quick,
