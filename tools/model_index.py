@@ -83,6 +83,12 @@ DATASETS: List[Tuple[str, str, str]] = [
 
 #: metrics of a measured seg / det / cls run that go into the index
 SEG_KEYS = ('mIoU', 'mAcc', 'aAcc', 'fwIoU', 'worstIoU', 'stdIoU', 'bottom25_mIoU')
+#: mmdet ``CocoMetric`` keys (fractions in the logs) -> the index's names, in percent
+DET_KEYS = {
+    'coco/bbox_mAP': 'bbox_mAP',
+    'coco/bbox_mAP_50': 'bbox_mAP_50',
+    'coco/bbox_mAP_75': 'bbox_mAP_75',
+}
 
 
 def config_files() -> List[str]:
@@ -180,10 +186,11 @@ def is_kept_copy(path: str, data: dict) -> bool:
 def harness_results(path: str) -> Dict[str, dict]:
     """Per config: the mean final metrics of a harness study's runs of the config itself.
 
-    A run counts when its ``--cfg-options`` are the seed and the study's schedule only (the
-    arms that change the config with further options are variants, not the config). A study
-    whose arms are leaf configs has no schedule options: each run of a leaf with the seed
-    only is that config.
+    A run whose record names its ``config`` (the harness writes it: the leaf config whose
+    merged config, with the seed, is the run's id) counts for that config. An older record
+    counts when its ``--cfg-options`` are the seed and the study's schedule only (the arms
+    that change the config with further options are variants, not the config). Segmentation
+    metrics as logged; detection metrics (:data:`DET_KEYS`) in percent.
     """
     with open(path) as f:
         study = json.load(f)
@@ -194,6 +201,9 @@ def harness_results(path: str) -> Dict[str, dict]:
     schedule = list(study.get('schedule', []))
     by_config: Dict[str, List[dict]] = {}
     for run in study['runs']:
+        if 'config' in run:  # the leaf config whose merged config the run trained
+            by_config.setdefault(run['config'], []).append(run)
+            continue
         argv = shlex.split(run['command'])
         config = argv[1]
         opts = argv[argv.index('--cfg-options') + 1 :] if '--cfg-options' in argv else []
@@ -210,6 +220,13 @@ def harness_results(path: str) -> Dict[str, dict]:
             for k in SEG_KEYS
             if all(k in r['final'] for r in runs)
         }
+        metrics.update(
+            {
+                name: _mean([100 * r['final'][k] for r in runs])
+                for k, name in DET_KEYS.items()
+                if all(k in r['final'] for r in runs)
+            }
+        )
         out[config.replace('configs/', '', 1)] = dict(
             metrics=metrics,
             command=f'python {study["command"].split("python ", 1)[-1]}',

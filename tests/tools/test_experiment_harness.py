@@ -609,6 +609,10 @@ def test_rereport_rewrites_the_markdown_from_the_json_only(fake_runner, tmp_path
     line = next(ln for ln in new.split('\n') if ln.startswith('Produced by '))
     assert line.startswith(produced) and 'arms defined since and not run yet: new arm' in line
     assert '--rereport' in line and 'new arm' not in new.split('## Verdicts')[1]
+    # a second re-report replaces the first one's provenance instead of appending to it
+    again = harness.main(grown, __file__, argv)
+    line = next(ln for ln in again.split('\n') if ln.startswith('Produced by '))
+    assert line.startswith(produced) and line.count('re-reported') == 1
     # the same paired statistics as the original report
     for claim in ('better is better', 'worse is better'):
         row = next(ln for ln in md.split('\n') if ln.startswith(f'| {claim} |'))

@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from tools import REPO
 from tools.studies.harness import report
 
 
@@ -62,3 +63,39 @@ def test_first_line_path_is_read_whole(repo):
     (repo / 'docs/results/study_a.json').write_text('v2\n')
     stem = osp.join(str(repo), 'docs/results/study_a')
     assert report.git_commit(stem) == _sha(repo)
+
+
+# --- which config a run record names, and the re-report's provenance line ----------------
+
+SEG = 'configs/digits/deeplabv3plus_r18-tiny_1xb8-2k_digits-seg.py'
+
+
+def _leaf(tmp_path, name: str, a: int) -> str:
+    path = tmp_path / f'{name}.py'
+    path.write_text(f'_base_ = {osp.join(REPO, SEG)!r}\na = {a}\n')
+    return str(path)
+
+
+def test_name_configs_only_where_the_run_id_proves_it(tmp_path):
+    from tools.studies.harness import Study, Variant
+    from tools.studies.harness.configs import resolved_key
+
+    one, two = _leaf(tmp_path, 'one', 1), _leaf(tmp_path, 'two', 2)
+    study = Study(
+        name='s',
+        title='s',
+        variants=[Variant('one', one), Variant('two', two, 'one')],
+        seeds=(0, 1),
+        metrics=[('mIoU', 'mIoU')],
+        claims=[],
+        setup=[],
+    )
+    # the folder ids as the runner names them: seed<seed>_<SHA-1 of the merged config>
+    proven = dict(variant='one', seed=1, run_dir=f'w/one_seed1_{resolved_key(one, [], 1)}')
+    # a folder of an arm whose config changed since: another digest
+    stale = dict(variant='two', seed=0, run_dir=f'w/two_seed0_{resolved_key(one, [], 0)}')
+    named = dict(variant='two', seed=1, run_dir='w/x', config='configs/kept.py')
+    report.name_configs(study, [proven, stale, named])
+    assert proven['config'] == one
+    assert 'config' not in stale
+    assert named['config'] == 'configs/kept.py'  # a record that names its config keeps it

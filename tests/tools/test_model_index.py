@@ -275,3 +275,31 @@ def test_harness_study_of_leaf_configs_gives_each_leaf_its_runs(tmp_path):
 def test_unknown_dataset_name_fails_with_the_fix():
     with pytest.raises(ValueError, match='add it to DATASETS'):
         model_index.task_dataset('x/foo_r50_1xb2-1x_kitti.py')
+
+
+def test_harness_record_naming_its_config_counts_for_it_in_percent(tmp_path):
+    """A run adopted from before its arm was a leaf config: its command names the former
+    config and options, its record the leaf (``config``); detection metrics are fractions in
+    the logs and percent in the index."""
+    leaf = (
+        'configs/bag_of_freebies/digits/study/faster-rcnn_r18-tiny-fpn_cosine_1xb8-2k_digits-det.py'
+    )
+    old = 'configs/bag_of_freebies/digits/faster-rcnn_r18-tiny-fpn_cosine_1xb8-1k_digits-det.py'
+    runs = [
+        dict(_run(old, 0, ['train_cfg.max_iters=2000'], [], {}), config=leaf),
+        dict(_run(old, 1, ['train_cfg.max_iters=2000'], [], {}), config=leaf),
+    ]
+    runs[0]['final'] = {'coco/bbox_mAP_50': 0.95, 'coco/bbox_mAP': 0.75, 'coco/bbox_mAP_75': 0.9}
+    runs[1]['final'] = {'coco/bbox_mAP_50': 0.93, 'coco/bbox_mAP': 0.70, 'coco/bbox_mAP_75': 0.9}
+    path = tmp_path / 'freebies_frcnn_digits.json'
+    path.write_text(
+        json.dumps(
+            dict(study='freebies_frcnn_digits', command='python -m s', quick=False, runs=runs)
+        )
+    )
+    got = model_index.harness_results(str(path))
+    assert list(got) == [leaf.replace('configs/', '', 1)]
+    entry = got[leaf.replace('configs/', '', 1)]
+    # (95 + 93) / 2, (75 + 70) / 2, 90
+    assert entry['metrics'] == {'bbox_mAP': 72.5, 'bbox_mAP_50': 94.0, 'bbox_mAP_75': 90.0}
+    assert entry['weights'] == 'work_dirs/s/0/iter_2000.pth'  # the leaf's own max_iters

@@ -20,6 +20,7 @@ import warnings
 from typing import Dict, List, Optional, Sequence
 
 from tools import REPO
+from tools.studies.harness.configs import ResolvedConfigs
 from tools.studies.harness.curves import (
     by_variant,
     convergence,
@@ -34,7 +35,15 @@ from tools.studies.harness.stats import fmt_interval, fmt_pm, mean_std, paired_d
 from tools.studies.harness.study import RunContext, Study
 from tools.studies.harness.verdicts import verdict_section
 
-__all__ = ['git_commit', 'machine', 'replot', 'rereport', 'reference_section', 'write_report']
+__all__ = [
+    'git_commit',
+    'machine',
+    'name_configs',
+    'replot',
+    'rereport',
+    'reference_section',
+    'write_report',
+]
 
 
 def git_commit(own: str = '') -> str:
@@ -71,6 +80,34 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f'{os.cpu_count()} x {cpu}, Python {platform.python_version()}'
+
+
+#: how a re-report's provenance starts (after the run's own "Produced by" line)
+REREPORTED = ' Tables and verdicts re-reported'
+
+
+def name_configs(study: Study, runs: Sequence[dict]) -> None:
+    """Give each run record without a ``config`` the config of its arm, where its folder's
+    run id proves that this config, merged with the run's seed, is what it trained.
+
+    Records written before the arms were leaf configs name the former config and options
+    in their ``command``; the model index reads ``config``. A record whose id does not
+    match (the arm changed since) is left as it is.
+
+    Args:
+        study (Study): The study (its arms and their 2x arms).
+        runs (Sequence[dict]): Run records, updated in place.
+    """
+    arms = {v.name: v for v in study.variants}
+    arms.update({v.name: v for v in study.length_variants().values()})
+    configs = ResolvedConfigs()
+    for run in runs:
+        arm = arms.get(run['variant'])
+        if 'config' in run or arm is None:
+            continue
+        run_id = f'seed{run["seed"]}_{configs.key(arm.config, [], run["seed"])}'
+        if run['run_dir'].endswith('_' + run_id):
+            run['config'] = arm.config
 
 
 def rereport(study: Study, out_dir: str, command: str, context: Optional[RunContext] = None) -> str:
@@ -111,13 +148,16 @@ def rereport(study: Study, out_dir: str, command: str, context: Optional[RunCont
         )
     sub = study.subset([v.name for v in study.variants if v.name in names])
     pending = [v.name for v in study.variants if v.name not in names]
+    if not payload.get('quick'):
+        name_configs(study, runs)
     old = ''
     if osp.isfile(stem + '.md'):
         with open(stem + '.md') as f:
             old = next((ln for ln in f if ln.startswith('Produced by ')), '').strip()
+    old = old.split(REREPORTED)[0]  # the run's own line; an earlier re-report is replaced
     provenance = (
         (old or f'Produced by `{payload.get("command", "?")}`.')
-        + f' Tables and verdicts re-reported from its JSON (nothing retrained) by `{command}` at '
+        + f'{REREPORTED} from its JSON (nothing retrained) by `{command}` at '
         f'commit `{git_commit(stem)}` on {datetime.date.today().isoformat()}'
         + (f'; arms defined since and not run yet: {", ".join(pending)}' if pending else '')
         + '.'

@@ -210,6 +210,7 @@ class Runner(StudyGuard):
             rec.update(
                 read_scalars(run_dir, self.study.primary, self.study.train_scalars, self.study.fill)
             )
+            rec['config'] = variant.config  # its run id = this config's merged digest
             rec['cached'] = True
             return rec
         os.makedirs(run_dir)
@@ -268,6 +269,7 @@ class Runner(StudyGuard):
             variant=variant.name,
             seed=seed,
             run_dir=osp.relpath(run_dir, REPO),
+            config=variant.config,
             command=' '.join(cmd[1:]),
             wall_s=wall,
             cpu_s=usage.ru_utime + usage.ru_stime,
