@@ -13,7 +13,7 @@ The digits configs (``digits/``, and ``digits/study/``: one leaf per arm of
 ``tools/studies/balance_batch_digits.py``) are not generated: each is a reviewed record of
 one setting (the study leaves resolve to the configs the study's runs trained, checked by
 ``python -m tools.studies.harness.identity``), with the study file's names and values
-checked against them in ``tests/tools/test_studies.py``.
+checked against them in ``tests/tools/test_studies_balance_batch.py``.
 
 Usage::
 

@@ -74,7 +74,7 @@ def test_generated_leaves_are_current_and_counted():
 
 DIGITS = sorted(osp.basename(p) for p in glob.glob(osp.join(FOLDER, 'digits', '*.py')))
 # the Balance-batch study's arms (tools/studies/balance_batch_digits.py; resolved and checked
-# arm by arm in tests/tools/test_studies.py)
+# arm by arm in tests/tools/test_studies_balance_batch.py)
 STUDY = sorted(osp.basename(p) for p in glob.glob(osp.join(FOLDER, 'digits', 'study', '*.py')))
 
 

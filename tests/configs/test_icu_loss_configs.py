@@ -20,7 +20,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FOLDER = osp.join(REPO, 'configs', 'icu_loss')
 CONFIGS = sorted(glob.glob(osp.join(FOLDER, '**', '*.py'), recursive=True))
 # the ICU digits study's leaves (tools/studies/icu_digits.py) and their _base_ files: each
-# arm's settings are resolved and checked arm by arm in tests/tools/test_studies.py; here
+# arm's settings are resolved and checked arm by arm in tests/tools/test_studies_icu.py; here
 # their models build and the README links every leaf
 STUDY_DIR = osp.join(FOLDER, 'digits', 'study')
 STUDY = sorted(p for p in CONFIGS if p.startswith(STUDY_DIR + os.sep))

@@ -60,7 +60,7 @@ class CatDataset:
 
 
 # the Tilted-CE study's arms (tools/studies/tce_digits.py; resolved and checked arm by arm in
-# tests/tools/test_studies.py)
+# tests/tools/test_studies_tce.py)
 STUDY = sorted(osp.basename(p) for p in glob.glob(osp.join(FOLDER, 'digits', 'study', '*.py')))
 
 

@@ -81,3 +81,31 @@ def run_tool(tool, config, *args, cwd, work_dir, flags=(), options=()) -> str:
     """
     out = run(tool_cmd(tool, config, *args, work_dir=work_dir, flags=flags, options=options), cwd)
     return out.stdout + out.stderr
+
+
+@pytest.fixture
+def fake_runner(tmp_path, monkeypatch):
+    """:class:`~tools.studies.harness.Runner` with the fake training of
+    :data:`tests.tools.harness_helpers.FAKE_TRAIN` as every run's command.
+
+    Returns:
+        tuple: ``(runs, calls)``: the runs folder (``tmp_path / 'runs'``, not created) and a
+        function that lists the fake trainings started so far (``'<variant> <seed>'``).
+    """
+    from tests.tools.harness_helpers import FAKE_TRAIN
+    from tools.studies import harness
+
+    script = tmp_path / 'fake_train.py'
+    script.write_text(FAKE_TRAIN)
+
+    def command(self, variant, seed, run_dir):
+        return [sys.executable, str(script), run_dir, variant.name, str(seed)]
+
+    monkeypatch.setattr(harness.Runner, 'command', command)
+    runs = tmp_path / 'runs'
+
+    def calls():
+        path = runs / 'calls.txt'
+        return path.read_text().split('\n')[:-1] if path.exists() else []
+
+    return runs, calls

@@ -1,6 +1,6 @@
 """The Bag of Freebies digits studies (tools/studies/freebies_*_digits.py) and pilots:
 every variant's leaf config, resolved, is the row of the paper's table it claims to be, and
-builds. The ``--quick`` runs are in test_studies.py."""
+builds. The ``--quick`` runs are in test_studies_freebies.py."""
 
 import math
 import os.path as osp

@@ -61,7 +61,7 @@ from tools.studies.settings import digits_seg as digits
 
 # --- settings (fixed before running; see the module docstring) --------------------------
 # (each arm's leaf config writes its values: a changed value is a new leaf; the names and
-# the resolved configs are checked against each other in tests/tools/test_studies.py)
+# the resolved configs are checked against each other in tests/tools/test_studies_balance_batch.py)
 SEEDS = (0, 1, 2)
 BATCH = 8  # baseline batch size = Balance-batch batch_max
 BATCH_CL = (6, 11)  # Balance-batch batch_cl (11 classes in the data)

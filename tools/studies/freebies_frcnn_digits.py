@@ -27,7 +27,7 @@ from tools.studies.settings import freebies_digits as fb
 
 # --- settings (fixed before running; see freebies_digits_settings) -----------------------
 # (each arm's leaf config writes its values: a changed value is a new leaf; the names and
-# the resolved configs are checked against each other in tests/tools/test_studies.py)
+# the resolved configs are checked against each other in tests/tools/test_studies_freebies.py)
 GROUP = 'Table 3 (stacked, tiny Faster R-CNN)'
 # (row, trick of its leaf config, baseline of the paired delta)
 ROWS = [

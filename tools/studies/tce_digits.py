@@ -46,7 +46,7 @@ from tools.studies.settings import digits_seg as digits
 
 # --- settings (fixed before running; see the module docstring) --------------------------
 # (each arm's leaf config writes its values: a changed value is a new leaf; the names and
-# the resolved configs are checked against each other in tests/tools/test_studies.py)
+# the resolved configs are checked against each other in tests/tools/test_studies_tce.py)
 SEEDS = (0, 1, 2)
 #: 16,000 iterations: 4,000 and then 8,000 failed the schedule-length check (docstring)
 ITERS = 16000

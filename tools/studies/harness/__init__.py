@@ -6,14 +6,17 @@
   runs' cache key;
 * :mod:`.scalars`: what a finished run logged;
 * :mod:`.lock`: one harness per study, stopped cleanly by SIGINT / SIGTERM;
+* :mod:`.cache`: :class:`RunCache`, the runs' ids and folders, and the finished runs it reuses;
 * :mod:`.runner`: :class:`Runner`, every (variant, seed) a ``tools/train.py`` process, cached;
 * :mod:`.stats`, :mod:`.curves`, :mod:`.verdicts`, :mod:`.report`: the report;
 * :mod:`.cli`: the command line of every study (:func:`main`).
 
-``study`` imports nothing of the harness; ``runner`` and ``report`` import ``study``; only
-``cli`` imports both.
+``study`` imports nothing of the harness; ``cache``, ``runner`` and ``report`` import ``study``
+(``runner`` builds on ``cache`` and ``lock``); only ``cli`` imports both ``runner`` and
+``report``.
 """
 
+from tools.studies.harness.cache import RunCache
 from tools.studies.harness.cli import main, parse_args
 from tools.studies.harness.configs import build_datasets, config_digest, load_config, run_key
 from tools.studies.harness.lock import LOCK_NAME, StudyInterrupted, StudyLock, StudyLocked
@@ -24,6 +27,7 @@ from tools.studies.harness.study import Claim, RunContext, Study, Variant
 __all__ = [
     'LOCK_NAME',
     'Claim',
+    'RunCache',
     'Runner',
     'RunContext',
     'Study',

@@ -6,7 +6,7 @@ The cache key is a digest of what a run trains, the fully merged config (bases, 
 options and the seed applied), not of how the study spells it: an arm whose options move
 into a leaf config, or a schedule written as a 2x length-check run, keeps its key.
 :func:`run_key` is the key of caches written before (config digest, option strings, seed),
-kept so that such caches are found (:class:`~.runner.Runner`).
+kept so that such caches are found (:class:`~.cache.RunCache`).
 """
 
 import argparse
@@ -33,7 +33,7 @@ def run_key(digest: str, options: Sequence[str], seed: int) -> str:
     """The former cache key of one run (config digest, every option in order, seed).
 
     Caches written before the key covered the merged config (:func:`resolved_key`) are named
-    by it; the runner still finds them (:meth:`~.runner.Runner.locate`).
+    by it; the runner still finds them (:meth:`~.cache.RunCache.locate`).
     """
     text = json.dumps(dict(config=digest, options=list(options), seed=seed), sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:12]

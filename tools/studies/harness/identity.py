@@ -1,6 +1,6 @@
 """Run ids of every study, to check that a change of spelling keeps every arm's merged config.
 
-A run's id (:meth:`~.runner.Runner.run_id`) is the digest of the config it trains, merged with
+A run's id (:meth:`~.cache.RunCache.run_id`) is the digest of the config it trains, merged with
 its bases, seed and ``--quick``'s options. Moving a study's settings from option strings into
 leaf configs (or renaming arms, or sharing a ``_base_``, or rewriting a leaf) must leave
 every id unchanged, so that the run cache still hits and nothing is retrained. This lists
@@ -22,7 +22,7 @@ import pkgutil
 import sys
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
-from tools.studies.harness.runner import Runner
+from tools.studies.harness.cache import RunCache
 from tools.studies.harness.study import Study
 
 PACKAGES = ('tools.studies', 'tools.studies.pilots')
@@ -53,10 +53,10 @@ def run_ids(study: Study) -> Dict[str, str]:
     arms = list(study.variants) + list(study.length_variants().values())
     ids = {}
     for mode, seeds in (('run', study.seeds), ('quick', study.seeds[:1])):
-        runner = Runner(study, '/nonexistent', quick=mode == 'quick')
+        cache = RunCache(study, '/nonexistent', quick=mode == 'quick')
         for variant in arms:
             for seed in seeds:
-                ids[f'{mode}|{variant.name}|seed{seed}'] = runner.run_id(variant, seed)
+                ids[f'{mode}|{variant.name}|seed{seed}'] = cache.run_id(variant, seed)
     return ids
 
 

@@ -15,7 +15,7 @@ model; no ``--cfg-options`` but the seed and ``--quick``'s) and the claims it te
   sibling folder) is copied, not retrained (``reused_from`` in its ``run.json``), so a
   setting that moves from an option string into a leaf config, or a 2x length-check run that
   becomes the schedule, keeps its run; a folder named by the former key
-  (:func:`~.configs.run_key`) is found too (:meth:`Runner.locate`);
+  (:func:`~.configs.run_key`) is found too (:meth:`~.cache.RunCache.locate`);
 * a progress line per finished run with the elapsed time and an ETA;
 * one harness per study, stopped cleanly by SIGINT / SIGTERM (:mod:`.lock`): a run that
   finishes meanwhile is recorded (``run.json``), and the harness exits with
@@ -25,7 +25,6 @@ The command line (``--quick``, ``--replot``, ``--rereport``) is :mod:`.cli`, the
 :mod:`.stats`, the report :mod:`.report`.
 """
 
-import glob
 import json
 import os
 import os.path as osp
@@ -38,14 +37,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple
 
 from tools import REPO
-from tools.studies.harness.configs import ResolvedConfigs, config_digest, run_key
+from tools.studies.harness.cache import RunCache
 from tools.studies.harness.lock import STOP_GRACE_S, StudyGuard, StudyInterrupted, _signal_name
 from tools.studies.harness.scalars import read_scalars
 from tools.studies.harness.study import Study, Variant
 
 
-class Runner(StudyGuard):
+class Runner(RunCache, StudyGuard):
     """Runs a study's (variant, seed) pairs; see the module docstring.
+
+    Where each run is (its id, its folder, a finished run to reuse) is :class:`RunCache`'s;
+    the lock and the signals are :class:`StudyGuard`'s.
 
     Args:
         study (Study): The study.
@@ -64,61 +66,13 @@ class Runner(StudyGuard):
         quick: bool = False,
         stop_grace_s: float = STOP_GRACE_S,
     ) -> None:
-        super().__init__(work_dir, stop_grace_s)
-        self.study = study
+        RunCache.__init__(self, study, work_dir, quick)
+        StudyGuard.__init__(self, work_dir, stop_grace_s)
         self.jobs = max(1, int(jobs))
-        self.quick = quick
         self._lock = threading.Lock()
-        self._digests: Dict[str, str] = {}
-        self._configs = ResolvedConfigs()
-
-    def options(self, variant: Variant) -> List[str]:
-        """The ``--cfg-options`` of a run after its seed: ``--quick``'s (the study's, then the
-        arm's); none otherwise (the arm's config is what it trains)."""
-        return list(self.study.quick) + list(variant.quick) if self.quick else []
-
-    def run_id(self, variant: Variant, seed: int) -> str:
-        """``seed<seed>_<key>`` (:func:`~.configs.resolved_key`): the end of the run folder's
-        name, which identifies the run in any study."""
-        return f'seed{seed}_{self._configs.key(variant.config, self.options(variant), seed)}'
-
-    def legacy_id(self, variant: Variant, seed: int) -> str:
-        """The run id under the former key (:func:`~.configs.run_key`: config digest, option
-        strings, seed), which names the folders of caches written before."""
-        if variant.config not in self._digests:
-            self._digests[variant.config] = config_digest(variant.config)
-        return f'seed{seed}_{run_key(self._digests[variant.config], self.options(variant), seed)}'
-
-    def locate(self, variant: Variant, seed: int) -> Tuple[str, str, Optional[str]]:
-        """Where a run's result is, without changing anything.
-
-        Args:
-            variant (Variant): The arm.
-            seed (int): The seed.
-
-        Returns:
-            tuple: ``(run_dir, status, source)``: ``status`` is ``'cached'`` (``run_dir``
-            holds ``run.json``), ``'copy'`` (a finished run with the same id, in another
-            study or under another name, is at ``source``), ``'legacy'`` (a finished run of
-            this arm named by the former key is at ``source``) or ``'train'``.
-        """
-        run_id = self.run_id(variant, seed)
-        run_dir = self.run_dir(variant, seed, run_id)
-        if osp.isfile(osp.join(run_dir, 'run.json')):
-            return run_dir, 'cached', None
-        twin = self.twin(run_id, exclude=run_dir)
-        if twin is not None:
-            return run_dir, 'copy', twin
-        legacy = self.twin(self.legacy_id(variant, seed), exclude=run_dir)
-        if legacy is not None:
-            return run_dir, 'legacy', legacy
-        return run_dir, 'train', None
-
-    def run_dir(self, variant: Variant, seed: int, run_id: Optional[str] = None) -> str:
-        """``<work_dir>/<slug>_<run id>``; ``run_id`` if already computed."""
-        return osp.join(self.work_dir, f'{variant.slug}_{run_id or self.run_id(variant, seed)}')
 
     def command(self, variant: Variant, seed: int, run_dir: str) -> List[str]:
+        """The ``tools/train.py`` command line of one run (run from the repository)."""
         return [
             sys.executable,
             osp.join('tools', 'train.py'),
@@ -129,58 +83,6 @@ class Runner(StudyGuard):
             f'randomness.seed={seed}',
             *self.options(variant),
         ]
-
-    def twin(self, run_id: str, exclude: Optional[str] = None) -> Optional[str]:
-        """A finished run with this run id: under another name in this study, or in another
-        study under the same parent folder (this study's first).
-
-        The id (:meth:`run_id`) is the digest of the merged config, seed included, so such a
-        run is the run this study would train (the training is deterministic: a rerun of a
-        cached run gave the same mAP to the last digit); the study's and the arm's names are
-        not part of it.
-
-        Args:
-            run_id (str): A run id (:meth:`run_id` or :meth:`legacy_id`).
-            exclude (str, optional): A folder not to return (the run's own).
-        """
-        own = osp.normpath(self.work_dir)
-        pattern = osp.join(osp.dirname(own), '*', f'*_{run_id}', 'run.json')
-        found = sorted(
-            (osp.dirname(osp.dirname(p)) != own, osp.dirname(p))
-            for p in glob.glob(pattern)
-            if exclude is None or osp.normpath(osp.dirname(p)) != osp.normpath(exclude)
-        )
-        return found[0][1] if found else None
-
-    def _owns(self, folder: str) -> bool:
-        return osp.normpath(osp.dirname(folder)) == osp.normpath(self.work_dir)
-
-    def reuse(self, twin: str, run_dir: str, variant: Variant) -> None:
-        """Copy ``twin`` (see :meth:`twin`) to ``run_dir``; its record names where it came from."""
-        shutil.copytree(twin, run_dir)
-        self._relabel(run_dir, variant, 'reused_from', twin)
-
-    def rename(self, legacy: str, run_dir: str, variant: Variant) -> None:
-        """Move this study's folder named by the former key to ``run_dir`` (its record keeps
-        the former folder as ``renamed_from``): the run is the same, only its name changes."""
-        os.rename(legacy, run_dir)
-        self._relabel(run_dir, variant, 'renamed_from', legacy)
-
-    @staticmethod
-    def _relabel(run_dir: str, variant: Variant, origin: str, source: str) -> None:
-        result = osp.join(run_dir, 'run.json')
-        with open(result) as f:
-            rec = json.load(f)
-        rec.update(
-            {
-                'variant': variant.name,
-                'run_dir': osp.relpath(run_dir, REPO),
-                origin: osp.relpath(source, REPO),
-            }
-        )
-        with open(result + '.tmp', 'w') as f:
-            json.dump(rec, f)
-        os.replace(result + '.tmp', result)
 
     def run_one(self, variant: Variant, seed: int) -> dict:
         """Train one (variant, seed) unless its ``run.json`` exists; returns the record.

@@ -2,7 +2,7 @@
 
 Seeds, schedule, model width, the grid of (feature dim, imbalance ratio) settings and the
 arms trained at each, every arm's leaf config (:func:`leaf`; the values here are written
-there, and tests/tools/test_studies.py checks them against each other), the parity pairs and
+there, and tests/tools/test_studies_icu.py checks them against each other), the parity pairs and
 the :data:`REFERENCE` block (the recipe followed and every deliberate difference, rendered
 into the report's setup and ``reference_parity.md``).
 """
