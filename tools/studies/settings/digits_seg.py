@@ -18,10 +18,10 @@ and both for convergence within the CPU budget (pilot runs, CE, one seed, harnes
 
 Both studies' arms are leaf configs: the data and schedule are written in
 ``configs/balance_batch/digits/study/_base_/`` (4,000 iterations) and
-``configs/tilted_ce/digits/study/_base_/`` (16,000 iterations, no auxiliary head), the
-values below as :func:`schedule` spells them (no study passes these options any more; the
-leaves resolve to the configs the options gave); the report lines (:data:`DATA_LINE`,
-:data:`PILOT`, :func:`setup_model_line`) and :data:`QUICK` serve both studies.
+``configs/tilted_ce/digits/study/_base_/`` (16,000 iterations, no auxiliary head), with
+the values below (canvas, digit size, data root, validation points); the report lines
+(:data:`DATA_LINE`, :data:`PILOT`, :func:`setup_model_line`) and :data:`QUICK` (the
+``--quick`` smoke options) serve both studies.
 """
 
 ITERS = 4000
@@ -30,45 +30,6 @@ CANVAS = 48
 DIGIT_SIZE = (15, 24)
 DATA_ROOT = f'data/digits_seg{CANVAS}'
 
-DATA = tuple(
-    [f'model.data_preprocessor.size=({CANVAS},{CANVAS})']
-    + [
-        f'{split}_dataloader.dataset.{key}={value}'
-        for split in ('train', 'val')
-        for key, value in (
-            ('data_root', DATA_ROOT),
-            ('build_cfg.canvas_size', CANVAS),
-            ('build_cfg.digit_size', f'[{DIGIT_SIZE[0]},{DIGIT_SIZE[1]}]'),
-        )
-    ]
-)
-
-
-def schedule(iters: int = ITERS) -> tuple:
-    """``--cfg-options`` of the shared data and an ``iters``-iteration schedule.
-
-    Args:
-        iters (int): Training iterations (validation at :data:`VAL_POINTS` points, the poly
-            decay ending there). Defaults to :data:`ITERS`.
-
-    Returns:
-        tuple: :data:`DATA`, then the schedule and loader options.
-    """
-    return DATA + (
-        f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters // VAL_POINTS}',
-        f'param_scheduler.1.end={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'default_hooks.logger.interval=100',
-        'default_hooks.visualization.draw=False',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-    )
-
-
-SCHEDULE = schedule(ITERS)
 QUICK = (
     'train_cfg.max_iters=4',
     'train_cfg.val_interval=1',
