@@ -20,7 +20,7 @@ import warnings
 from typing import Dict, List, Optional, Sequence
 
 from tools import REPO
-from tools.studies.harness.configs import ResolvedConfigs
+from tools.studies.harness.cache import RunCache
 from tools.studies.harness.curves import (
     by_variant,
     convergence,
@@ -100,13 +100,12 @@ def name_configs(study: Study, runs: Sequence[dict]) -> None:
     """
     arms = {v.name: v for v in study.variants}
     arms.update({v.name: v for v in study.length_variants().values()})
-    configs = ResolvedConfigs()
+    cache = RunCache(study, work_dir='')  # run ids only: no folder is read
     for run in runs:
         arm = arms.get(run['variant'])
         if 'config' in run or arm is None:
             continue
-        run_id = f'seed{run["seed"]}_{configs.key(arm.config, [], run["seed"])}'
-        if run['run_dir'].endswith('_' + run_id):
+        if run['run_dir'].endswith('_' + cache.run_id(arm, run['seed'])):
             run['config'] = arm.config
 
 

@@ -187,7 +187,7 @@ class Study:
         Without any ``long_config`` (False): no length check; the last-interval gain of the
         curves decides instead.
         """
-        return any(self.variant(b).long_config is not None for b in self.baselines)
+        return bool(self.length_variants())
 
     def length_variants(self) -> Dict[str, Variant]:
         """``baseline -> its 2x arm`` (:meth:`length_variant`) of every baseline with a
